@@ -1,0 +1,1 @@
+"""Executable mirror of TorchLean's `NN/Proofs/Autograd/FDeriv/MlpMse.lean`."""

@@ -1,0 +1,200 @@
+"""The backend protocol: what an engine must provide to be checked, and a guard around its calls.
+
+The protocol is structural: a plug-in imports nothing from this project. An engine is any object with
+
+- `name: str`
+- `forward(W1, b1, W2, b2, x) -> y`
+- `loss(W1, b1, W2, b2, x, t) -> float`, the MSE of `forward(...)` against `t`
+- `grads(W1, b1, W2, b2, x, t) -> Mapping[str, array]`, its reverse-mode gradient of `loss`, with
+  keys `"W1" "b1" "W2" "b2" "x"`
+
+taking float64 arrays `W1 (hid, in)`, `b1 (hid,)`, `W2 (out, hid)`, `b2 (out,)`, `x (in,)`,
+`t (out,)`. Optional methods let more lemmas run on the engine rather than on the spec alone:
+
+- `z1(W1, b1, x)` and `a1(W1, b1, x)`: the hidden pre-activation and activation
+- `mse(y, t) -> float` and `mse_grad(y, t) -> array`: the loss and its gradient in `y`
+- `relu_vjp(z, delta) -> array`: the ReLU backward rule, `relu'(z) ⊙ delta`
+- `linear_input_vjp(W, delta) -> array`: the linear layer's input gradient, `Wᵀ delta`
+- `jvp(W1, b1, W2, b2, x, tangents) -> array`: the forward-mode derivative of `forward` along
+  `tangents` (a mapping with the keys of `grads`)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from .examples import PARAMS, MlpPoint
+from .types import F64
+
+__all__ = ["Backend", "BackendError", "Subject", "OPTIONAL_METHODS", "load_backend"]
+
+OPTIONAL_METHODS: tuple[str, ...] = (
+    "z1",
+    "a1",
+    "mse",
+    "mse_grad",
+    "relu_vjp",
+    "linear_input_vjp",
+    "jvp",
+)
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A backprop engine for the two-layer MLP with MSE loss (see the module docstring)."""
+
+    name: str
+
+    def forward(self, W1: F64, b1: F64, W2: F64, b2: F64, x: F64) -> Any: ...
+
+    def loss(self, W1: F64, b1: F64, W2: F64, b2: F64, x: F64, t: F64) -> Any: ...
+
+    def grads(self, W1: F64, b1: F64, W2: F64, b2: F64, x: F64, t: F64) -> Mapping[str, Any]: ...
+
+
+class BackendError(Exception):
+    """The engine under test misbehaved: it raised, or returned a wrong shape, a NaN or an inf."""
+
+
+class Subject:
+    """The engine under test, every call guarded: what it returns is checked before it is used.
+
+    Exceptions raised by the engine, outputs of the wrong shape, and non-finite values become a
+    `BackendError` naming the method and what was wrong, so a broken engine is a reported failure,
+    never a crash of the checker.
+    """
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.name = str(getattr(backend, "name", type(backend).__name__))
+
+    def has(self, method: str) -> bool:
+        """Return whether the engine provides the optional `method`."""
+        return callable(getattr(self.backend, method, None))
+
+    def _call(self, method: str, *args: Any) -> Any:
+        fn: Callable[..., Any] | None = getattr(self.backend, method, None)
+        if not callable(fn):
+            raise BackendError(f"{self.name}.{method}: the engine has no method {method!r}")
+        # The engine gets copies: one that writes into its inputs must not corrupt the next check.
+        copied = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+        try:
+            return fn(*copied)
+        except Exception as exc:  # noqa: BLE001 - any engine failure is reported, not raised
+            raise BackendError(
+                f"{self.name}.{method} raised {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def array(self, method: str, shape: tuple[int, ...], *args: Any) -> F64:
+        """Call `method`, and return its result as a finite float64 array of the given shape."""
+        return as_checked_array(self._call(method, *args), shape, f"{self.name}.{method}")
+
+    def scalar(self, method: str, *args: Any) -> float:
+        """Call `method`, and return its result as a finite float."""
+        out = self._call(method, *args)
+        arr = _to_numpy(out, f"{self.name}.{method}")
+        if arr.size != 1:
+            raise BackendError(
+                f"{self.name}.{method} returned shape {arr.shape}; expected a scalar"
+            )
+        value = float(arr.reshape(()))
+        if not math.isfinite(value):
+            raise BackendError(f"{self.name}.{method} returned {value}; expected a finite number")
+        return value
+
+    # The protocol's calls on an `MlpPoint`.
+
+    def forward(self, p: MlpPoint) -> F64:
+        return self.array("forward", p.b2.shape, *p.args())
+
+    def loss(self, p: MlpPoint) -> float:
+        return self.scalar("loss", *p.args(), p.t)
+
+    def grads(self, p: MlpPoint) -> dict[str, F64]:
+        out = self._call("grads", *p.args(), p.t)
+        if not isinstance(out, Mapping):
+            raise BackendError(
+                f"{self.name}.grads returned {type(out).__name__}; expected a mapping with keys "
+                f"{', '.join(PARAMS)}"
+            )
+        missing = [k for k in PARAMS if k not in out]
+        if missing:
+            raise BackendError(f"{self.name}.grads: missing key(s) {', '.join(missing)}")
+        return {
+            k: as_checked_array(out[k], p.get(k).shape, f"{self.name}.grads[{k!r}]") for k in PARAMS
+        }
+
+
+def _to_numpy(value: Any, what: str) -> np.ndarray[Any, Any]:
+    # Accept anything with `__array__` or `.numpy()` (torch tensors on the CPU, jax arrays).
+    try:
+        if hasattr(value, "detach"):
+            value = value.detach()
+        if hasattr(value, "cpu"):
+            value = value.cpu()
+        arr = np.asarray(value)
+    except Exception as exc:  # noqa: BLE001
+        raise BackendError(f"{what} returned {type(value).__name__}, not an array: {exc}") from exc
+    if arr.dtype == object or arr.dtype.kind not in "fiub":
+        raise BackendError(f"{what} returned entries of dtype {arr.dtype}; expected real numbers")
+    return arr
+
+
+def as_checked_array(value: Any, shape: tuple[int, ...], what: str) -> F64:
+    """Return `value` as a float64 array of `shape`, or raise `BackendError` saying what is wrong."""
+    arr = _to_numpy(value, what)
+    if arr.shape != shape:
+        raise BackendError(f"{what} returned shape {arr.shape}; expected {shape}")
+    out = arr.astype(np.float64)
+    bad = ~np.isfinite(out)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise BackendError(
+            f"{what} returned a non-finite value {out[idx]} at index {idx} "
+            f"({int(bad.sum())} of {out.size} entries)"
+        )
+    return out
+
+
+def load_backend(spec: str | None) -> Backend:
+    """Return the engine named by `MODULE:ATTR` (an object, or a zero-argument callable), or the
+    built-in reference engine when `spec` is None."""
+    import importlib
+
+    if spec is None:
+        from impl import ReferenceBackend
+
+        return ReferenceBackend()
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"--backend {spec!r}: expected MODULE:ATTR, e.g. mypkg.engine:Engine")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # noqa: BLE001
+        raise ValueError(
+            f"--backend {spec!r}: cannot import {module_name!r} ({type(exc).__name__}: {exc}); "
+            "is it on PYTHONPATH?"
+        ) from exc
+    obj: Any = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ValueError(f"--backend {spec!r}: {module_name!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    if not isinstance(obj, Backend) and callable(obj):
+        try:
+            obj = obj()
+        except Exception as exc:  # noqa: BLE001
+            raise ValueError(
+                f"--backend {spec!r}: calling {attr}() raised {type(exc).__name__}: {exc}"
+            ) from exc
+    if not isinstance(obj, Backend):
+        missing = [m for m in ("name", "forward", "loss", "grads") if not hasattr(obj, m)]
+        raise ValueError(
+            f"--backend {spec!r}: {type(obj).__name__} is not a backend; it lacks "
+            f"{', '.join(missing)} (see `spec.backend` for the protocol)"
+        )
+    return obj

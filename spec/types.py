@@ -1,0 +1,213 @@
+"""Lean's carrier types, kept apart as in Lean: spec tensors, Mathlib matrices, `Mat`, `Vec`.
+
+Lean has four distinct types where numpy has one `ndarray`. The mirror keeps them apart so that the
+conversion lemmas (`toMatrix_toMatE`, `toVecE_linear_input_deriv_spec_eq_adjoint`) compare values
+of different types through the conversions Lean uses, not an array with itself.
+
+Entries are real numbers: float64 by default, or exact rationals (`fractions.Fraction`, in numpy
+object arrays) where exact arithmetic is wanted. Every dimension may be 0, as `Fin 0` is legal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, TypeAlias
+
+import numpy as np
+from numpy.typing import NDArray
+
+F64: TypeAlias = NDArray[np.float64]
+"""A float64 numpy array; shapes are written with jaxtyping (`Float[F64, "hidDim inDim"]`)."""
+
+Arr: TypeAlias = NDArray[Any]
+"""An array of real entries: float64, or object dtype holding `Fraction`s in exact mode."""
+
+Real: TypeAlias = float | Fraction
+"""A real number: a float, or an exact rational."""
+
+__all__ = ["F64", "Arr", "Real", "Vec", "Mat", "Matrix", "Tensor", "real_inv", "as_real_array"]
+
+
+def real_inv(n: int | Real) -> Real:
+    """Return Lean's `(n : ℝ)⁻¹`, where `0⁻¹ = 0` (division by zero is 0 in a field in Lean)."""
+    if n == 0:
+        return Fraction(0) if isinstance(n, Fraction) else 0.0
+    if isinstance(n, Fraction):
+        return 1 / n
+    return 1.0 / float(n)
+
+
+def as_real_array(data: Any, ndim: int, what: str) -> Arr:
+    """Return `data` as a real array with `ndim` axes, or raise `ValueError` naming `what`."""
+    arr = np.asarray(data)
+    if arr.dtype != object:
+        if arr.dtype.kind not in "fiub":
+            raise ValueError(f"{what}: entries must be real numbers, got dtype {arr.dtype}")
+        arr = arr.astype(np.float64, copy=False)
+    if arr.ndim != ndim:
+        raise ValueError(f"{what}: expected {ndim} axes, got shape {arr.shape}")
+    return arr
+
+
+def _dot(a: Arr, b: Arr) -> Real:
+    # `sum` of elementwise products works for float64 and for Fraction object arrays alike;
+    # an empty sum is the real 0, as `∑ i : Fin 0, _ = 0`.
+    if a.size == 0:
+        return Fraction(0) if a.dtype == object else 0.0
+    out = np.sum(a * b)
+    return out if isinstance(out, Fraction) else float(out)
+
+
+@dataclass(frozen=True, eq=False)
+class Vec:
+    """`Proofs.Autograd.Vec` (abbrev): ℝⁿ as `EuclideanSpace ℝ (Fin n)`, with the dot product.
+
+    Coordinate `i` is `v i` (`v.ofLp i` in Lean), here `v[i]`.
+    """
+
+    data: Arr
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data", as_real_array(self.data, 1, "Vec"))
+
+    @property
+    def n(self) -> int:
+        return int(self.data.shape[0])
+
+    def __getitem__(self, i: int) -> Real:
+        return self.data[i]  # type: ignore[no-any-return]
+
+    def __add__(self, other: Vec) -> Vec:
+        _same(self.n, other.n, "Vec +")
+        return Vec(self.data + other.data)
+
+    def __sub__(self, other: Vec) -> Vec:
+        _same(self.n, other.n, "Vec -")
+        return Vec(self.data - other.data)
+
+    def smul(self, c: Real) -> Vec:
+        """Return `c • v`."""
+        return Vec(self.data * c)
+
+    def inner(self, other: Vec) -> Real:
+        """Return `inner ℝ v w = ∑ i, v i * w i` (`Proofs.Autograd.inner_eq_sum_mul`)."""
+        _same(self.n, other.n, "inner")
+        return _dot(self.data, other.data)
+
+    def norm_sq(self) -> Real:
+        """Return `‖v‖ ^ 2 = inner ℝ v v`."""
+        return self.inner(self)
+
+    @staticmethod
+    def zero(n: int, exact: bool = False) -> Vec:
+        return Vec(_zeros((n,), exact))
+
+
+@dataclass(frozen=True, eq=False)
+class Mat:
+    """`Proofs.Autograd.Mat` (abbrev): `PiLp 2 (Fin m → PiLp 2 (Fin n → ℝ))`, m rows, n columns.
+
+    Its inner product is Frobenius, `⟪A, B⟫ = ∑ i j, A i j * B i j` (`inner_mat_eq_sum`), which makes
+    it the Hilbert space the parameter gradients live in.
+    """
+
+    data: Arr
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data", as_real_array(self.data, 2, "Mat"))
+
+    @property
+    def m(self) -> int:
+        return int(self.data.shape[0])
+
+    @property
+    def n(self) -> int:
+        return int(self.data.shape[1])
+
+    def __getitem__(self, ij: tuple[int, int]) -> Real:
+        return self.data[ij]  # type: ignore[no-any-return]
+
+    def __add__(self, other: Mat) -> Mat:
+        _same((self.m, self.n), (other.m, other.n), "Mat +")
+        return Mat(self.data + other.data)
+
+    def __sub__(self, other: Mat) -> Mat:
+        _same((self.m, self.n), (other.m, other.n), "Mat -")
+        return Mat(self.data - other.data)
+
+    def smul(self, c: Real) -> Mat:
+        """Return `c • A`."""
+        return Mat(self.data * c)
+
+    def inner(self, other: Mat) -> Real:
+        """Return the Frobenius inner product `∑ i j, A i j * B i j`."""
+        _same((self.m, self.n), (other.m, other.n), "inner")
+        return _dot(self.data, other.data)
+
+    def norm_sq(self) -> Real:
+        """Return the squared Frobenius norm."""
+        return self.inner(self)
+
+    @staticmethod
+    def zero(m: int, n: int, exact: bool = False) -> Mat:
+        return Mat(_zeros((m, n), exact))
+
+
+@dataclass(frozen=True, eq=False)
+class Matrix:
+    """Mathlib's `Matrix (Fin m) (Fin n) ℝ`: a bare function `(i, j) ↦ entry`, with no inner product."""
+
+    data: Arr
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data", as_real_array(self.data, 2, "Matrix"))
+
+    @property
+    def m(self) -> int:
+        return int(self.data.shape[0])
+
+    @property
+    def n(self) -> int:
+        return int(self.data.shape[1])
+
+    def __call__(self, i: int, j: int) -> Real:
+        return self.data[i, j]  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, eq=False)
+class Tensor:
+    """`Spec.Tensor ℝ s`: a spec tensor of shape `.dim m .scalar` or `.dim m (.dim n .scalar)`.
+
+    Lean's spec tensors are nested: a rank-2 tensor is a vector of rows. The mirror keeps that
+    reading: a rank-2 tensor is only read through `Spec.get2` (row `i`, then column `j`).
+    """
+
+    data: Arr
+
+    def __post_init__(self) -> None:
+        arr = np.asarray(self.data)
+        object.__setattr__(self, "data", as_real_array(arr, arr.ndim, "Tensor"))
+        if self.data.ndim not in (1, 2):
+            raise ValueError(f"Tensor: only ranks 1 and 2 are mirrored, got shape {self.data.shape}")
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(int(d) for d in self.data.shape)
+
+    @property
+    def rank(self) -> int:
+        return int(self.data.ndim)
+
+
+def _zeros(shape: tuple[int, ...], exact: bool) -> Arr:
+    if exact:
+        out = np.empty(shape, dtype=object)
+        out.fill(Fraction(0))
+        return out
+    return np.zeros(shape, dtype=np.float64)
+
+
+def _same(a: object, b: object, op: str) -> None:
+    if a != b:
+        raise ValueError(f"{op}: dimensions differ ({a} vs {b})")
