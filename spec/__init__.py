@@ -1,1 +1,43 @@
-"""Executable mirror of TorchLean's `NN/Proofs/Autograd/FDeriv/MlpMse.lean`."""
+"""Executable mirror of TorchLean's `NN/Proofs/Autograd/FDeriv/MlpMse.lean`.
+
+Each Lean declaration of the module, and each building block its statements use, has a mirror
+here under its Lean name, registered in `spec.registry.REGISTRY` by its fully qualified name.
+"""
+
+from .backend import Backend as Backend
+from .backend import BackendError as BackendError
+from .backend import Subject as Subject
+from .examples import MlpExample as MlpExample
+from .examples import MlpPoint as MlpPoint
+from .registry import REGISTRY as REGISTRY
+from .registry import lookup as lookup
+from .types import Mat as Mat
+from .types import Matrix as Matrix
+from .types import Tensor as Tensor
+from .types import Vec as Vec
+from .verdict import Status as Status
+from .verdict import Verdict as Verdict
+
+__all__ = [
+    "Backend",
+    "BackendError",
+    "Subject",
+    "MlpExample",
+    "MlpPoint",
+    "REGISTRY",
+    "lookup",
+    "Mat",
+    "Matrix",
+    "Tensor",
+    "Vec",
+    "Status",
+    "Verdict",
+]
+
+
+def _load_mirrors() -> None:
+    """Import every module that registers mirrors, in the Lean file's order."""
+    from . import conversion, core, gradients, linear, mlp, relu  # noqa: F401
+
+
+_load_mirrors()

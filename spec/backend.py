@@ -184,7 +184,8 @@ def load_backend(spec: str | None) -> Backend:
         if not hasattr(obj, part):
             raise ValueError(f"--backend {spec!r}: {module_name!r} has no attribute {attr!r}")
         obj = getattr(obj, part)
-    if not isinstance(obj, Backend) and callable(obj):
+    # A class is a zero-argument callable too (and would pass the structural check unbound).
+    if isinstance(obj, type) or (not isinstance(obj, Backend) and callable(obj)):
         try:
             obj = obj()
         except Exception as exc:  # noqa: BLE001

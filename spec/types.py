@@ -17,6 +17,8 @@ from typing import Any, TypeAlias
 import numpy as np
 from numpy.typing import NDArray
 
+from .registry import mirrors
+
 F64: TypeAlias = NDArray[np.float64]
 """A float64 numpy array; shapes are written with jaxtyping (`Float[F64, "hidDim inDim"]`)."""
 
@@ -59,6 +61,7 @@ def _dot(a: Arr, b: Arr) -> Real:
     return out if isinstance(out, Fraction) else float(out)
 
 
+@mirrors("Proofs.Autograd.Vec", "abbrev")
 @dataclass(frozen=True, eq=False)
 class Vec:
     """`Proofs.Autograd.Vec` (abbrev): ℝⁿ as `EuclideanSpace ℝ (Fin n)`, with the dot product.
@@ -104,6 +107,7 @@ class Vec:
         return Vec(_zeros((n,), exact))
 
 
+@mirrors("Proofs.Autograd.Mat", "abbrev")
 @dataclass(frozen=True, eq=False)
 class Mat:
     """`Proofs.Autograd.Mat` (abbrev): `PiLp 2 (Fin m → PiLp 2 (Fin n → ℝ))`, m rows, n columns.

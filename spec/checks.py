@@ -1,0 +1,102 @@
+"""Executable checks: how each Lean declaration is turned into a predicate the runner can draw
+examples for, and the small helpers the predicates share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, TypeVar
+
+import numpy as np
+from hypothesis.strategies import SearchStrategy
+
+from .backend import BackendError, Subject
+from .registry import Kind, attach_check, mirrors
+from .types import Arr, F64
+from .verdict import Verdict, error
+
+__all__ = ["Config", "Check", "lemma", "definition_check", "exact", "guarded"]
+
+
+@dataclass(frozen=True)
+class Config:
+    """What the examples are drawn from: dimension range, kink margin, probes per example."""
+
+    min_dim: int = 1
+    max_dim: int = 8
+    margin: float = 2.0**-6
+    probes: int = 2
+
+
+Predicate = Callable[[Any, Subject], Verdict]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A predicate of one Lean declaration, with the strategy its examples come from."""
+
+    lean_name: str
+    strategy: Callable[[Config], SearchStrategy[Any]]
+    run: Predicate
+    subject: str
+    """What is checked, on what: e.g. "engine grads vs closed form; engine loss along probes"."""
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def lemma(
+    name: str,
+    strategy: Callable[[Config], SearchStrategy[Any]],
+    subject: str,
+    kind: Kind = "lemma",
+) -> Callable[[F], F]:
+    """Register the decorated predicate as the mirror of the lemma `name` and as its check."""
+
+    def register(fn: F) -> F:
+        mirrors(name, kind)(fn)
+        attach_check(name, Check(name, strategy, guarded(name, fn), subject))
+        return fn
+
+    return register
+
+
+def definition_check(
+    name: str, strategy: Callable[[Config], SearchStrategy[Any]], subject: str
+) -> Callable[[Predicate], Predicate]:
+    """Attach the decorated predicate as the check of the (already registered) definition `name`."""
+
+    def register(fn: Predicate) -> Predicate:
+        attach_check(name, Check(name, strategy, guarded(name, fn), subject))
+        return fn
+
+    return register
+
+
+def guarded(name: str, fn: Predicate) -> Predicate:
+    """Return `fn` with engine failures turned into an `error` verdict naming the engine's fault."""
+
+    def run(ex: Any, subject: Subject) -> Verdict:
+        try:
+            return fn(ex, subject)
+        except BackendError as exc:
+            return error(name, f"engine {subject.name}", str(exc))
+
+    run.__name__ = getattr(fn, "__name__", name)
+    run.__doc__ = fn.__doc__
+    return run
+
+
+def exact(a: F64 | float) -> Arr:
+    """Return the float64 array (or float) as exact rationals: `Fraction(x)` is exact for floats."""
+    arr = np.asarray(a, dtype=np.float64)
+    out = np.empty(arr.shape, dtype=object)
+    for idx, v in np.ndenumerate(arr):
+        out[idx] = Fraction(float(v))
+    return out
+
+
+def to_float(a: Arr) -> F64:
+    """Return an array of rationals rounded to float64 (for reporting only)."""
+    return np.asarray(a, dtype=np.float64)

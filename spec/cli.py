@@ -1,0 +1,168 @@
+"""`python -m spec`: `check` runs the conformance suite on an engine; `trace` maps Lean names to
+mirrors, tests and docs, and detects drift against a Lean source file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .backend import load_backend
+from .checks import Config
+from .runner import Result, run_all
+from .verdict import Status
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m spec",
+        description="Check a backprop engine against TorchLean's MlpMse.lean, Lean name by Lean name.",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("check", help="run every predicate on an engine (default: the built-in one)")
+    c.add_argument("--backend", metavar="MODULE:ATTR", default=None,
+                   help="the engine: an object, or a zero-argument callable returning one "
+                   "(default: the built-in reference engine)")
+    c.add_argument("--examples", type=int, default=100, metavar="N",
+                   help="examples per predicate (default 100)")
+    c.add_argument("--seed", type=int, default=0, metavar="S", help="Hypothesis seed (default 0)")
+    c.add_argument("--max-dim", type=int, default=8, metavar="D",
+                   help="largest inDim, hidDim, outDim drawn (default 8)")
+    c.add_argument("--min-dim", type=int, default=1, metavar="D",
+                   help="smallest dimension drawn (default 1; 0 is legal in Lean)")
+    c.add_argument("--margin", type=float, default=2.0**-6,
+                   help="the drawn points keep every |z1 i| at least this far from the kink (default 2^-6)")
+    c.add_argument("--only", nargs="+", metavar="NAME", default=None,
+                   help="run only these Lean names (short or fully qualified)")
+    c.add_argument("--json", metavar="PATH", default=None, help="also write the results as JSON")
+    t = sub.add_parser("trace", help="Lean name ↔ mirror ↔ tests ↔ docs; drift against a Lean file",
+                       add_help=False)
+    t.add_argument("rest", nargs=argparse.REMAINDER)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command == "trace":
+        from .trace import main as trace_main
+
+        code: int = trace_main(list(args.rest))
+        return code
+    return _check(args)
+
+
+def _fail(msg: str) -> int:
+    print(f"error: {msg}", file=sys.stderr)
+    return 2
+
+
+def _check(args: argparse.Namespace) -> int:
+    if args.examples < 1:
+        return _fail(f"--examples {args.examples}: give at least 1")
+    if args.min_dim < 0 or args.max_dim < args.min_dim:
+        return _fail(f"--min-dim {args.min_dim} --max-dim {args.max_dim}: need 0 ≤ min-dim ≤ max-dim")
+    if not np.isfinite(args.margin) or args.margin <= 0:
+        return _fail(f"--margin {args.margin}: give a positive number")
+    try:
+        backend = load_backend(args.backend)
+    except ValueError as exc:
+        return _fail(str(exc))
+    from . import _load_mirrors
+
+    _load_mirrors()
+    if args.only:
+        from .registry import lookup
+
+        try:
+            for name in args.only:
+                lookup(name)
+        except KeyError as exc:
+            return _fail(str(exc.args[0]))
+    cfg = Config(min_dim=args.min_dim, max_dim=args.max_dim, margin=args.margin)
+    start = time.perf_counter()
+    results = run_all(backend, cfg, args.examples, args.seed, args.only)
+    total = time.perf_counter() - start
+    name = str(getattr(backend, "name", type(backend).__name__))
+    print(_table(name, results, total))
+    for r in results:
+        if r.counterexample is not None:
+            print(_counterexample(r, args))
+    if args.json:
+        payload: dict[str, Any] = {
+            "backend": name,
+            "config": {"examples": args.examples, "seed": args.seed, "min_dim": args.min_dim,
+                       "max_dim": args.max_dim, "margin": args.margin},
+            "seconds": round(total, 3),
+            "results": [r.as_json() for r in results],
+        }
+        Path(args.json).write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    bad = [r for r in results if r.status in (Status.FAILS, Status.ERROR)]
+    return 1 if bad else 0
+
+
+def _ratio(x: float) -> str:
+    return "inf" if not np.isfinite(x) else f"{x:.2e}"
+
+
+def _table(backend: str, results: list[Result], total: float) -> str:
+    rows = [("Lean name", "status", "examples", "worst/bound", "time", "subject")]
+    for r in results:
+        ex = f"{r.examples}" + (f" ({r.unmet} unmet)" if r.unmet else "")
+        rows.append((r.lean_name.removeprefix("Proofs.Autograd."), r.status.value, ex,
+                      _ratio(r.worst_ratio), f"{r.seconds:.2f}s", r.subject))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = [f"MlpMse conformance of engine {backend!r}"]
+    for k, row in enumerate(rows):
+        cells = [row[i].ljust(widths[i]) for i in range(5)] + [row[5]]
+        lines.append("  ".join(cells).rstrip())
+        if k == 0:
+            lines.append("  ".join("-" * w for w in widths) + "  -------")
+    counts = {s: sum(r.status is s for r in results) for s in Status}
+    mlp = [r for r in results if r.active_examples is not None]
+    drawn = sum(r.examples for r in mlp)
+    active = sum(r.active_examples or 0 for r in mlp)
+    lines.append(
+        f"{counts[Status.HOLDS]} holds, {counts[Status.FAILS]} fails, {counts[Status.UNMET]} unmet, "
+        f"{counts[Status.ERROR]} error in {total:.1f}s; "
+        f"{active} of {drawn} MLP examples had active hidden units"
+    )
+    return "\n".join(lines)
+
+
+def _arr(a: Any) -> str:
+    return np.array2string(np.asarray(a), separator=", ", floatmode="unique", threshold=200,
+                           max_line_width=110)
+
+
+def _counterexample(r: Result, args: argparse.Namespace) -> str:
+    v = r.counterexample
+    assert v is not None
+    out = [f"\n{r.status.value.upper()}: {r.lean_name}", f"  statement: {_statement(r.lean_name)}"]
+    worst = v.worst
+    if worst is not None and not worst.ok:
+        out.append("  worst: " + worst.describe())
+    elif v.message:
+        out.append("  " + v.message)
+    for k, a in v.witness.items():
+        out.append(f"  {k} = {_arr(a)}".replace("\n", "\n      "))
+    cmd = ["python", "-m", "spec", "check", "--seed", str(args.seed), "--examples", str(args.examples),
+           "--min-dim", str(args.min_dim), "--max-dim", str(args.max_dim), "--only", r.lean_name]
+    if args.backend:
+        cmd[4:4] = ["--backend", args.backend]
+    out.append("  replay: " + shlex.join(cmd))
+    return "\n".join(out)
+
+
+def _statement(name: str) -> str:
+    from .registry import manifest
+
+    decl = manifest().declarations.get(name)
+    return decl.statement if decl else "?"

@@ -1,0 +1,470 @@
+"""Lean banner "Scalar-loss gradient theorems (inputs + parameters)": `z1`, `a1`, `y`, the four
+`hasFDerivAt_mlp_wrt_*` lemmas and the five `grad_*_mse` lemmas.
+
+Lean's section variables are `W1 b1 W2 b2 x t`; each declaration takes the ones it mentions, in that
+order, and the lemmas about `W1`, `b1` and `x` also take `hx : ∀ i, z1 W1 b1 x i ≠ 0`.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from .backend import Subject
+from .checks import Config, definition_check, exact, lemma
+from .core import matApplyLin, matCLM, outer, reluDerivCLM, reluVec, toMatrix
+from .examples import MlpExample, MlpPoint
+from .linear_maps import CLM, Elem, FunCLM, Space, inner
+from .mlp import affineMat, mlpVecMat, mse_fderiv, mseGrad
+from .registry import mirrors
+from .tolerance import (
+    ETA64,
+    SLACK,
+    ForwardBounds,
+    GradBounds,
+    exact_step,
+    forward_bounds,
+    gamma,
+    grad_bounds,
+)
+from .types import F64, Mat, Vec
+from .verdict import Comparison, Verdict, combine, compare, compare_exact, unmet
+
+__all__ = [
+    "z1",
+    "a1",
+    "y",
+    "hasFDerivAt_mlp_wrt_W2",
+    "grad_W2_mse",
+    "grad_b2_mse",
+    "hasFDerivAt_mlp_wrt_b1",
+    "grad_b1_mse",
+    "hasFDerivAt_mlp_wrt_x",
+    "grad_x_mse",
+    "hasFDerivAt_mlp_wrt_W1",
+    "grad_W1_mse",
+    "fderiv_mlp_wrt",
+    "lemma_rhs",
+    "hx_holds_exactly",
+]
+
+NEEDS_HX = ("W1", "b1", "x")
+
+
+def _mlp(cfg: Config) -> Any:
+    from .strategies import mlp_examples
+
+    return mlp_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim, margin=cfg.margin, probes=cfg.probes)
+
+
+# --- Definitions -----------------------------------------------------------------------------
+
+
+@mirrors("Proofs.Autograd.z1", "def")
+def z1(W1: Mat, b1: Vec, x: Vec) -> Vec:
+    """`Proofs.Autograd.z1` (def): Return the pre-activation `affineMat W1 b1 x = W1 x + b1`."""
+    return affineMat(W1, b1, x)
+
+
+@mirrors("Proofs.Autograd.a1", "def")
+def a1(W1: Mat, b1: Vec, x: Vec) -> Vec:
+    """`Proofs.Autograd.a1` (def): Return the hidden activation `reluVec (z1 W1 b1 x)`."""
+    return reluVec(z1(W1, b1, x))
+
+
+@mirrors("Proofs.Autograd.y", "def")
+def y(W1: Mat, b1: Vec, W2: Mat, b2: Vec, x: Vec) -> Vec:
+    """`Proofs.Autograd.y` (def): Return the network output `mlpVecMat W1 b1 W2 b2 x`."""
+    return mlpVecMat(W1, b1, W2, b2, x)
+
+
+def _exact_args(p: MlpPoint) -> tuple[Mat, Vec, Mat, Vec, Vec]:
+    return Mat(exact(p.W1)), Vec(exact(p.b1)), Mat(exact(p.W2)), Vec(exact(p.b2)), Vec(exact(p.x))
+
+
+def _hidden_check(name: str, method: str, ex: MlpExample, subject: Subject) -> Verdict:
+    p = ex.point
+    fb = forward_bounds(p)
+    W1, b1, _, _, x = _exact_args(p)
+    fn = z1 if method == "z1" else a1
+    value, bound = (fb.z1, fb.d_z1) if method == "z1" else (fb.a1, fb.d_a1)
+    deriv = f"γ_{p.dims[0] + 1}(|W1||x| + |b1|)" + ("" if method == "z1" else ", ReLU 1-Lipschitz")
+    comps = [compare(f"spec {method} W1 b1 x, float64 vs exact", value,
+                     fn(W1, b1, x).data.astype(np.float64), bound, deriv)]
+    subj = "spec (float64 vs exact)"
+    if subject.has(method):
+        got = subject.array(method, p.b1.shape, p.W1, p.b1, p.x)
+        comps.append(compare(f"engine {method} vs spec {method} W1 b1 x", got, value, 2 * bound,
+                             "2·" + deriv))
+        subj = f"engine {subject.name} {method}; spec"
+    return combine(name, subj, comps, **p.arrays())
+
+
+@definition_check("Proofs.Autograd.z1", _mlp, "engine z1 where it has it, else the spec float64 vs exact")
+def check_z1(ex: MlpExample, subject: Subject) -> Verdict:
+    """Check the engine's pre-activation against `z1 W1 b1 x`."""
+    return _hidden_check("Proofs.Autograd.z1", "z1", ex, subject)
+
+
+@definition_check("Proofs.Autograd.a1", _mlp, "engine a1 where it has it, else the spec float64 vs exact")
+def check_a1(ex: MlpExample, subject: Subject) -> Verdict:
+    """Check the engine's hidden activation against `a1 W1 b1 x`."""
+    return _hidden_check("Proofs.Autograd.a1", "a1", ex, subject)
+
+
+@definition_check("Proofs.Autograd.y", _mlp, "engine forward vs y W1 b1 W2 b2 x, float64 and exact")
+def check_y(ex: MlpExample, subject: Subject) -> Verdict:
+    """Check the engine's output against `y W1 b1 W2 b2 x`, and the spec's float64 value against
+    its exact value (so the float reference is itself checked)."""
+    p = ex.point
+    fb = forward_bounds(p)
+    truth = y(*_exact_args(p)).data.astype(np.float64)
+    deriv = f"γ_{p.dims[1] + 1}(|W2||a1| + |b2|) + |W2|Δa1"
+    got = subject.forward(p)
+    return combine(
+        "Proofs.Autograd.y",
+        f"engine {subject.name} forward; spec",
+        [
+            compare("spec y, float64 vs exact", fb.y, truth, fb.d_y, deriv),
+            compare("engine forward vs y W1 b1 W2 b2 x", got, fb.y, 2 * fb.d_y, "2·(" + deriv + ")"),
+        ],
+        **p.arrays(),
+    )
+
+
+# --- The derivatives and gradients the lemmas state ------------------------------------------
+
+
+def fderiv_mlp_wrt(k: str, W1: Mat, b1: Vec, W2: Mat, b2: Vec, x: Vec) -> CLM:
+    """Return the derivative that `hasFDerivAt_mlp_wrt_k` states for the network in argument `k`
+    (for `b2`, where MlpMse states none, the identity: the network is `… + b2`)."""
+    z = z1(W1, b1, x)
+    MW2 = matCLM(toMatrix(W2))
+    if k == "W2":
+        return matApplyLin(a1(W1, b1, x), W2.m)
+    if k == "b2":
+        sp = Space((b2.n,))
+        ident: CLM = FunCLM("id", sp, sp, lambda v: v, lambda: ident)
+        return ident
+    if k == "b1":
+        return MW2.comp(reluDerivCLM(z))
+    if k == "x":
+        return MW2.comp(reluDerivCLM(z).comp(matCLM(toMatrix(W1))))
+    if k == "W1":
+        return MW2.comp(reluDerivCLM(z).comp(matApplyLin(x, W1.m)))
+    raise ValueError(f"fderiv_mlp_wrt: unknown argument {k!r}; expected one of W1 b1 W2 b2 x")
+
+
+def lemma_rhs(k: str, W1: Mat, b1: Vec, W2: Mat, b2: Vec, x: Vec, t: Vec) -> Elem:
+    """Return the right-hand side of `grad_k_mse`, built literally from the statement's maps."""
+    g = mseGrad(y(W1, b1, W2, b2, x), t)
+    if k == "W2":
+        return outer(g, a1(W1, b1, x))
+    if k == "b2":
+        return mseGrad(mlpVecMat(W1, b1, W2, b2, x), t)
+    back = reluDerivCLM(z1(W1, b1, x)).apply(matCLM(toMatrix(W2)).adjoint().apply(g))
+    assert isinstance(back, Vec)
+    if k == "b1":
+        return back
+    if k == "x":
+        return matCLM(toMatrix(W1)).adjoint().apply(back)
+    if k == "W1":
+        return outer(back, x)
+    raise ValueError(f"lemma_rhs: unknown argument {k!r}; expected one of W1 b1 W2 b2 x")
+
+
+def closed_form_gradient(p: MlpPoint, fb: ForwardBounds) -> GradBounds:
+    """Return the float64 right-hand sides of the `grad_*_mse` lemmas and their error bounds."""
+    return grad_bounds(p, fb)
+
+
+def hx_holds_exactly(p: MlpPoint) -> bool:
+    """Return whether `hx : ∀ i, z1 W1 b1 x i ≠ 0` holds, deciding each sign exactly."""
+    return _first_kink(p) is None
+
+
+def _first_kink(p: MlpPoint) -> int | None:
+    fb = forward_bounds(p)
+    # Only coordinates whose float value is within its rounding bound of 0 need exact arithmetic.
+    for i in np.flatnonzero(fb.kink_doubt):
+        row = sum((Fraction(float(w)) * Fraction(float(v)) for w, v in zip(p.W1[i], p.x)), Fraction(0))
+        if row + Fraction(float(p.b1[i])) == 0:
+            return int(i)
+    return None
+
+
+def _precondition(name: str, k: str, p: MlpPoint, fb: ForwardBounds, subject: str) -> Verdict | None:
+    if k not in NEEDS_HX:
+        return None
+    kink = _first_kink(p)
+    if kink is not None:
+        return unmet(name, subject, f"hx fails: z1 W1 b1 x {kink} = 0 exactly (a ReLU kink); the "
+                     "lemma says nothing here", **p.arrays())
+    if fb.kink_doubt.any():
+        i = int(np.flatnonzero(fb.kink_doubt)[0])
+        return unmet(name, subject, f"z1 {i} = {fb.z1[i]:.3g} is within its float64 rounding bound "
+                     f"{fb.d_z1[i]:.3g} of the kink, so correct engines may disagree on its ReLU mask",
+                     **p.arrays())
+    return None
+
+
+def _zdot(k: str, p: MlpPoint, h: F64) -> F64:
+    # The change of z1 per unit step along h in argument k (z1 = W1 x + b1 is affine in each).
+    n_h = p.dims[1]
+    if k == "b1":
+        return h
+    if k == "x":
+        return p.W1 @ h if h.size else np.zeros(n_h)
+    if k == "W1":
+        return h @ p.x if p.x.size else np.zeros(n_h)
+    return np.zeros(n_h)
+
+
+def _step(k: str, p: MlpPoint, fb: ForwardBounds, h: F64) -> float:
+    """Return a power-of-two step s with p ± s·h inside the no-kink region around p.
+
+    The exact radius is min_i |z1_i| / |ż_i|; with computed values it is at least
+    (|ẑ1_i| − Δz1_i) / |ż_i| up to the relative error γ_n of ż, which the factor 1/2 absorbs.
+    Steps are capped at 1 (the directions are drawn at the scale of the point).
+    """
+    zd = np.abs(_zdot(k, p, h))
+    room = np.abs(fb.z1) - fb.d_z1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.where(zd > 0, room / zd, np.inf)
+    radius = float(np.min(ratios)) if ratios.size else math.inf
+    if radius <= 0 or not math.isfinite(radius):
+        return 1.0 if radius > 0 or not ratios.size else 0.0
+    return min(1.0, 2.0 ** math.floor(math.log2(radius / 2)))
+
+
+def _jvp(k: str, p: MlpPoint, fb: ForwardBounds, d: F64) -> tuple[F64, F64]:
+    """Return the stated derivative applied to `d` in float64 and a bound on any correct
+    computation's error (`γ` of each product sum, plus propagated input errors)."""
+    n_i, n_h, _ = p.dims
+    mag_a = np.abs(fb.a1) + 2 * fb.d_a1
+    if k == "W2":
+        v = d @ fb.a1 if n_h else np.zeros(p.dims[2])
+        return v, SLACK * (gamma(n_h) * (np.abs(d) @ mag_a) + np.abs(d) @ fb.d_a1 + n_h * ETA64)
+    if k == "b2":
+        return d.copy(), np.zeros_like(d)
+    if k == "b1":
+        w, dw = d, np.zeros_like(d)
+    elif k == "x":
+        w = p.W1 @ d if n_i else np.zeros(n_h)
+        dw = SLACK * (gamma(n_i) * (np.abs(p.W1) @ np.abs(d)) + n_i * ETA64)
+    else:
+        w = d @ p.x if n_i else np.zeros(n_h)
+        dw = SLACK * (gamma(n_i) * (np.abs(d) @ np.abs(p.x)) + n_i * ETA64)
+    m, dm = fb.mask * w, fb.mask * dw
+    v = p.W2 @ m if n_h else np.zeros(p.dims[2])
+    dv = SLACK * (gamma(n_h) * (np.abs(p.W2) @ (np.abs(m) + 2 * dm)) + np.abs(p.W2) @ dm + n_h * ETA64)
+    return v, dv
+
+
+STEP_SCALES = (0, 10, 20)
+"""The remainder is checked at s, s/2^10 and s/2^20: it is 0 at all of them inside the region."""
+
+
+def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
+    p = ex.point
+    fb = forward_bounds(p)
+    subj = f"spec, exactly; engine {subject.name} forward" + (", jvp" if subject.has("jvp") else "")
+    pre = _precondition(name, k, p, fb, subj)
+    if pre is not None:
+        return pre
+    comps: list[Comparison] = []
+    # Spec, exactly: inside the exact no-kink radius the network is affine in k, so the remainder
+    # f(p + s h) − f(p) − f'(s h) is exactly 0.
+    args = _exact_args(p)
+    idx = ("W1", "b1", "W2", "b2", "x").index(k)
+    fprime = fderiv_mlp_wrt(k, *args)
+    f0 = mlpVecMat(*args)
+    for j, dirs in enumerate(ex.directions):
+        h = exact(dirs[k])
+        zd = _zdot_exact(k, args, h)
+        zz = z1(args[0], args[1], args[4]).data
+        ratios = [abs(zz[i]) / abs(zd[i]) for i in range(len(zd)) if zd[i] != 0]
+        radius = min(ratios) if ratios else Fraction(1)
+        for scale in (2, 2**11):
+            s = radius / scale
+            moved: list[Any] = list(args)
+            moved[idx] = _wrap(args[idx], args[idx].data + s * h)
+            step = fprime.apply(_wrap(args[idx], s * h))
+            assert isinstance(step, Vec)
+            rem = (mlpVecMat(*moved) - f0) - step
+            comps.append(compare_exact(f"spec remainder at step radius/{scale}, probe {j}",
+                                       rem.data, np.zeros(rem.n, dtype=object) * Fraction(0)))
+    # Engine, float64: the same remainder of its forward pass, at exactly representable steps.
+    y0 = subject.forward(p)
+    for j, dirs in enumerate(ex.directions):
+        h = dirs[k]
+        s0 = _step(k, p, fb, h)
+        for scale in STEP_SCALES:
+            d, _ = exact_step(p.get(k), h * (s0 * 2.0**-scale))
+            p1 = p.with_(k, p.get(k) + d)
+            f1 = forward_bounds(p1)
+            if f1.kink_doubt.any() or (f1.mask != fb.mask).any():
+                continue  # cannot happen inside the radius; never compare across a kink
+            y1 = subject.forward(p1)
+            jv, djv = _jvp(k, p, fb, d)
+            rem_f = (y1 - y0) - jv
+            bound = SLACK * (f1.d_y + fb.d_y + djv + gamma(2) * (np.abs(y1) + np.abs(y0) + np.abs(jv)))
+            comps.append(compare(f"engine remainder f(p + d) − f(p) − f'(d), step s/2^{scale}, probe {j}",
+                                 rem_f, np.zeros_like(rem_f), bound,
+                                 "Δy(p + d) + Δy(p) + Δ(f'(d)) + γ_2(|f(p + d)| + |f(p)| + |f'(d)|)"))
+        if subject.has("jvp"):
+            got = subject.array("jvp", p.b2.shape, *p.args(), {k: h.copy()})
+            jv, djv = _jvp(k, p, fb, h)
+            comps.append(compare(f"engine jvp along probe {j} vs the stated derivative", got, jv,
+                                 2 * djv, "2·(γ of each product sum + propagated |W|Δ)"))
+    return combine(name, subj, comps, **p.arrays())
+
+
+def _zdot_exact(k: str, args: tuple[Mat, Vec, Mat, Vec, Vec], h: Any) -> Any:
+    W1, _, _, _, x = args
+    n_h = W1.m
+    zero = np.array([Fraction(0)] * n_h, dtype=object)
+    if k == "b1":
+        return h
+    if k == "x":
+        return W1.data @ h if h.size else zero
+    if k == "W1":
+        return h @ x.data if x.n else zero
+    return zero
+
+
+def _wrap(like: Mat | Vec, data: Any) -> Any:
+    return Mat(data) if isinstance(like, Mat) else Vec(data)
+
+
+def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
+    p = ex.point
+    fb = forward_bounds(p)
+    subj = f"spec, exactly; engine {subject.name} grads and loss"
+    pre = _precondition(name, k, p, fb, subj)
+    if pre is not None:
+        return pre
+    gb = closed_form_gradient(p, fb)
+    G, dG = gb.value[k], gb.bound[k]
+    # Spec, exactly: the statement's right-hand side, built from its own maps, is the adjoint of
+    # the derivative of the loss at 1: (g' ∘ f') h = ⟪h, rhs⟫ along every probe; and the float64
+    # closed form the engine is compared with is that right-hand side within its bound.
+    args = _exact_args(p)
+    t = Vec(exact(p.t))
+    rhs = lemma_rhs(k, *args, t)
+    gprime = mse_fderiv(t, mlpVecMat(*args))
+    fprime = fderiv_mlp_wrt(k, *args)
+    rhs_data = rhs.data if isinstance(rhs, (Vec, Mat)) else np.array(rhs)
+    comps: list[Comparison] = [
+        compare(f"float64 closed form vs the statement's right side (exact)", G,
+                rhs_data.astype(np.float64), dG, gb.derivation[k]),
+    ]
+    for j, dirs in enumerate(ex.directions):
+        h = _wrap(args[("W1", "b1", "W2", "b2", "x").index(k)], exact(dirs[k]))
+        lhs = gprime.apply(fprime.apply(h))
+        comps.append(compare_exact(f"spec D(loss) h vs ⟪h, right side⟫, probe {j}",
+                                   np.array(lhs, dtype=object), np.array(inner(h, rhs), dtype=object)))
+    # Engine: its reverse-mode gradient equals the closed form ...
+    grads = subject.grads(p)
+    comps.append(compare(f"engine grads[{k!r}] vs the statement's right side", grads[k], G, 2 * dG,
+                         "2·(" + gb.derivation[k] + ")"))
+    # ... and the closed form's inner product with each probe is the directional derivative of the
+    # engine's own loss. Along a line inside the no-kink region the loss is exactly quadratic, so
+    # the central difference (L(p + d) − L(p − d)) / 2s is exactly ⟪∇L, d/s⟫ in real arithmetic.
+    for j, dirs in enumerate(ex.directions):
+        s = _step(k, p, fb, dirs[k])
+        if s == 0:
+            continue
+        d, _ = exact_step(p.get(k), dirs[k] * s)
+        h_eff = d / s  # exact: s is a power of two
+        pp, pm = p.with_(k, p.get(k) + d), p.with_(k, p.get(k) - d)
+        fp, fm = forward_bounds(pp), forward_bounds(pm)
+        if fp.kink_doubt.any() or fm.kink_doubt.any():
+            continue  # cannot happen inside the radius; never difference across a kink
+        Lp, Lm = subject.loss(pp), subject.loss(pm)
+        cd = (Lp - Lm) / (2 * s)
+        lin = float(np.sum(G * h_eff))
+        n = G.size
+        bound = SLACK * (
+            float(np.sum(dG * np.abs(h_eff)))
+            + gamma(n) * float(np.sum(np.abs(G * h_eff)))
+            + (fp.d_loss + fm.d_loss + 2**-53 * abs(Lp - Lm)) / (2 * s)
+            + n * ETA64
+        )
+        comps.append(compare(f"engine (L(p + s h) − L(p − s h)) / 2s vs ⟪right side, h⟫, probe {j}",
+                             cd, lin, bound,
+                             f"ΣΔG|h| + γ_{n}Σ|G h| + (Δloss(p + sh) + Δloss(p − sh) + u|ΔL|) / 2s, "
+                             f"s = 2^{round(math.log2(s))}"))
+    return combine(name, subj, comps, **p.arrays())
+
+
+# --- The lemmas, in the Lean file's order ----------------------------------------------------
+
+_FD = "spec remainder, exactly; engine forward remainder at exact steps inside the no-kink radius"
+_GR = "engine grads vs the closed form; engine loss along probes; spec adjoint property, exactly"
+
+
+@lemma("Proofs.Autograd.hasFDerivAt_mlp_wrt_W2", _mlp, _FD)
+def hasFDerivAt_mlp_wrt_W2(ex: MlpExample, subject: Subject) -> Verdict:
+    """`Proofs.Autograd.hasFDerivAt_mlp_wrt_W2` (lemma): Check that `W2 ↦ mlpVecMat W1 b1 W2 b2 x`
+    has derivative `matApplyLin (a1 W1 b1 x)`, i.e. `dW2 ↦ dW2 a1`, at `W2` (no hypothesis)."""
+    return _check_hasFDerivAt("Proofs.Autograd.hasFDerivAt_mlp_wrt_W2", "W2", ex, subject)
+
+
+@lemma("Proofs.Autograd.grad_W2_mse", _mlp, _GR)
+def grad_W2_mse(ex: MlpExample, subject: Subject) -> Verdict:
+    """`Proofs.Autograd.grad_W2_mse` (lemma): Check that the gradient in `W2` of the loss is
+    `outer (mseGrad (y W1 b1 W2 b2 x) t) (a1 W1 b1 x)` (no hypothesis)."""
+    return _check_grad("Proofs.Autograd.grad_W2_mse", "W2", ex, subject)
+
+
+@lemma("Proofs.Autograd.grad_b2_mse", _mlp, _GR)
+def grad_b2_mse(ex: MlpExample, subject: Subject) -> Verdict:
+    """`Proofs.Autograd.grad_b2_mse` (lemma): Check that the gradient in `b2` of the loss is
+    `mseGrad (mlpVecMat W1 b1 W2 b2 x) t` (no hypothesis)."""
+    return _check_grad("Proofs.Autograd.grad_b2_mse", "b2", ex, subject)
+
+
+@lemma("Proofs.Autograd.hasFDerivAt_mlp_wrt_b1", _mlp, _FD)
+def hasFDerivAt_mlp_wrt_b1(ex: MlpExample, subject: Subject) -> Verdict:
+    """`Proofs.Autograd.hasFDerivAt_mlp_wrt_b1` (lemma): Check that, under `hx`, `b1 ↦ mlpVecMat
+    W1 b1 W2 b2 x` has derivative `(matCLM W2).comp (reluDerivCLM (z1 W1 b1 x))` at `b1`."""
+    return _check_hasFDerivAt("Proofs.Autograd.hasFDerivAt_mlp_wrt_b1", "b1", ex, subject)
+
+
+@lemma("Proofs.Autograd.grad_b1_mse", _mlp, _GR)
+def grad_b1_mse(ex: MlpExample, subject: Subject) -> Verdict:
+    """`Proofs.Autograd.grad_b1_mse` (lemma): Check that, under `hx`, the gradient in `b1` of the
+    loss is `reluDerivCLM z1 ((matCLM W2)† (mseGrad y t))`, i.e. `relu'(z1) ⊙ W2ᵀ g`."""
+    return _check_grad("Proofs.Autograd.grad_b1_mse", "b1", ex, subject)
+
+
+@lemma("Proofs.Autograd.hasFDerivAt_mlp_wrt_x", _mlp, _FD)
+def hasFDerivAt_mlp_wrt_x(ex: MlpExample, subject: Subject) -> Verdict:
+    """`Proofs.Autograd.hasFDerivAt_mlp_wrt_x` (lemma): Check that, under `hx`, `mlpVecMat W1 b1
+    W2 b2` has derivative `matCLM W2 ∘ reluDerivCLM z1 ∘ matCLM W1` at `x`."""
+    return _check_hasFDerivAt("Proofs.Autograd.hasFDerivAt_mlp_wrt_x", "x", ex, subject)
+
+
+@lemma("Proofs.Autograd.grad_x_mse", _mlp, _GR)
+def grad_x_mse(ex: MlpExample, subject: Subject) -> Verdict:
+    """`Proofs.Autograd.grad_x_mse` (lemma): Check that, under `hx`, the gradient in `x` of the
+    loss is `(matCLM W1)† (reluDerivCLM z1 ((matCLM W2)† (mseGrad y t)))`."""
+    return _check_grad("Proofs.Autograd.grad_x_mse", "x", ex, subject)
+
+
+@lemma("Proofs.Autograd.hasFDerivAt_mlp_wrt_W1", _mlp, _FD)
+def hasFDerivAt_mlp_wrt_W1(ex: MlpExample, subject: Subject) -> Verdict:
+    """`Proofs.Autograd.hasFDerivAt_mlp_wrt_W1` (lemma): Check that, under `hx`, `W1 ↦ mlpVecMat
+    W1 b1 W2 b2 x` has derivative `matCLM W2 ∘ reluDerivCLM z1 ∘ matApplyLin x` at `W1`."""
+    return _check_hasFDerivAt("Proofs.Autograd.hasFDerivAt_mlp_wrt_W1", "W1", ex, subject)
+
+
+@lemma("Proofs.Autograd.grad_W1_mse", _mlp, _GR)
+def grad_W1_mse(ex: MlpExample, subject: Subject) -> Verdict:
+    """`Proofs.Autograd.grad_W1_mse` (lemma): Check that, under `hx`, the gradient in `W1` of the
+    loss is `outer (reluDerivCLM z1 ((matCLM W2)† (mseGrad y t))) x`."""
+    return _check_grad("Proofs.Autograd.grad_W1_mse", "W1", ex, subject)

@@ -1,0 +1,343 @@
+"""Lean banner "2-layer MLP in Mat/Vec form": `affineMat`, `mlpVecMat`, `mse`, `mseGrad`,
+`hasFDerivAt_mse`, `mseGrad_eq_adjoint_fderiv`, `adjoint_fderiv_comp_apply_one`."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from .backend import Subject
+from .checks import Config, definition_check, exact, lemma
+from .core import Differentiable, affine, innerSL, reluVec, toMatrix, vjp
+from .examples import PARAMS, MlpExample, MlpPoint, MseExample
+from .linear_maps import CLM, Elem, FunCLM, Space, inner
+from .registry import mirrors
+from .tolerance import ETA64, SLACK, exact_step, forward_bounds, gamma
+from .types import Mat, Real, Vec, real_inv
+from .verdict import Comparison, Verdict, combine, compare, compare_exact
+
+__all__ = [
+    "affineMat",
+    "mlpVecMat",
+    "mse",
+    "mseGrad",
+    "hasFDerivAt_mse",
+    "mseGrad_eq_adjoint_fderiv",
+    "adjoint_fderiv_comp_apply_one",
+    "mse_fderiv",
+    "mse_point",
+]
+
+
+def _mlp(cfg: Config) -> Any:
+    from .strategies import mlp_examples
+
+    return mlp_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim, margin=cfg.margin, probes=cfg.probes)
+
+
+def _mse(cfg: Config) -> Any:
+    from .strategies import mse_examples
+
+    return mse_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim)
+
+
+# --- Definitions -----------------------------------------------------------------------------
+
+
+@mirrors("Proofs.Autograd.affineMat", "def")
+def affineMat(W: Mat, b: Vec, x: Vec) -> Vec:
+    """`Proofs.Autograd.affineMat` (def): Return `W x + b`, as `affine (toMatrix W) b x`."""
+    return affine(toMatrix(W), b, x)
+
+
+@mirrors("Proofs.Autograd.mlpVecMat", "def")
+def mlpVecMat(W1: Mat, b1: Vec, W2: Mat, b2: Vec, x: Vec) -> Vec:
+    """`Proofs.Autograd.mlpVecMat` (def): Return `W2 · relu(W1 x + b1) + b2`."""
+    z1 = affineMat(W1, b1, x)
+    a1 = reluVec(z1)
+    return affineMat(W2, b2, a1)
+
+
+def _is_exact(v: Vec) -> bool:
+    return bool(v.data.dtype == object)
+
+
+@mirrors("Proofs.Autograd.mse", "def")
+def mse(t: Vec, y: Vec) -> Real:
+    """`Proofs.Autograd.mse` (def): Return `(1/n) · ‖y − t‖²`; for n = 0 it is 0, as `(0 : ℝ)⁻¹ = 0`."""
+    n = t.n
+    inv = real_inv(Fraction(n) if _is_exact(t) else n)
+    return inv * (y - t).norm_sq()
+
+
+@mirrors("Proofs.Autograd.mseGrad", "def")
+def mseGrad(y: Vec, t: Vec) -> Vec:
+    """`Proofs.Autograd.mseGrad` (def): Return `(2/n) • (y − t)`; for n = 0, `2/0 = 0` in Lean.
+
+    Note the argument order, `y` then `t`, the reverse of `mse t y`.
+    """
+    n = t.n
+    c: Real = 2 * real_inv(Fraction(n) if _is_exact(t) else n)
+    return (y - t).smul(c)
+
+
+def mse_fderiv(t: Vec, y: Vec) -> CLM:
+    """Return the derivative `hasFDerivAt_mse` states for `mse t` at `y`: `(2/n) • innerSL ℝ (y − t)`."""
+    n = t.n
+    c: Real = 2 * real_inv(Fraction(n) if _is_exact(t) else n)
+    L = innerSL(y - t)
+    Lt = L.adjoint()
+
+    def apply(h: Elem) -> Elem:
+        return c * L.apply(h)  # type: ignore[operator]
+
+    def adjoint() -> CLM:
+        return FunCLM("((2/n) • innerSL (y − t))†", Space(()), Space((n,)),
+                      lambda s: Lt.apply(s).smul(c), lambda: fwd)  # type: ignore[union-attr]
+
+    fwd = FunCLM("(2/n) • innerSL (y − t)", Space((n,)), Space(()), apply, adjoint)
+    return fwd
+
+
+def mse_function(t: Vec) -> Differentiable:
+    """Return `mse t` with the derivative `hasFDerivAt_mse` states for it."""
+
+    def fn(y: Elem) -> Elem:
+        assert isinstance(y, Vec)
+        return mse(t, y)
+
+    def fderiv(y: Elem) -> CLM:
+        assert isinstance(y, Vec)
+        return mse_fderiv(t, y)
+
+    return Differentiable("mse t", fn, fderiv)
+
+
+def mse_point(y: np.ndarray[Any, Any], t: np.ndarray[Any, Any]) -> MlpPoint:
+    """Return a point of the MLP whose output is exactly `y`, so that the engine's loss as a
+    function of `b2` *is* `mse t`: one hidden unit with `z1 = 0·0 − 1 < 0`, `W2 = 0`, `b2 = y`.
+
+    Every product with the zero `W2` or `a1` is exactly 0, so a correct engine computes `y = b2`
+    with no rounding, and its `b2` gradient is its VJP of `mse t` at `y`.
+    """
+    n = y.shape[0]
+    return MlpPoint(
+        W1=np.zeros((1, 1)), b1=np.array([-1.0]), W2=np.zeros((n, 1)), b2=y.astype(np.float64),
+        x=np.zeros(1), t=t.astype(np.float64),
+    )
+
+
+@definition_check(
+    "Proofs.Autograd.affineMat",
+    _mlp,
+    "engine z1 (its first affine layer) where it has it, else the spec in float64 vs exact",
+)
+def check_affineMat(ex: MlpExample, subject: Subject) -> Verdict:
+    """Check the engine's first affine layer (`z1 = affineMat W1 b1 x`) against the spec's."""
+    p = ex.point
+    fb = forward_bounds(p)
+    W1, b1, x = Mat(exact(p.W1)), Vec(exact(p.b1)), Vec(exact(p.x))
+    truth = affineMat(W1, b1, x).data.astype(np.float64)
+    deriv = f"γ_{p.dims[0] + 1}(|W|·|x| + |b|)"
+    comps = [compare("spec affineMat W1 b1 x, float64 vs exact", fb.z1, truth, fb.d_z1, deriv)]
+    subj = "spec (float64 vs exact)"
+    if subject.has("z1"):
+        got = subject.array("z1", p.b1.shape, p.W1, p.b1, p.x)
+        comps.append(compare("engine z1 vs affineMat W1 b1 x", got, fb.z1, 2 * fb.d_z1, "2·" + deriv))
+        subj = f"engine {subject.name} z1; spec"
+    return combine("Proofs.Autograd.affineMat", subj, comps, **p.arrays())
+
+
+@definition_check(
+    "Proofs.Autograd.mlpVecMat",
+    _mlp,
+    "engine forward vs the spec's network, float64",
+)
+def check_mlpVecMat(ex: MlpExample, subject: Subject) -> Verdict:
+    """Check that the engine's forward pass computes `mlpVecMat W1 b1 W2 b2 x`, within rounding."""
+    p = ex.point
+    fb = forward_bounds(p)
+    got = subject.forward(p)
+    deriv = f"2·(γ_{p.dims[1] + 1}(|W2||a1| + |b2|) + |W2|Δa1), Δa1 = γ_{p.dims[0] + 1}(|W1||x| + |b1|)"
+    return combine(
+        "Proofs.Autograd.mlpVecMat",
+        f"engine {subject.name} forward",
+        [compare("engine forward vs mlpVecMat W1 b1 W2 b2 x", got, fb.y, 2 * fb.d_y, deriv)],
+        **p.arrays(),
+    )
+
+
+@definition_check(
+    "Proofs.Autograd.mse",
+    _mlp,
+    "engine loss vs mse t (mlpVecMat …); engine mse(y, t) where it has it; float64",
+)
+def check_mse(ex: MlpExample, subject: Subject) -> Verdict:
+    """Check that the engine's loss is `mse t (mlpVecMat W1 b1 W2 b2 x)`, the per-sample mean."""
+    p = ex.point
+    fb = forward_bounds(p)
+    n = p.dims[2]
+    deriv = f"2·(1/n)(γ_{n + 4}Σ(y−t)² + Σ Δr(2|y−t| + Δr)), n = {n}"
+    comps = [compare("engine loss vs mse t (mlpVecMat W1 b1 W2 b2 x)", subject.loss(p), fb.loss,
+                     2 * fb.d_loss, deriv)]
+    if subject.has("mse"):
+        q = mse_point(fb.y, p.t)
+        fq = forward_bounds(q)
+        comps.append(compare("engine mse(y, t) vs mse t y", subject.scalar("mse", fb.y, p.t), fq.loss,
+                             2 * fq.d_loss, deriv))
+    return combine("Proofs.Autograd.mse", f"engine {subject.name} loss", comps, **p.arrays())
+
+
+@definition_check(
+    "Proofs.Autograd.mseGrad",
+    _mse,
+    "engine mse_grad(y, t) where it has it, else the spec in float64 vs exact",
+)
+def check_mseGrad(ex: MseExample, subject: Subject) -> Verdict:
+    """Check `mseGrad y t = (2/n)(y − t)`, including n = 0 where it is the empty vector."""
+    q = mse_point(ex.y, ex.t)
+    fq = forward_bounds(q)
+    truth = mseGrad(Vec(exact(ex.y)), Vec(exact(ex.t))).data.astype(np.float64)
+    deriv = "(2/n)(γ_3|y − t| + u|y − t|)"
+    comps = [compare("spec mseGrad y t, float64 vs exact", mseGrad(Vec(ex.y), Vec(ex.t)).data, truth,
+                     fq.d_g, deriv)]
+    subj = "spec (float64 vs exact)"
+    if subject.has("mse_grad"):
+        got = subject.array("mse_grad", ex.y.shape, ex.y, ex.t)
+        comps.append(compare("engine mse_grad(y, t) vs mseGrad y t", got, fq.g, 2 * fq.d_g, "2·" + deriv))
+        subj = f"engine {subject.name} mse_grad; spec"
+    return combine("Proofs.Autograd.mseGrad", subj, comps, y=ex.y, t=ex.t)
+
+
+# --- Lemmas ----------------------------------------------------------------------------------
+
+
+@lemma(
+    "Proofs.Autograd.hasFDerivAt_mse",
+    _mse,
+    "spec, exactly; engine loss as a function of b2 (which is mse t), float64",
+)
+def hasFDerivAt_mse(ex: MseExample, subject: Subject) -> Verdict:
+    """`Proofs.Autograd.hasFDerivAt_mse` (lemma): Check `HasFDerivAt (mse t) ((2/n) • innerSL ℝ (y − t)) y`.
+
+    The first-order remainder `mse t (y + h) − mse t y − (2/n)⟪y − t, h⟫` must be exactly
+    `(1/n)‖h‖²`, which is `o(‖h‖)`: checked exactly on the spec at two step sizes, and on the
+    engine's loss (through `mse_point`, where the loss as a function of `b2` is `mse t`) within
+    its float64 rounding bound.
+    """
+    name = "Proofs.Autograd.hasFDerivAt_mse"
+    n = ex.t.shape[0]
+    t, y, h = Vec(exact(ex.t)), Vec(exact(ex.y)), Vec(exact(ex.h))
+    D = mse_fderiv(t, y)
+    comps: list[Comparison] = []
+    for k in (0, 10):
+        hk = h.smul(Fraction(1, 2**k))
+        rem = mse(t, y + hk) - mse(t, y) - D.apply(hk)  # type: ignore[operator]
+        quad = real_inv(Fraction(n)) * hk.norm_sq()
+        comps.append(compare_exact(f"spec remainder at step h/2^{k} vs (1/n)‖h‖²",
+                                   np.array(rem, dtype=object), np.array(quad, dtype=object)))
+    # On the engine: y + d must be exact in float64 for the remainder to be the remainder at d.
+    d, _ = exact_step(ex.y, ex.h)
+    q0, q1 = mse_point(ex.y, ex.t), mse_point(ex.y + d, ex.t)
+    f0, f1 = forward_bounds(q0), forward_bounds(q1)
+    L0, L1 = subject.loss(q0), subject.loss(q1)
+    r = ex.y - ex.t
+    c = 2.0 / n if n else 0.0
+    inv = 1.0 / n if n else 0.0
+    lin = c * float(r @ d) if n else 0.0
+    quad_f = inv * float(d @ d) if n else 0.0
+    rem_f = (L1 - L0) - lin
+    # The remainder is a difference of four computed terms: the two losses (within Δloss each),
+    # the linear term c⟪r̂, d⟫ (r̂ = y − t rounds once, the dot γ_n, c·: two more) and the
+    # quadratic term (1/n)‖d‖² (γ_{n+2}); three subtractions add γ_3 of the magnitudes.
+    d_lin = SLACK * c * (gamma(n + 3) * float(np.abs(r) @ np.abs(d)) + (n + 3) * ETA64) if n else 0.0
+    d_quad = SLACK * inv * gamma(n + 2) * float(d @ d) if n else 0.0
+    mag = abs(L1) + abs(L0) + abs(lin) + abs(quad_f)
+    bound = SLACK * (f0.d_loss + f1.d_loss + d_lin + d_quad + gamma(3) * mag)
+    comps.append(compare("engine loss remainder at step h vs (1/n)‖h‖²", rem_f, quad_f, bound,
+                         f"Δloss(y+h) + Δloss(y) + c·γ_{n + 3}Σ|y−t||h| + (1/n)γ_{n + 2}‖h‖² + γ_3·|terms|"))
+    return combine(name, f"spec; engine {subject.name} loss", comps, t=ex.t, y=ex.y, h=ex.h)
+
+
+@lemma(
+    "Proofs.Autograd.mseGrad_eq_adjoint_fderiv",
+    _mse,
+    "spec, exactly, against the Hilbert adjoint; engine b2 gradient at mse_point (its VJP of mse t)",
+)
+def mseGrad_eq_adjoint_fderiv(ex: MseExample, subject: Subject) -> Verdict:
+    """`Proofs.Autograd.mseGrad_eq_adjoint_fderiv` (lemma): Check `VJP[mse t, y] 1 = mseGrad y t`.
+
+    On the spec, `VJP[mse t, y]` is the closed-form adjoint of the stated derivative and, separately,
+    its Hilbert adjoint from `⟪D h, s⟫ = ⟪h, D† s⟫`; both applied to 1 must be `mseGrad y t`
+    exactly. On the engine, the `b2` gradient at `mse_point y t` is its VJP of `mse t` at `y`.
+    """
+    from .linear_maps import hilbert_adjoint
+
+    name = "Proofs.Autograd.mseGrad_eq_adjoint_fderiv"
+    t, y = Vec(exact(ex.t)), Vec(exact(ex.y))
+    want = mseGrad(y, t).data
+    closed = vjp(mse_function(t), y).apply(Fraction(1))
+    from_def = hilbert_adjoint(mse_fderiv(t, y)).apply(Fraction(1))
+    assert isinstance(closed, Vec) and isinstance(from_def, Vec)
+    comps: list[Comparison] = [
+        compare_exact("VJP[mse t, y] 1 (closed form) vs mseGrad y t", closed.data, want),
+        compare_exact("VJP[mse t, y] 1 (Hilbert adjoint) vs mseGrad y t", from_def.data, want),
+    ]
+    q = mse_point(ex.y, ex.t)
+    fq = forward_bounds(q)
+    got = subject.grads(q)["b2"]
+    comps.append(compare("engine VJP of mse t at y (b2 gradient) vs mseGrad y t", got, fq.g,
+                         2 * fq.d_g, "2·(2/n)(γ_3|y − t| + u|y − t|)"))
+    return combine(name, f"spec; engine {subject.name} grads", comps, t=ex.t, y=ex.y)
+
+
+@lemma(
+    "Proofs.Autograd.adjoint_fderiv_comp_apply_one",
+    _mlp,
+    "spec, exactly, for f = each argument's slice of the network and g = mse t; engine grads",
+)
+def adjoint_fderiv_comp_apply_one(ex: MlpExample, subject: Subject) -> Verdict:
+    """`Proofs.Autograd.adjoint_fderiv_comp_apply_one` (lemma): Check `(fderiv (g ∘ f) x)† 1 = f'† (g'† 1)`.
+
+    Instance: `f` = the network as a function of one argument (W2, b2 everywhere; W1, b1, x under
+    `hx`), `g = mse t`, with `f'`, `g'` the derivatives the `hasFDerivAt_*` lemmas state. On the
+    spec, exactly: `f'† (g'† 1)` (closed-form adjoints composed) must satisfy the defining property
+    of the adjoint of `g' ∘ f'` at 1 along every probe direction `h`: `(g' ∘ f') h = ⟪h, f'† (g'† 1)⟫`.
+    On the engine: its reverse-mode gradient (the left side) must equal `f'† (g'† 1)`.
+    """
+    from .gradients import closed_form_gradient, fderiv_mlp_wrt, hx_holds_exactly
+
+    name = "Proofs.Autograd.adjoint_fderiv_comp_apply_one"
+    p = ex.point
+    E = {k: exact(v) for k, v in p.arrays().items()}
+    args = (Mat(E["W1"]), Vec(E["b1"]), Mat(E["W2"]), Vec(E["b2"]), Vec(E["x"]))
+    t = Vec(E["t"])
+    hx = hx_holds_exactly(p)
+    wrt = [k for k in PARAMS if hx or k in ("W2", "b2")]
+    y_exact = mlpVecMat(*args)
+    gprime = mse_fderiv(t, y_exact)
+    comps: list[Comparison] = []
+    for k in wrt:
+        fprime = fderiv_mlp_wrt(k, *args)
+        rhs = fprime.adjoint().apply(gprime.adjoint().apply(Fraction(1)))
+        for j, dirs in enumerate(ex.directions):
+            h = _wrap(E[k], exact(dirs[k]))
+            lhs = gprime.apply(fprime.apply(h))
+            comps.append(compare_exact(f"spec (g' ∘ f') h vs ⟪h, f'† (g'† 1)⟫, f = slice in {k}, probe {j}",
+                                       np.array(lhs, dtype=object), np.array(inner(h, rhs), dtype=object)))
+    fb = forward_bounds(p)
+    grads = subject.grads(p)
+    gb = closed_form_gradient(p, fb)
+    # Where rounding leaves the sign of some z1 i in doubt, a correct engine may pick either mask,
+    # so only the W2 and b2 gradients (which need no hypothesis) are compared on the engine.
+    for k in wrt if not fb.kink_doubt.any() else ["W2", "b2"]:
+        comps.append(compare(f"engine gradient in {k} vs f'† (g'† 1)", grads[k], gb.value[k],
+                             2 * gb.bound[k], "2·(" + gb.derivation[k] + ")"))
+    return combine(name, f"spec; engine {subject.name} grads", comps, **p.arrays())
+
+
+def _wrap(like: Any, data: Any) -> Elem:
+    return Mat(data) if like.ndim == 2 else Vec(data)
+

@@ -1,0 +1,117 @@
+"""Lean banner "ReLU derivative map is self-adjoint": `reluDerivCLM_apply`, `reluDerivCLM_inner`,
+`reluDerivCLM_adjoint_apply`. These hold for every `x`, zero coordinates included (relu'(0) = 0)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .backend import Subject
+from .checks import Config, exact, lemma
+from .core import reluDerivCLM, reluDerivSpec
+from .examples import VecExample
+from .linear_maps import hilbert_adjoint
+from .tolerance import dot_bound
+from .types import Vec
+from .verdict import Comparison, Verdict, combine, compare, compare_exact
+
+__all__ = ["reluDerivCLM_apply", "reluDerivCLM_inner", "reluDerivCLM_adjoint_apply"]
+
+
+def _vecs(cfg: Config) -> Any:
+    from .strategies import vec_examples
+
+    return vec_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim)
+
+
+def _data(v: object) -> Any:
+    assert isinstance(v, Vec)
+    return v.data
+
+
+ENGINE_VJP = "engine relu_vjp (its ReLU backward rule)"
+
+
+@lemma(
+    "Proofs.Autograd.reluDerivCLM_apply",
+    _vecs,
+    f"spec, exactly; {ENGINE_VJP} where the engine has it, exactly",
+)
+def reluDerivCLM_apply(ex: VecExample, subject: Subject) -> Verdict:
+    """`Proofs.Autograd.reluDerivCLM_apply` (lemma): Check `(reluDerivCLM x dx) i = dx i * relu'(x i)`.
+
+    The left side is the map applied to the whole vector; the right side is the coordinate formula
+    with `Activation.Math.reluDerivSpec` per coordinate. On the engine, its ReLU backward rule must
+    give the same numbers: multiplying by 0 or 1 is exact in floating point, so the bound is 0, and
+    an engine with another convention at `x i = 0` (0.5, or 1) is reported there.
+    """
+    name = "Proofs.Autograd.reluDerivCLM_apply"
+    x, dx = exact(ex.x), exact(ex.dx)
+    lhs = _data(reluDerivCLM(Vec(x)).apply(Vec(dx)))
+    rhs = np.array([dx[i] * reluDerivSpec(x[i]) for i in range(x.shape[0])], dtype=object)
+    comps: list[Comparison] = [compare_exact("(reluDerivCLM x dx) i vs dx i * relu'(x i)", lhs, rhs)]
+    subj = "spec"
+    if subject.has("relu_vjp"):
+        got = subject.array("relu_vjp", ex.x.shape, ex.x, ex.dx)
+        comps.append(compare(f"engine relu_vjp(x, dx) vs dx i * relu'(x i)", got,
+                             rhs.astype(np.float64), 0.0, "exact: a product by 0 or 1"))
+        subj = f"spec; engine {subject.name}"
+    return combine(name, subj, comps, x=ex.x, dx=ex.dx)
+
+
+@lemma(
+    "Proofs.Autograd.reluDerivCLM_inner",
+    _vecs,
+    f"spec, exactly; {ENGINE_VJP} where the engine has it, float64",
+)
+def reluDerivCLM_inner(ex: VecExample, subject: Subject) -> Verdict:
+    """`Proofs.Autograd.reluDerivCLM_inner` (lemma): Check `⟪R_x dx, δ⟫ = ⟪dx, R_x δ⟫`."""
+    name = "Proofs.Autograd.reluDerivCLM_inner"
+    x, dx, d = Vec(exact(ex.x)), Vec(exact(ex.dx)), Vec(exact(ex.delta))
+    R = reluDerivCLM(x)
+    lhs = R.apply(dx)
+    rhs = R.apply(d)
+    assert isinstance(lhs, Vec) and isinstance(rhs, Vec)
+    comps = [compare_exact("⟪R_x dx, δ⟫ vs ⟪dx, R_x δ⟫", np.array(lhs.inner(d), dtype=object),
+                           np.array(dx.inner(rhs), dtype=object))]
+    subj = "spec"
+    if subject.has("relu_vjp"):
+        n = ex.x.shape
+        a = subject.array("relu_vjp", n, ex.x, ex.dx)
+        b = subject.array("relu_vjp", n, ex.x, ex.delta)
+        # Each side is a dot product of n terms whose factors the engine computed exactly (a
+        # product by 0 or 1), so each is within γ_n Σ|dx_i δ_i| of the exact value.
+        bound = 2 * dot_bound(np.abs(ex.dx), np.abs(ex.delta))
+        comps.append(compare("engine ⟪V dx, δ⟫ vs ⟪dx, V δ⟫, V = relu_vjp x", float(a @ ex.delta),
+                             float(ex.dx @ b), bound, f"2·γ_{ex.x.size}·Σ|dx||δ|"))
+        subj = f"spec; engine {subject.name}"
+    return combine(name, subj, comps, x=ex.x, dx=ex.dx, delta=ex.delta)
+
+
+@lemma(
+    "Proofs.Autograd.reluDerivCLM_adjoint_apply",
+    _vecs,
+    f"spec, exactly, against the Hilbert adjoint from ⟪A u, v⟫ = ⟪u, A† v⟫; {ENGINE_VJP}, exactly",
+)
+def reluDerivCLM_adjoint_apply(ex: VecExample, subject: Subject) -> Verdict:
+    """`Proofs.Autograd.reluDerivCLM_adjoint_apply` (lemma): Check `(R_x)† δ = R_x δ`.
+
+    The adjoint is computed from its defining property on a basis (`hilbert_adjoint`), not
+    assumed; the engine's ReLU backward rule is its VJP, i.e. `(R_x)† δ`, so it must equal `R_x δ`.
+    """
+    name = "Proofs.Autograd.reluDerivCLM_adjoint_apply"
+    x, d = Vec(exact(ex.x)), Vec(exact(ex.delta))
+    R = reluDerivCLM(x)
+    forward = _data(R.apply(d))
+    comps = [
+        compare_exact("(R_x)† δ (Hilbert adjoint) vs R_x δ", _data(hilbert_adjoint(R).apply(d)), forward),
+        compare_exact("(R_x)† δ (closed form) vs R_x δ", _data(R.adjoint().apply(d)), forward),
+    ]
+    subj = "spec"
+    if subject.has("relu_vjp"):
+        got = subject.array("relu_vjp", ex.x.shape, ex.x, ex.delta)
+        comps.append(compare("engine relu_vjp(x, δ) vs R_x δ", got, forward.astype(np.float64), 0.0,
+                             "exact: a product by 0 or 1"))
+        subj = f"spec; engine {subject.name}"
+    return combine(name, subj, comps, x=ex.x, delta=ex.delta)

@@ -1,0 +1,160 @@
+"""The conformance run: every registered check, driven by Hypothesis, one result per Lean name."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis.errors import Flaky
+
+from .backend import Backend, Subject
+from .checks import Check, Config
+from .examples import MlpExample
+from .registry import registered
+from .verdict import Status, Verdict
+
+__all__ = ["Result", "run_check", "run_all", "module_checks"]
+
+
+@dataclass
+class Result:
+    """The outcome of one check over all its examples."""
+
+    lean_name: str
+    kind: str
+    status: Status
+    examples: int
+    seconds: float
+    subject: str
+    message: str = ""
+    worst_ratio: float = 0.0
+    holds: int = 0
+    unmet: int = 0
+    active_examples: int | None = None
+    """For checks drawn at points of the MLP: how many examples had at least one active unit."""
+    patterns: dict[str, int] = field(default_factory=dict)
+    counterexample: Verdict | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "lean_name": self.lean_name,
+            "kind": self.kind,
+            "status": self.status.value,
+            "examples": self.examples,
+            "worst_ratio": self.worst_ratio if np.isfinite(self.worst_ratio) else None,
+            "seconds": round(self.seconds, 4),
+            "subject": self.subject,
+            "message": self.message,
+            "holds": self.holds,
+            "unmet": self.unmet,
+            "active_examples": self.active_examples,
+            "patterns": self.patterns,
+        }
+
+
+class _Counterexample(Exception):
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(verdict.describe())
+        self.verdict = verdict
+
+
+def module_checks() -> list[tuple[str, str, Check]]:
+    """Return `(lean_name, kind, check)` for every check of the module's declarations, in order."""
+    out: list[tuple[str, str, Check]] = []
+    for entry in registered():
+        for check in entry.checks:
+            out.append((entry.decl.name, entry.decl.kind, check))
+    return out
+
+
+def run_check(
+    lean_name: str,
+    kind: str,
+    check: Check,
+    backend: Backend,
+    cfg: Config,
+    examples: int,
+    seed_value: int,
+) -> Result:
+    """Run one check on `examples` drawn examples; on a failure, shrink it and keep the minimal one."""
+    subject = Subject(backend)
+    res = Result(lean_name, kind, Status.HOLDS, 0, 0.0, check.subject)
+    last_failure: list[Verdict] = []
+    start = time.perf_counter()
+
+    def body(ex: Any) -> None:
+        res.examples += 1
+        if isinstance(ex, MlpExample):
+            res.patterns[ex.active_pattern] = res.patterns.get(ex.active_pattern, 0) + 1
+            if ex.active_pattern in ("all-on", "mixed"):
+                res.active_examples = (res.active_examples or 0) + 1
+            else:
+                res.active_examples = res.active_examples or 0
+        v = check.run(ex, subject)
+        if v.status in (Status.FAILS, Status.ERROR):
+            last_failure[:] = [v]
+            raise _Counterexample(v)
+        if v.status is Status.UNMET:
+            res.unmet += 1
+        else:
+            res.holds += 1
+            res.worst_ratio = max(res.worst_ratio, v.worst_ratio)
+
+    test = seed(seed_value)(
+        settings(
+            max_examples=examples,
+            database=None,
+            deadline=None,
+            derandomize=False,
+            verbosity=Verbosity.quiet,
+            phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
+            suppress_health_check=[HealthCheck.differing_executors],
+            print_blob=False,
+        )(given(check.strategy(cfg))(body))
+    )
+    try:
+        test()
+    except _Counterexample as exc:
+        _record_failure(res, last_failure[0] if last_failure else exc.verdict)
+    except Flaky as exc:  # the failure did not replay; still report what was seen
+        if last_failure:
+            _record_failure(res, last_failure[0])
+        else:
+            res.status, res.message = Status.ERROR, f"flaky: {exc}"
+    except Exception as exc:  # noqa: BLE001 - a checker bug is reported, never a crash
+        res.status = Status.ERROR
+        res.message = f"checker error {type(exc).__name__}: {exc}"
+    else:
+        if res.holds == 0 and res.unmet > 0:
+            res.status = Status.UNMET
+            res.message = "every example failed the lemma's hypothesis"
+    res.seconds = time.perf_counter() - start
+    return res
+
+
+def _record_failure(res: Result, v: Verdict) -> None:
+    res.status = v.status
+    res.counterexample = v
+    res.worst_ratio = max(res.worst_ratio, v.worst_ratio)
+    worst = v.worst
+    res.message = v.message if worst is None or worst.ok else worst.describe()
+
+
+def run_all(
+    backend: Backend,
+    cfg: Config,
+    examples: int,
+    seed_value: int,
+    only: list[str] | None = None,
+) -> list[Result]:
+    """Run every module check (or those whose Lean name, short or full, is in `only`)."""
+    out = []
+    for name, kind, check in module_checks():
+        short = name.rsplit(".", 1)[-1]
+        if only and name not in only and short not in only:
+            continue
+        out.append(run_check(name, kind, check, backend, cfg, examples, seed_value))
+    return out

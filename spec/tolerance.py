@@ -1,0 +1,207 @@
+"""Floating-point error bounds, derived from the sizes and the unit roundoff. No free tolerances.
+
+The model (Higham, *Accuracy and Stability of Numerical Algorithms*, §2-3): each floating-point
+operation returns the exact result times `(1 + e)`, `|e| ≤ u`, plus an absolute underflow error of
+at most `ETA`. A sum of `k` products computed in **any order**, with or without fused multiply-add,
+is then within `γ_k · Σ|terms| + k·ETA` of the exact sum, where `γ_k = k·u / (1 − k·u)`.
+
+Every bound below bounds the distance of a *correct* engine's computed value from the exact real
+value at the same float inputs, whatever its summation order or its precision (≥ the one of `u`).
+Two correct computations (the engine's and the spec's) are then within twice that of each other.
+Magnitudes of computed inputs are bounded by `|x̂| + 2Δx`, which covers both computations.
+
+Where a quantity feeds the next (`z1 → a1 → y → y − t → g → W2ᵀg → …`), the input error is carried
+through the operation's Lipschitz constant: ReLU is 1-Lipschitz, and `W v` moves by `|W| Δv`.
+The derivation of each bound is written next to it; docs/tolerances.md collects them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from numpy.typing import NDArray
+
+from .examples import MlpPoint
+from .types import F64
+
+__all__ = [
+    "U64",
+    "U32",
+    "ETA64",
+    "SLACK",
+    "gamma",
+    "ForwardBounds",
+    "forward_bounds",
+    "GradBounds",
+    "grad_bounds",
+    "dot_bound",
+    "exact_step",
+]
+
+U64 = 2.0**-53
+"""Unit roundoff of IEEE binary64 with round-to-nearest."""
+U32 = 2.0**-24
+"""Unit roundoff of IEEE binary32 with round-to-nearest."""
+ETA64 = 2.0**-1074
+"""Largest absolute error of one binary64 operation in the subnormal range (half the smallest
+subnormal for a product; sums there are exact). Counted once per operation."""
+
+SLACK = 1.0 + 2.0**-20
+"""Factor applied to every bound: the bounds are themselves computed in floating point, with
+relative error at most γ_k for k < 2^20 terms (below 2^-30), and the second-order terms dropped
+from the derivations (products of two errors, each below γ_k ≪ 2^-20) are below 2^-30 relative.
+2^-20 covers both with a wide margin while leaving the bound tight to a millionth."""
+
+
+def gamma(k: int, u: float = U64) -> float:
+    """Return `γ_k = k·u / (1 − k·u)`, the relative error bound of k roundings; inf if k·u ≥ 1."""
+    ku = k * u
+    return math.inf if ku >= 1 else ku / (1 - ku)
+
+
+def dot_bound(a: F64, b: F64, u: float = U64) -> float:
+    """Return the bound on `|fl(Σ a_k b_k) − Σ a_k b_k|` for any summation order: `γ_N Σ|a_k b_k|`."""
+    n = a.size
+    return SLACK * (gamma(n, u) * float(np.sum(np.abs(a * b))) + n * ETA64)
+
+
+@dataclass(frozen=True)
+class ForwardBounds:
+    """The spec's float64 forward values at a point, and bounds `Δ` on any correct engine's error.
+
+    `z1, a1, y, r = y − t, g = mseGrad y t, loss` are computed here by the spec in float64; each
+    `d_*` bounds `|computed − exact|` entrywise for a correct computation in any order.
+    """
+
+    z1: F64
+    d_z1: F64
+    a1: F64
+    d_a1: F64
+    y: F64
+    d_y: F64
+    r: F64
+    d_r: F64
+    g: F64
+    d_g: F64
+    loss: float
+    d_loss: float
+    mask: F64
+    kink_doubt: NDArray[np.bool_]
+    """Entries where `|ẑ1_i| ≤ Δz1_i`: rounding could put `z1_i` on either side of the kink."""
+
+
+def _mag(v: F64, d: F64) -> F64:
+    # An upper bound on |v| for any correct computation of v: |v̂_spec| + 2Δv (see module doc).
+    out: F64 = np.abs(v) + 2 * d
+    return out
+
+
+def forward_bounds(p: MlpPoint, u: float = U64) -> ForwardBounds:
+    """Return the forward values at `p` and their error bounds for unit roundoff `u`."""
+    n_i, n_h, n_o = p.dims
+    W1, b1, W2, b2, x, t = p.W1, p.b1, p.W2, p.b2, p.x, p.t
+    # z1 = W1 x + b1: a sum of n_i products and one addend, any order.
+    z1 = W1 @ x + b1 if n_i else b1.copy()
+    d_z1 = SLACK * (gamma(n_i + 1, u) * (np.abs(W1) @ np.abs(x) + np.abs(b1)) + (n_i + 1) * ETA64)
+    kink_doubt = np.abs(z1) <= d_z1
+    mask = (z1 > 0).astype(np.float64)
+    # a1 = relu(z1): ReLU is exact and 1-Lipschitz, so the error of z1 carries over unchanged.
+    a1 = z1 * mask
+    d_a1 = np.where((mask > 0) | kink_doubt, d_z1, 0.0)  # exactly 0 where z1 < 0 for certain
+    # y = W2 a1 + b2: n_h products and one addend; plus the propagated |W2| Δa1.
+    y = W2 @ a1 + b2 if n_h else b2.copy()
+    d_y = SLACK * (
+        gamma(n_h + 1, u) * (np.abs(W2) @ _mag(a1, d_a1) + np.abs(b2))
+        + np.abs(W2) @ d_a1
+        + (n_h + 1) * ETA64
+    )
+    # r = y − t: one rounding of a value of magnitude ≤ |ŷ − t| + 2Δy.
+    r = y - t
+    d_r = SLACK * (d_y + u * _mag(r, d_y) + ETA64)
+    # g = (2/n)(y − t): the factor 2/n and the product, at most three roundings in any grouping
+    # (2·r/n, r·(2/n), 2·(r·(1/n))); 2/0 = 0 as in Lean.
+    c = 2.0 / n_o if n_o else 0.0
+    g = c * r
+    d_g = SLACK * c * (gamma(3, u) * _mag(r, d_r) + d_r) + ETA64
+    # loss = (1/n) Σ r_k²: n products and n − 1 additions, the factor 1/n (two roundings), and up
+    # to two more for an engine that squares a square-rooted norm: γ_{n+4} on Σ r̂², plus the
+    # propagated |r̂² − r²| ≤ Δr (2|r̂| + Δr).
+    inv = 1.0 / n_o if n_o else 0.0
+    loss = inv * float(r @ r) if n_o else 0.0
+    mr = _mag(r, d_r)
+    d_loss = SLACK * inv * (
+        gamma(n_o + 4, u) * float(mr @ mr) + float(np.sum(d_r * (2 * mr + d_r))) + (n_o + 4) * ETA64
+    )
+    return ForwardBounds(
+        z1, d_z1, a1, d_a1, y, d_y, r, d_r, g, d_g, loss, d_loss, mask, kink_doubt
+    )
+
+
+@dataclass(frozen=True)
+class GradBounds:
+    """The spec's closed-form gradients (the right-hand sides of the `grad_*_mse` lemmas) in
+    float64, and bounds on any correct engine's error for each."""
+
+    value: dict[str, F64]
+    bound: dict[str, F64]
+    derivation: dict[str, str]
+
+
+def grad_bounds(p: MlpPoint, fb: ForwardBounds, u: float = U64) -> GradBounds:
+    """Return the closed forms `outer g a1`, `g`, `R(W2ᵀg)`, `W1ᵀR(W2ᵀg)`, `outer (R(W2ᵀg)) x` and
+    their error bounds; `fb` must be `forward_bounds(p, u)`."""
+    n_i, n_h, n_o = p.dims
+    W1, W2, x = p.W1, p.W2, p.x
+    g, d_g, a1, d_a1 = fb.g, fb.d_g, fb.a1, fb.d_a1
+    mg, ma = _mag(g, d_g), _mag(a1, d_a1)
+    # grad W2 = outer g a1: one rounding per entry, plus the propagated errors of g and a1.
+    gW2 = np.outer(g, a1)
+    dW2 = SLACK * (u * np.outer(mg, ma) + np.outer(mg, d_a1) + np.outer(d_g, ma) + ETA64)
+    # v = W2ᵀ g: n_o products per entry, any order, plus |W2|ᵀ Δg.
+    v = W2.T @ g if n_o else np.zeros(n_h)
+    d_v = SLACK * (gamma(n_o, u) * (np.abs(W2).T @ mg) + np.abs(W2).T @ d_g + n_o * ETA64)
+    # grad b1 = R_z1 v: the mask is exact (0 or 1) where the sign of z1 is certain.
+    gb1 = fb.mask * v
+    d_b1 = fb.mask * d_v
+    # grad x = W1ᵀ (R_z1 v): n_h products per entry, plus |W1|ᵀ Δ(grad b1).
+    gx = W1.T @ gb1 if n_h else np.zeros(n_i)
+    d_x = SLACK * (gamma(n_h, u) * (np.abs(W1).T @ _mag(gb1, d_b1)) + np.abs(W1).T @ d_b1
+                   + n_h * ETA64)
+    # grad W1 = outer (R_z1 v) x: one rounding per entry, plus the propagated error of grad b1.
+    gW1 = np.outer(gb1, x)
+    dW1 = SLACK * (u * np.outer(_mag(gb1, d_b1), np.abs(x)) + np.outer(d_b1, np.abs(x)) + ETA64)
+    value = {"W1": gW1, "b1": gb1, "W2": gW2, "b2": g, "x": gx}
+    bound = {"W1": dW1, "b1": d_b1, "W2": dW2, "b2": d_g, "x": d_x}
+    derivation = {
+        "W2": f"u·|g||a1| + |g|Δa1 + Δg|a1|, Δa1 = Δz1 = γ_{n_i + 1}(|W1||x|+|b1|), "
+        f"Δg from Δy = γ_{n_h + 1}(|W2||a1|+|b2|) + |W2|Δa1, u = 2^{round(math.log2(u))}",
+        "b2": f"Δg = (2/n)(γ_3|y−t| + Δy + u|y−t|), Δy = γ_{n_h + 1}(|W2||a1|+|b2|) + |W2|Δa1",
+        "b1": f"mask ⊙ (γ_{n_o}|W2|ᵀ|g| + |W2|ᵀΔg)",
+        "x": f"γ_{n_h}|W1|ᵀ|grad b1| + |W1|ᵀΔ(grad b1), Δ(grad b1) = mask ⊙ (γ_{n_o}|W2|ᵀ|g| + |W2|ᵀΔg)",
+        "W1": "u·|grad b1||x| + Δ(grad b1)|x|",
+    }
+    return GradBounds(value, bound, derivation)
+
+
+def exact_step(p: F64, d: F64) -> tuple[F64, int]:
+    """Return `d` with the entries zeroed where `p + d` or `p − d` is not exact in float64, and how
+    many were zeroed.
+
+    Exactness is decided with Knuth's TwoSum, whose error term is 0 exactly when the rounded sum
+    is the real sum. With exact perturbed points, `L(p + d) − L(p − d)` is a difference of losses
+    at points the direction reaches *exactly*, so no rounding of the step enters the comparison.
+    """
+    plus_err = _two_sum_err(p, d)
+    minus_err = _two_sum_err(p, -d)
+    bad = (plus_err != 0) | (minus_err != 0) | ~np.isfinite(p + d) | ~np.isfinite(p - d)
+    return np.where(bad, 0.0, d), int(bad.sum())
+
+
+def _two_sum_err(a: F64, b: F64) -> F64:
+    s = a + b
+    bb = s - a
+    out: F64 = (a - (s - bb)) + (b - bb)
+    return out

@@ -1,0 +1,195 @@
+"""Verdicts: what a predicate answers. Never a bare bool, and never "holds" for what it did not check.
+
+A verdict is one of
+- `holds`: every comparison made was within its bound (the bound and its derivation are kept);
+- `fails`: some comparison was not; the witness, the worst entry, the error seen and the bound it
+  was held to are kept;
+- `unmet`: the lemma's hypothesis does not hold at this input (a kink, `z1 i = 0`), so the lemma
+  says nothing there and nothing was compared;
+- `error`: the engine under test misbehaved (raised, returned a wrong shape, a NaN or an inf).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any
+
+import numpy as np
+
+from .types import Arr
+
+__all__ = ["Status", "Comparison", "Verdict", "compare", "compare_exact", "combine", "unmet", "error"]
+
+
+class Status(str, Enum):
+    HOLDS = "holds"
+    FAILS = "fails"
+    UNMET = "unmet"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One comparison `|actual − expected| ≤ bound`, entrywise, reduced to its worst entry."""
+
+    quantity: str
+    """What was compared, in the statement's terms, e.g. "grad W1: engine vs outer(R(W2ᵀg), x)"."""
+    ok: bool
+    worst_ratio: float
+    """max over entries of |actual − expected| / bound (0/0 = 0; x/0 = inf for x > 0)."""
+    index: tuple[int, ...] | None
+    actual: float | None
+    expected: float | None
+    error: float | None
+    bound: float | None
+    failing: int
+    total: int
+    derivation: str
+    """How the bound was derived (sizes, unit roundoff), or "exact" for a zero bound."""
+
+    def describe(self) -> str:
+        if self.index is None:
+            return f"{self.quantity}: nothing to compare (empty)"
+        where = f"[{', '.join(map(str, self.index))}]" if self.index else ""
+        verdict = "within" if self.ok else "EXCEEDS"
+        return (
+            f"{self.quantity}{where}: actual {self.actual!r}, expected {self.expected!r}, "
+            f"error {_g(self.error)} {verdict} bound {_g(self.bound)} "
+            f"(ratio {_g(self.worst_ratio)}; {self.failing} of {self.total} entries fail; "
+            f"bound: {self.derivation})"
+        )
+
+
+def _g(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3g}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A predicate's answer for one input, with everything needed to read or replay it."""
+
+    lean_name: str
+    status: Status
+    subject: str
+    message: str = ""
+    comparisons: tuple[Comparison, ...] = ()
+    witness: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def worst_ratio(self) -> float:
+        return max((c.worst_ratio for c in self.comparisons), default=0.0)
+
+    @property
+    def worst(self) -> Comparison | None:
+        return max(self.comparisons, key=lambda c: c.worst_ratio, default=None)
+
+    def with_witness(self, **witness: Any) -> Verdict:
+        return replace(self, witness={**self.witness, **witness})
+
+    def describe(self) -> str:
+        head = f"{self.lean_name} [{self.subject}]: {self.status.value}"
+        if self.message:
+            head += f": {self.message}"
+        worst = self.worst
+        if self.status is Status.FAILS and worst is not None:
+            return head + "\n  worst: " + worst.describe()
+        return head
+
+
+def compare(
+    quantity: str,
+    actual: Arr | float,
+    expected: Arr | float,
+    bound: Arr | float,
+    derivation: str,
+) -> Comparison:
+    """Compare entrywise: `|actual − expected| ≤ bound`. A NaN anywhere fails.
+
+    The bound is an array of the same shape (or a scalar) derived from the sizes and the unit
+    roundoff by the caller; a zero bound demands exact equality.
+    """
+    a = np.asarray(actual, dtype=np.float64)
+    e = np.asarray(expected, dtype=np.float64)
+    if a.shape != e.shape:
+        return Comparison(
+            quantity, False, math.inf, (), None, None, None, None, 1, 1,
+            f"shape {a.shape} where the statement has shape {e.shape}",
+        )
+    b = np.broadcast_to(np.asarray(bound, dtype=np.float64), a.shape)
+    if a.size == 0:
+        return Comparison(quantity, True, 0.0, None, None, None, None, None, 0, 0, derivation)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        err = np.abs(a - e)
+        ratio = np.where(err == 0, 0.0, err / b)
+    ratio = np.where(np.isnan(ratio), np.inf, ratio)
+    bad = ~(err <= b)  # NaN compares false, so a NaN entry is bad
+    flat = int(np.argmax(ratio))
+    idx = tuple(int(i) for i in np.unravel_index(flat, a.shape))
+    return Comparison(
+        quantity=quantity,
+        ok=not bool(bad.any()),
+        worst_ratio=float(ratio[idx]),
+        index=idx,
+        actual=float(a[idx]),
+        expected=float(e[idx]),
+        error=float(err[idx]),
+        bound=float(b[idx]),
+        failing=int(bad.sum()),
+        total=int(a.size),
+        derivation=derivation,
+    )
+
+
+def combine(lean_name: str, subject: str, comparisons: list[Comparison], **witness: Any) -> Verdict:
+    """Return `holds` if every comparison is within its bound, else `fails` naming the worst."""
+    failed = [c for c in comparisons if not c.ok]
+    if failed:
+        worst = max(failed, key=lambda c: c.worst_ratio)
+        return Verdict(
+            lean_name, Status.FAILS, subject, f"{worst.quantity} differs", tuple(comparisons),
+            dict(witness),
+        )
+    return Verdict(lean_name, Status.HOLDS, subject, "", tuple(comparisons), dict(witness))
+
+
+def unmet(lean_name: str, subject: str, message: str, **witness: Any) -> Verdict:
+    """Return a verdict that the lemma's hypothesis does not hold here (nothing was compared)."""
+    return Verdict(lean_name, Status.UNMET, subject, message, (), dict(witness))
+
+
+def error(lean_name: str, subject: str, message: str, **witness: Any) -> Verdict:
+    """Return a verdict that the engine under test misbehaved."""
+    return Verdict(lean_name, Status.ERROR, subject, message, (), dict(witness))
+
+
+def compare_exact(quantity: str, actual: Arr | Any, expected: Arr | Any) -> Comparison:
+    """Compare exact rationals for equality: the bound is 0 and nothing is rounded."""
+    a = np.asarray(actual, dtype=object)
+    e = np.asarray(expected, dtype=object)
+    if a.shape != e.shape:
+        return Comparison(
+            quantity, False, math.inf, (), None, None, None, None, 1, 1,
+            f"shape {a.shape} where the statement has shape {e.shape}",
+        )
+    if a.size == 0:
+        return Comparison(quantity, True, 0.0, None, None, None, None, None, 0, 0, "exact")
+    diff = np.vectorize(lambda p, q: p != q, otypes=[bool])(a, e)
+    errs = np.vectorize(lambda p, q: float(abs(p - q)), otypes=[float])(a, e)
+    bad = int(diff.sum())
+    score = np.where(diff, errs, -1.0)  # the worst *unequal* entry, even if its float error is 0
+    idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(score)), a.shape))
+    return Comparison(
+        quantity=quantity,
+        ok=bad == 0,
+        worst_ratio=math.inf if bad else 0.0,
+        index=idx,
+        actual=float(a[idx]),
+        expected=float(e[idx]),
+        error=float(errs[idx]),
+        bound=0.0,
+        failing=bad,
+        total=int(a.size),
+        derivation="exact rational arithmetic, bound 0",
+    )
