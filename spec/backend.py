@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .examples import PARAMS, MlpPoint
 from .types import F64
@@ -129,7 +130,7 @@ class Subject:
         }
 
 
-def _to_numpy(value: Any, what: str) -> np.ndarray[Any, Any]:
+def _to_numpy(value: Any, what: str) -> NDArray[Any]:
     # Accept anything with `__array__` or `.numpy()` (torch tensors on the CPU, jax arrays).
     try:
         if hasattr(value, "detach"):

@@ -17,6 +17,7 @@ from fractions import Fraction
 from typing import Any, Union
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .types import Mat, Real, Vec
 
@@ -41,7 +42,7 @@ class Space:
             return Fraction(0) if exact else 0.0
         return self.wrap(_zeros(self.shape, exact))
 
-    def wrap(self, data: np.ndarray[Any, Any]) -> Elem:
+    def wrap(self, data: NDArray[Any]) -> Elem:
         if len(self.shape) == 1:
             return Vec(data.reshape(self.shape))
         if len(self.shape) == 2:
@@ -90,7 +91,7 @@ def inner(a: Elem, b: Elem) -> Real:
     return a * b
 
 
-def data_of(e: Elem) -> np.ndarray[Any, Any]:
+def data_of(e: Elem) -> NDArray[Any]:
     if isinstance(e, (Vec, Mat)):
         return e.data
     return np.array(e, dtype=object if isinstance(e, Fraction) else np.float64)
@@ -183,7 +184,7 @@ def hilbert_adjoint(A: CLM) -> CLM:
     return FunCLM(f"({A!r})†", A.codomain, A.domain, apply, adjoint_fn=lambda: A)
 
 
-def _zeros(shape: tuple[int, ...], exact: bool) -> np.ndarray[Any, Any]:
+def _zeros(shape: tuple[int, ...], exact: bool) -> NDArray[Any]:
     if exact:
         out = np.empty(shape, dtype=object)
         out.fill(Fraction(0))

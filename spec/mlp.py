@@ -7,6 +7,7 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .backend import Subject
 from .checks import Config, definition_check, exact, lemma
@@ -115,7 +116,7 @@ def mse_function(t: Vec) -> Differentiable:
     return Differentiable("mse t", fn, fderiv)
 
 
-def mse_point(y: np.ndarray[Any, Any], t: np.ndarray[Any, Any]) -> MlpPoint:
+def mse_point(y: NDArray[Any], t: NDArray[Any]) -> MlpPoint:
     """Return a point of the MLP whose output is exactly `y`, so that the engine's loss as a
     function of `b2` *is* `mse t`: one hidden unit with `z1 = 0·0 − 1 < 0`, `W2 = 0`, `b2 = y`.
 
