@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .examples import PARAMS, MlpPoint
+from .tolerance import FLOAT64, Precision
 from .types import F64
 
 __all__ = ["Backend", "BackendError", "Subject", "OPTIONAL_METHODS", "load_backend"]
@@ -69,8 +70,10 @@ class Subject:
     never a crash of the checker.
     """
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, prec: Precision = FLOAT64) -> None:
         self.backend = backend
+        self.prec = prec
+        """The format the engine computes in; the float bounds are derived for it."""
         self.name = str(getattr(backend, "name", type(backend).__name__))
 
     def has(self, method: str) -> bool:
@@ -161,15 +164,16 @@ def as_checked_array(value: Any, shape: tuple[int, ...], what: str) -> F64:
     return out
 
 
-def load_backend(spec: str | None) -> Backend:
+def load_backend(spec: str | None, dtype: str = "float64") -> Backend:
     """Return the engine named by `MODULE:ATTR` (an object, or a zero-argument callable), or the
-    built-in reference engine when `spec` is None."""
+    built-in reference engine (computing in `dtype`) when `spec` is None."""
     import importlib
 
     if spec is None:
         from impl import ReferenceBackend
 
-        return ReferenceBackend()
+        engine: Backend = ReferenceBackend(dtype=np.dtype(dtype))
+        return engine
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise ValueError(f"--backend {spec!r}: expected MODULE:ATTR, e.g. mypkg.engine:Engine")

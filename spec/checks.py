@@ -27,6 +27,8 @@ class Config:
     max_dim: int = 8
     margin: float = 2.0**-6
     probes: int = 2
+    dtype: str = "float64"
+    """The format the engine is checked in ("float64" or "float32"); examples are rounded to it."""
 
 
 Predicate = Callable[[Any, Subject], Verdict]

@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="smallest dimension drawn (default 1; 0 is legal in Lean)")
     c.add_argument("--margin", type=float, default=2.0**-6,
                    help="the drawn points keep every |z1 i| at least this far from the kink (default 2^-6)")
+    c.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                   help="the format the engine computes in; bounds are derived for it (default float64)")
     c.add_argument("--only", nargs="+", metavar="NAME", default=None,
                    help="run only these Lean names (short or fully qualified)")
     c.add_argument("--json", metavar="PATH", default=None, help="also write the results as JSON")
@@ -72,7 +74,7 @@ def _check(args: argparse.Namespace) -> int:
     if not np.isfinite(args.margin) or args.margin <= 0:
         return _fail(f"--margin {args.margin}: give a positive number")
     try:
-        backend = load_backend(args.backend)
+        backend = load_backend(args.backend, args.dtype)
     except ValueError as exc:
         return _fail(str(exc))
     from . import _load_mirrors
@@ -86,7 +88,7 @@ def _check(args: argparse.Namespace) -> int:
                 lookup(name)
         except KeyError as exc:
             return _fail(str(exc.args[0]))
-    cfg = Config(min_dim=args.min_dim, max_dim=args.max_dim, margin=args.margin)
+    cfg = Config(min_dim=args.min_dim, max_dim=args.max_dim, margin=args.margin, dtype=args.dtype)
     start = time.perf_counter()
     results = run_all(backend, cfg, args.examples, args.seed, args.only)
     total = time.perf_counter() - start
@@ -98,7 +100,8 @@ def _check(args: argparse.Namespace) -> int:
     if args.json:
         payload: dict[str, Any] = {
             "backend": name,
-            "config": {"examples": args.examples, "seed": args.seed, "min_dim": args.min_dim,
+            "config": {"examples": args.examples, "seed": args.seed, "dtype": args.dtype,
+                       "min_dim": args.min_dim,
                        "max_dim": args.max_dim, "margin": args.margin},
             "seconds": round(total, 3),
             "results": [r.as_json() for r in results],
@@ -154,6 +157,7 @@ def _counterexample(r: Result, args: argparse.Namespace) -> str:
     for k, a in v.witness.items():
         out.append(f"  {k} = {_arr(a)}".replace("\n", "\n      "))
     cmd = ["python", "-m", "spec", "check", "--seed", str(args.seed), "--examples", str(args.examples),
+           "--dtype", args.dtype,
            "--min-dim", str(args.min_dim), "--max-dim", str(args.max_dim), "--only", r.lean_name]
     if args.backend:
         cmd[4:4] = ["--backend", args.backend]

@@ -21,13 +21,11 @@ from .linear_maps import CLM, Elem, FunCLM, Space, inner
 from .mlp import affineMat, mlpVecMat, mse_fderiv, mseGrad
 from .registry import mirrors
 from .tolerance import (
-    ETA64,
     SLACK,
     ForwardBounds,
-    GradBounds,
+    Precision,
     exact_step,
     forward_bounds,
-    gamma,
     grad_bounds,
 )
 from .types import F64, Mat, Vec
@@ -87,7 +85,7 @@ def _exact_args(p: MlpPoint) -> tuple[Mat, Vec, Mat, Vec, Vec]:
 
 def _hidden_check(name: str, method: str, ex: MlpExample, subject: Subject) -> Verdict:
     p = ex.point
-    fb = forward_bounds(p)
+    fb = forward_bounds(p, subject.prec)
     W1, b1, _, _, x = _exact_args(p)
     fn = z1 if method == "z1" else a1
     value, bound = (fb.z1, fb.d_z1) if method == "z1" else (fb.a1, fb.d_a1)
@@ -120,7 +118,7 @@ def check_y(ex: MlpExample, subject: Subject) -> Verdict:
     """Check the engine's output against `y W1 b1 W2 b2 x`, and the spec's float64 value against
     its exact value (so the float reference is itself checked)."""
     p = ex.point
-    fb = forward_bounds(p)
+    fb = forward_bounds(p, subject.prec)
     truth = y(*_exact_args(p)).data.astype(np.float64)
     deriv = f"γ_{p.dims[1] + 1}(|W2||a1| + |b2|) + |W2|Δa1"
     got = subject.forward(p)
@@ -176,18 +174,13 @@ def lemma_rhs(k: str, W1: Mat, b1: Vec, W2: Mat, b2: Vec, x: Vec, t: Vec) -> Ele
     raise ValueError(f"lemma_rhs: unknown argument {k!r}; expected one of W1 b1 W2 b2 x")
 
 
-def closed_form_gradient(p: MlpPoint, fb: ForwardBounds) -> GradBounds:
-    """Return the float64 right-hand sides of the `grad_*_mse` lemmas and their error bounds."""
-    return grad_bounds(p, fb)
-
-
 def hx_holds_exactly(p: MlpPoint) -> bool:
     """Return whether `hx : ∀ i, z1 W1 b1 x i ≠ 0` holds, deciding each sign exactly."""
     return _first_kink(p) is None
 
 
 def _first_kink(p: MlpPoint) -> int | None:
-    fb = forward_bounds(p)
+    fb = forward_bounds(p)  # float64 values only shortlist the rows decided exactly below
     # Only coordinates whose float value is within its rounding bound of 0 need exact arithmetic.
     for i in np.flatnonzero(fb.kink_doubt):
         row = sum((Fraction(float(w)) * Fraction(float(v)) for w, v in zip(p.W1[i], p.x)), Fraction(0))
@@ -246,27 +239,27 @@ def _crosses(at: ForwardBounds, moved: ForwardBounds) -> bool:
     return bool(moved.kink_doubt.any() or (moved.mask != at.mask).any())
 
 
-def _jvp(k: str, p: MlpPoint, fb: ForwardBounds, d: F64) -> tuple[F64, F64]:
+def _jvp(k: str, p: MlpPoint, fb: ForwardBounds, d: F64, prec: Precision) -> tuple[F64, F64]:
     """Return the stated derivative applied to `d` in float64 and a bound on any correct
     computation's error (`γ` of each product sum, plus propagated input errors)."""
     n_i, n_h, _ = p.dims
     mag_a = np.abs(fb.a1) + 2 * fb.d_a1
     if k == "W2":
         v = d @ fb.a1 if n_h else np.zeros(p.dims[2])
-        return v, SLACK * (gamma(n_h) * (np.abs(d) @ mag_a) + np.abs(d) @ fb.d_a1 + n_h * ETA64)
+        return v, SLACK * (prec.gamma(n_h) * (np.abs(d) @ mag_a) + np.abs(d) @ fb.d_a1 + n_h * prec.eta)
     if k == "b2":
         return d.copy(), np.zeros_like(d)
     if k == "b1":
         w, dw = d, np.zeros_like(d)
     elif k == "x":
         w = p.W1 @ d if n_i else np.zeros(n_h)
-        dw = SLACK * (gamma(n_i) * (np.abs(p.W1) @ np.abs(d)) + n_i * ETA64)
+        dw = SLACK * (prec.gamma(n_i) * (np.abs(p.W1) @ np.abs(d)) + n_i * prec.eta)
     else:
         w = d @ p.x if n_i else np.zeros(n_h)
-        dw = SLACK * (gamma(n_i) * (np.abs(d) @ np.abs(p.x)) + n_i * ETA64)
+        dw = SLACK * (prec.gamma(n_i) * (np.abs(d) @ np.abs(p.x)) + n_i * prec.eta)
     m, dm = fb.mask * w, fb.mask * dw
     v = p.W2 @ m if n_h else np.zeros(p.dims[2])
-    dv = SLACK * (gamma(n_h) * (np.abs(p.W2) @ (np.abs(m) + 2 * dm)) + np.abs(p.W2) @ dm + n_h * ETA64)
+    dv = SLACK * (prec.gamma(n_h) * (np.abs(p.W2) @ (np.abs(m) + 2 * dm)) + np.abs(p.W2) @ dm + n_h * prec.eta)
     return v, dv
 
 
@@ -276,7 +269,7 @@ STEP_SCALES = (0, 10, 20)
 
 def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
     p = ex.point
-    fb = forward_bounds(p)
+    fb = forward_bounds(p, subject.prec)
     subj = f"spec, exactly; engine {subject.name} forward" + (", jvp" if subject.has("jvp") else "")
     pre = _precondition(name, k, p, fb, subj)
     if pre is not None:
@@ -311,19 +304,19 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
         for scale in STEP_SCALES:
             d, _ = exact_step(p.get(k), h * (s0 * 2.0**-scale))
             p1 = p.with_(k, p.get(k) + d)
-            f1 = forward_bounds(p1)
+            f1 = forward_bounds(p1, subject.prec)
             if _crosses(fb, f1):
                 continue  # a dropped inexact entry moved the step; never compare across a kink
             y1 = subject.forward(p1)
-            jv, djv = _jvp(k, p, fb, d)
+            jv, djv = _jvp(k, p, fb, d, subject.prec)
             rem_f = (y1 - y0) - jv
-            bound = SLACK * (f1.d_y + fb.d_y + djv + gamma(2) * (np.abs(y1) + np.abs(y0) + np.abs(jv)))
+            bound = SLACK * (f1.d_y + fb.d_y + djv + subject.prec.gamma(2) * (np.abs(y1) + np.abs(y0) + np.abs(jv)))
             comps.append(compare(f"engine remainder f(p + d) − f(p) − f'(d), step s/2^{scale}, probe {j}",
                                  rem_f, np.zeros_like(rem_f), bound,
                                  "Δy(p + d) + Δy(p) + Δ(f'(d)) + γ_2(|f(p + d)| + |f(p)| + |f'(d)|)"))
         if subject.has("jvp"):
             got = subject.array("jvp", p.b2.shape, *p.args(), {k: h.copy()})
-            jv, djv = _jvp(k, p, fb, h)
+            jv, djv = _jvp(k, p, fb, h, subject.prec)
             comps.append(compare(f"engine jvp along probe {j} vs the stated derivative", got, jv,
                                  2 * djv, "2·(γ of each product sum + propagated |W|Δ)"))
     return combine(name, subj, comps, **p.arrays())
@@ -348,12 +341,12 @@ def _wrap(like: Mat | Vec, data: Any) -> Any:
 
 def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
     p = ex.point
-    fb = forward_bounds(p)
+    fb = forward_bounds(p, subject.prec)
     subj = f"spec, exactly; engine {subject.name} grads and loss"
     pre = _precondition(name, k, p, fb, subj)
     if pre is not None:
         return pre
-    gb = closed_form_gradient(p, fb)
+    gb = grad_bounds(p, fb, subject.prec)
     G, dG = gb.value[k], gb.bound[k]
     # Spec, exactly: the statement's right-hand side, built from its own maps, is the adjoint of
     # the derivative of the loss at 1: (g' ∘ f') h = ⟪h, rhs⟫ along every probe; and the float64
@@ -384,10 +377,10 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
         s = _step(k, p, fb, dirs[k])
         if s == 0:
             continue
-        d, _ = exact_step(p.get(k), dirs[k] * s)
+        d, _ = exact_step(p.get(k), dirs[k] * s, subject.prec)
         h_eff = d / s  # exact: s is a power of two
         pp, pm = p.with_(k, p.get(k) + d), p.with_(k, p.get(k) - d)
-        fp, fm = forward_bounds(pp), forward_bounds(pm)
+        fp, fm = forward_bounds(pp, subject.prec), forward_bounds(pm, subject.prec)
         if _crosses(fb, fp) or _crosses(fb, fm):
             continue  # a dropped inexact entry moved the step; never difference across a kink
         Lp, Lm = subject.loss(pp), subject.loss(pm)
@@ -396,9 +389,9 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
         n = G.size
         bound = SLACK * (
             float(np.sum(dG * np.abs(h_eff)))
-            + gamma(n) * float(np.sum(np.abs(G * h_eff)))
-            + (fp.d_loss + fm.d_loss + 2**-53 * abs(Lp - Lm)) / (2 * s)
-            + n * ETA64
+            + subject.prec.gamma(n) * float(np.sum(np.abs(G * h_eff)))
+            + (fp.d_loss + fm.d_loss + subject.prec.u * abs(Lp - Lm)) / (2 * s)
+            + n * subject.prec.eta
         )
         comps.append(compare(f"engine (L(p + s h) − L(p − s h)) / 2s vs ⟪right side, h⟫, probe {j}",
                              cd, lin, bound,

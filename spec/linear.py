@@ -12,7 +12,7 @@ from .checks import Config, exact, lemma
 from .core import linearInputDerivSpec, matCLM, tensorToMatrix, toVecE
 from .examples import LinearExample
 from .linear_maps import hilbert_adjoint
-from .tolerance import SLACK, gamma
+from .tolerance import SLACK
 from .types import Tensor, Vec
 from .verdict import Comparison, Verdict, combine, compare, compare_exact
 
@@ -55,7 +55,7 @@ def toVecE_linear_input_deriv_spec_eq_adjoint(ex: LinearExample, subject: Subjec
         m, n = ex.W.shape
         got = subject.array("linear_input_vjp", (n,), ex.W, ex.delta)
         # Two correct computations of Σ_i δ_i W_ij (any order) are each within γ_m Σ_i|δ_i W_ij|.
-        bound = SLACK * 2 * gamma(m) * (np.abs(ex.W).T @ np.abs(ex.delta))
+        bound = SLACK * 2 * subject.prec.gamma(m) * (np.abs(ex.W).T @ np.abs(ex.delta))
         comps.append(compare("engine linear_input_vjp(W, δ) vs Wᵀδ", got, rhs.data.astype(np.float64),
                              bound, f"2·γ_{m}·|W|ᵀ|δ|"))
         Wu = ex.W @ ex.u if n else np.zeros(m)
@@ -63,7 +63,7 @@ def toVecE_linear_input_deriv_spec_eq_adjoint(ex: LinearExample, subject: Subjec
         # sum of m·n products in some grouping, so within γ_{m+n} Σ|δ_i W_ij u_j|.
         triple = float(np.abs(ex.delta) @ np.abs(ex.W) @ np.abs(ex.u)) if m * n else 0.0
         comps.append(compare("engine ⟪W u, δ⟫ vs ⟪u, linear_input_vjp(W, δ)⟫", float(Wu @ ex.delta),
-                             float(ex.u @ got), SLACK * 2 * gamma(m + n) * triple,
+                             float(ex.u @ got), SLACK * 2 * subject.prec.gamma(m + n) * triple,
                              f"2·γ_{m + n}·Σ|δ_i W_ij u_j|"))
         subj = f"spec; engine {subject.name}"
     return combine(name, subj, comps, W=ex.W, delta=ex.delta, u=ex.u)

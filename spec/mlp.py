@@ -15,7 +15,7 @@ from .core import Differentiable, affine, innerSL, reluVec, toMatrix, vjp
 from .examples import PARAMS, MlpExample, MlpPoint, MseExample
 from .linear_maps import CLM, Elem, FunCLM, Space, inner
 from .registry import mirrors
-from .tolerance import ETA64, SLACK, exact_step, forward_bounds, gamma
+from .tolerance import SLACK, exact_step, forward_bounds, grad_bounds
 from .types import Mat, Real, Vec, real_inv
 from .verdict import Comparison, Verdict, combine, compare, compare_exact
 
@@ -138,7 +138,7 @@ def mse_point(y: NDArray[Any], t: NDArray[Any]) -> MlpPoint:
 def check_affineMat(ex: MlpExample, subject: Subject) -> Verdict:
     """Check the engine's first affine layer (`z1 = affineMat W1 b1 x`) against the spec's."""
     p = ex.point
-    fb = forward_bounds(p)
+    fb = forward_bounds(p, subject.prec)
     W1, b1, x = Mat(exact(p.W1)), Vec(exact(p.b1)), Vec(exact(p.x))
     truth = affineMat(W1, b1, x).data.astype(np.float64)
     deriv = f"γ_{p.dims[0] + 1}(|W|·|x| + |b|)"
@@ -159,7 +159,7 @@ def check_affineMat(ex: MlpExample, subject: Subject) -> Verdict:
 def check_mlpVecMat(ex: MlpExample, subject: Subject) -> Verdict:
     """Check that the engine's forward pass computes `mlpVecMat W1 b1 W2 b2 x`, within rounding."""
     p = ex.point
-    fb = forward_bounds(p)
+    fb = forward_bounds(p, subject.prec)
     got = subject.forward(p)
     deriv = f"2·(γ_{p.dims[1] + 1}(|W2||a1| + |b2|) + |W2|Δa1), Δa1 = γ_{p.dims[0] + 1}(|W1||x| + |b1|)"
     return combine(
@@ -178,15 +178,15 @@ def check_mlpVecMat(ex: MlpExample, subject: Subject) -> Verdict:
 def check_mse(ex: MlpExample, subject: Subject) -> Verdict:
     """Check that the engine's loss is `mse t (mlpVecMat W1 b1 W2 b2 x)`, the per-sample mean."""
     p = ex.point
-    fb = forward_bounds(p)
+    fb = forward_bounds(p, subject.prec)
     n = p.dims[2]
     deriv = f"2·(1/n)(γ_{n + 4}Σ(y−t)² + Σ Δr(2|y−t| + Δr)), n = {n}"
     comps = [compare("engine loss vs mse t (mlpVecMat W1 b1 W2 b2 x)", subject.loss(p), fb.loss,
                      2 * fb.d_loss, deriv)]
     if subject.has("mse"):
-        q = mse_point(fb.y, p.t)
-        fq = forward_bounds(q)
-        comps.append(compare("engine mse(y, t) vs mse t y", subject.scalar("mse", fb.y, p.t), fq.loss,
+        q = mse_point(subject.prec.round(fb.y), p.t)  # inputs the engine's format holds exactly
+        fq = forward_bounds(q, subject.prec)
+        comps.append(compare("engine mse(y, t) vs mse t y", subject.scalar("mse", q.b2, p.t), fq.loss,
                              2 * fq.d_loss, deriv))
     return combine("Proofs.Autograd.mse", f"engine {subject.name} loss", comps, **p.arrays())
 
@@ -199,7 +199,7 @@ def check_mse(ex: MlpExample, subject: Subject) -> Verdict:
 def check_mseGrad(ex: MseExample, subject: Subject) -> Verdict:
     """Check `mseGrad y t = (2/n)(y − t)`, including n = 0 where it is the empty vector."""
     q = mse_point(ex.y, ex.t)
-    fq = forward_bounds(q)
+    fq = forward_bounds(q, subject.prec)
     truth = mseGrad(Vec(exact(ex.y)), Vec(exact(ex.t))).data.astype(np.float64)
     deriv = "(2/n)(γ_3|y − t| + u|y − t|)"
     comps = [compare("spec mseGrad y t, float64 vs exact", mseGrad(Vec(ex.y), Vec(ex.t)).data, truth,
@@ -240,9 +240,9 @@ def hasFDerivAt_mse(ex: MseExample, subject: Subject) -> Verdict:
         comps.append(compare_exact(f"spec remainder at step h/2^{k} vs (1/n)‖h‖²",
                                    np.array(rem, dtype=object), np.array(quad, dtype=object)))
     # On the engine: y + d must be exact in float64 for the remainder to be the remainder at d.
-    d, _ = exact_step(ex.y, ex.h)
+    d, _ = exact_step(ex.y, ex.h, subject.prec)
     q0, q1 = mse_point(ex.y, ex.t), mse_point(ex.y + d, ex.t)
-    f0, f1 = forward_bounds(q0), forward_bounds(q1)
+    f0, f1 = forward_bounds(q0, subject.prec), forward_bounds(q1, subject.prec)
     L0, L1 = subject.loss(q0), subject.loss(q1)
     r = ex.y - ex.t
     c = 2.0 / n if n else 0.0
@@ -253,10 +253,10 @@ def hasFDerivAt_mse(ex: MseExample, subject: Subject) -> Verdict:
     # The remainder is a difference of four computed terms: the two losses (within Δloss each),
     # the linear term c⟪r̂, d⟫ (r̂ = y − t rounds once, the dot γ_n, c·: two more) and the
     # quadratic term (1/n)‖d‖² (γ_{n+2}); three subtractions add γ_3 of the magnitudes.
-    d_lin = SLACK * c * (gamma(n + 3) * float(np.abs(r) @ np.abs(d)) + (n + 3) * ETA64) if n else 0.0
-    d_quad = SLACK * inv * gamma(n + 2) * float(d @ d) if n else 0.0
+    d_lin = SLACK * c * (subject.prec.gamma(n + 3) * float(np.abs(r) @ np.abs(d)) + (n + 3) * subject.prec.eta) if n else 0.0
+    d_quad = SLACK * inv * subject.prec.gamma(n + 2) * float(d @ d) if n else 0.0
     mag = abs(L1) + abs(L0) + abs(lin) + abs(quad_f)
-    bound = SLACK * (f0.d_loss + f1.d_loss + d_lin + d_quad + gamma(3) * mag)
+    bound = SLACK * (f0.d_loss + f1.d_loss + d_lin + d_quad + subject.prec.gamma(3) * mag)
     comps.append(compare("engine loss remainder at step h vs (1/n)‖h‖²", rem_f, quad_f, bound,
                          f"Δloss(y+h) + Δloss(y) + c·γ_{n + 3}Σ|y−t||h| + (1/n)γ_{n + 2}‖h‖² + γ_3·|terms|"))
     return combine(name, f"spec; engine {subject.name} loss", comps, t=ex.t, y=ex.y, h=ex.h)
@@ -287,7 +287,7 @@ def mseGrad_eq_adjoint_fderiv(ex: MseExample, subject: Subject) -> Verdict:
         compare_exact("VJP[mse t, y] 1 (Hilbert adjoint) vs mseGrad y t", from_def.data, want),
     ]
     q = mse_point(ex.y, ex.t)
-    fq = forward_bounds(q)
+    fq = forward_bounds(q, subject.prec)
     got = subject.grads(q)["b2"]
     comps.append(compare("engine VJP of mse t at y (b2 gradient) vs mseGrad y t", got, fq.g,
                          2 * fq.d_g, "2·(2/n)(γ_3|y − t| + u|y − t|)"))
@@ -308,7 +308,7 @@ def adjoint_fderiv_comp_apply_one(ex: MlpExample, subject: Subject) -> Verdict:
     of the adjoint of `g' ∘ f'` at 1 along every probe direction `h`: `(g' ∘ f') h = ⟪h, f'† (g'† 1)⟫`.
     On the engine: its reverse-mode gradient (the left side) must equal `f'† (g'† 1)`.
     """
-    from .gradients import closed_form_gradient, fderiv_mlp_wrt, hx_holds_exactly
+    from .gradients import fderiv_mlp_wrt, hx_holds_exactly
 
     name = "Proofs.Autograd.adjoint_fderiv_comp_apply_one"
     p = ex.point
@@ -328,9 +328,9 @@ def adjoint_fderiv_comp_apply_one(ex: MlpExample, subject: Subject) -> Verdict:
             lhs = gprime.apply(fprime.apply(h))
             comps.append(compare_exact(f"spec (g' ∘ f') h vs ⟪h, f'† (g'† 1)⟫, f = slice in {k}, probe {j}",
                                        np.array(lhs, dtype=object), np.array(inner(h, rhs), dtype=object)))
-    fb = forward_bounds(p)
+    fb = forward_bounds(p, subject.prec)
     grads = subject.grads(p)
-    gb = closed_form_gradient(p, fb)
+    gb = grad_bounds(p, fb, subject.prec)
     # Where rounding leaves the sign of some z1 i in doubt, a correct engine may pick either mask,
     # so only the W2 and b2 gradients (which need no hypothesis) are compared on the engine.
     for k in wrt if not fb.kink_doubt.any() else ["W2", "b2"]:

@@ -82,7 +82,7 @@ def reluDerivCLM_inner(ex: VecExample, subject: Subject) -> Verdict:
         b = subject.array("relu_vjp", n, ex.x, ex.delta)
         # Each side is a dot product of n terms whose factors the engine computed exactly (a
         # product by 0 or 1), so each is within γ_n Σ|dx_i δ_i| of the exact value.
-        bound = 2 * dot_bound(np.abs(ex.dx), np.abs(ex.delta))
+        bound = 2 * dot_bound(np.abs(ex.dx), np.abs(ex.delta), subject.prec)
         comps.append(compare("engine ⟪V dx, δ⟫ vs ⟪dx, V δ⟫, V = relu_vjp x", float(a @ ex.delta),
                              float(ex.dx @ b), bound, f"2·γ_{ex.x.size}·Σ|dx||δ|"))
         subj = f"spec; engine {subject.name}"

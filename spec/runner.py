@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -12,8 +12,9 @@ from hypothesis.errors import Flaky
 
 from .backend import Backend, Subject
 from .checks import Check, Config
-from .examples import MlpExample
+from .examples import MlpExample, MlpPoint
 from .registry import registered
+from .tolerance import FLOAT64, PRECISIONS, Precision
 from .verdict import Status, Verdict
 
 __all__ = ["Result", "run_check", "run_all", "module_checks"]
@@ -80,7 +81,8 @@ def run_check(
     seed_value: int,
 ) -> Result:
     """Run one check on `examples` drawn examples; on a failure, shrink it and keep the minimal one."""
-    subject = Subject(backend)
+    prec = PRECISIONS[cfg.dtype]
+    subject = Subject(backend, prec)
     res = Result(lean_name, kind, Status.HOLDS, 0, 0.0, check.subject)
     last_failure: list[Verdict] = []
     start = time.perf_counter()
@@ -93,7 +95,7 @@ def run_check(
                 res.active_examples = (res.active_examples or 0) + 1
             else:
                 res.active_examples = res.active_examples or 0
-        v = check.run(ex, subject)
+        v = check.run(round_example(ex, prec), subject)
         if v.status in (Status.FAILS, Status.ERROR):
             last_failure[:] = [v]
             raise _Counterexample(v)
@@ -141,6 +143,18 @@ def _record_failure(res: Result, v: Verdict) -> None:
     res.worst_ratio = max(res.worst_ratio, v.worst_ratio)
     worst = v.worst
     res.message = v.message if worst is None or worst.ok else worst.describe()
+
+
+def round_example(ex: Any, prec: Precision) -> Any:
+    """Return the example with every array rounded to `prec`, so the engine is handed exactly the
+    numbers the spec computes with (a no-op in float64)."""
+    if prec == FLOAT64:
+        return ex
+    if isinstance(ex, MlpExample):
+        point = MlpPoint(**{k: prec.round(v) for k, v in ex.point.arrays().items()})
+        dirs = tuple({k: prec.round(v) for k, v in d.items()} for d in ex.directions)
+        return replace(ex, point=point, directions=dirs)
+    return replace(ex, **{f.name: prec.round(getattr(ex, f.name)) for f in fields(ex)})
 
 
 def run_all(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -28,6 +29,10 @@ from .examples import MlpPoint
 from .types import F64
 
 __all__ = [
+    "Precision",
+    "FLOAT64",
+    "FLOAT32",
+    "PRECISIONS",
     "U64",
     "U32",
     "ETA64",
@@ -62,10 +67,34 @@ def gamma(k: int, u: float = U64) -> float:
     return math.inf if ku >= 1 else ku / (1 - ku)
 
 
-def dot_bound(a: F64, b: F64, u: float = U64) -> float:
+@dataclass(frozen=True)
+class Precision:
+    """An IEEE binary format an engine computes in: its unit roundoff and underflow error."""
+
+    name: str
+    u: float
+    eta: float
+    dtype: type[np.floating[Any]]
+
+    def gamma(self, k: int) -> float:
+        """Return `γ_k` for this format's unit roundoff."""
+        return gamma(k, self.u)
+
+    def round(self, a: F64) -> F64:
+        """Return `a` rounded to this format (and held in float64, where it is exact)."""
+        out: F64 = np.asarray(a, dtype=self.dtype).astype(np.float64)
+        return out
+
+
+FLOAT64 = Precision("float64", U64, ETA64, np.float64)
+FLOAT32 = Precision("float32", U32, 2.0**-149, np.float32)
+PRECISIONS = {p.name: p for p in (FLOAT64, FLOAT32)}
+
+
+def dot_bound(a: F64, b: F64, prec: Precision) -> float:
     """Return the bound on `|fl(Σ a_k b_k) − Σ a_k b_k|` for any summation order: `γ_N Σ|a_k b_k|`."""
     n = a.size
-    return SLACK * (gamma(n, u) * float(np.sum(np.abs(a * b))) + n * ETA64)
+    return SLACK * (prec.gamma(n) * float(np.sum(np.abs(a * b))) + n * prec.eta)
 
 
 @dataclass(frozen=True)
@@ -99,13 +128,14 @@ def _mag(v: F64, d: F64) -> F64:
     return out
 
 
-def forward_bounds(p: MlpPoint, u: float = U64) -> ForwardBounds:
-    """Return the forward values at `p` and their error bounds for unit roundoff `u`."""
+def forward_bounds(p: MlpPoint, prec: Precision = FLOAT64) -> ForwardBounds:
+    """Return the forward values at `p` and their error bounds for an engine computing in `prec`."""
+    u, eta = prec.u, prec.eta
     n_i, n_h, n_o = p.dims
     W1, b1, W2, b2, x, t = p.W1, p.b1, p.W2, p.b2, p.x, p.t
     # z1 = W1 x + b1: a sum of n_i products and one addend, any order.
     z1 = W1 @ x + b1 if n_i else b1.copy()
-    d_z1 = SLACK * (gamma(n_i + 1, u) * (np.abs(W1) @ np.abs(x) + np.abs(b1)) + (n_i + 1) * ETA64)
+    d_z1 = SLACK * (gamma(n_i + 1, u) * (np.abs(W1) @ np.abs(x) + np.abs(b1)) + (n_i + 1) * eta)
     kink_doubt = np.abs(z1) <= d_z1
     mask = (z1 > 0).astype(np.float64)
     # a1 = relu(z1): ReLU is exact and 1-Lipschitz, so the error of z1 carries over unchanged.
@@ -116,16 +146,16 @@ def forward_bounds(p: MlpPoint, u: float = U64) -> ForwardBounds:
     d_y = SLACK * (
         gamma(n_h + 1, u) * (np.abs(W2) @ _mag(a1, d_a1) + np.abs(b2))
         + np.abs(W2) @ d_a1
-        + (n_h + 1) * ETA64
+        + (n_h + 1) * eta
     )
     # r = y − t: one rounding of a value of magnitude ≤ |ŷ − t| + 2Δy.
     r = y - t
-    d_r = SLACK * (d_y + u * _mag(r, d_y) + ETA64)
+    d_r = SLACK * (d_y + u * _mag(r, d_y) + eta)
     # g = (2/n)(y − t): the factor 2/n and the product, at most three roundings in any grouping
     # (2·r/n, r·(2/n), 2·(r·(1/n))); 2/0 = 0 as in Lean.
     c = 2.0 / n_o if n_o else 0.0
     g = c * r
-    d_g = SLACK * c * (gamma(3, u) * _mag(r, d_r) + d_r) + ETA64
+    d_g = SLACK * c * (gamma(3, u) * _mag(r, d_r) + d_r) + eta
     # loss = (1/n) Σ r_k²: n products and n − 1 additions, the factor 1/n (two roundings), and up
     # to two more for an engine that squares a square-rooted norm: γ_{n+4} on Σ r̂², plus the
     # propagated |r̂² − r²| ≤ Δr (2|r̂| + Δr).
@@ -133,7 +163,7 @@ def forward_bounds(p: MlpPoint, u: float = U64) -> ForwardBounds:
     loss = inv * float(r @ r) if n_o else 0.0
     mr = _mag(r, d_r)
     d_loss = SLACK * inv * (
-        gamma(n_o + 4, u) * float(mr @ mr) + float(np.sum(d_r * (2 * mr + d_r))) + (n_o + 4) * ETA64
+        gamma(n_o + 4, u) * float(mr @ mr) + float(np.sum(d_r * (2 * mr + d_r))) + (n_o + 4) * eta
     )
     return ForwardBounds(
         z1, d_z1, a1, d_a1, y, d_y, r, d_r, g, d_g, loss, d_loss, mask, kink_doubt
@@ -150,34 +180,35 @@ class GradBounds:
     derivation: dict[str, str]
 
 
-def grad_bounds(p: MlpPoint, fb: ForwardBounds, u: float = U64) -> GradBounds:
+def grad_bounds(p: MlpPoint, fb: ForwardBounds, prec: Precision = FLOAT64) -> GradBounds:
     """Return the closed forms `outer g a1`, `g`, `R(W2ᵀg)`, `W1ᵀR(W2ᵀg)`, `outer (R(W2ᵀg)) x` and
-    their error bounds; `fb` must be `forward_bounds(p, u)`."""
+    their error bounds; `fb` must be `forward_bounds(p, prec)`."""
+    u, eta = prec.u, prec.eta
     n_i, n_h, n_o = p.dims
     W1, W2, x = p.W1, p.W2, p.x
     g, d_g, a1, d_a1 = fb.g, fb.d_g, fb.a1, fb.d_a1
     mg, ma = _mag(g, d_g), _mag(a1, d_a1)
     # grad W2 = outer g a1: one rounding per entry, plus the propagated errors of g and a1.
     gW2 = np.outer(g, a1)
-    dW2 = SLACK * (u * np.outer(mg, ma) + np.outer(mg, d_a1) + np.outer(d_g, ma) + ETA64)
+    dW2 = SLACK * (u * np.outer(mg, ma) + np.outer(mg, d_a1) + np.outer(d_g, ma) + eta)
     # v = W2ᵀ g: n_o products per entry, any order, plus |W2|ᵀ Δg.
     v = W2.T @ g if n_o else np.zeros(n_h)
-    d_v = SLACK * (gamma(n_o, u) * (np.abs(W2).T @ mg) + np.abs(W2).T @ d_g + n_o * ETA64)
+    d_v = SLACK * (gamma(n_o, u) * (np.abs(W2).T @ mg) + np.abs(W2).T @ d_g + n_o * eta)
     # grad b1 = R_z1 v: the mask is exact (0 or 1) where the sign of z1 is certain.
     gb1 = fb.mask * v
     d_b1 = fb.mask * d_v
     # grad x = W1ᵀ (R_z1 v): n_h products per entry, plus |W1|ᵀ Δ(grad b1).
     gx = W1.T @ gb1 if n_h else np.zeros(n_i)
     d_x = SLACK * (gamma(n_h, u) * (np.abs(W1).T @ _mag(gb1, d_b1)) + np.abs(W1).T @ d_b1
-                   + n_h * ETA64)
+                   + n_h * eta)
     # grad W1 = outer (R_z1 v) x: one rounding per entry, plus the propagated error of grad b1.
     gW1 = np.outer(gb1, x)
-    dW1 = SLACK * (u * np.outer(_mag(gb1, d_b1), np.abs(x)) + np.outer(d_b1, np.abs(x)) + ETA64)
+    dW1 = SLACK * (u * np.outer(_mag(gb1, d_b1), np.abs(x)) + np.outer(d_b1, np.abs(x)) + eta)
     value = {"W1": gW1, "b1": gb1, "W2": gW2, "b2": g, "x": gx}
     bound = {"W1": dW1, "b1": d_b1, "W2": dW2, "b2": d_g, "x": d_x}
     derivation = {
         "W2": f"u·|g||a1| + |g|Δa1 + Δg|a1|, Δa1 = Δz1 = γ_{n_i + 1}(|W1||x|+|b1|), "
-        f"Δg from Δy = γ_{n_h + 1}(|W2||a1|+|b2|) + |W2|Δa1, u = 2^{round(math.log2(u))}",
+        f"Δg from Δy = γ_{n_h + 1}(|W2||a1|+|b2|) + |W2|Δa1, u = 2^{round(math.log2(u))} ({prec.name})",
         "b2": f"Δg = (2/n)(γ_3|y−t| + Δy + u|y−t|), Δy = γ_{n_h + 1}(|W2||a1|+|b2|) + |W2|Δa1",
         "b1": f"mask ⊙ (γ_{n_o}|W2|ᵀ|g| + |W2|ᵀΔg)",
         "x": f"γ_{n_h}|W1|ᵀ|grad b1| + |W1|ᵀΔ(grad b1), Δ(grad b1) = mask ⊙ (γ_{n_o}|W2|ᵀ|g| + |W2|ᵀΔg)",
@@ -186,22 +217,29 @@ def grad_bounds(p: MlpPoint, fb: ForwardBounds, u: float = U64) -> GradBounds:
     return GradBounds(value, bound, derivation)
 
 
-def exact_step(p: F64, d: F64) -> tuple[F64, int]:
-    """Return `d` with the entries zeroed where `p + d` or `p − d` is not exact in float64, and how
-    many were zeroed.
+def exact_step(p: F64, d: F64, prec: Precision = FLOAT64) -> tuple[F64, int]:
+    """Return `d` with the entries zeroed where `p + d` or `p − d` is not exact in `prec` (or `d`
+    itself is not representable there), and how many were zeroed.
 
     Exactness is decided with Knuth's TwoSum, whose error term is 0 exactly when the rounded sum
     is the real sum. With exact perturbed points, `L(p + d) − L(p − d)` is a difference of losses
     at points the direction reaches *exactly*, so no rounding of the step enters the comparison.
     """
-    plus_err = _two_sum_err(p, d)
-    minus_err = _two_sum_err(p, -d)
-    bad = (plus_err != 0) | (minus_err != 0) | ~np.isfinite(p + d) | ~np.isfinite(p - d)
+    t = prec.dtype
+    p_, d_ = p.astype(t), d.astype(t)
+    with np.errstate(over="ignore", invalid="ignore"):
+        plus_err = _two_sum_err(p_, d_)
+        minus_err = _two_sum_err(p_, -d_)
+        bad = (
+            (plus_err != 0) | (minus_err != 0) | ~np.isfinite(p_ + d_) | ~np.isfinite(p_ - d_)
+            | (d_.astype(np.float64) != d) | (p_.astype(np.float64) != p)
+        )
     return np.where(bad, 0.0, d), int(bad.sum())
 
 
-def _two_sum_err(a: F64, b: F64) -> F64:
+def _two_sum_err(a: NDArray[Any], b: NDArray[Any]) -> NDArray[Any]:
+    # Knuth's TwoSum, in the arrays' own format: the exact error of the rounded sum a + b.
     s = a + b
     bb = s - a
-    out: F64 = (a - (s - bb)) + (b - bb)
+    out: NDArray[Any] = (a - (s - bb)) + (b - bb)
     return out
