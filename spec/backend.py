@@ -164,16 +164,42 @@ def as_checked_array(value: Any, shape: tuple[int, ...], what: str) -> F64:
     return out
 
 
-def load_backend(spec: str | None, dtype: str = "float64") -> Backend:
-    """Return the engine named by `MODULE:ATTR` (an object, or a zero-argument callable), or the
-    built-in reference engine (computing in `dtype`) when `spec` is None."""
+BUILTIN_BACKENDS: dict[str, str] = {
+    "reference": "impl.model:ReferenceBackend",
+    "torch": "impl.torch_backend:TorchBackend",
+    "jax": "impl.jax_backend:JaxBackend",
+}
+"""Engines named by a short name; each class takes `dtype` (and `device`) keyword arguments."""
+
+
+def load_backend(spec: str | None, dtype: str = "float64", device: str | None = None) -> Backend:
+    """Return the engine named by `spec`: a built-in name (`reference`, `torch`, `jax`), built for
+    `dtype` (and `device`), or `MODULE:ATTR` naming an engine object or a zero-argument callable.
+    None means the built-in reference engine."""
     import importlib
 
-    if spec is None:
-        from impl import ReferenceBackend
-
-        engine: Backend = ReferenceBackend(dtype=np.dtype(dtype))
+    name = "reference" if spec is None else spec
+    if name in BUILTIN_BACKENDS:
+        module_name, _, attr = BUILTIN_BACKENDS[name].partition(":")
+        try:
+            cls = getattr(importlib.import_module(module_name), attr)
+        except ImportError as exc:
+            raise ValueError(
+                f"--backend {name}: cannot import it ({exc}); install the extra: "
+                f"python3 -m pip install -e '.[{name}]'"
+            ) from exc
+        kwargs: dict[str, Any] = {"dtype": np.dtype(dtype)}
+        if device is not None:
+            kwargs["device"] = device
+        try:
+            engine: Backend = cls(**kwargs)
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise ValueError(f"--backend {name}: {exc}") from exc
         return engine
+    if device is not None:
+        raise ValueError(f"--device applies to the built-in engines ({', '.join(BUILTIN_BACKENDS)}), "
+                         f"not to {spec!r}")
+    assert spec is not None
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise ValueError(f"--backend {spec!r}: expected MODULE:ATTR, e.g. mypkg.engine:Engine")

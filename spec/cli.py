@@ -28,9 +28,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("check", help="run every predicate on an engine (default: the built-in one)")
-    c.add_argument("--backend", metavar="MODULE:ATTR", default=None,
-                   help="the engine: an object, or a zero-argument callable returning one "
-                   "(default: the built-in reference engine)")
+    c.add_argument("--backend", metavar="NAME|MODULE:ATTR", default=None,
+                   help="the engine: reference (default), torch, jax, or MODULE:ATTR naming an "
+                   "engine object or a zero-argument callable returning one")
+    c.add_argument("--device", default=None,
+                   help="device for the built-in torch engine (e.g. cuda); default cpu")
     c.add_argument("--examples", type=int, default=100, metavar="N",
                    help="examples per predicate (default 100)")
     c.add_argument("--seed", type=int, default=0, metavar="S", help="Hypothesis seed (default 0)")
@@ -74,7 +76,7 @@ def _check(args: argparse.Namespace) -> int:
     if not np.isfinite(args.margin) or args.margin <= 0:
         return _fail(f"--margin {args.margin}: give a positive number")
     try:
-        backend = load_backend(args.backend, args.dtype)
+        backend = load_backend(args.backend, args.dtype, args.device)
     except ValueError as exc:
         return _fail(str(exc))
     from . import _load_mirrors
@@ -161,6 +163,8 @@ def _counterexample(r: Result, args: argparse.Namespace) -> str:
            "--min-dim", str(args.min_dim), "--max-dim", str(args.max_dim), "--only", r.lean_name]
     if args.backend:
         cmd[4:4] = ["--backend", args.backend]
+    if args.device:
+        cmd[4:4] = ["--device", args.device]
     out.append("  replay: " + shlex.join(cmd))
     return "\n".join(out)
 
