@@ -54,12 +54,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
-    if args.command == "trace":
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "trace":
+        # `trace` parses its own options (argparse.REMAINDER would not pass them through).
         from .trace import main as trace_main
 
-        code: int = trace_main(list(args.rest))
+        code: int = trace_main(argv[1:])
         return code
+    args = _parser().parse_args(argv)
     return _check(args)
 
 
