@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--only", nargs="+", metavar="NAME", default=None,
                    help="run only these Lean names (short or fully qualified)")
     c.add_argument("--json", metavar="PATH", default=None, help="also write the results as JSON")
+    e = sub.add_parser("explain", help="the statement, hypotheses, predicate, bounds and docs of one Lean name")
+    e.add_argument("name", help="a Lean name, short (grad_W1_mse) or fully qualified")
     t = sub.add_parser("trace", help="Lean name ↔ mirror ↔ tests ↔ docs; drift against a Lean file",
                        add_help=False)
     t.add_argument("rest", nargs=argparse.REMAINDER)
@@ -62,6 +64,14 @@ def main(argv: list[str] | None = None) -> int:
         code: int = trace_main(argv[1:])
         return code
     args = _parser().parse_args(argv)
+    if args.command == "explain":
+        from .explain import explain
+
+        try:
+            print(explain(args.name))
+        except KeyError as exc:
+            return _fail(str(exc.args[0]))
+        return 0
     return _check(args)
 
 
