@@ -54,7 +54,8 @@ class MlpExample:
     point: MlpPoint
     directions: tuple[dict[str, F64], ...] = field(default_factory=tuple)
     active_pattern: str = ""
-    """How the point's hidden units were drawn: "all-on", "all-off" or "mixed" (for reports)."""
+    """The realised activation pattern: "all-on", "all-off", "mixed", "none" (hidDim = 0) or
+    "kinked" (some z1 i = 0 exactly); reports count the examples that exercised active units."""
 
 
 @dataclass(frozen=True, eq=False)

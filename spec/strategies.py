@@ -1,0 +1,751 @@
+"""Hypothesis strategies for the inputs of the MlpMse predicates: MLP points, probes, small vectors.
+
+Design
+------
+Hypothesis draws the *structure* of an example and numpy fills in the *bulk*:
+
+- Hypothesis draws the dims `(inDim, hidDim, outDim)`, a boolean `rich`, the hidden-unit pattern
+  ("all-on", "all-off", "mixed") and an integer `seed`: four to six choices in all, whatever the
+  dims, through `st.tuples(...).map(build)`;
+- everything else (per-array scale exponents, entries, signs, zeros, the `|z1|` targets, the
+  probe directions) comes from `numpy.random.default_rng(seed)`, a few vectorised calls per
+  example (one 62-bit draw per entry, cut into bit fields).
+
+Drawing each entry through a Hypothesis element strategy costs tens of microseconds per entry, and
+even each structural choice costs Hypothesis some tens of microseconds, which is why the per-array
+scale exponents come from the generator too. Building an `MlpExample` with three probes takes about
+0.1 ms at `max_dim=8`. Shrinking stays meaningful because every drawn choice shrinks towards a
+simpler example: dims towards `min_dim`, the seed towards 0, the pattern towards "mixed" (the case
+that exercises the ReLU mask), and `rich` towards False, where the entries are small integers
+`-2..2` instead of multi-magnitude dyadic values. A failure found with rich values thus usually
+shrinks to a small integer example of the smallest dims that still fails. What does not shrink is
+one entry at a time: entries change together when the seed does.
+
+Entries
+-------
+Every drawn entry is a *dyadic rational with at most 24 significant bits*: `m * 2**e` with an
+integer `|m| < 2**24`. Such values are exact in float32 and float64, their pairwise products are
+exact in float64 (48 bits), and `p + s*h` with `s` a power of two is usually exact in float64,
+which a checker perturbing points along probe directions relies on. With `rich=True` an array has a
+scale exponent `k` (uniform in `[-4, 4]`) and each entry has magnitude in
+`[2**(k+j), 2**(k+j+1))` with `j` uniform in `[-4, 4]`, so magnitudes range over about `2**-8` to
+`2**9`; signs are random, about one entry in eight is an exact zero, and half the mantissas are
+full 24-bit while the others have 1 to 24 bits.
+
+No kink
+-------
+Lean's gradient lemmas for `W1`, `b1`, `x` assume `hx : ∀ i, z1 i ≠ 0`. `mlp_points` produces it
+by construction, never by filtering: it chooses the sign and a magnitude of each `z1_i`, then sets
+`b1` (the derivation of the rounding bound is at `_no_kink_bias`). `kinked_mlp_examples` produces
+exact zeros of `z1` on purpose, for checking that predicates report the unmet precondition.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import random
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+from hypothesis.strategies import SearchStrategy
+from jaxtyping import Bool, Float
+
+from .examples import PARAMS, LinearExample, MlpExample, MlpPoint, MseExample, VecExample
+from .types import F64
+
+__all__ = [
+    "PATTERNS",
+    "MAX_DIM_LIMIT",
+    "dims",
+    "dyadic_floats",
+    "dyadic_arrays",
+    "mlp_points",
+    "mlp_examples",
+    "kinked_mlp_examples",
+    "vec_examples",
+    "linear_examples",
+    "mse_examples",
+]
+
+PATTERNS: tuple[str, ...] = ("all-on", "all-off", "mixed")
+"""The hidden-unit patterns `mlp_points(pattern=...)` accepts; `None` draws one of them."""
+
+MAX_DIM_LIMIT: int = 2**16
+"""The largest dimension accepted: the no-kink rounding bound assumes `γ_inDim <= 2**-36`."""
+
+_MANTISSA_BITS = 24
+_MAX_SCALE = 4  # per-array scale exponent in [-_MAX_SCALE, _MAX_SCALE]
+_SPREAD = 4  # per-entry exponent offset in [-_SPREAD, _SPREAD]
+_ZERO_FRACTION = 0.125
+_MARGIN_RANGE = (2.0**-60, 2.0**60)
+# Weights 1 : 1 : 3 for all-on : all-off : mixed; "mixed" comes first so that it is what shrinks.
+_PATTERN_CHOICES = ("mixed", "all-on", "mixed", "all-off", "mixed")
+
+_seeds: SearchStrategy[int] = st.integers(0, 2**32 - 1)
+_richness: SearchStrategy[bool] = st.booleans()
+_pattern_choice: SearchStrategy[str] = st.sampled_from(_PATTERN_CHOICES)
+
+
+# --- argument validation ------------------------------------------------------------------------
+
+
+def _check_int(name: str, value: object, fix: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgument(f"{name}={value!r} must be an integer; {fix}")
+    return value
+
+
+def _check_dims(min_dim: int, max_dim: int, *, at_least: int = 0) -> None:
+    _check_int("min_dim", min_dim, "pass e.g. min_dim=1")
+    _check_int("max_dim", max_dim, "pass e.g. max_dim=8")
+    if min_dim < 0:
+        raise InvalidArgument(
+            f"min_dim={min_dim!r} must be non-negative; pass min_dim=0 or more "
+            "(0 is a legal dimension, Lean's Fin 0)"
+        )
+    if max_dim < min_dim:
+        raise InvalidArgument(
+            f"max_dim={max_dim!r} must be at least min_dim={min_dim!r}; pass max_dim >= {min_dim}"
+        )
+    if max_dim > MAX_DIM_LIMIT:
+        raise InvalidArgument(
+            f"max_dim={max_dim!r} is above {MAX_DIM_LIMIT} (2**16), which the no-kink rounding "
+            f"bound assumes; pass max_dim <= {MAX_DIM_LIMIT}"
+        )
+    if max_dim < at_least:
+        raise InvalidArgument(
+            f"max_dim={max_dim!r} leaves no hidden unit to kink; pass max_dim={at_least} or more"
+        )
+
+
+def _check_margin(margin: float | int) -> float:
+    lo, hi = _MARGIN_RANGE
+    if isinstance(margin, bool) or not isinstance(margin, int | float):
+        raise InvalidArgument(f"margin={margin!r} must be a float; pass e.g. margin=2**-6")
+    value = float(margin)
+    if not (math.isfinite(value) and value > 0):
+        raise InvalidArgument(
+            f"margin={margin!r} must be a positive finite float; pass e.g. margin=2**-6"
+        )
+    if not lo <= value <= hi:
+        raise InvalidArgument(
+            f"margin={margin!r} must lie in [2**-60, 2**60] so that b1 stays exact in float32; "
+            "pass e.g. margin=2**-6"
+        )
+    return value
+
+
+def _check_pattern(pattern: str | None) -> None:
+    if pattern is not None and pattern not in PATTERNS:
+        raise InvalidArgument(
+            f"pattern={pattern!r} must be one of None, 'all-on', 'all-off', 'mixed'; "
+            "pass pattern=None to draw all three"
+        )
+
+
+def _check_probes(probes: int) -> None:
+    _check_int("probes", probes, "pass e.g. probes=3")
+    if probes < 1:
+        raise InvalidArgument(f"probes={probes!r} must be at least 1; pass probes=1 or more")
+
+
+_D = TypeVar("_D")
+_R = TypeVar("_R")
+
+
+def _keeping_random_state(build: Callable[[_D], _R]) -> Callable[[_D], _R]:
+    """Return `build` made to leave the global `random` state as it found it.
+
+    Under pytest every function and dataclass of `spec` is type-checked by beartype, whose O(1)
+    check of a container (`list[F64]`, `tuple[dict[str, F64], ...]`) looks at one item picked with
+    `random.getrandbits`. Hypothesis reports any change of the global random state made while
+    drawing an example ("Do not use the `random` module inside strategies"); restoring the state
+    keeps the runtime checks without that report. It costs a few microseconds per example.
+    """
+
+    @functools.wraps(build)
+    def run(drawn: _D) -> _R:
+        state = random.getstate()
+        try:
+            return build(drawn)
+        finally:
+            random.setstate(state)
+
+    return run
+
+
+# --- the bulk entries ---------------------------------------------------------------------------
+
+
+def _bulk(
+    rng: np.random.Generator,
+    shapes: Sequence[tuple[int, ...]],
+    rich: bool,
+    *,
+    max_scale: int = _MAX_SCALE,
+    spread: int = _SPREAD,
+    bits: int = _MANTISSA_BITS,
+    zero_fraction: float = _ZERO_FRACTION,
+    nonzero: bool = False,
+) -> list[F64]:
+    """Return one array per shape, of dyadic entries `m * 2**e` with `|m| < 2**bits`.
+
+    With `rich=False` the entries are the integers -2..2. With `rich=True` each array gets a scale
+    `k` in `[-max_scale, max_scale]`, each entry an offset `j` in `[-spread, spread]`, a mantissa
+    length `b` (`bits` half the time, else uniform in `1..bits`), a mantissa `2**(b-1) <= m < 2**b`,
+    a sign, and is zero with probability `zero_fraction`; its magnitude `m * 2**(k + j - b + 1)`
+    lies in `[2**(k+j), 2**(k+j+1))`. All arrays of a call come from one 62-bit draw per entry,
+    cut into bit fields (a handful of numpy operations for a whole example).
+    """
+    if not shapes:
+        return []
+    sizes = [math.prod(shape) for shape in shapes]
+    if not rich:
+        flat: F64 = rng.integers(-2, 3, size=sum(sizes)).astype(np.float64)
+    else:
+        scale = np.repeat(rng.integers(-max_scale, max_scale + 1, size=len(shapes)), sizes)
+        raw = rng.integers(0, 1 << 62, size=sum(sizes), dtype=np.int64)
+        b = np.where(raw & (1 << 24), bits, ((raw >> 25) & 31) % bits + 1)  # bits 24..29
+        m = ((raw & 0x7FFFFF) | 0x800000) >> (24 - b)  # bits 0..22: 2**(b-1) <= m < 2**b
+        j = ((raw >> 30) & 255) % (2 * spread + 1) - spread  # bits 30..37
+        signed = np.where(raw & (1 << 38), -m, m)  # bit 38
+        flat = np.ldexp(signed.astype(np.float64), (scale + j - b + 1).astype(np.int32))
+        flat[((raw >> 39) & 0xFFFF) < int(zero_fraction * 0x10000)] = 0.0  # bits 39..54
+    if nonzero:
+        # Per-array counts of nonzero entries from one cumulative sum; fix the all-zero arrays.
+        ends = np.cumsum(sizes)
+        seen = np.concatenate(([0], np.cumsum(flat != 0)))[ends]
+        count = np.diff(seen, prepend=0)
+        for k in np.flatnonzero(count == 0).tolist():
+            if sizes[k]:
+                flat[int(ends[k]) - sizes[k] + int(rng.integers(sizes[k]))] = 1.0
+    return _split(flat, shapes, sizes)
+
+
+def _split(flat: F64, shapes: Sequence[tuple[int, ...]], sizes: list[int]) -> list[F64]:
+    """Return `flat` cut into consecutive arrays of the given shapes."""
+    out: list[F64] = []
+    start = 0
+    for shape, size in zip(shapes, sizes, strict=True):
+        out.append(flat[start : start + size].reshape(shape))
+        start += size
+    return out
+
+
+def _short(
+    rng: np.random.Generator, shapes: Sequence[tuple[int, ...]], rich: bool, span: int
+) -> list[F64]:
+    """Return arrays of entries `m * 2**e`, `|m| <= 7`, `e` in `[k, k + span]` (or -2..2)."""
+    sizes = [math.prod(shape) for shape in shapes]
+    if not rich:
+        flat: F64 = rng.integers(-2, 3, size=sum(sizes)).astype(np.float64)
+    else:
+        scale = np.repeat(rng.integers(-_MAX_SCALE, _MAX_SCALE + 1, size=len(shapes)), sizes)
+        e = scale + rng.integers(0, span + 1, size=sum(sizes))
+        m = rng.integers(-7, 8, size=sum(sizes))
+        flat = np.ldexp(m.astype(np.float64), e.astype(np.int32))
+    return _split(flat, shapes, sizes)
+
+
+# --- the no-kink construction -------------------------------------------------------------------
+
+_MARGIN_FACTOR = 1.0625  # 1 + 2**-4
+_T_SHIFT = -16  # r_i >= 2**-16 * T_i
+
+
+def _no_kink_bias(
+    W1: Float[F64, "hidDim inDim"],
+    x: Float[F64, " inDim"],
+    on: Bool[np.ndarray, " hidDim"],
+    rho: Float[F64, " hidDim"],
+    margin: float,
+) -> Float[F64, " hidDim"]:
+    """Return `b1` such that the exact `z1 = W1 x + b1` has sign `on` and clears both margins.
+
+    Notation for one row i, with n = inDim, u = 2**-53, γ = n·u/(1 − n·u); n <= 2**16 gives
+    γ <= 2**-36. S = (|W1| |x|)_i exactly, c = fl(W1 x)_i, T = fl(|W1| |x|)_i, both as numpy
+    computes them (any summation order, FMA or not).
+
+    1. |c − (W1 x)_i| <= γ S (Higham, Accuracy and Stability, (3.5); any order of summation),
+       and |c| <= (1 + γ) S. Likewise T >= (1 − γ) S, i.e. S <= T / (1 − γ).
+    2. Pick r = max(ρ_i, fl(margin · (1 + 2**-4)), 2**-16 · T) (the last product is exact) and the
+       target d = ±r with the sign of unit i. Set b1 = fl32(fl64(d − c)): the subtraction errs by
+       at most u |d − c| and the rounding to float32 (so that b1 has a 24-bit mantissa like every
+       other entry) by at most 2**-24 (1 + u) |d − c|; together |b1 − (d − c)| <= η |d − c|,
+       η = 2**-23. (d − c is 0 or at least 2**-112 and at most 2**62 in magnitude, so float32 is
+       in its normal range there: the entries of W1 and x are multiples of 2**-31, so c is
+       one of 2**-62, and d one of 2**-112 as r >= 2**-60.)
+    3. The exact z1_i = d + ((W1 x)_i − c) + (b1 − (d − c)), so
+       |z1_i − d| <= γ S + η (r + (1 + γ) S) <= 2**-22 S + η r, since γ + η (1 + γ) <= 2**-22.
+    4. r >= 2**-16 T >= 2**-16 (1 − γ) S gives S <= 2**16 (1 + 2**-35) r, hence
+       |z1_i − d| <= (2**-6 (1 + 2**-35) + 2**-23) r < 2**-5 r: z1_i has the sign of d and
+       |z1_i| >= (1 − 2**-5) r.
+    5. Margin: (1 − 2**-5) r >= (1 − 2**-5)(1 + 2**-4)(1 − u) margin > 1.029 margin >= margin.
+    6. Relative margin: |b1| <= (1 + η)(r + (1 + γ) S), so
+       S + |b1| <= (1 + η) r + (2 + 2**-22) S <= (2**17 + 2) r, and
+       2**-20 (S + |b1|) <= 0.126 r < (1 − 2**-5) r <= |z1_i|. Any float64 evaluation of
+       W1 x + b1 errs by at most γ_{n+1} (S + |b1|) < 2**-20 (S + |b1|), so cannot flip the sign.
+    """
+    c: F64 = W1 @ x
+    T: F64 = np.abs(W1) @ np.abs(x)
+    r = np.maximum(np.maximum(rho, margin * _MARGIN_FACTOR), np.ldexp(T, _T_SHIFT))
+    d = np.where(on, r, -r)
+    b1: F64 = (d - c).astype(np.float32).astype(np.float64)
+    return b1
+
+
+def _exact_z1(
+    W1: Float[F64, "hidDim inDim"], b1: Float[F64, " hidDim"], x: Float[F64, " inDim"]
+) -> list[float]:
+    """Return `z1 = W1 x + b1` correctly rounded, so with the sign of the exact value.
+
+    Each product of two 24-bit mantissas is exact in float64, and `math.fsum` rounds the exact sum
+    of its inputs once; rounding is monotone and maps 0 to 0, so each result has the exact sign.
+    """
+    products = (W1 * x).tolist()
+    return [math.fsum([*row, b]) for row, b in zip(products, b1.tolist(), strict=True)]
+
+
+def _pattern_of(z: list[float]) -> str:
+    if not z:
+        return "none"
+    if any(v == 0.0 for v in z):
+        return "kinked"
+    if all(v > 0.0 for v in z):
+        return "all-on"
+    if all(v < 0.0 for v in z):
+        return "all-off"
+    return "mixed"
+
+
+def _signs(rng: np.random.Generator, hid: int, pattern: str) -> Bool[np.ndarray, " hid"]:
+    if pattern == "all-on":
+        return np.ones(hid, dtype=bool)
+    if pattern == "all-off":
+        return np.zeros(hid, dtype=bool)
+    on = rng.random(hid) < 0.5
+    if hid >= 2:
+        i, j = rng.choice(hid, size=2, replace=False).tolist()
+        on[i], on[j] = True, False
+    return on
+
+
+def _directions(
+    rng: np.random.Generator, point: MlpPoint, rich: bool, probes: int
+) -> tuple[dict[str, F64], ...]:
+    """Return `probes` probe directions: for each, one nonzero dyadic array per name in `PARAMS`."""
+    shapes = [point.get(name).shape for name in PARAMS]
+    arrays = _bulk(rng, shapes * probes, rich, nonzero=True)
+    n = len(PARAMS)
+    return tuple(dict(zip(PARAMS, arrays[p * n : (p + 1) * n], strict=True)) for p in range(probes))
+
+
+# --- public strategies --------------------------------------------------------------------------
+
+
+def dims(*, min_dim: int = 1, max_dim: int = 8) -> SearchStrategy[tuple[int, int, int]]:
+    """Return a strategy for the dimensions `(inDim, hidDim, outDim)` of the MLP.
+
+    - `min_dim` (default 1): the least value of each dimension; 0 is allowed (Lean's `Fin 0`).
+    - `max_dim` (default 8): the greatest value of each dimension, at least `min_dim`.
+
+    Each dimension shrinks towards `min_dim`.
+
+    .. code-block:: pycon
+
+        >>> dims(min_dim=0, max_dim=3).example()
+        (1, 0, 2)
+    """
+    _check_dims(min_dim, max_dim)
+    one = st.integers(min_dim, max_dim)
+    return st.tuples(one, one, one)
+
+
+def dyadic_floats(
+    *,
+    min_exponent: int = -8,
+    max_exponent: int = 8,
+    mantissa_bits: int = 24,
+    allow_zero: bool = True,
+) -> SearchStrategy[float]:
+    """Return a strategy for dyadic floats `m * 2**e` with an integer `|m| < 2**mantissa_bits`.
+
+    Nonzero values have magnitude in `[2**min_exponent, 2**(max_exponent + 1))` and either sign;
+    they are exact in float32 and float64. Values shrink towards 0.0, or without zero towards
+    `2**e` with `e` the exponent in range nearest 0.
+
+    - `min_exponent` (default -8) and `max_exponent` (default 8): the binade range, with
+      `-100 <= min_exponent <= max_exponent <= 100`.
+    - `mantissa_bits` (default 24): the significant bits, in `1..24`.
+    - `allow_zero` (default True): whether 0.0 may be drawn.
+
+    .. code-block:: pycon
+
+        >>> dyadic_floats(min_exponent=-2, max_exponent=2, mantissa_bits=3).example()
+        -2.5
+    """
+    _check_int("min_exponent", min_exponent, "pass e.g. min_exponent=-8")
+    _check_int("max_exponent", max_exponent, "pass e.g. max_exponent=8")
+    _check_int("mantissa_bits", mantissa_bits, "pass e.g. mantissa_bits=24")
+    if not -100 <= min_exponent <= max_exponent <= 100:
+        raise InvalidArgument(
+            f"min_exponent={min_exponent!r}, max_exponent={max_exponent!r} must satisfy "
+            "-100 <= min_exponent <= max_exponent <= 100; pass e.g. min_exponent=-8, max_exponent=8"
+        )
+    if not 1 <= mantissa_bits <= _MANTISSA_BITS:
+        raise InvalidArgument(
+            f"mantissa_bits={mantissa_bits!r} must be in 1..24 (float32 holds 24 bits); "
+            "pass e.g. mantissa_bits=24"
+        )
+    top = 2 ** (mantissa_bits - 1)
+
+    def value(frac: int, e: int, negative: bool) -> float:
+        # m = top + frac has exactly `mantissa_bits` bits; |value| = m * 2**(e - bits + 1).
+        m = top + frac
+        return math.ldexp(-m if negative else m, e - mantissa_bits + 1)
+
+    nonzero = st.builds(
+        value,
+        st.integers(0, top - 1),
+        st.integers(min_exponent, max_exponent),
+        st.booleans(),
+    )
+    return st.just(0.0) | nonzero if allow_zero else nonzero
+
+
+def dyadic_arrays(
+    shape: int | tuple[int, ...] | SearchStrategy[tuple[int, ...]],
+    *,
+    max_scale: int = 4,
+    spread: int = 4,
+    mantissa_bits: int = 24,
+    nonzero: bool = False,
+) -> SearchStrategy[F64]:
+    """Return a strategy for float64 arrays of dyadic entries with `mantissa_bits` significant bits.
+
+    Hypothesis draws the shape, a flag `rich` and a seed; the entries come from a numpy generator
+    with that seed. With `rich=False` (what shrinking leads to) entries are the integers `-2..2`;
+    with `rich=True` the array has a scale exponent `k` uniform in `[-max_scale, max_scale]` and
+    each entry is 0 (about one in eight) or `±m * 2**(e - b + 1)` with `2**(b-1) <= m < 2**b`,
+    `b <= mantissa_bits` (`b = mantissa_bits` half the time), and `e = k + j`, `j` uniform in
+    `[-spread, spread]`, so magnitudes range from `2**-(max_scale + spread)` to
+    `2**(max_scale + spread + 1)`. Entries are exact in float32 and their products in float64.
+
+    - `shape`: an int, a tuple of ints, or a strategy for tuples of ints (e.g. `array_shapes()`).
+    - `max_scale` (default 4): the scale exponent `k` is drawn in `[-max_scale, max_scale]`.
+    - `spread` (default 4): the per-entry exponent offset range; `max_scale + spread <= 60`.
+    - `mantissa_bits` (default 24): at most this many significant bits, in `1..24`.
+    - `nonzero` (default False): if True, a non-empty array is never all zeros.
+
+    .. code-block:: pycon
+
+        >>> dyadic_arrays((2, 3)).example()
+        array([[-22.80737305, -89.7386322 ,   0.        ],
+               [  0.        ,  -9.0017271 , -23.42797852]])
+    """
+    _check_int("max_scale", max_scale, "pass e.g. max_scale=4")
+    _check_int("spread", spread, "pass e.g. spread=4")
+    _check_int("mantissa_bits", mantissa_bits, "pass e.g. mantissa_bits=24")
+    if max_scale < 0 or spread < 0 or max_scale + spread > 60:
+        raise InvalidArgument(
+            f"max_scale={max_scale!r}, spread={spread!r} must be non-negative with "
+            "max_scale + spread <= 60 (products must stay normal floats); pass e.g. max_scale=4, "
+            "spread=4"
+        )
+    if not 1 <= mantissa_bits <= _MANTISSA_BITS:
+        raise InvalidArgument(
+            f"mantissa_bits={mantissa_bits!r} must be in 1..24 (float32 holds 24 bits); "
+            "pass e.g. mantissa_bits=24"
+        )
+    shapes: SearchStrategy[tuple[int, ...]]
+    if isinstance(shape, SearchStrategy):
+        shapes = shape
+    else:
+        fixed = (shape,) if isinstance(shape, int) else tuple(shape)
+        if any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in fixed):
+            raise InvalidArgument(
+                f"shape={shape!r} must be a non-negative int or a tuple of them; pass e.g. (3, 2)"
+            )
+        shapes = st.just(fixed)
+
+    def build(args: tuple[tuple[int, ...], bool, int]) -> F64:
+        shp, rich, seed = args
+        rng = np.random.default_rng(seed)
+        (out,) = _bulk(
+            rng,
+            [shp],
+            rich,
+            max_scale=max_scale,
+            spread=spread,
+            bits=mantissa_bits,
+            nonzero=nonzero,
+        )
+        return out
+
+    return st.tuples(shapes, _richness, _seeds).map(_keeping_random_state(build))
+
+
+def _kink_span(n_in: int) -> int:
+    """Return the exponent span of the short entries that keeps every partial sum of W1 x exact.
+
+    Short entries are `m * 2**e`, `|m| <= 7`, `e` in `[k, k + span]`; a product of two is an integer
+    multiple of `2**(k_W + k_x)` below `2**(6 + 2 span)` in units of it, and a sum of `n` of them,
+    in any order, stays below `2**(6 + 2 span + ceil(log2(n + 1)))` units: at most 24 bits when
+    `2 span <= 18 - ceil(log2(n + 1))`, exact in float64 and in float32 alike.
+    """
+    return min(_SPREAD, max(0, (18 - math.ceil(math.log2(n_in + 1))) // 2))
+
+
+def _build_mlp(
+    drawn: tuple[tuple[int, int, int], bool, str, int],
+    *,
+    margin: float,
+    probes: int,
+    kinked: bool,
+) -> MlpExample:
+    """Return the example for the drawn `(dims, rich, pattern, seed)`."""
+    (n_in, hid, n_out), rich, pattern, seed = drawn
+    rng = np.random.default_rng(seed)
+    # rho: the drawn |z1| targets; where it is small or 0 the margin decides (tight units).
+    W1, W2, b2, t, rho = _bulk(rng, [(hid, n_in), (n_out, hid), (n_out,), (n_out,), (hid,)], rich)
+    kink = np.zeros(hid, dtype=bool)
+    if kinked:
+        kink = rng.random(hid) < 0.5
+        kink[int(rng.integers(hid))] = True
+        x, W1_kinked = _short(rng, [(n_in,), (int(kink.sum()), n_in)], rich, _kink_span(n_in))
+        W1[kink] = W1_kinked
+    else:
+        (x,) = _bulk(rng, [(n_in,)], rich)
+    on = _signs(rng, hid, pattern)
+    b1 = _no_kink_bias(W1, x, on, np.abs(rho) if rich else np.ones(hid), margin)
+    if kinked:
+        # Every product and partial sum of a kinked row is exact (`_kink_span`), so this is the
+        # exact -(W1 x)_i, with at most 24 bits; `0.0 - s` avoids a negative zero.
+        b1[kink] = 0.0 - W1[kink] @ x
+    point = MlpPoint(W1=W1, b1=b1, W2=W2, b2=b2, x=x, t=t)
+
+    # A cheap check of the construction: `_exact_z1` has the signs of the exact z1, and a
+    # correctly rounded |z1_i| below `margin` means an exact one below it too.
+    z = _exact_z1(W1, b1, x)
+    wrong = [
+        i
+        for i, v in enumerate(z)
+        if (v != 0.0 if kink[i] else (abs(v) < margin or (v > 0.0) != on[i]))
+    ]
+    if wrong:  # pragma: no cover - an error in this module, not in the caller's use
+        raise RuntimeError(f"internal error: z1 misses its target at units {wrong}: {z}")
+
+    return MlpExample(
+        point=point,
+        directions=_directions(rng, point, rich, probes),
+        active_pattern=_pattern_of(z),
+    )
+
+
+def _point_of(example: MlpExample) -> MlpPoint:
+    return example.point
+
+
+def _mlp_strategy(
+    sizes: SearchStrategy[tuple[int, int, int]],
+    pattern: str | None,
+    *,
+    margin: float,
+    probes: int,
+    kinked: bool,
+) -> SearchStrategy[MlpExample]:
+    patterns = _pattern_choice if pattern is None else st.just(pattern)
+    build = _keeping_random_state(
+        functools.partial(_build_mlp, margin=margin, probes=probes, kinked=kinked)
+    )
+    return st.tuples(sizes, _richness, patterns, _seeds).map(build)
+
+
+def mlp_examples(
+    *,
+    min_dim: int = 1,
+    max_dim: int = 8,
+    margin: float | int = 2**-6,
+    probes: int = 3,
+    pattern: str | None = None,
+) -> SearchStrategy[MlpExample]:
+    """Return a strategy for MLP points satisfying the no-kink hypothesis, with probe directions.
+
+    The point is what `mlp_points` draws. Each of the `probes` directions is a dict with the keys
+    of `PARAMS` (`W1 b1 W2 b2 x`), holding arrays of the shapes of the point's arrays, with signed
+    dyadic entries of at most 24 significant bits and varied magnitudes, never all zero when the
+    array is not empty. `active_pattern` is the pattern the point has, read from the exact signs of
+    `z1`: "all-on", "all-off", "mixed", or "none" when `hidDim = 0`.
+
+    - `min_dim` (default 1), `max_dim` (default 8): the range of each dimension, as in `dims`.
+    - `margin` (default 2**-6): every exact `|z1_i| >= margin`, as in `mlp_points`.
+    - `probes` (default 3): the number of probe directions, at least 1.
+    - `pattern` (default None): the hidden-unit pattern, as in `mlp_points`.
+
+    .. code-block:: pycon
+
+        >>> ex = mlp_examples(max_dim=3, probes=2).example()
+        >>> ex.point.dims, ex.active_pattern, sorted(ex.directions[0])
+        ((2, 2, 1), 'all-on', ['W1', 'W2', 'b1', 'b2', 'x'])
+    """
+    _check_dims(min_dim, max_dim)
+    value = _check_margin(margin)
+    _check_probes(probes)
+    _check_pattern(pattern)
+    sizes = dims(min_dim=min_dim, max_dim=max_dim)
+    return _mlp_strategy(sizes, pattern, margin=value, probes=probes, kinked=False)
+
+
+def mlp_points(
+    *,
+    min_dim: int = 1,
+    max_dim: int = 8,
+    margin: float | int = 2**-6,
+    pattern: str | None = None,
+) -> SearchStrategy[MlpPoint]:
+    """Return a strategy for points `W1 b1 W2 b2 x t` of the MLP at which no hidden unit has a kink.
+
+    The no-kink hypothesis `hx : ∀ i, z1 i ≠ 0` of the `W1`, `b1`, `x` gradient lemmas holds by
+    construction: `W1 x W2 b2 t` are drawn, then a sign and a magnitude for each `z1_i`, and `b1`
+    is set so that every exact `z1_i = (W1 x + b1)_i` (real arithmetic on the float64 entries) has
+    that sign, `|z1_i| >= margin` and `|z1_i| >= 2**-20 * (|W1| |x| + |b1|)_i`, so that no float64
+    summation order can flip its sign. All entries, `b1` included, are dyadic with at most 24
+    significant bits.
+
+    - `min_dim` (default 1), `max_dim` (default 8): the range of each dimension, as in `dims`.
+    - `margin` (default 2**-6): a positive float in `[2**-60, 2**60]`, the least `|z1_i|`.
+    - `pattern` (default None): "all-on" (every `z1_i > 0`), "all-off" (every `z1_i < 0`),
+      "mixed" (at least one of each when `hidDim >= 2`, random signs when `hidDim = 1`), or None
+      to draw one of them with probabilities 1/5, 1/5, 3/5; shrinks towards "mixed".
+
+    .. code-block:: pycon
+
+        >>> mlp_points(max_dim=2, pattern="all-on").example().b1
+        array([16.22203445,  0.01660156])
+    """
+    _check_dims(min_dim, max_dim)
+    value = _check_margin(margin)
+    _check_pattern(pattern)
+    sizes = dims(min_dim=min_dim, max_dim=max_dim)
+    examples = _mlp_strategy(sizes, pattern, margin=value, probes=0, kinked=False)
+    return examples.map(_point_of)
+
+
+def kinked_mlp_examples(
+    *, min_dim: int = 1, max_dim: int = 8, probes: int = 3
+) -> SearchStrategy[MlpExample]:
+    """Return a strategy for MLP examples where some hidden unit sits exactly on the ReLU kink.
+
+    At least one exact `z1_i = (W1 x + b1)_i` is 0 (so `hidDim >= 1`): for the kinked rows, `x` and
+    `W1_i` have short entries (`m * 2**e`, `|m| <= 7`, few exponents), so `W1_i x` is exact in
+    float64 in any summation order, and `b1_i = -(W1 x)_i`. The other units are as in
+    `mlp_points` with margin 2**-6 and random signs. `active_pattern` is "kinked". For checking
+    that a predicate reports its precondition `∀ i, z1 i ≠ 0` as unmet.
+
+    - `min_dim` (default 1), `max_dim` (default 8): the range of each dimension, as in `dims`,
+      except that `hidDim >= max(min_dim, 1)`; so `max_dim >= 1`.
+    - `probes` (default 3): the number of probe directions, as in `mlp_examples`.
+
+    .. code-block:: pycon
+
+        >>> ex = kinked_mlp_examples(max_dim=2).example()
+        >>> ex.active_pattern, ex.point.W1 @ ex.point.x + ex.point.b1
+        ('kinked', array([0.]))
+    """
+    _check_dims(min_dim, max_dim, at_least=1)
+    _check_probes(probes)
+    one = st.integers(min_dim, max_dim)
+    sizes = st.tuples(one, st.integers(max(min_dim, 1), max_dim), one)
+    return _mlp_strategy(sizes, "mixed", margin=2.0**-6, probes=probes, kinked=True)
+
+
+def _build_vec(drawn: tuple[int, bool, int]) -> VecExample:
+    """Return the example for the drawn `(n, rich, seed)`."""
+    n, rich, seed = drawn
+    rng = np.random.default_rng(seed)
+    x, dx, delta = _bulk(rng, [(n,)] * 3, rich)
+    if rich:
+        x[rng.random(n) < 0.25] = 0.0
+    if n >= 3:
+        # relu'(0) = 0 must be exercised, and both other branches: one zero, one of each sign.
+        i, j, k = rng.choice(n, size=3, replace=False).tolist()
+        x[i] = 0.0
+        x[j] = abs(x[j]) or 1.0
+        x[k] = -abs(x[k]) or -1.0
+    return VecExample(x=x, dx=dx, delta=delta)
+
+
+def vec_examples(*, min_dim: int = 1, max_dim: int = 8) -> SearchStrategy[VecExample]:
+    """Return a strategy for vectors `x dx δ : Vec n` for the `reluDerivCLM_*` lemmas.
+
+    The lemmas hold at every `x`, kinks included, so `x` has exact zero coordinates (about one in
+    four, and when `n >= 3` always at least one zero, one positive and one negative coordinate),
+    exercising `relu'(0) = 0`. `dx` and `δ` are dyadic arrays as in `dyadic_arrays`.
+
+    - `min_dim` (default 1), `max_dim` (default 8): the range of `n`, as in `dims`.
+
+    .. code-block:: pycon
+
+        >>> vec_examples(min_dim=3, max_dim=3).example().x
+        array([ 0.,  1., -1.])
+    """
+    _check_dims(min_dim, max_dim)
+    drawn = st.tuples(st.integers(min_dim, max_dim), _richness, _seeds)
+    return drawn.map(_keeping_random_state(_build_vec))
+
+
+def _build_linear(drawn: tuple[tuple[int, int], bool, int]) -> LinearExample:
+    """Return the example for the drawn `((inDim, outDim), rich, seed)`."""
+    (n_in, n_out), rich, seed = drawn
+    rng = np.random.default_rng(seed)
+    W, delta, u = _bulk(rng, [(n_out, n_in), (n_out,), (n_in,)], rich)
+    return LinearExample(W=W, delta=delta, u=u)
+
+
+def linear_examples(*, min_dim: int = 1, max_dim: int = 8) -> SearchStrategy[LinearExample]:
+    """Return a strategy for `W : (outDim, inDim)`, `δ : (outDim,)`, `u : (inDim,)`, dyadic.
+
+    For `toVecE_linear_input_deriv_spec_eq_adjoint`: the linear layer's input gradient `Wᵀ δ`
+    against the adjoint, probed along `u`.
+
+    - `min_dim` (default 1), `max_dim` (default 8): the range of `inDim` and `outDim`.
+
+    .. code-block:: pycon
+
+        >>> linear_examples(max_dim=2).example().W.shape
+        (2, 2)
+    """
+    _check_dims(min_dim, max_dim)
+    one = st.integers(min_dim, max_dim)
+    drawn = st.tuples(st.tuples(one, one), _richness, _seeds)
+    return drawn.map(_keeping_random_state(_build_linear))
+
+
+def _build_mse(drawn: tuple[int, bool, int]) -> MseExample:
+    """Return the example for the drawn `(n, rich, seed)`."""
+    n, rich, seed = drawn
+    rng = np.random.default_rng(seed)
+    t, y = _bulk(rng, [(n,), (n,)], rich)
+    (h,) = _bulk(rng, [(n,)], rich, nonzero=True)
+    return MseExample(t=t, y=y, h=h)
+
+
+def mse_examples(*, min_dim: int = 1, max_dim: int = 8) -> SearchStrategy[MseExample]:
+    """Return a strategy for a target `t`, a point `y` and a step `h : Vec n` for the `mse` lemmas.
+
+    Entries are dyadic as in `dyadic_arrays`; `h` is never all zeros when `n >= 1`.
+
+    - `min_dim` (default 1), `max_dim` (default 8): the range of `n`, as in `dims`.
+
+    .. code-block:: pycon
+
+        >>> mse_examples(max_dim=3).example().h
+        array([-1.52424526])
+    """
+    _check_dims(min_dim, max_dim)
+    drawn = st.tuples(st.integers(min_dim, max_dim), _richness, _seeds)
+    return drawn.map(_keeping_random_state(_build_mse))
