@@ -91,7 +91,7 @@ def run_check(
         res.examples += 1
         if isinstance(ex, MlpExample):
             res.patterns[ex.active_pattern] = res.patterns.get(ex.active_pattern, 0) + 1
-            if ex.active_pattern in ("all-on", "mixed", "kinked"):
+            if ex.active_pattern in ("all-on", "mixed"):
                 res.active_examples = (res.active_examples or 0) + 1
             else:
                 res.active_examples = res.active_examples or 0
