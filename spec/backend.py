@@ -22,6 +22,7 @@ taking float64 arrays `W1 (hid, in)`, `b1 (hid,)`, `W2 (out, hid)`, `b2 (out,)`,
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
@@ -29,8 +30,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .examples import PARAMS, MlpPoint
-from .tolerance import FLOAT64, Precision
-from .types import F64
+from .tolerance import EXACT, FLOAT64, Precision
+from .types import F64, Arr, Real
 
 __all__ = ["Backend", "BackendError", "Subject", "OPTIONAL_METHODS", "load_backend"]
 
@@ -70,10 +71,17 @@ class Subject:
     never a crash of the checker.
     """
 
-    def __init__(self, backend: Backend, prec: Precision = FLOAT64) -> None:
+    def __init__(
+        self, backend: Backend, prec: Precision = FLOAT64, exact_reference: bool = True
+    ) -> None:
         self.backend = backend
         self.prec = prec
-        """The format the engine computes in; the float bounds are derived for it."""
+        """The format the engine computes in; the float bounds are derived for it. With `EXACT`,
+        the engine is handed exact rationals and must return exact rationals."""
+        self.exact_reference = exact_reference or prec is EXACT
+        """Whether the engine's values are compared with the spec's exact values (the error then
+        measured exactly, within the engine's bound Δ), or with its float64 values (within 2Δ,
+        for sizes where exact rationals cost too much)."""
         self.name = str(getattr(backend, "name", type(backend).__name__))
 
     def has(self, method: str) -> bool:
@@ -85,7 +93,7 @@ class Subject:
         if not callable(fn):
             raise BackendError(f"{self.name}.{method}: the engine has no method {method!r}")
         # The engine gets copies: one that writes into its inputs must not corrupt the next check.
-        copied = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+        copied = [_as_input(a, self.prec is EXACT) for a in args]
         try:
             return fn(*copied)
         except Exception as exc:  # noqa: BLE001 - any engine failure is reported, not raised
@@ -93,13 +101,18 @@ class Subject:
                 f"{self.name}.{method} raised {type(exc).__name__}: {exc}"
             ) from exc
 
-    def array(self, method: str, shape: tuple[int, ...], *args: Any) -> F64:
-        """Call `method`, and return its result as a finite float64 array of the given shape."""
-        return as_checked_array(self._call(method, *args), shape, f"{self.name}.{method}")
-
-    def scalar(self, method: str, *args: Any) -> float:
-        """Call `method`, and return its result as a finite float."""
+    def array(self, method: str, shape: tuple[int, ...], *args: Any) -> Arr:
+        """Call `method`, and return its result as a finite float64 array of the given shape (an
+        array of exact rationals when the engine runs exactly)."""
+        what = f"{self.name}.{method}"
         out = self._call(method, *args)
+        return as_exact_array(out, shape, what) if self.prec is EXACT else as_checked_array(out, shape, what)
+
+    def scalar(self, method: str, *args: Any) -> Real:
+        """Call `method`, and return its result as a finite float (a `Fraction` when exact)."""
+        out = self._call(method, *args)
+        if self.prec is EXACT:
+            return as_exact_array(out, (), f"{self.name}.{method}").reshape(-1)[0]  # type: ignore[no-any-return]
         arr = _to_numpy(out, f"{self.name}.{method}")
         if arr.size != 1:
             raise BackendError(
@@ -112,13 +125,13 @@ class Subject:
 
     # The protocol's calls on an `MlpPoint`.
 
-    def forward(self, p: MlpPoint) -> F64:
+    def forward(self, p: MlpPoint) -> Arr:
         return self.array("forward", p.b2.shape, *p.args())
 
-    def loss(self, p: MlpPoint) -> float:
+    def loss(self, p: MlpPoint) -> Real:
         return self.scalar("loss", *p.args(), p.t)
 
-    def grads(self, p: MlpPoint) -> dict[str, F64]:
+    def grads(self, p: MlpPoint) -> dict[str, Arr]:
         out = self._call("grads", *p.args(), p.t)
         if not isinstance(out, Mapping):
             raise BackendError(
@@ -128,9 +141,8 @@ class Subject:
         missing = [k for k in PARAMS if k not in out]
         if missing:
             raise BackendError(f"{self.name}.grads: missing key(s) {', '.join(missing)}")
-        return {
-            k: as_checked_array(out[k], p.get(k).shape, f"{self.name}.grads[{k!r}]") for k in PARAMS
-        }
+        check = as_exact_array if self.prec is EXACT else as_checked_array
+        return {k: check(out[k], p.get(k).shape, f"{self.name}.grads[{k!r}]") for k in PARAMS}
 
 
 def _to_numpy(value: Any, what: str) -> NDArray[Any]:
@@ -146,6 +158,40 @@ def _to_numpy(value: Any, what: str) -> NDArray[Any]:
     if arr.dtype == object or arr.dtype.kind not in "fiub":
         raise BackendError(f"{what} returned entries of dtype {arr.dtype}; expected real numbers")
     return arr
+
+
+def _as_input(a: Any, exact: bool) -> Any:
+    if not isinstance(a, np.ndarray):
+        if isinstance(a, Mapping):
+            return {k: _as_input(v, exact) for k, v in a.items()}
+        return a
+    if not exact or a.dtype == object:
+        return a.copy()
+    out = np.empty(a.shape, dtype=object)
+    for idx, v in np.ndenumerate(a):
+        out[idx] = Fraction(float(v))
+    return out
+
+
+def as_exact_array(value: Any, shape: tuple[int, ...], what: str) -> Arr:
+    """Return `value` as an array of exact rationals of `shape`, or raise `BackendError`: in exact
+    mode an engine must not round, so a float in its output is an error."""
+    arr = np.asarray(value, dtype=object) if not isinstance(value, (Fraction, int)) else np.array(
+        value, dtype=object)
+    if arr.shape != shape:
+        raise BackendError(f"{what} returned shape {arr.shape}; expected {shape}")
+    out = np.empty(shape, dtype=object)
+    for idx, v in np.ndenumerate(arr):
+        if isinstance(v, Fraction):
+            out[idx] = v
+        elif isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+            out[idx] = Fraction(int(v))
+        else:
+            raise BackendError(
+                f"{what} returned {type(v).__name__} {v!r} at index {idx} in exact mode; an exact "
+                "engine returns fractions.Fraction (or int) entries"
+            )
+    return out
 
 
 def as_checked_array(value: Any, shape: tuple[int, ...], what: str) -> F64:

@@ -13,10 +13,11 @@ from hypothesis.strategies import SearchStrategy
 
 from .backend import BackendError, Subject
 from .registry import Kind, attach_check, mirrors
+from .tolerance import EXACT
 from .types import Arr, F64
-from .verdict import Verdict, error
+from .verdict import Comparison, Verdict, compare, error
 
-__all__ = ["Config", "Check", "lemma", "definition_check", "exact", "guarded"]
+__all__ = ["Config", "Check", "lemma", "definition_check", "exact", "guarded", "against"]
 
 
 @dataclass(frozen=True)
@@ -90,15 +91,39 @@ def guarded(name: str, fn: Predicate) -> Predicate:
     return run
 
 
-def exact(a: F64 | float) -> Arr:
-    """Return the float64 array (or float) as exact rationals: `Fraction(x)` is exact for floats."""
-    arr = np.asarray(a, dtype=np.float64)
+def exact(a: Arr | float | Fraction) -> Arr:
+    """Return the array (or number) as exact rationals: `Fraction(x)` is exact for floats, and
+    entries that are already rationals are kept."""
+    arr = np.asarray(a)
     out = np.empty(arr.shape, dtype=object)
     for idx, v in np.ndenumerate(arr):
-        out[idx] = Fraction(float(v))
+        out[idx] = v if isinstance(v, Fraction) else Fraction(float(v))
     return out
 
 
 def to_float(a: Arr) -> F64:
     """Return an array of rationals rounded to float64 (for reporting only)."""
     return np.asarray(a, dtype=np.float64)
+
+
+def against(
+    subject: Subject,
+    quantity: str,
+    actual: Any,
+    exact_expected: Callable[[], Any],
+    float_expected: Any,
+    delta: Any,
+    derivation: str,
+) -> Comparison:
+    """Compare an engine's value with the spec's.
+
+    With an exact reference (the default), against the spec's exact value within the engine's own
+    rounding bound `Δ`: the error is measured exactly, so a pass certifies the bound. Otherwise
+    (sizes where exact rationals cost too much) against the spec's float64 value within `2Δ`,
+    since both computations are within `Δ` of the exact value.
+    """
+    ulp = None if subject.prec is EXACT else subject.prec.dtype
+    if subject.exact_reference:
+        return compare(quantity, actual, exact_expected(), delta, derivation, ulp_dtype=ulp)
+    return compare(quantity, actual, float_expected, 2 * np.asarray(delta), f"2·({derivation})",
+                   ulp_dtype=ulp)

@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="the drawn points keep every |z1 i| at least this far from the kink (default 2^-6)")
     c.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                    help="the format the engine computes in; bounds are derived for it (default float64)")
+    c.add_argument("--exact", action="store_true",
+                   help="hand the engine exact rationals (fractions.Fraction) and demand exact "
+                   "results: every bound is 0 (the built-in engine supports it)")
     c.add_argument("--only", nargs="+", metavar="NAME", default=None,
                    help="run only these Lean names (short or fully qualified)")
     c.add_argument("--json", metavar="PATH", default=None, help="also write the results as JSON")
@@ -88,7 +91,8 @@ def _check(args: argparse.Namespace) -> int:
     if not np.isfinite(args.margin) or args.margin <= 0:
         return _fail(f"--margin {args.margin}: give a positive number")
     try:
-        backend = load_backend(args.backend, args.dtype, args.device)
+        # An exact engine is built as the float64 one; it computes exactly on rational inputs.
+        backend = load_backend(args.backend, "float64" if args.exact else args.dtype, args.device)
     except ValueError as exc:
         return _fail(str(exc))
     from . import _load_mirrors
@@ -102,7 +106,10 @@ def _check(args: argparse.Namespace) -> int:
                 lookup(name)
         except KeyError as exc:
             return _fail(str(exc.args[0]))
-    cfg = Config(min_dim=args.min_dim, max_dim=args.max_dim, margin=args.margin, dtype=args.dtype)
+    if args.exact and args.dtype != "float64":
+        return _fail("--exact and --dtype exclude each other: an exact engine does not round")
+    dtype = "exact" if args.exact else args.dtype
+    cfg = Config(min_dim=args.min_dim, max_dim=args.max_dim, margin=args.margin, dtype=dtype)
     start = time.perf_counter()
     results = run_all(backend, cfg, args.examples, args.seed, args.only)
     total = time.perf_counter() - start
@@ -111,10 +118,12 @@ def _check(args: argparse.Namespace) -> int:
     for r in results:
         if r.counterexample is not None:
             print(_counterexample(r, args))
+        elif r.status is Status.ERROR:
+            print(f"\nERROR: {r.lean_name}\n  {r.message}")
     if args.json:
         payload: dict[str, Any] = {
             "backend": name,
-            "config": {"examples": args.examples, "seed": args.seed, "dtype": args.dtype,
+            "config": {"examples": args.examples, "seed": args.seed, "dtype": dtype,
                        "min_dim": args.min_dim,
                        "max_dim": args.max_dim, "margin": args.margin},
             "seconds": round(total, 3),
@@ -171,7 +180,7 @@ def _counterexample(r: Result, args: argparse.Namespace) -> str:
     for k, a in v.witness.items():
         out.append(f"  {k} = {_arr(a)}".replace("\n", "\n      "))
     cmd = ["python", "-m", "spec", "check", "--seed", str(args.seed), "--examples", str(args.examples),
-           "--dtype", args.dtype,
+           *(["--exact"] if args.exact else ["--dtype", args.dtype]),
            "--min-dim", str(args.min_dim), "--max-dim", str(args.max_dim), "--only", r.lean_name]
     if args.backend:
         cmd[4:4] = ["--backend", args.backend]

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from .backend import Subject
-from .checks import Config, exact, lemma
+from .checks import Config, against, exact, lemma
 from .core import linearInputDerivSpec, matCLM, tensorToMatrix, toVecE
 from .examples import LinearExample
 from .linear_maps import hilbert_adjoint
@@ -54,14 +55,24 @@ def toVecE_linear_input_deriv_spec_eq_adjoint(ex: LinearExample, subject: Subjec
     if subject.has("linear_input_vjp"):
         m, n = ex.W.shape
         got = subject.array("linear_input_vjp", (n,), ex.W, ex.delta)
-        # Two correct computations of Σ_i δ_i W_ij (any order) are each within γ_m Σ_i|δ_i W_ij|.
-        bound = SLACK * 2 * subject.prec.gamma(m) * (np.abs(ex.W).T @ np.abs(ex.delta))
-        comps.append(compare("engine linear_input_vjp(W, δ) vs Wᵀδ", got, rhs.data.astype(np.float64),
-                             bound, f"2·γ_{m}·|W|ᵀ|δ|"))
+        # A correct computation of Σ_i δ_i W_ij (any order) is within γ_m Σ_i|δ_i W_ij|.
+        g_m = subject.prec.gamma(m)
+        bound = SLACK * g_m * (np.abs(ex.W).T @ np.abs(ex.delta))
+        comps.append(against(subject, "engine linear_input_vjp(W, δ) vs Wᵀδ", got, lambda: rhs.data,
+                             ex.W.T @ ex.delta if m else np.zeros(n), bound, f"γ_{m}·|W|ᵀ|δ|"))
+        triple = float(np.abs(ex.delta) @ np.abs(ex.W) @ np.abs(ex.u)) if m * n else 0.0
+        if subject.exact_reference:
+            # Exactly: ⟪W u, δ⟫ − ⟪u, V δ⟫ = ⟪u, Wᵀδ − V δ⟫, within Σ_j |u_j| γ_m (|W|ᵀ|δ|)_j.
+            Wu_x = tensorToMatrix(W).data @ exact(ex.u) if n else exact(np.zeros(m))
+            lhs_x = sum((a * b for a, b in zip(Wu_x, d.data)), Fraction(0))
+            rhs_x = sum((a * b for a, b in zip(exact(ex.u), exact(got))), Fraction(0))
+            comps.append(compare("engine ⟪W u, δ⟫ vs ⟪u, linear_input_vjp(W, δ)⟫, summed exactly",
+                                 np.array(lhs_x, dtype=object), np.array(rhs_x, dtype=object),
+                                 SLACK * g_m * triple, f"γ_{m}·Σ|δ_i W_ij u_j|"))
+            return combine(name, f"spec; engine {subject.name}", comps, W=ex.W, delta=ex.delta, u=ex.u)
         Wu = ex.W @ ex.u if n else np.zeros(m)
         # ⟪W u, δ⟫: W u within γ_n|W||u|, then a dot of m terms; ⟪u, V δ⟫ likewise: each side is a
         # sum of m·n products in some grouping, so within γ_{m+n} Σ|δ_i W_ij u_j|.
-        triple = float(np.abs(ex.delta) @ np.abs(ex.W) @ np.abs(ex.u)) if m * n else 0.0
         comps.append(compare("engine ⟪W u, δ⟫ vs ⟪u, linear_input_vjp(W, δ)⟫", float(Wu @ ex.delta),
                              float(ex.u @ got), SLACK * 2 * subject.prec.gamma(m + n) * triple,
                              f"2·γ_{m + n}·Σ|δ_i W_ij u_j|"))

@@ -12,7 +12,8 @@ from .checks import Config, exact, lemma
 from .core import reluDerivCLM, reluDerivSpec
 from .examples import VecExample
 from .linear_maps import hilbert_adjoint
-from .tolerance import dot_bound
+from fractions import Fraction
+
 from .types import Vec
 from .verdict import Comparison, Verdict, combine, compare, compare_exact
 
@@ -54,8 +55,8 @@ def reluDerivCLM_apply(ex: VecExample, subject: Subject) -> Verdict:
     subj = "spec"
     if subject.has("relu_vjp"):
         got = subject.array("relu_vjp", ex.x.shape, ex.x, ex.dx)
-        comps.append(compare(f"engine relu_vjp(x, dx) vs dx i * relu'(x i)", got,
-                             rhs.astype(np.float64), 0.0, "exact: a product by 0 or 1"))
+        comps.append(compare("engine relu_vjp(x, dx) vs dx i * relu'(x i)", got, rhs, 0.0,
+                             "exact: a product by 0 or 1"))
         subj = f"spec; engine {subject.name}"
     return combine(name, subj, comps, x=ex.x, dx=ex.dx)
 
@@ -80,11 +81,12 @@ def reluDerivCLM_inner(ex: VecExample, subject: Subject) -> Verdict:
         n = ex.x.shape
         a = subject.array("relu_vjp", n, ex.x, ex.dx)
         b = subject.array("relu_vjp", n, ex.x, ex.delta)
-        # Each side is a dot product of n terms whose factors the engine computed exactly (a
-        # product by 0 or 1), so each is within γ_n Σ|dx_i δ_i| of the exact value.
-        bound = 2 * dot_bound(np.abs(ex.dx), np.abs(ex.delta), subject.prec)
-        comps.append(compare("engine ⟪V dx, δ⟫ vs ⟪dx, V δ⟫, V = relu_vjp x", float(a @ ex.delta),
-                             float(ex.dx @ b), bound, f"2·γ_{ex.x.size}·Σ|dx||δ|"))
+        # Summed exactly, both sides add the same products dx_i·relu'(x_i)·δ_i when the engine's
+        # backward multiplies by 0 or 1 (exact in floating point): the bound is 0.
+        lhs_e = np.array(sum((u * v for u, v in zip(exact(a), exact(ex.delta))), Fraction(0)), dtype=object)
+        rhs_e = np.array(sum((u * v for u, v in zip(exact(ex.dx), exact(b))), Fraction(0)), dtype=object)
+        comps.append(compare("engine ⟪V dx, δ⟫ vs ⟪dx, V δ⟫, V = relu_vjp x, summed exactly", lhs_e,
+                             rhs_e, 0.0, "exact: the same exact products on both sides"))
         subj = f"spec; engine {subject.name}"
     return combine(name, subj, comps, x=ex.x, dx=ex.dx, delta=ex.delta)
 
@@ -111,7 +113,7 @@ def reluDerivCLM_adjoint_apply(ex: VecExample, subject: Subject) -> Verdict:
     subj = "spec"
     if subject.has("relu_vjp"):
         got = subject.array("relu_vjp", ex.x.shape, ex.x, ex.delta)
-        comps.append(compare("engine relu_vjp(x, δ) vs R_x δ", got, forward.astype(np.float64), 0.0,
+        comps.append(compare("engine relu_vjp(x, δ) vs R_x δ", got, forward, 0.0,
                              "exact: a product by 0 or 1"))
         subj = f"spec; engine {subject.name}"
     return combine(name, subj, comps, x=ex.x, delta=ex.delta)

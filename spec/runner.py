@@ -14,7 +14,7 @@ from .backend import Backend, Subject
 from .checks import Check, Config
 from .examples import MlpExample, MlpPoint
 from .registry import registered
-from .tolerance import FLOAT64, PRECISIONS, Precision
+from .tolerance import EXACT, FLOAT64, PRECISIONS, Precision
 from .verdict import Status, Verdict
 
 __all__ = ["Result", "run_check", "run_all", "module_checks"]
@@ -148,8 +148,8 @@ def _record_failure(res: Result, v: Verdict) -> None:
 def round_example(ex: Any, prec: Precision) -> Any:
     """Return the example with every array rounded to `prec`, so the engine is handed exactly the
     numbers the spec computes with (a no-op in float64)."""
-    if prec == FLOAT64:
-        return ex
+    if prec in (FLOAT64, EXACT):
+        return ex  # float64 examples are exact rationals already
     if isinstance(ex, MlpExample):
         point = MlpPoint(**{k: prec.round(v) for k, v in ex.point.arrays().items()})
         dirs = tuple({k: prec.round(v) for k, v in d.items()} for d in ex.directions)

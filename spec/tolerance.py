@@ -32,6 +32,7 @@ __all__ = [
     "Precision",
     "FLOAT64",
     "FLOAT32",
+    "EXACT",
     "PRECISIONS",
     "U64",
     "U32",
@@ -88,7 +89,10 @@ class Precision:
 
 FLOAT64 = Precision("float64", U64, ETA64, np.float64)
 FLOAT32 = Precision("float32", U32, 2.0**-149, np.float32)
-PRECISIONS = {p.name: p for p in (FLOAT64, FLOAT32)}
+EXACT = Precision("exact", 0.0, 0.0, np.float64)
+"""An engine computing in exact rationals: no rounding, so every bound is 0. Its inputs are the
+float64 examples converted exactly; `dtype` only describes how the examples are held."""
+PRECISIONS = {p.name: p for p in (FLOAT64, FLOAT32, EXACT)}
 
 
 def dot_bound(a: F64, b: F64, prec: Precision) -> float:
@@ -208,13 +212,17 @@ def grad_bounds(p: MlpPoint, fb: ForwardBounds, prec: Precision = FLOAT64) -> Gr
     bound = {"W1": dW1, "b1": d_b1, "W2": dW2, "b2": d_g, "x": d_x}
     derivation = {
         "W2": f"u·|g||a1| + |g|Δa1 + Δg|a1|, Δa1 = Δz1 = γ_{n_i + 1}(|W1||x|+|b1|), "
-        f"Δg from Δy = γ_{n_h + 1}(|W2||a1|+|b2|) + |W2|Δa1, u = 2^{round(math.log2(u))} ({prec.name})",
+        f"Δg from Δy = γ_{n_h + 1}(|W2||a1|+|b2|) + |W2|Δa1, {_u_text(prec)}",
         "b2": f"Δg = (2/n)(γ_3|y−t| + Δy + u|y−t|), Δy = γ_{n_h + 1}(|W2||a1|+|b2|) + |W2|Δa1",
         "b1": f"mask ⊙ (γ_{n_o}|W2|ᵀ|g| + |W2|ᵀΔg)",
         "x": f"γ_{n_h}|W1|ᵀ|grad b1| + |W1|ᵀΔ(grad b1), Δ(grad b1) = mask ⊙ (γ_{n_o}|W2|ᵀ|g| + |W2|ᵀΔg)",
         "W1": "u·|grad b1||x| + Δ(grad b1)|x|",
     }
     return GradBounds(value, bound, derivation)
+
+
+def _u_text(prec: Precision) -> str:
+    return "u = 0 (exact)" if prec.u == 0 else f"u = 2^{round(math.log2(prec.u))} ({prec.name})"
 
 
 def exact_step(p: F64, d: F64, prec: Precision = FLOAT64) -> tuple[F64, int]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,8 @@ class Comparison:
     total: int
     derivation: str
     """How the bound was derived (sizes, unit roundoff), or "exact" for a zero bound."""
+    ulps: float | None = None
+    """The worst error in units in the last place of the expected value, in the engine's format."""
 
     def describe(self) -> str:
         if self.index is None:
@@ -56,7 +59,8 @@ class Comparison:
         verdict = "within" if self.ok else "EXCEEDS"
         return (
             f"{self.quantity}{where}: actual {self.actual!r}, expected {self.expected!r}, "
-            f"error {_g(self.error)} {verdict} bound {_g(self.bound)} "
+            f"error {_g(self.error)}{'' if self.ulps is None else f' ({_g(self.ulps)} ulp)'} "
+            f"{verdict} bound {_g(self.bound)} "
             f"(ratio {_g(self.worst_ratio)}; {self.failing} of {self.total} entries fail; "
             f"bound: {self.derivation})"
         )
@@ -100,18 +104,22 @@ class Verdict:
 
 def compare(
     quantity: str,
-    actual: Arr | float,
-    expected: Arr | float,
+    actual: Arr | float | Fraction,
+    expected: Arr | float | Fraction,
     bound: Arr | float,
     derivation: str,
+    ulp_dtype: Any = None,
 ) -> Comparison:
     """Compare entrywise: `|actual − expected| ≤ bound`. A NaN anywhere fails.
 
     The bound is an array of the same shape (or a scalar) derived from the sizes and the unit
-    roundoff by the caller; a zero bound demands exact equality.
+    roundoff by the caller; a zero bound demands exact equality. When either side holds exact
+    rationals (object arrays of `Fraction`), the error is measured exactly: floats convert to
+    rationals without rounding, so the verdict certifies the bound rather than estimating it.
+    With `ulp_dtype` (the engine's float type), the worst error is also given in units in the last
+    place of the expected value in that format.
     """
-    a = np.asarray(actual, dtype=np.float64)
-    e = np.asarray(expected, dtype=np.float64)
+    a, e = np.asarray(actual), np.asarray(expected)
     if a.shape != e.shape:
         return Comparison(
             quantity, False, math.inf, (), None, None, None, None, 1, 1,
@@ -120,13 +128,20 @@ def compare(
     b = np.broadcast_to(np.asarray(bound, dtype=np.float64), a.shape)
     if a.size == 0:
         return Comparison(quantity, True, 0.0, None, None, None, None, None, 0, 0, derivation)
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        err = np.abs(a - e)
-        ratio = np.where(err == 0, 0.0, err / b)
-    ratio = np.where(np.isnan(ratio), np.inf, ratio)
-    bad = ~(err <= b)  # NaN compares false, so a NaN entry is bad
+    if a.dtype == object or e.dtype == object:
+        err, bad, ratio = _exact_errors(a, e, b)
+    else:
+        a, e = a.astype(np.float64), e.astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            err = np.abs(a - e)
+            ratio = np.where(err == 0, 0.0, err / b)
+        ratio = np.where(np.isnan(ratio), np.inf, ratio)
+        bad = ~(err <= b)  # NaN compares false, so a NaN entry is bad
     flat = int(np.argmax(ratio))
     idx = tuple(int(i) for i in np.unravel_index(flat, a.shape))
+    ulps = None
+    if ulp_dtype is not None and math.isfinite(float(e[idx])):
+        ulps = float(err[idx]) / float(np.spacing(np.abs(np.asarray(float(e[idx]), dtype=ulp_dtype))))
     return Comparison(
         quantity=quantity,
         ok=not bool(bad.any()),
@@ -139,7 +154,35 @@ def compare(
         failing=int(bad.sum()),
         total=int(a.size),
         derivation=derivation,
+        ulps=ulps,
     )
+
+
+def _exact(v: Any) -> Fraction | None:
+    if isinstance(v, Fraction):
+        return v
+    if isinstance(v, (int, np.integer)):
+        return Fraction(int(v))
+    f = float(v)
+    return Fraction(f) if math.isfinite(f) else None
+
+
+def _exact_errors(a: Arr, e: Arr, b: Arr) -> tuple[Arr, Arr, Arr]:
+    # The error |a − e| in exact rationals; a non-finite entry is an infinite error.
+    err = np.empty(a.shape, dtype=np.float64)
+    bad = np.zeros(a.shape, dtype=bool)
+    ratio = np.zeros(a.shape, dtype=np.float64)
+    for idx in np.ndindex(a.shape):
+        x, y = _exact(a[idx]), _exact(e[idx])
+        if x is None or y is None:
+            err[idx], bad[idx], ratio[idx] = math.inf, True, math.inf
+            continue
+        d = abs(x - y)
+        bd = Fraction(float(b[idx]))
+        err[idx] = float(d)
+        bad[idx] = d > bd
+        ratio[idx] = 0.0 if d == 0 else (math.inf if bd == 0 else float(d / bd))
+    return err, bad, ratio
 
 
 def combine(lean_name: str, subject: str, comparisons: list[Comparison], **witness: Any) -> Verdict:
@@ -166,30 +209,5 @@ def error(lean_name: str, subject: str, message: str, **witness: Any) -> Verdict
 
 def compare_exact(quantity: str, actual: Arr | Any, expected: Arr | Any) -> Comparison:
     """Compare exact rationals for equality: the bound is 0 and nothing is rounded."""
-    a = np.asarray(actual, dtype=object)
-    e = np.asarray(expected, dtype=object)
-    if a.shape != e.shape:
-        return Comparison(
-            quantity, False, math.inf, (), None, None, None, None, 1, 1,
-            f"shape {a.shape} where the statement has shape {e.shape}",
-        )
-    if a.size == 0:
-        return Comparison(quantity, True, 0.0, None, None, None, None, None, 0, 0, "exact")
-    diff = np.vectorize(lambda p, q: p != q, otypes=[bool])(a, e)
-    errs = np.vectorize(lambda p, q: float(abs(p - q)), otypes=[float])(a, e)
-    bad = int(diff.sum())
-    score = np.where(diff, errs, -1.0)  # the worst *unequal* entry, even if its float error is 0
-    idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(score)), a.shape))
-    return Comparison(
-        quantity=quantity,
-        ok=bad == 0,
-        worst_ratio=math.inf if bad else 0.0,
-        index=idx,
-        actual=float(a[idx]),
-        expected=float(e[idx]),
-        error=float(errs[idx]),
-        bound=0.0,
-        failing=bad,
-        total=int(a.size),
-        derivation="exact rational arithmetic, bound 0",
-    )
+    return compare(quantity, np.asarray(actual, dtype=object), np.asarray(expected, dtype=object), 0.0,
+                   "exact rational arithmetic, bound 0")
