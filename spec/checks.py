@@ -29,7 +29,26 @@ class Config:
     margin: float = 2.0**-6
     probes: int = 2
     dtype: str = "float64"
-    """The format the engine is checked in ("float64" or "float32"); examples are rounded to it."""
+    """The format the engine is checked in ("float64", "float32", or "exact"); examples are
+    rounded to it."""
+    dims: tuple[int, int, int] | None = None
+    """`(inDim, hidDim, outDim)` to check every MLP point at, instead of drawing sizes."""
+    exact_reference: bool | None = None
+    """Compare engines with the spec's exact values (True), its float64 values (False), or decide
+    by size (None): exact rationals cost O(parameters) Python-level operations per example."""
+
+    def use_exact_reference(self) -> bool:
+        """Return whether the run compares with exact values: always for an exact engine, else as
+        asked, else when the largest MLP drawn has at most `EXACT_REFERENCE_LIMIT` parameters."""
+        if self.dtype == "exact" or self.exact_reference is not None:
+            return self.dtype == "exact" or bool(self.exact_reference)
+        i, h, o = self.dims if self.dims is not None else (self.max_dim,) * 3
+        return h * (i + o + 1) + o <= EXACT_REFERENCE_LIMIT
+
+
+EXACT_REFERENCE_LIMIT = 10_000
+"""Parameter count up to which engines are compared with exact values by default (measured: about
+0.1-0.4 s per example and predicate at this size with `fractions.Fraction`)."""
 
 
 Predicate = Callable[[Any, Subject], Verdict]

@@ -40,6 +40,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="largest inDim, hidDim, outDim drawn (default 8)")
     c.add_argument("--min-dim", type=int, default=1, metavar="D",
                    help="smallest dimension drawn (default 1; 0 is legal in Lean)")
+    c.add_argument("--dims", default=None, metavar="IN,HID,OUT",
+                   help="check every MLP point at these sizes (e.g. a real model's layers) instead "
+                   "of drawing sizes; the lemmas about single maps keep --min-dim..--max-dim")
+    c.add_argument("--reference", choices=("auto", "exact", "float"), default="auto",
+                   help="compare the engine with the spec's exact values (errors measured exactly, "
+                   "within the engine's own bound) or its float64 values (within twice it); auto: "
+                   "exact up to 10,000 parameters")
     c.add_argument("--margin", type=float, default=2.0**-6,
                    help="the drawn points keep every |z1 i| at least this far from the kink (default 2^-6)")
     c.add_argument("--dtype", choices=("float64", "float32"), default="float64",
@@ -109,7 +116,20 @@ def _check(args: argparse.Namespace) -> int:
     if args.exact and args.dtype != "float64":
         return _fail("--exact and --dtype exclude each other: an exact engine does not round")
     dtype = "exact" if args.exact else args.dtype
-    cfg = Config(min_dim=args.min_dim, max_dim=args.max_dim, margin=args.margin, dtype=dtype)
+    dims = None
+    if args.dims is not None:
+        try:
+            parsed = tuple(int(v) for v in args.dims.split(","))
+        except ValueError:
+            parsed = ()
+        if len(parsed) != 3 or min(parsed) < 0:
+            return _fail(f"--dims {args.dims!r}: give three sizes IN,HID,OUT, e.g. --dims 784,256,10")
+        # Only the points of the MLP take these sizes; the lemmas about single maps (ReLU, the
+        # linear layer, mse) keep drawing small sizes, where their exact checks stay cheap.
+        dims = (parsed[0], parsed[1], parsed[2])
+    reference = {"auto": None, "exact": True, "float": False}[args.reference]
+    cfg = Config(min_dim=args.min_dim, max_dim=args.max_dim, margin=args.margin, dtype=dtype,
+                 dims=dims, exact_reference=reference)
     start = time.perf_counter()
     results = run_all(backend, cfg, args.examples, args.seed, args.only)
     total = time.perf_counter() - start
@@ -181,6 +201,8 @@ def _counterexample(r: Result, args: argparse.Namespace) -> str:
         out.append(f"  {k} = {_arr(a)}".replace("\n", "\n      "))
     cmd = ["python", "-m", "spec", "check", "--seed", str(args.seed), "--examples", str(args.examples),
            *(["--exact"] if args.exact else ["--dtype", args.dtype]),
+           *(["--dims", args.dims] if args.dims else []),
+           *(["--reference", args.reference] if args.reference != "auto" else []),
            "--min-dim", str(args.min_dim), "--max-dim", str(args.max_dim), "--only", r.lean_name]
     if args.backend:
         cmd[4:4] = ["--backend", args.backend]

@@ -55,7 +55,8 @@ NEEDS_HX = ("W1", "b1", "x")
 def _mlp(cfg: Config) -> Any:
     from .strategies import mlp_examples
 
-    return mlp_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim, margin=cfg.margin, probes=cfg.probes)
+    return mlp_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim, margin=cfg.margin, probes=cfg.probes,
+                        fixed_dims=cfg.dims)
 
 
 # --- Definitions -----------------------------------------------------------------------------

@@ -36,7 +36,8 @@ __all__ = [
 def _mlp(cfg: Config) -> Any:
     from .strategies import mlp_examples
 
-    return mlp_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim, margin=cfg.margin, probes=cfg.probes)
+    return mlp_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim, margin=cfg.margin, probes=cfg.probes,
+                        fixed_dims=cfg.dims)
 
 
 def _mse(cfg: Config) -> Any:

@@ -82,7 +82,7 @@ def run_check(
 ) -> Result:
     """Run one check on `examples` drawn examples; on a failure, shrink it and keep the minimal one."""
     prec = PRECISIONS[cfg.dtype]
-    subject = Subject(backend, prec)
+    subject = Subject(backend, prec, exact_reference=cfg.use_exact_reference())
     res = Result(lean_name, kind, Status.HOLDS, 0, 0.0, check.subject)
     last_failure: list[Verdict] = []
     start = time.perf_counter()

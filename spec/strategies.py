@@ -572,6 +572,7 @@ def mlp_examples(
     margin: float | int = 2**-6,
     probes: int = 3,
     pattern: str | None = None,
+    fixed_dims: tuple[int, int, int] | None = None,
 ) -> SearchStrategy[MlpExample]:
     """Return a strategy for MLP points satisfying the no-kink hypothesis, with probe directions.
 
@@ -585,6 +586,8 @@ def mlp_examples(
     - `margin` (default 2**-6): every exact `|z1_i| >= margin`, as in `mlp_points`.
     - `probes` (default 3): the number of probe directions, at least 1.
     - `pattern` (default None): the hidden-unit pattern, as in `mlp_points`.
+    - `fixed_dims` (default None): `(inDim, hidDim, outDim)` to draw every point at, e.g. the layer
+      sizes of a real model; `min_dim` and `max_dim` are then not used.
 
     .. code-block:: pycon
 
@@ -592,11 +595,18 @@ def mlp_examples(
         >>> ex.point.dims, ex.active_pattern, sorted(ex.directions[0])
         ((2, 2, 1), 'all-on', ['W1', 'W2', 'b1', 'b2', 'x'])
     """
-    _check_dims(min_dim, max_dim)
     value = _check_margin(margin)
     _check_probes(probes)
     _check_pattern(pattern)
-    sizes = dims(min_dim=min_dim, max_dim=max_dim)
+    if fixed_dims is not None:
+        for name, d in zip(("inDim", "hidDim", "outDim"), fixed_dims):
+            _check_dims(d, d)
+            if d > MAX_DIM_LIMIT:
+                raise InvalidArgument(f"fixed_dims: {name}={d} exceeds {MAX_DIM_LIMIT}; pass smaller sizes")
+        sizes: SearchStrategy[tuple[int, int, int]] = st.just(fixed_dims)
+    else:
+        _check_dims(min_dim, max_dim)
+        sizes = dims(min_dim=min_dim, max_dim=max_dim)
     return _mlp_strategy(sizes, pattern, margin=value, probes=probes, kinked=False)
 
 
