@@ -259,7 +259,10 @@ def load_backend(spec: str | None, dtype: str = "float64", device: str | None = 
     obj: Any = module
     for part in attr.split("."):
         if not hasattr(obj, part):
-            raise ValueError(f"--backend {spec!r}: {module_name!r} has no attribute {attr!r}")
+            raise ValueError(
+                f"--backend {spec!r}: {module_name!r} has no attribute {attr!r}; give MODULE:ATTR "
+                "naming an engine object or a zero-argument callable (a class) that returns one"
+            )
         obj = getattr(obj, part)
     # A class is a zero-argument callable too (and would pass the structural check unbound).
     if isinstance(obj, type) or (not isinstance(obj, Backend) and callable(obj)):

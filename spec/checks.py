@@ -26,7 +26,7 @@ class Config:
 
     min_dim: int = 1
     max_dim: int = 8
-    margin: float = 2.0**-6
+    margin: float = 2.0**-40
     probes: int = 2
     dtype: str = "float64"
     """The format the engine is checked in ("float64", "float32", or "exact"); examples are

@@ -7,11 +7,13 @@ import argparse
 import json
 import shlex
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from .backend import load_backend
 from .checks import Config
@@ -47,8 +49,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="compare the engine with the spec's exact values (errors measured exactly, "
                    "within the engine's own bound) or its float64 values (within twice it); auto: "
                    "exact up to 10,000 parameters")
-    c.add_argument("--margin", type=float, default=2.0**-6,
-                   help="the drawn points keep every |z1 i| at least this far from the kink (default 2^-6)")
+    c.add_argument("--margin", type=float, default=2.0**-40,
+                   help="the drawn points keep every |z1 i| at least this far from the kink (default 2^-40; "
+                   "units also stay 2^-16·(|W1||x|)_i away, so rounding never flips a ReLU)")
     c.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                    help="the format the engine computes in; bounds are derived for it (default float64)")
     c.add_argument("--exact", action="store_true",
@@ -108,11 +111,14 @@ def _check(args: argparse.Namespace) -> int:
     if args.only:
         from .registry import lookup
 
-        try:
-            for name in args.only:
-                lookup(name)
-        except KeyError as exc:
-            return _fail(str(exc.args[0]))
+        for name in args.only:
+            try:
+                entry = lookup(name)
+            except KeyError as exc:
+                return _fail(str(exc.args[0]))
+            if not entry.checks:
+                return _fail(f"--only {name}: {entry.decl.name} has no predicate of its own (the "
+                             "module's predicates use it); `python -m spec trace` lists those that do")
     if args.exact and args.dtype != "float64":
         return _fail("--exact and --dtype exclude each other: an exact engine does not round")
     dtype = "exact" if args.exact else args.dtype
@@ -131,7 +137,10 @@ def _check(args: argparse.Namespace) -> int:
     cfg = Config(min_dim=args.min_dim, max_dim=args.max_dim, margin=args.margin, dtype=dtype,
                  dims=dims, exact_reference=reference)
     start = time.perf_counter()
-    results = run_all(backend, cfg, args.examples, args.seed, args.only)
+    # Hypothesis keeps caches in ./.hypothesis even without a database: keep the cwd clean.
+    with tempfile.TemporaryDirectory(prefix="spec-hypothesis-") as home:
+        set_hypothesis_home_dir(home)
+        results = run_all(backend, cfg, args.examples, args.seed, args.only)
     total = time.perf_counter() - start
     name = str(getattr(backend, "name", type(backend).__name__))
     print(_table(name, results, total))
@@ -172,14 +181,18 @@ def _table(backend: str, results: list[Result], total: float) -> str:
         if k == 0:
             lines.append("  ".join("-" * w for w in widths) + "  -------")
     counts = {s: sum(r.status is s for r in results) for s in Status}
-    mlp = [r for r in results if r.active_examples is not None]
-    drawn = sum(r.examples for r in mlp)
-    active = sum(r.active_examples or 0 for r in mlp)
-    lines.append(
+    summary = (
         f"{counts[Status.HOLDS]} holds, {counts[Status.FAILS]} fails, {counts[Status.UNMET]} unmet, "
-        f"{counts[Status.ERROR]} error in {total:.1f}s; "
-        f"{active} of {drawn} MLP examples had active hidden units"
+        f"{counts[Status.ERROR]} error in {total:.1f}s"
     )
+    # Every check draws its examples from the same seed, so one row tells what the points were.
+    mlp = [r for r in results if r.active_examples is not None]
+    if mlp:
+        r = max(mlp, key=lambda r: r.examples)
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(r.patterns.items()))
+        summary += (f"; of the {r.examples} points drawn per check, {r.active_examples} had active "
+                    f"hidden units ({kinds})")
+    lines.append(summary)
     return "\n".join(lines)
 
 

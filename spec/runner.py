@@ -88,17 +88,22 @@ def run_check(
     start = time.perf_counter()
 
     def body(ex: Any) -> None:
+        # After the first failure Hypothesis replays variants of it while shrinking: those are
+        # run, but only drawn examples are counted.
+        shrinking = bool(last_failure)
+        v = check.run(round_example(ex, prec), subject)
+        if v.status in (Status.FAILS, Status.ERROR):
+            if not shrinking:
+                res.examples += 1
+            last_failure[:] = [v]
+            raise _Counterexample(v)
+        if shrinking:
+            return
         res.examples += 1
         if isinstance(ex, MlpExample):
             res.patterns[ex.active_pattern] = res.patterns.get(ex.active_pattern, 0) + 1
-            if ex.active_pattern in ("all-on", "mixed"):
-                res.active_examples = (res.active_examples or 0) + 1
-            else:
-                res.active_examples = res.active_examples or 0
-        v = check.run(round_example(ex, prec), subject)
-        if v.status in (Status.FAILS, Status.ERROR):
-            last_failure[:] = [v]
-            raise _Counterexample(v)
+            active = ex.active_pattern in ("all-on", "mixed")
+            res.active_examples = (res.active_examples or 0) + int(active)
         if v.status is Status.UNMET:
             res.unmet += 1
         else:
@@ -115,6 +120,7 @@ def run_check(
             phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
             suppress_health_check=[HealthCheck.differing_executors],
             print_blob=False,
+            report_multiple_bugs=False,
         )(given(check.strategy(cfg))(body))
     )
     try:

@@ -569,7 +569,7 @@ def mlp_examples(
     *,
     min_dim: int = 1,
     max_dim: int = 8,
-    margin: float | int = 2**-6,
+    margin: float | int = 2**-40,
     probes: int = 3,
     pattern: str | None = None,
     fixed_dims: tuple[int, int, int] | None = None,
@@ -583,7 +583,7 @@ def mlp_examples(
     `z1`: "all-on", "all-off", "mixed", or "none" when `hidDim = 0`.
 
     - `min_dim` (default 1), `max_dim` (default 8): the range of each dimension, as in `dims`.
-    - `margin` (default 2**-6): every exact `|z1_i| >= margin`, as in `mlp_points`.
+    - `margin` (default 2**-40): every exact `|z1_i| >= margin`, as in `mlp_points`.
     - `probes` (default 3): the number of probe directions, at least 1.
     - `pattern` (default None): the hidden-unit pattern, as in `mlp_points`.
     - `fixed_dims` (default None): `(inDim, hidDim, outDim)` to draw every point at, e.g. the layer
@@ -614,7 +614,7 @@ def mlp_points(
     *,
     min_dim: int = 1,
     max_dim: int = 8,
-    margin: float | int = 2**-6,
+    margin: float | int = 2**-40,
     pattern: str | None = None,
 ) -> SearchStrategy[MlpPoint]:
     """Return a strategy for points `W1 b1 W2 b2 x t` of the MLP at which no hidden unit has a kink.
@@ -627,7 +627,7 @@ def mlp_points(
     significant bits.
 
     - `min_dim` (default 1), `max_dim` (default 8): the range of each dimension, as in `dims`.
-    - `margin` (default 2**-6): a positive float in `[2**-60, 2**60]`, the least `|z1_i|`.
+    - `margin` (default 2**-40): a positive float in `[2**-60, 2**60]`, the least `|z1_i|`.
     - `pattern` (default None): "all-on" (every `z1_i > 0`), "all-off" (every `z1_i < 0`),
       "mixed" (at least one of each when `hidDim >= 2`, random signs when `hidDim = 1`), or None
       to draw one of them with probabilities 1/5, 1/5, 3/5; shrinks towards "mixed".

@@ -167,6 +167,13 @@ def _exact(v: Any) -> Fraction | None:
     return Fraction(f) if math.isfinite(f) else None
 
 
+def _ratio(d: Fraction, bd: Fraction) -> float:
+    try:
+        return float(d / bd)
+    except OverflowError:  # an error beyond 1e308 bounds (a subnormal bound) is infinitely off
+        return math.inf
+
+
 def _exact_errors(a: Arr, e: Arr, b: Arr) -> tuple[Arr, Arr, Arr]:
     # The error |a − e| in exact rationals; a non-finite entry is an infinite error.
     err = np.empty(a.shape, dtype=np.float64)
@@ -181,7 +188,7 @@ def _exact_errors(a: Arr, e: Arr, b: Arr) -> tuple[Arr, Arr, Arr]:
         bd = Fraction(float(b[idx]))
         err[idx] = float(d)
         bad[idx] = d > bd
-        ratio[idx] = 0.0 if d == 0 else (math.inf if bd == 0 else float(d / bd))
+        ratio[idx] = 0.0 if d == 0 else (math.inf if bd == 0 else _ratio(d, bd))
     return err, bad, ratio
 
 

@@ -1,0 +1,212 @@
+"""The text of the reports, so that good messages cannot silently rot.
+
+Each test builds one input by hand (small dyadic numbers, so every float64 value below is exact),
+runs one predicate through its guarded check (as the runner does), and matches the key parts of
+the report: the Lean name, the quantity, the worst index, actual and expected, the error, the
+bound and how it was derived; or the method, the shapes, the index and count of NaNs, the
+exception; or `hx fails` and the kinked unit. The `load_backend` errors say what to do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from spec.backend import Backend, Subject, load_backend
+from spec.examples import PARAMS, MlpExample, MlpPoint
+from spec.runner import module_checks
+from spec.tolerance import forward_bounds, grad_bounds
+from spec.verdict import Status, Verdict
+from tests import backends as B
+
+CHECKS = {name.rsplit(".", 1)[-1]: check for name, _, check in module_checks()}
+
+
+def _arr(*rows: Any) -> Any:
+    return np.array(rows, dtype=np.float64)
+
+
+# z1 = W1 x + b1 = [0.5, -0.75, 1.25]: one unit off, no kink.
+POINT = MlpPoint(
+    W1=_arr([1.0, 2.0], [-1.0, 0.5], [0.25, -2.0]),
+    b1=_arr(1.5, 0.75, -1.0),
+    W2=_arr([1.0, -2.0, 0.5], [0.25, 1.0, -1.0]),
+    b2=_arr(0.5, -0.25),
+    x=_arr(1.0, -1.0),
+    t=_arr(1.0, 2.0),
+)
+PROBE = {k: np.full(POINT.get(k).shape, 0.5) for k in PARAMS}
+EXAMPLE = MlpExample(POINT, (PROBE,), "mixed")
+
+
+def verdict(short: str, backend: Backend, ex: Any = EXAMPLE) -> Verdict:
+    """Return the verdict of the guarded check of `short` on one example."""
+    return CHECKS[short].run(ex, Subject(backend))
+
+
+def _closed_form_dW1(p: MlpPoint) -> Any:
+    # outer(relu'(z1) ⊙ W2ᵀ (2/n)(y − t), x), in plain numpy: exact here (dyadic, few bits).
+    z1 = p.W1 @ p.x + p.b1
+    a1 = np.maximum(z1, 0.0)
+    g = (2.0 / p.t.shape[0]) * (p.W2 @ a1 + p.b2 - p.t)
+    return np.outer((z1 > 0) * (p.W2.T @ g), p.x)
+
+
+def test_failing_verdict_names_statement_quantity_index_values_and_bound() -> None:
+    engine = B.TinyErrorW1()
+    v = verdict("grad_W1_mse", engine)
+    assert v.status is Status.FAILS
+    want = _closed_form_dW1(POINT)
+    got = engine.grads(*POINT.args(), POINT.t)["W1"]
+    i, j = np.unravel_index(int(np.argmax(np.abs(want))), want.shape)
+    assert got[i, j] != want[i, j] and np.sum(got != want) == 1
+    gb = grad_bounds(POINT, forward_bounds(POINT))
+    bound = gb.bound["W1"][i, j]  # the engine is held to Δ of the exact value
+    err = abs(got[i, j] - want[i, j])
+    assert err > bound  # the report's claim is true
+    ulps = err / np.spacing(abs(want[i, j]))
+    text = v.describe()
+    assert text.startswith("Proofs.Autograd.grad_W1_mse [")
+    assert ": fails: engine grads['W1'] vs the statement's right side differs" in text
+    worst = text.split("\n  worst: ", 1)[1]
+    assert worst.startswith(f"engine grads['W1'] vs the statement's right side[{i}, {j}]: ")
+    assert f"actual {float(got[i, j])!r}, expected {float(want[i, j])!r}" in worst
+    assert f"error {err:.3g} ({ulps:.3g} ulp) EXCEEDS bound {bound:.3g}" in worst
+    assert f"(ratio {err / bound:.3g}; 1 of {want.size} entries fail" in worst
+    assert f"bound: {gb.derivation['W1']})" in worst
+    assert "u·|grad b1||x|" in worst
+    # The witness is the input, for replay.
+    assert set(v.witness) == {*PARAMS, "t"}
+    np.testing.assert_array_equal(v.witness["W1"], POINT.W1)
+
+
+def test_holding_verdict_has_no_worst_line() -> None:
+    v = verdict("grad_W1_mse", B.NumpyMlp())
+    assert v.status is Status.HOLDS
+    assert v.describe() == f"Proofs.Autograd.grad_W1_mse [{v.subject}]: holds"
+    assert v.worst is not None and v.worst.ok and "within bound" in v.worst.describe()
+
+
+def test_shape_error_names_method_and_both_shapes() -> None:
+    v = verdict("mlpVecMat", B.WrongOutputShape())
+    assert v.status is Status.ERROR
+    assert v.message == "wrong-output-shape.forward returned shape (2, 1); expected (2,)"
+    assert v.describe().startswith("Proofs.Autograd.mlpVecMat [engine wrong-output-shape]: error: ")
+
+
+def test_nan_names_method_index_and_count() -> None:
+    v = verdict("grad_W1_mse", B.NaNInGrads())
+    assert v.status is Status.ERROR
+    hid, n_in = POINT.W1.shape
+    assert "nan-in-grads.grads['W1'] returned a non-finite value nan" in v.message
+    assert f"at index ({hid - 1}, 0)" in v.message
+    assert f"({n_in} of {hid * n_in} entries)" in v.message
+
+
+def test_engine_exception_names_method_and_exception() -> None:
+    v = verdict("grad_b2_mse", B.RaisesInGrads())
+    assert v.status is Status.ERROR
+    assert v.message == f"raises-in-grads.grads raised RuntimeError: {B.RaisesInGrads.MESSAGE}"
+
+
+def test_wrong_type_names_method_type_and_expected_keys() -> None:
+    v = verdict("grad_b2_mse", B.GradsAsList())
+    assert v.status is Status.ERROR
+    assert "grads-as-list.grads returned list; expected a mapping" in v.message
+    assert "W1, b1, W2, b2, x" in v.message
+
+
+def test_kink_message_says_hx_fails_and_names_the_unit() -> None:
+    # z1 = [3.5, 0]: unit 1 sits exactly on the kink.
+    p = MlpPoint(W1=_arr([1.0, 2.0], [1.0, -1.0]), b1=_arr(0.5, 0.0), W2=_arr([1.0, 1.0]),
+                 b2=_arr(0.0), x=_arr(1.0, 1.0), t=_arr(1.0))
+    ex = MlpExample(p, ({k: np.full(p.get(k).shape, 0.5) for k in PARAMS},), "kinked")
+    for short in ("grad_W1_mse", "hasFDerivAt_mlp_wrt_x"):
+        v = verdict(short, B.NumpyMlp(), ex)
+        assert v.status is Status.UNMET
+        assert v.message.startswith("hx fails: z1 W1 b1 x 1 = 0 exactly")
+        assert v.describe().startswith(f"Proofs.Autograd.{short} [")
+        assert ": unmet: hx fails" in v.describe()
+
+
+def test_rounding_doubt_message_names_the_unit_and_its_bound() -> None:
+    # z1 = (1 + 2^-52) − 1 = 2^-52, not 0, but within the float64 rounding bound of z1.
+    p = MlpPoint(W1=_arr([1.0]), b1=_arr(-1.0), W2=_arr([1.0]), b2=_arr(0.0),
+                 x=_arr(1.0 + 2.0**-52), t=_arr(0.0))
+    ex = MlpExample(p, ({k: np.full(p.get(k).shape, 0.5) for k in PARAMS},), "mixed")
+    fb = forward_bounds(p)
+    assert fb.kink_doubt[0]
+    v = verdict("grad_b1_mse", B.NumpyMlp(), ex)
+    assert v.status is Status.UNMET
+    assert v.message.startswith(f"z1 0 = {2.0**-52:.3g} is within its float64 rounding bound "
+                                f"{fb.d_z1[0]:.3g} of the kink")
+
+
+# --- load_backend ----------------------------------------------------------------------------
+
+
+def test_load_backend_missing_module_says_check_pythonpath() -> None:
+    with pytest.raises(ValueError) as info:
+        load_backend("nomodule:X")
+    msg = str(info.value)
+    assert msg.startswith("--backend 'nomodule:X': cannot import 'nomodule' (ModuleNotFoundError")
+    assert "is it on PYTHONPATH?" in msg
+
+
+def test_load_backend_missing_attribute_names_module_and_attribute() -> None:
+    with pytest.raises(ValueError) as info:
+        load_backend("spec:nothing")
+    assert str(info.value).startswith("--backend 'spec:nothing': 'spec' has no attribute 'nothing'")
+
+
+def test_load_backend_missing_attribute_says_what_to_do() -> None:
+    with pytest.raises(ValueError) as info:
+        load_backend("spec:nothing")
+    assert "MODULE:ATTR" in str(info.value)
+
+
+def test_load_backend_non_backend_lists_missing_methods_and_protocol() -> None:
+    with pytest.raises(ValueError) as info:
+        load_backend("spec.backend:OPTIONAL_METHODS")
+    msg = str(info.value)
+    assert "tuple is not a backend; it lacks name, forward, loss, grads" in msg
+    assert "see `spec.backend` for the protocol" in msg
+
+
+def test_load_backend_partial_backend_lists_only_what_is_missing() -> None:
+    class NoGrads:
+        name = "no-grads"
+
+        def forward(self, *a: Any) -> Any:
+            return None
+
+        def loss(self, *a: Any) -> Any:
+            return None
+
+    import sys
+    import types
+
+    mod = types.ModuleType("_partial_engine")
+    mod.NoGrads = NoGrads  # type: ignore[attr-defined]
+    sys.modules["_partial_engine"] = mod
+    try:
+        with pytest.raises(ValueError) as info:
+            load_backend("_partial_engine:NoGrads")
+    finally:
+        del sys.modules["_partial_engine"]
+    assert "NoGrads is not a backend; it lacks grads (" in str(info.value)
+
+
+def test_load_backend_malformed_spec_gives_the_form_and_an_example() -> None:
+    with pytest.raises(ValueError) as info:
+        load_backend("tests.backends.NumpyMlp")
+    msg = str(info.value)
+    assert msg.startswith("--backend 'tests.backends.NumpyMlp': ")
+    assert "expected MODULE:ATTR, e.g. mypkg.engine:Engine" in msg
+
+
+def test_load_backend_accepts_a_class_and_an_instance() -> None:
+    assert isinstance(load_backend("tests.backends:FsumSums"), B.FsumSums)
+    assert load_backend(None).name == "reference"
