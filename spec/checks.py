@@ -27,6 +27,7 @@ class Config:
     min_dim: int = 1
     max_dim: int = 8
     margin: float = 2.0**-40
+    """The least |z1 i| of the drawn points (`spec.strategies.DEFAULT_MARGIN`, kept equal by a test)."""
     probes: int = 2
     dtype: str = "float64"
     """The format the engine is checked in ("float64", "float32", or "exact"); examples are

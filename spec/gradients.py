@@ -23,6 +23,7 @@ from .registry import mirrors
 from .tolerance import (
     SLACK,
     ForwardBounds,
+    abs_of,
     Precision,
     exact_step,
     forward_bounds,
@@ -264,13 +265,14 @@ def _jvp(k: str, p: MlpPoint, fb: ForwardBounds, d: F64, prec: Precision) -> tup
         w, dw = d, np.zeros_like(d)
     elif k == "x":
         w = p.W1 @ d if n_i else np.zeros(n_h)
-        dw = SLACK * (prec.gamma(n_i) * (np.abs(p.W1) @ np.abs(d)) + n_i * prec.eta)
+        dw = SLACK * (prec.gamma(n_i) * (abs_of(p.W1) @ np.abs(d)) + n_i * prec.eta)
     else:
         w = d @ p.x if n_i else np.zeros(n_h)
         dw = SLACK * (prec.gamma(n_i) * (np.abs(d) @ np.abs(p.x)) + n_i * prec.eta)
     m, dm = fb.mask * w, fb.mask * dw
     v = p.W2 @ m if n_h else np.zeros(p.dims[2])
-    dv = SLACK * (prec.gamma(n_h) * (np.abs(p.W2) @ (np.abs(m) + 2 * dm)) + np.abs(p.W2) @ dm + n_h * prec.eta)
+    g_h = prec.gamma(n_h)
+    dv = SLACK * (abs_of(p.W2) @ (g_h * np.abs(m) + (2 * g_h + 1) * dm) + n_h * prec.eta)
     return v, dv
 
 

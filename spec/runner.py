@@ -163,6 +163,30 @@ def round_example(ex: Any, prec: Precision) -> Any:
     return replace(ex, **{f.name: prec.round(getattr(ex, f.name)) for f in fields(ex)})
 
 
+def check_point(
+    backend: Backend, ex: MlpExample, cfg: Config, only: list[str] | None = None
+) -> list[Verdict]:
+    """Return the verdicts of every predicate drawn at points of the MLP, at the one point `ex`.
+
+    This is the single-point check: no Hypothesis, no shrinking; the engine's forward, loss and
+    gradient at `ex.point` are computed once and shared by the predicates, which then only call
+    it at the perturbed points their remainders and probes need. The lemmas about single maps
+    (ReLU, the linear layer, mse) do not depend on the point and are not run here.
+    """
+    prec = PRECISIONS[cfg.dtype]
+    subject = Subject(backend, prec, exact_reference=cfg.use_exact_reference())
+    subject.memo = {}
+    ex = round_example(ex, prec)
+    out = []
+    for name, _kind, check in module_checks():
+        if only and name not in only and name.rsplit(".", 1)[-1] not in only:
+            continue
+        if check.strategy.__name__ != "_mlp":
+            continue
+        out.append(check.run(ex, subject))
+    return out
+
+
 def run_all(
     backend: Backend,
     cfg: Config,

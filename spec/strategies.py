@@ -59,6 +59,7 @@ from .types import F64
 
 __all__ = [
     "PATTERNS",
+    "DEFAULT_MARGIN",
     "MAX_DIM_LIMIT",
     "dims",
     "dyadic_floats",
@@ -82,6 +83,10 @@ _MAX_SCALE = 4  # per-array scale exponent in [-_MAX_SCALE, _MAX_SCALE]
 _SPREAD = 4  # per-entry exponent offset in [-_SPREAD, _SPREAD]
 _ZERO_FRACTION = 0.125
 _MARGIN_RANGE = (2.0**-60, 2.0**60)
+DEFAULT_MARGIN = 2.0**-40
+"""The default least `|z1 i|`. Small on purpose: units also keep `|z1 i| >= 2**-16 (|W1||x|)_i`
+(so rounding never flips a ReLU), and tight units near that floor are what catches a mask
+`z1 > eps` in a wrong engine; a margin of 2**-6 would hide every eps below it."""
 # Weights 1 : 1 : 3 for all-on : all-off : mixed; "mixed" comes first so that it is what shrinks.
 _PATTERN_CHOICES = ("mixed", "all-on", "mixed", "all-off", "mixed")
 
@@ -569,7 +574,7 @@ def mlp_examples(
     *,
     min_dim: int = 1,
     max_dim: int = 8,
-    margin: float | int = 2**-40,
+    margin: float | int = DEFAULT_MARGIN,
     probes: int = 3,
     pattern: str | None = None,
     fixed_dims: tuple[int, int, int] | None = None,
@@ -614,7 +619,7 @@ def mlp_points(
     *,
     min_dim: int = 1,
     max_dim: int = 8,
-    margin: float | int = 2**-40,
+    margin: float | int = DEFAULT_MARGIN,
     pattern: str | None = None,
 ) -> SearchStrategy[MlpPoint]:
     """Return a strategy for points `W1 b1 W2 b2 x t` of the MLP at which no hidden unit has a kink.

@@ -45,6 +45,7 @@ __all__ = [
     "grad_bounds",
     "dot_bound",
     "exact_step",
+    "abs_of",
 ]
 
 U64 = 2.0**-53
@@ -132,6 +133,23 @@ def _mag(v: F64, d: F64) -> F64:
     return out
 
 
+_ABS_CACHE: dict[int, tuple[F64, F64]] = {}
+
+
+def abs_of(a: F64) -> F64:
+    """Return `|a|`, reusing the last few results for the same array object: the weight matrices
+    are shared by every perturbed point of a check, and `|W|` costs as much as `W x`."""
+    hit = _ABS_CACHE.get(id(a))
+    if hit is not None and hit[0] is a:
+        return hit[1]
+    out: F64 = np.abs(a)
+    if a.ndim == 2:
+        if len(_ABS_CACHE) >= 8:
+            _ABS_CACHE.pop(next(iter(_ABS_CACHE)))
+        _ABS_CACHE[id(a)] = (a, out)  # holding `a` keeps its id from being reused
+    return out
+
+
 def forward_bounds(p: MlpPoint, prec: Precision = FLOAT64) -> ForwardBounds:
     """Return the forward values at `p` and their error bounds for an engine computing in `prec`."""
     u, eta = prec.u, prec.eta
@@ -139,7 +157,7 @@ def forward_bounds(p: MlpPoint, prec: Precision = FLOAT64) -> ForwardBounds:
     W1, b1, W2, b2, x, t = p.W1, p.b1, p.W2, p.b2, p.x, p.t
     # z1 = W1 x + b1: a sum of n_i products and one addend, any order.
     z1 = W1 @ x + b1 if n_i else b1.copy()
-    d_z1 = SLACK * (gamma(n_i + 1, u) * (np.abs(W1) @ np.abs(x) + np.abs(b1)) + (n_i + 1) * eta)
+    d_z1 = SLACK * (gamma(n_i + 1, u) * (abs_of(W1) @ np.abs(x) + np.abs(b1)) + (n_i + 1) * eta)
     kink_doubt = np.abs(z1) <= d_z1
     mask = (z1 > 0).astype(np.float64)
     # a1 = relu(z1): ReLU is exact and 1-Lipschitz, so the error of z1 carries over unchanged.
@@ -147,10 +165,10 @@ def forward_bounds(p: MlpPoint, prec: Precision = FLOAT64) -> ForwardBounds:
     d_a1 = np.where((mask > 0) | kink_doubt, d_z1, 0.0)  # exactly 0 where z1 < 0 for certain
     # y = W2 a1 + b2: n_h products and one addend; plus the propagated |W2| Δa1.
     y = W2 @ a1 + b2 if n_h else b2.copy()
+    # γ|W2|(|â1| + 2Δa1) + |W2|Δa1 = |W2|(γ|â1| + (2γ + 1)Δa1): one product with |W2|.
+    g_h = gamma(n_h + 1, u)
     d_y = SLACK * (
-        gamma(n_h + 1, u) * (np.abs(W2) @ _mag(a1, d_a1) + np.abs(b2))
-        + np.abs(W2) @ d_a1
-        + (n_h + 1) * eta
+        abs_of(W2) @ (g_h * np.abs(a1) + (2 * g_h + 1) * d_a1) + g_h * np.abs(b2) + (n_h + 1) * eta
     )
     # r = y − t: one rounding of a value of magnitude ≤ |ŷ − t| + 2Δy.
     r = y - t
@@ -197,14 +215,13 @@ def grad_bounds(p: MlpPoint, fb: ForwardBounds, prec: Precision = FLOAT64) -> Gr
     dW2 = SLACK * (u * np.outer(mg, ma) + np.outer(mg, d_a1) + np.outer(d_g, ma) + eta)
     # v = W2ᵀ g: n_o products per entry, any order, plus |W2|ᵀ Δg.
     v = W2.T @ g if n_o else np.zeros(n_h)
-    d_v = SLACK * (gamma(n_o, u) * (np.abs(W2).T @ mg) + np.abs(W2).T @ d_g + n_o * eta)
+    d_v = SLACK * (abs_of(W2).T @ (gamma(n_o, u) * mg + d_g) + n_o * eta)
     # grad b1 = R_z1 v: the mask is exact (0 or 1) where the sign of z1 is certain.
     gb1 = fb.mask * v
     d_b1 = fb.mask * d_v
     # grad x = W1ᵀ (R_z1 v): n_h products per entry, plus |W1|ᵀ Δ(grad b1).
     gx = W1.T @ gb1 if n_h else np.zeros(n_i)
-    d_x = SLACK * (gamma(n_h, u) * (np.abs(W1).T @ _mag(gb1, d_b1)) + np.abs(W1).T @ d_b1
-                   + n_h * eta)
+    d_x = SLACK * (abs_of(W1).T @ (gamma(n_h, u) * _mag(gb1, d_b1) + d_b1) + n_h * eta)
     # grad W1 = outer (R_z1 v) x: one rounding per entry, plus the propagated error of grad b1.
     gW1 = np.outer(gb1, x)
     dW1 = SLACK * (u * np.outer(_mag(gb1, d_b1), np.abs(x)) + np.outer(d_b1, np.abs(x)) + eta)

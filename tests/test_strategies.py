@@ -24,6 +24,7 @@ from hypothesis.strategies import SearchStrategy
 
 from spec.examples import PARAMS, LinearExample, MlpExample, MlpPoint, MseExample, VecExample
 from spec.strategies import (
+    DEFAULT_MARGIN,
     MAX_DIM_LIMIT,
     PATTERNS,
     dims,
@@ -192,7 +193,7 @@ def check_pattern(pattern: str, ex: MlpExample) -> None:
         assert all(v < 0 for v in z)
     elif len(z) >= 2:
         assert ex.active_pattern == "mixed", z
-    assert all(abs(v) >= Fraction(2**-6) for v in z)
+    assert all(abs(v) >= Fraction(DEFAULT_MARGIN) for v in z)
 
 
 def test_pattern_frequencies() -> None:
@@ -397,3 +398,9 @@ def test_invalid_arguments_raise_when_called_not_when_drawn() -> None:
     # Errors surface at the call site, before any example is drawn.
     with pytest.raises(InvalidArgument, match=r"margin=-0\.5"):
         mlp_examples(margin=-0.5)
+
+
+def test_the_checker_and_the_cli_draw_with_the_strategies_default_margin() -> None:
+    from spec.checks import Config
+
+    assert Config().margin == DEFAULT_MARGIN
