@@ -4,6 +4,7 @@ mirrors, tests and docs, and detects drift against a Lean source file."""
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shlex
 import sys
@@ -60,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--only", nargs="+", metavar="NAME", default=None,
                    help="run only these Lean names (short or fully qualified)")
     c.add_argument("--json", metavar="PATH", default=None, help="also write the results as JSON")
+    c.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="run the predicates in N processes (default 1)")
+    c.add_argument("--shard", default=None, metavar="K/N",
+                   help="run only the K-th of N deterministic slices of the predicates (for CI jobs)")
+    c.add_argument("--database", default=None, metavar="DIR",
+                   help="keep failing examples in DIR (Hypothesis's directory database) and replay "
+                   "them first in every later run, shard or job")
     e = sub.add_parser("explain", help="the statement, hypotheses, predicate, bounds and docs of one Lean name")
     e.add_argument("name", help="a Lean name, short (grad_W1_mse) or fully qualified")
     t = sub.add_parser("trace", help="Lean name ↔ mirror ↔ tests ↔ docs; drift against a Lean file",
@@ -100,9 +108,19 @@ def _check(args: argparse.Namespace) -> int:
         return _fail(f"--min-dim {args.min_dim} --max-dim {args.max_dim}: need 0 ≤ min-dim ≤ max-dim")
     if not np.isfinite(args.margin) or args.margin <= 0:
         return _fail(f"--margin {args.margin}: give a positive number")
+    if args.workers < 1:
+        return _fail(f"--workers {args.workers}: give at least 1")
+    shard = None
+    if args.shard is not None:
+        k_s, _, n_s = args.shard.partition("/")
+        if not (k_s.isdigit() and n_s.isdigit() and 1 <= int(k_s) <= int(n_s)):
+            return _fail(f"--shard {args.shard!r}: give K/N with 1 ≤ K ≤ N, e.g. --shard 2/4")
+        shard = (int(k_s), int(n_s))
+    # An exact engine is built as the float64 one; it computes exactly on rational inputs.
+    factory = functools.partial(load_backend, args.backend, "float64" if args.exact else args.dtype,
+                                args.device)
     try:
-        # An exact engine is built as the float64 one; it computes exactly on rational inputs.
-        backend = load_backend(args.backend, "float64" if args.exact else args.dtype, args.device)
+        backend = factory()
     except ValueError as exc:
         return _fail(str(exc))
     from . import _load_mirrors
@@ -140,7 +158,8 @@ def _check(args: argparse.Namespace) -> int:
     # Hypothesis keeps caches in ./.hypothesis even without a database: keep the cwd clean.
     with tempfile.TemporaryDirectory(prefix="spec-hypothesis-") as home:
         set_hypothesis_home_dir(home)
-        results = run_all(backend, cfg, args.examples, args.seed, args.only)
+        results = run_all(backend, cfg, args.examples, args.seed, args.only, shard=shard,
+                          workers=args.workers, backend_factory=factory, database=args.database)
     total = time.perf_counter() - start
     name = str(getattr(backend, "name", type(backend).__name__))
     print(_table(name, results, total))
@@ -216,6 +235,7 @@ def _counterexample(r: Result, args: argparse.Namespace) -> str:
            *(["--exact"] if args.exact else ["--dtype", args.dtype]),
            *(["--dims", args.dims] if args.dims else []),
            *(["--reference", args.reference] if args.reference != "auto" else []),
+           *(["--database", args.database] if args.database else []),
            "--min-dim", str(args.min_dim), "--max-dim", str(args.max_dim), "--only", r.lean_name]
     if args.backend:
         cmd[4:4] = ["--backend", args.backend]

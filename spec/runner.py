@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 
 from .backend import Backend, Subject
@@ -79,8 +84,13 @@ def run_check(
     cfg: Config,
     examples: int,
     seed_value: int,
+    database: str | None = None,
 ) -> Result:
-    """Run one check on `examples` drawn examples; on a failure, shrink it and keep the minimal one."""
+    """Run one check on `examples` drawn examples; on a failure, shrink it and keep the minimal one.
+
+    With `database` (a directory), Hypothesis saves the shrunk failure there and replays it first
+    in every later run of the same check and configuration, in any process or CI job.
+    """
     prec = PRECISIONS[cfg.dtype]
     subject = Subject(backend, prec, exact_reference=cfg.use_exact_reference())
     res = Result(lean_name, kind, Status.HOLDS, 0, 0.0, check.subject)
@@ -110,19 +120,22 @@ def run_check(
             res.holds += 1
             res.worst_ratio = max(res.worst_ratio, v.worst_ratio)
 
-    test = seed(seed_value)(
-        settings(
-            max_examples=examples,
-            database=None,
-            deadline=None,
-            derandomize=False,
-            verbosity=Verbosity.quiet,
-            phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
-            suppress_health_check=[HealthCheck.differing_executors],
-            print_blob=False,
-            report_multiple_bugs=False,
-        )(given(check.strategy(cfg))(body))
-    )
+    # The database keys each saved example by the test function; every check runs the same `body`,
+    # so the key is made from the Lean name and what shapes its examples (not the example count).
+    key = repr((lean_name, cfg.min_dim, cfg.max_dim, cfg.margin, cfg.probes, cfg.dims, cfg.dtype))
+    body._hypothesis_internal_add_digest = key.encode()  # type: ignore[attr-defined]
+    # `seed` goes inside `settings`: applied outside, it would switch the database off.
+    test = settings(
+        max_examples=examples,
+        database=None if database is None else DirectoryBasedExampleDatabase(database),
+        deadline=None,
+        derandomize=False,
+        verbosity=Verbosity.quiet,
+        phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
+        suppress_health_check=[HealthCheck.differing_executors],
+        print_blob=False,
+        report_multiple_bugs=False,
+    )(seed(seed_value)(given(check.strategy(cfg))(body)))
     try:
         test()
     except _Counterexample as exc:
@@ -187,18 +200,86 @@ def check_point(
     return out
 
 
+def select(only: list[str] | None = None, shard: tuple[int, int] | None = None) -> list[int]:
+    """Return the indices into `module_checks()` to run: those named in `only` (short or fully
+    qualified), then, with `shard = (k, n)`, every n-th starting at the k-th (1-based), so that n
+    CI jobs split the checks deterministically and together run each exactly once."""
+    chosen = []
+    for i, (name, _kind, _check) in enumerate(module_checks()):
+        if only and name not in only and name.rsplit(".", 1)[-1] not in only:
+            continue
+        chosen.append(i)
+    if shard is not None:
+        k, n = shard
+        chosen = [i for pos, i in enumerate(chosen) if pos % n == k - 1]
+    return chosen
+
+
 def run_all(
     backend: Backend,
     cfg: Config,
     examples: int,
     seed_value: int,
     only: list[str] | None = None,
+    *,
+    shard: tuple[int, int] | None = None,
+    workers: int = 1,
+    backend_factory: Callable[[], Backend] | None = None,
+    database: str | None = None,
+    on_result: Callable[[Result], None] | None = None,
 ) -> list[Result]:
-    """Run every module check (or those whose Lean name, short or full, is in `only`)."""
-    out = []
-    for name, kind, check in module_checks():
-        short = name.rsplit(".", 1)[-1]
-        if only and name not in only and short not in only:
-            continue
-        out.append(run_check(name, kind, check, backend, cfg, examples, seed_value))
-    return out
+    """Run the module checks (all, or those `only` and `shard` select) and return their results
+    in the Lean file's order.
+
+    With `workers > 1` the checks run in that many processes, each building its own engine with
+    `backend_factory` (an engine object need not be picklable). With `database`, Hypothesis keeps
+    the failing examples in that directory and replays them first in every later run.
+    """
+    indices = select(only, shard)
+    if workers <= 1 or len(indices) <= 1:
+        out = []
+        for i in indices:
+            r = _run_index(i, backend, cfg, examples, seed_value, database)
+            if on_result is not None:
+                on_result(r)
+            out.append(r)
+        return out
+    if backend_factory is None:
+        raise ValueError("run_all: workers > 1 needs a backend_factory to build the engine in each process")
+    results: dict[int, Result] = {}
+    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = {
+            pool.submit(_run_in_worker, i, backend_factory, cfg, examples, seed_value, database): i
+            for i in indices
+        }
+        for fut in as_completed(futures):
+            r = fut.result()
+            results[futures[fut]] = r
+            if on_result is not None:
+                on_result(r)
+    return [results[i] for i in indices]
+
+
+_WORKER_BACKEND: list[Backend] = []
+
+
+def _run_in_worker(
+    index: int,
+    factory: Callable[[], Backend],
+    cfg: Config,
+    examples: int,
+    seed_value: int,
+    database: str | None,
+) -> Result:
+    # One engine per worker process, built on its first task.
+    if not _WORKER_BACKEND:
+        _WORKER_BACKEND.append(factory())
+    return _run_index(index, _WORKER_BACKEND[0], cfg, examples, seed_value, database)
+
+
+def _run_index(
+    index: int, backend: Backend, cfg: Config, examples: int, seed_value: int, database: str | None
+) -> Result:
+    name, kind, check = module_checks()[index]
+    return run_check(name, kind, check, backend, cfg, examples, seed_value, database)

@@ -1,0 +1,579 @@
+"""Reports people read: the headline of a failing run, the counterexample in the statement's own
+terms, and the run as JUnit XML (for CI) and Markdown (for a pull request or a wiki page).
+
+Everything here reads `Result`s and the manifest; nothing runs an engine. The numbers a report
+prints are the ones the predicates compared (`Comparison.actual`, `.expected`, `.error`,
+`.bound`); the values "at this point" (z1, y, g = mseGrad y t, the right side in full) are the
+spec's float64 values at the witness, recomputed with `spec.tolerance`, to help read them.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import socket
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .registry import LEAN_REPOSITORY, MODULE_FILE, PINNED_COMMIT, LeanDecl, manifest
+from .runner import Result
+from .verdict import Comparison, Status
+
+__all__ = [
+    "render_headline",
+    "render_counterexample",
+    "replay_command",
+    "junit_xml",
+    "write_junit",
+    "markdown",
+    "write_markdown",
+]
+
+PREFIX = "Proofs.Autograd."
+MAX_HEADLINE = 3
+DEFAULT_MARGIN = 2.0**-40
+
+
+# --- small formatting helpers ------------------------------------------------------------------
+
+
+def _g(x: float | None, digits: int = 2) -> str:
+    if x is None:
+        return "n/a"
+    if x != x or x in (float("inf"), float("-inf")):
+        return str(x)
+    return f"{x:.{digits}g}"
+
+
+def _times(ratio: float) -> str:
+    """Return how many times the bound an error is, e.g. `2.8e+05×`."""
+    return "an infinite multiple of" if ratio == float("inf") else f"{ratio:.2g}×"
+
+
+def _r(x: Any) -> str:
+    """Return a number as Python's shortest round-trip repr (`-8.000000008`), never `np.float64(…)`."""
+    return repr(float(x))
+
+
+def _index(idx: tuple[int, ...] | None) -> str:
+    return f"[{', '.join(map(str, idx))}]" if idx else ""
+
+
+def _arr(a: Any) -> str:
+    """Return an array printed compactly: 8 significant digits, one line when it fits."""
+    arr = np.asarray(a)
+    if arr.dtype == object:
+        arr = arr.astype(np.float64)
+    return np.array2string(arr, separator=", ", precision=8, floatmode="maxprec", threshold=64,
+                           max_line_width=96)
+
+
+def _short(name: str) -> str:
+    return name.removeprefix(PREFIX)
+
+
+def _decl(name: str) -> LeanDecl | None:
+    return manifest().declarations.get(name)
+
+
+def _sides(quantity: str) -> tuple[str, str]:
+    """Return the two sides a comparison's quantity names (`"A vs B"`); a quantity without " vs "
+    (a remainder) is compared with 0."""
+    left, sep, right = quantity.partition(" vs ")
+    return (left, right) if sep else (quantity, "0")
+
+
+def _right_label(right: str) -> str:
+    return "right side" if right.startswith("the statement's right side") else right
+
+
+def _entry_line(c: Comparison) -> str:
+    """Return `left[idx] = a, right b, error e > bound b (r× the bound)` for a failing comparison."""
+    if c.actual is None or c.expected is None:
+        return f"{c.quantity}: {c.derivation}"
+    left, right = _sides(c.quantity)
+    idx = _index(c.index)
+    return (f"{left}{idx} = {c.actual!r}, {_right_label(right)} {c.expected!r}, error {_g(c.error)} "
+            f"> bound {_g(c.bound)} ({_times(c.worst_ratio)} the bound)")
+
+
+def _bad(results: Sequence[Result]) -> list[Result]:
+    fails = [r for r in results if r.status is Status.FAILS]
+    fails.sort(key=lambda r: -_ratio_of(r))  # stable: ties keep the Lean file's order
+    return fails + [r for r in results if r.status is Status.ERROR]
+
+
+def _ratio_of(r: Result) -> float:
+    v = r.counterexample
+    return v.worst_ratio if v is not None else r.worst_ratio
+
+
+# --- the headline ------------------------------------------------------------------------------
+
+
+def render_headline(results: Sequence[Result]) -> list[str]:
+    """Return at most 3 lines naming the failing Lean statement(s) and the worst entry; `[]` when
+    nothing fails or errs.
+
+    A failing run prints these first, before the table: the declaration whose worst entry is
+    furthest beyond its bound, that entry (both sides, the error, the bound and how many times the
+    bound it is), the statement in plain math, and how many other declarations fail.
+    """
+    bad = _bad(results)
+    if not bad:
+        return []
+    first = bad[0]
+    lines = [_headline_of(first)]
+    decl = _decl(first.lean_name)
+    if decl is not None:
+        lines.append(f"  statement: {decl.statement}")
+    rest = bad[1:]
+    if rest:
+        names = ", ".join(_short(r.lean_name) for r in rest[:6]) + (", …" if len(rest) > 6 else "")
+        kinds = sum(r.status is Status.ERROR for r in rest)
+        what = "failing declaration" + ("s" if len(rest) > 1 else "")
+        extra = f" ({kinds} of them engine or checker errors)" if kinds else ""
+        lines.append(f"… and {len(rest)} more {what}{extra}: {names}")
+    return lines[:MAX_HEADLINE]
+
+
+def _headline_of(r: Result) -> str:
+    tag = "FAIL" if r.status is Status.FAILS else "ERROR"
+    v = r.counterexample
+    worst = v.worst if v is not None else None
+    if r.status is Status.FAILS and worst is not None and not worst.ok:
+        return f"{tag} {r.lean_name}: {_entry_line(worst)}"
+    msg = (v.message if v is not None and v.message else r.message) or r.status.value
+    return f"{tag} {r.lean_name}: {msg.splitlines()[0]}"
+
+
+# --- the counterexample in the statement's terms -----------------------------------------------
+
+_GRAD_KEY = re.compile(r"grads\[['\"](\w+)['\"]\]|gradient in (\w+) ")
+
+_RIGHT_SIDE = {
+    "W2": "outer (mseGrad y t) a1",
+    "b2": "mseGrad (mlpVecMat W1 b1 W2 b2 x) t",
+    "b1": "R_z1 (W2ᵀ g)",
+    "x": "W1ᵀ (R_z1 (W2ᵀ g))",
+    "W1": "outer (R_z1 (W2ᵀ g)) x",
+}
+"""The right side of `grad_k_mse` in short notation: `g = mseGrad y t`, `R_z1 = reluDerivCLM z1`
+(multiplication by relu'(z1), 0 or 1 per unit), `W2ᵀ = (matCLM W2)†`."""
+
+_MEANING = {
+    "grad": "The engine's backprop gradient (left) must equal the closed form the lemma proves "
+    "(right), up to the rounding bound.",
+    "hasFDerivAt": "Inside the no-kink radius the network is affine in this argument, so the "
+    "first-order remainder f(p + d) − f(p) − f'(d) must be 0, up to the rounding bound.",
+    "def": "The engine's value (left) must equal the definition (right), up to the rounding bound.",
+    "lemma": "Both sides of the identity must agree, up to the rounding bound.",
+}
+
+_MLP_KEYS = ("W1", "b1", "W2", "b2", "x", "t")
+
+
+def _dimensions(w: Mapping[str, Any]) -> str | None:
+    if all(k in w for k in _MLP_KEYS):
+        return (f"inDim = {np.shape(w['x'])[0]}, hidDim = {np.shape(w['b1'])[0]}, "
+                f"outDim = {np.shape(w['b2'])[0]}")
+    if "W" in w:
+        out_dim, in_dim = np.shape(w["W"])
+        return f"inDim = {in_dim}, outDim = {out_dim} (W is outDim × inDim)"
+    for k in ("t", "x", "y"):
+        if k in w:
+            return f"n = {np.shape(w[k])[0]}"
+    return None
+
+
+def _mlp_values(w: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Return the spec's float64 values at an MLP witness: z1, relu'(z1), a1, y, g, W2ᵀg, the
+    right sides of the gradient lemmas."""
+    if not all(k in w for k in _MLP_KEYS):
+        return None
+    from .examples import MlpPoint
+    from .tolerance import forward_bounds, grad_bounds
+
+    p = MlpPoint(**{k: np.asarray(w[k], dtype=np.float64) for k in _MLP_KEYS})
+    fb = forward_bounds(p)
+    gb = grad_bounds(p, fb)
+    v = p.W2.T @ fb.g if p.dims[2] else np.zeros(p.dims[1])
+    return {"p": p, "z1": fb.z1, "mask": fb.mask, "a1": fb.a1, "y": fb.y, "g": fb.g, "v": v,
+            "delta": gb.value["b1"], "rhs": gb.value, "loss": fb.loss}
+
+
+def _values_lines(w: Mapping[str, Any], mv: dict[str, Any] | None) -> list[str]:
+    if mv is not None:
+        n = mv["p"].dims[2]
+        return [
+            f"z1 = W1 x + b1 = {_arr(mv['z1'])}",
+            f"relu'(z1) = {_arr(mv['mask'])}   (1 where z1 > 0: the units that pass gradient)",
+            f"a1 = relu z1 = {_arr(mv['a1'])}",
+            f"y = mlpVecMat W1 b1 W2 b2 x = W2 a1 + b2 = {_arr(mv['y'])}",
+            f"g = mseGrad y t = (2/{n})(y − t) = {_arr(mv['g'])}",
+            f"mse t y = {_r(mv['loss'])}",
+        ]
+    if "t" in w and "y" in w:
+        y, t = np.asarray(w["y"], np.float64), np.asarray(w["t"], np.float64)
+        n = t.shape[0]
+        g = (2.0 / n) * (y - t) if n else np.zeros(0)
+        return [f"y − t = {_arr(y - t)}", f"mseGrad y t = (2/{n})(y − t) = {_arr(g)}",
+                f"mse t y = {float((y - t) @ (y - t)) / n if n else 0.0!r}"]
+    if "x" in w and ("dx" in w or "delta" in w):
+        x = np.asarray(w["x"], np.float64)
+        return [f"relu'(x) = {_arr((x > 0).astype(np.float64))}   (relu'(0) = 0)"]
+    return []
+
+
+def _grad_key(c: Comparison) -> str | None:
+    m = _GRAD_KEY.search(c.quantity)
+    if m is None or not ("right side" in c.quantity or "f'† (g'† 1)" in c.quantity):
+        return None
+    return m.group(1) or m.group(2)
+
+
+def _expansion(k: str, idx: tuple[int, ...], mv: dict[str, Any]) -> str | None:
+    """Return the worst entry of the right side of `grad_k_mse` with the numbers substituted."""
+    p = mv["p"]
+    g, a1, d, v = mv["g"], mv["a1"], mv["delta"], mv["v"]
+    if k == "W2" and len(idx) == 2:
+        i, j = idx
+        return f"g[{i}] · a1[{j}] = {_r(g[i])} · {_r(a1[j])}"
+    if k == "b2" and len(idx) == 1:
+        (i,) = idx
+        return f"(2/{p.dims[2]})(y[{i}] − t[{i}]) = (2/{p.dims[2]})({_r(mv['y'][i])} − {_r(p.t[i])})"
+    if k == "b1" and len(idx) == 1:
+        (i,) = idx
+        return f"relu'(z1[{i}]) · (W2ᵀ g)[{i}] = {mv['mask'][i]:g} · {_r(v[i])}"
+    if k == "x" and len(idx) == 1:
+        (j,) = idx
+        return f"Σ_i W1[i, {j}] · δ[i], δ = R_z1 (W2ᵀ g) = {_arr(d)}, W1[:, {j}] = {_arr(p.W1[:, j])}"
+    if k == "W1" and len(idx) == 2:
+        i, j = idx
+        return f"δ[{i}] · x[{j}] = {_r(d[i])} · {_r(p.x[j])}, δ = R_z1 (W2ᵀ g)"
+    return None
+
+
+def _statement_sides(statement: str) -> tuple[str, str] | None:
+    """Return the left and right side of an equation `L = R` (an `, i.e. …` gloss is dropped)."""
+    body = statement.split(", i.e.")[0]
+    depth = 0
+    for i, ch in enumerate(body):
+        depth += ch in "([⟪"
+        depth -= ch in ")]⟫"
+        if depth == 0 and body.startswith(" = ", i):
+            return body[:i], body[i + 3:]
+    return None
+
+
+def _category(name: str, decl: LeanDecl | None) -> str:
+    short = _short(name)
+    if short.startswith("grad_") or short in ("adjoint_fderiv_comp_apply_one",
+                                              "mseGrad_eq_adjoint_fderiv"):
+        return "grad"
+    if short.startswith("hasFDerivAt"):
+        return "hasFDerivAt"
+    return "def" if decl is not None and decl.kind == "def" else "lemma"
+
+
+def render_counterexample(result: Result, replay: str) -> str:
+    """Return the counterexample of a failing (or erring) result in the statement's own terms.
+
+    It gives the verdict and the Lean statement, the hypotheses and whether they hold at the
+    witness, the smallest dimensions found (as Lean names them: inDim, hidDim, outDim), the inputs
+    `W1 b1 W2 b2 x t` (or the vectors of the lemma), the values at that point, the two sides that
+    differ at the worst entry with the numbers substituted into the statement, the error, the
+    bound with its derivation (and ULPs), the other failing comparisons, and the replay command.
+    """
+    name = result.lean_name
+    decl = _decl(name)
+    v = result.counterexample
+    head = f"{result.status.value.upper()}: {name}"
+    if decl is not None:
+        line = f", {MODULE_FILE.rsplit('/', 1)[-1]}:{decl.line}" if decl.line else ""
+        head += f"  ({decl.kind}{line}; section \"{decl.section}\")"
+    out = [head]
+    if decl is not None:
+        out.append(f"  statement:  {decl.statement}")
+    witness: Mapping[str, Any] = v.witness if v is not None else {}
+    mv = _mlp_values(witness)
+    if decl is not None and decl.hypotheses:
+        out.append("  hypotheses: " + "; ".join(decl.hypotheses))
+        if mv is not None and any(h.startswith("hx") for h in decl.hypotheses):
+            z = mv["z1"]
+            if z.size:
+                i = int(np.argmin(np.abs(z)))
+                out.append(f"              hx holds here: the smallest |z1 i| is |z1 {i}| = {_r(abs(z[i]))}")
+    elif decl is not None:
+        out.append("  hypotheses: none")
+    out.append("  meaning:    " + _MEANING[_category(name, decl)])
+    if v is None:
+        out.append(f"  {result.message}")
+        out.append(f"  replay: {replay}")
+        return "\n".join(out)
+    dims = _dimensions(witness)
+    if dims is not None:
+        out.append(f"  dimensions: {dims}   (the smallest example found)")
+    if witness:
+        out.append("  inputs:")
+        for k, a in witness.items():
+            out.append(f"    {k} = {_arr(a)}".replace("\n", "\n" + " " * (7 + len(k))))
+    values = _values_lines(witness, mv)
+    if values:
+        out.append("  at this point (the spec's float64 values):")
+        out.extend(f"    {s}".replace("\n", "\n      ") for s in values)
+    worst = v.worst
+    if result.status is Status.FAILS and worst is not None and not worst.ok:
+        out.extend(_differ(name, decl, worst, mv))
+        others = [c for c in v.comparisons if not c.ok and c is not worst]
+        for c in others[:3]:
+            out.append("  also fails: " + _entry_line(c))
+        if len(others) > 3:
+            out.append(f"  … and {len(others) - 3} more failing comparisons")
+    elif v.message:
+        out.append(f"  {result.status.value}: {v.message}")
+    out.append(f"  replay: {replay}")
+    return "\n".join(out)
+
+
+def _differ(name: str, decl: LeanDecl | None, c: Comparison, mv: dict[str, Any] | None) -> list[str]:
+    left, right = _sides(c.quantity)
+    idx = _index(c.index)
+    out: list[str] = []
+    if c.actual is None or c.expected is None:
+        return [f"  the sides differ: {c.quantity}: {c.derivation}"]
+    k = _grad_key(c)
+    sides = _statement_sides(decl.statement) if decl is not None else None
+    if k is not None and sides is not None and mv is not None and c.index is not None:
+        lhs = sides[0]
+        rhs = _RIGHT_SIDE.get(k, sides[1])
+        if _short(name) == "adjoint_fderiv_comp_apply_one":
+            lhs = f"{lhs} (f = the network as a function of {k}, g = mse t)"
+            rhs = f"{sides[1]} = {rhs}"
+        out.append(f"  in the statement's terms: {lhs} = {rhs}, at {idx}: the engine gives "
+                   f"{c.actual!r}, the right side is {c.expected!r}")
+        exp = _expansion(k, c.index, mv)
+        if exp is not None:
+            out.append(f"    right side at {idx} = {exp}")
+        out.append(f"    right side in full = {_arr(mv['rhs'][k])}".replace("\n", "\n" + " " * 23))
+    where = f"at the worst entry {idx} (of {c.total})" if idx else "(a scalar)"
+    out.append(f"  the two sides {where}:")
+    width = max(len(left), len(right))
+    out.append(f"    {left.ljust(width)} = {c.actual!r}")
+    out.append(f"    {right.ljust(width)} = {c.expected!r}")
+    ulps = "" if c.ulps is None else f" ({_g(c.ulps)} ulp)"
+    out.append(f"  error: {_g(c.error, 3)}{ulps} > bound {_g(c.bound, 3)}: {_times(c.worst_ratio)} the "
+               f"bound; {c.failing} of {c.total} entries exceed their bound")
+    out.append(f"  bound: {c.derivation}  (derived from the sizes and the unit roundoff; see "
+               "docs/tolerances.md)")
+    return out
+
+
+# --- replay ------------------------------------------------------------------------------------
+
+
+def replay_command(lean_name: str, config: Mapping[str, object]) -> str:
+    """Return the `python -m spec check … --only NAME` command that replays one check of a run.
+
+    Reads these keys of `config` when present (the `--json` config of the CLI plus the engine's
+    options): `backend` (the `--backend` argument; absent or None for the built-in engine),
+    `device`, `seed`, `examples`, `dtype` ("exact" gives `--exact`), `dims` ("IN,HID,OUT" or a
+    triple), `reference`, `min_dim`, `max_dim`, `margin` (given only when not the default 2^-40).
+    """
+    cmd = ["python", "-m", "spec", "check"]
+
+    def opt(flag: str, key: str) -> None:
+        value = config.get(key)
+        if value is not None:
+            cmd.extend([flag, str(value)])
+
+    opt("--backend", "backend")
+    opt("--device", "device")
+    opt("--seed", "seed")
+    opt("--examples", "examples")
+    dtype = config.get("dtype")
+    if dtype == "exact":
+        cmd.append("--exact")
+    elif dtype is not None:
+        cmd.extend(["--dtype", str(dtype)])
+    dims = config.get("dims")
+    if dims is not None:
+        cmd.extend(["--dims", dims if isinstance(dims, str) else ",".join(map(str, dims))])  # type: ignore[call-overload]
+    if config.get("reference") not in (None, "auto"):
+        opt("--reference", "reference")
+    opt("--min-dim", "min_dim")
+    opt("--max-dim", "max_dim")
+    margin = config.get("margin")
+    if isinstance(margin, float) and margin != DEFAULT_MARGIN:
+        cmd.extend(["--margin", repr(margin)])
+    cmd.extend(["--only", lean_name])
+    return shlex.join(cmd)
+
+
+Replay = Callable[[Result], str]
+
+
+def _replayer(config: Mapping[str, object], replay: Replay | None) -> Replay:
+    return replay if replay is not None else (lambda r: replay_command(r.lean_name, config))
+
+
+# --- JUnit XML ---------------------------------------------------------------------------------
+
+
+def _counts(results: Sequence[Result]) -> dict[Status, int]:
+    return {s: sum(r.status is s for r in results) for s in Status}
+
+
+def _figures(r: Result) -> str:
+    worst = "inf" if r.worst_ratio == float("inf") else f"{r.worst_ratio:.3g}"
+    return (f"examples {r.examples}, holds {r.holds}, unmet {r.unmet}, worst error/bound {worst}, "
+            f"time {r.seconds:.3f} s, checked on: {r.subject}")
+
+
+def junit_xml(
+    backend: str,
+    results: Sequence[Result],
+    config: Mapping[str, object],
+    replay: Replay | None = None,
+) -> str:
+    """Return the run as JUnit XML: a `<testsuite>` with the config as `<properties>` and one
+    `<testcase>` per Lean name (classname = the Lean namespace, name = the short Lean name).
+
+    A fail is a `<failure>` (message: the worst comparison's one-line description; text: the full
+    counterexample), an engine or checker error an `<error>`, and `unmet` (the lemma's hypothesis
+    never held, so nothing was compared) a `<skipped>` with the reason: neither a pass nor a
+    failure. Each case's time is the check's time; its figures are in `<system-out>`.
+    """
+    counts = _counts(results)
+    total = sum(r.seconds for r in results)
+    suites = ET.Element("testsuites", {
+        "name": "MlpMse conformance", "tests": str(len(results)),
+        "failures": str(counts[Status.FAILS]), "errors": str(counts[Status.ERROR]),
+        "skipped": str(counts[Status.UNMET]), "time": f"{total:.3f}",
+    })
+    suite = ET.SubElement(suites, "testsuite", {
+        "name": f"MlpMse conformance of engine {backend!r}", "tests": str(len(results)),
+        "failures": str(counts[Status.FAILS]), "errors": str(counts[Status.ERROR]),
+        "skipped": str(counts[Status.UNMET]), "time": f"{total:.3f}",
+        "timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+        "hostname": socket.gethostname(),
+    })
+    props = ET.SubElement(suite, "properties")
+    fixed = {"backend": backend, "lean_repository": LEAN_REPOSITORY, "lean_commit": PINNED_COMMIT,
+             "lean_module": MODULE_FILE}
+    for key, value in {**fixed, **{k: v for k, v in config.items() if k not in fixed}}.items():
+        if value is not None:
+            ET.SubElement(props, "property", {"name": str(key), "value": str(value)})
+    rep = _replayer(config, replay)
+    for r in results:
+        namespace, _, short = r.lean_name.rpartition(".")
+        case = ET.SubElement(suite, "testcase", {"classname": namespace or "_root_", "name": short,
+                                                 "time": f"{r.seconds:.3f}"})
+        v = r.counterexample
+        if r.status is Status.FAILS:
+            worst = v.worst if v is not None else None
+            message = worst.describe() if worst is not None else r.message
+            el = ET.SubElement(case, "failure", {"message": message, "type": "fails"})
+            el.text = render_counterexample(r, rep(r))
+        elif r.status is Status.ERROR:
+            kind = "checker error" if r.message.startswith("checker error") else "engine error"
+            el = ET.SubElement(case, "error", {"message": r.message.splitlines()[0] if r.message
+                                               else kind, "type": kind})
+            el.text = render_counterexample(r, rep(r))
+        elif r.status is Status.UNMET:
+            ET.SubElement(case, "skipped", {"message": f"unmet: {r.message}"})
+        ET.SubElement(case, "system-out").text = _figures(r)
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def write_junit(
+    path: str,
+    backend: str,
+    results: Sequence[Result],
+    config: Mapping[str, object],
+    replay: Replay | None = None,
+) -> None:
+    """Write the run as JUnit XML to `path` (see `junit_xml`); `replay` gives each failure's replay
+    command (default: `replay_command` from `config`)."""
+    Path(path).write_text(junit_xml(backend, results, config, replay), "utf-8")
+
+
+# --- Markdown ----------------------------------------------------------------------------------
+
+
+def _anchor(name: str) -> str:
+    return re.sub(r"[^a-z0-9_-]", "", name.lower().replace(" ", "-"))
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def markdown(
+    backend: str,
+    results: Sequence[Result],
+    config: Mapping[str, object],
+    replay: Replay | None = None,
+) -> str:
+    """Return the run as Markdown: the headline, the configuration, a summary table linking to one
+    section per Lean name with its statement, hypotheses, verdict, figures and counterexample."""
+    counts = _counts(results)
+    rep = _replayer(config, replay)
+    out = [f"# MlpMse conformance of engine `{backend}`", ""]
+    head = render_headline(results)
+    if head:
+        out += ["```text", *head, "```", ""]
+    out.append(f"**{counts[Status.HOLDS]} holds, {counts[Status.FAILS]} fails, "
+               f"{counts[Status.UNMET]} unmet, {counts[Status.ERROR]} error** in "
+               f"{sum(r.seconds for r in results):.1f} s, against "
+               f"[`{MODULE_FILE}`](https://github.com/{LEAN_REPOSITORY}/blob/{PINNED_COMMIT}/{MODULE_FILE}) "
+               f"at `{PINNED_COMMIT[:12]}`.")
+    out.append("")
+    if config:
+        out.append("Configuration: " + ", ".join(f"`{k}` = `{v}`" for k, v in config.items()) + ".")
+        out.append("")
+    out += ["| Lean name | status | examples | unmet | worst error/bound | time |",
+            "|---|---|---:|---:|---:|---:|"]
+    for r in results:
+        worst = "inf" if r.worst_ratio == float("inf") else f"{r.worst_ratio:.2e}"
+        out.append(f"| [`{_short(r.lean_name)}`](#{_anchor(r.lean_name)}) | {r.status.value} | "
+                   f"{r.examples} | {r.unmet} | {worst} | {r.seconds:.2f} s |")
+    out.append("")
+    for r in results:
+        decl = _decl(r.lean_name)
+        out.append(f"## {r.lean_name}")
+        out.append("")
+        if decl is not None:
+            where = f"{MODULE_FILE}#L{decl.line}" if decl.line else MODULE_FILE
+            out.append(f"- **{decl.kind}** in section \"{decl.section}\" "
+                       f"([source](https://github.com/{LEAN_REPOSITORY}/blob/{PINNED_COMMIT}/{where}))")
+            out.append(f"- **statement:** `{decl.statement}`")
+            hyps = "; ".join(f"`{h}`" for h in decl.hypotheses) or "none"
+            out.append(f"- **hypotheses:** {hyps}")
+        verdict = r.status.value + (f": {_md_cell(r.message.splitlines()[0])}"
+                                    if r.message and r.status is not Status.FAILS else "")
+        out.append(f"- **verdict:** {verdict}")
+        out.append(f"- **figures:** {_figures(r)}")
+        if r.status is Status.FAILS and r.counterexample is not None and r.counterexample.worst:
+            out.append(f"- **worst entry:** {_entry_line(r.counterexample.worst)}")
+        if r.counterexample is not None or r.status is Status.ERROR:
+            out += ["", "```text", render_counterexample(r, rep(r)), "```"]
+        out.append("")
+    return "\n".join(out)
+
+
+def write_markdown(
+    path: str,
+    backend: str,
+    results: Sequence[Result],
+    config: Mapping[str, object],
+    replay: Replay | None = None,
+) -> None:
+    """Write the run as Markdown to `path` (see `markdown`)."""
+    Path(path).write_text(markdown(backend, results, config, replay), "utf-8")
