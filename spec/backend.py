@@ -126,7 +126,7 @@ class Subject:
         """Call `method`, and return its result as a finite float (a `Fraction` when exact)."""
         out = self._call(method, *args)
         if self.prec is EXACT:
-            return as_exact_array(out, (), f"{self.name}.{method}").reshape(-1)[0]  # type: ignore[no-any-return]
+            return as_exact_array(out, (), f"{self.name}.{method}").reshape(-1)[0]
         arr = _to_numpy(out, f"{self.name}.{method}")
         if arr.size != 1:
             raise BackendError(

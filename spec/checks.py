@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import numpy as np
 from hypothesis.strategies import SearchStrategy
 
+from .rational import exact_array
 from .backend import BackendError, Subject
 from .registry import Kind, attach_check, mirrors
 from .tolerance import EXACT
@@ -111,14 +112,10 @@ def guarded(name: str, fn: Predicate) -> Predicate:
     return run
 
 
-def exact(a: Arr | float | Fraction) -> Arr:
-    """Return the array (or number) as exact rationals: `Fraction(x)` is exact for floats, and
-    entries that are already rationals are kept."""
-    arr = np.asarray(a)
-    out = np.empty(arr.shape, dtype=object)
-    for idx, v in np.ndenumerate(arr):
-        out[idx] = v if isinstance(v, Fraction) else Fraction(float(v))
-    return out
+def exact(a: Any) -> Arr:
+    """Return the array (or number) as exact rationals (`spec.rational`: python-flint's `fmpq` when
+    installed, else `Fraction`); floats convert without rounding."""
+    return exact_array(a)
 
 
 def to_float(a: Arr) -> F64:

@@ -8,6 +8,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from .rational import Q, is_rational
+from .rational import matvec as rational_matvec
 from .linear_maps import CLM, Elem, FunCLM, Space, data_of
 from .registry import mirrors
 from .types import Arr, Mat, Matrix, Real, Tensor, Vec
@@ -37,13 +39,13 @@ __all__ = [
 
 
 def _one(like: Arr | Real) -> Real:
-    exact = isinstance(like, Fraction) or (isinstance(like, np.ndarray) and like.dtype == object)
-    return Fraction(1) if exact else 1.0
+    exact = is_rational(like) or (isinstance(like, np.ndarray) and like.dtype == object)
+    return Q(1) if exact else 1.0
 
 
 def _zero(like: Arr | Real) -> Real:
-    exact = isinstance(like, Fraction) or (isinstance(like, np.ndarray) and like.dtype == object)
-    return Fraction(0) if exact else 0.0
+    exact = is_rational(like) or (isinstance(like, np.ndarray) and like.dtype == object)
+    return Q(0) if exact else 0.0
 
 
 # --- Spec tensors (NN/Spec/Core/Tensor) ------------------------------------------------------
@@ -55,7 +57,7 @@ def get2(W: Tensor, i: int, j: int) -> Real:
     if W.rank != 2:
         raise ValueError(f"get2: expected a matrix-shaped tensor, got shape {W.shape}")
     row = W.data[i]  # Lean's nested reading: the row first, then the column
-    return row[j]  # type: ignore[no-any-return]
+    return row[j]
 
 
 @mirrors("Spec.matVecMulSpec", "def")
@@ -198,7 +200,7 @@ def affine(W: Matrix, b: Vec, x: Vec) -> Vec:
 @mirrors("Activation.Math.reluSpec", "def")
 def reluSpec(s: Real) -> Real:
     """`Activation.Math.reluSpec` (def): Return `max s 0`."""
-    return s if s > 0 else s * 0  # `s * 0` keeps the scalar type (float or Fraction)
+    return s if s > 0 else s * 0  # `s * 0` keeps the scalar type (float or rational)
 
 
 @mirrors("Activation.Math.reluDerivSpec", "def")
@@ -216,7 +218,7 @@ def reluVec(x: Vec) -> Vec:
 def _relu_mask(x: Vec) -> Arr:
     # The vector (reluDerivSpec (x i))_i, computed once for the whole vector.
     if x.data.dtype == object:
-        return np.array([Fraction(1) if v > 0 else Fraction(0) for v in x.data], dtype=object)
+        return np.array([Q(1) if v > 0 else Q(0) for v in x.data], dtype=object)
     return (x.data > 0).astype(np.float64)
 
 
@@ -295,12 +297,11 @@ def vjp(f: Differentiable, x: Elem) -> CLM:
 
 
 def _matvec(W: Arr, v: Arr) -> Arr:
-    # numpy's `@` on object arrays with an empty inner dimension yields the wrong dtype; an empty
-    # sum is the real 0, so build it explicitly.
+    # Exact products go through `spec.rational.matvec` (python-flint's matrices when installed;
+    # it also builds the empty sum, the rational 0, which numpy's object `@` gets wrong).
+    if W.dtype == object or v.dtype == object:
+        return rational_matvec(W, v)
     if W.shape[1] == 0:
-        exact = W.dtype == object or v.dtype == object
-        empty = np.empty(W.shape[0], dtype=object if exact else np.float64)
-        empty.fill(Fraction(0) if exact else 0.0)
-        return empty
+        return np.zeros(W.shape[0])
     out: Arr = W @ v
     return out

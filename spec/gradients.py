@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .rational import Q, q
 from .backend import Subject
 from .checks import Config, against, definition_check, exact, lemma
 from .core import matApplyLin, matCLM, outer, reluDerivCLM, reluVec, toMatrix
@@ -195,8 +196,8 @@ def _first_kink(p: MlpPoint) -> int | None:
     fb = forward_bounds(p)  # float64 values only shortlist the rows decided exactly below
     # Only coordinates whose float value is within its rounding bound of 0 need exact arithmetic.
     for i in np.flatnonzero(fb.kink_doubt):
-        row = sum((Fraction(float(w)) * Fraction(float(v)) for w, v in zip(p.W1[i], p.x)), Fraction(0))
-        if row + Fraction(float(p.b1[i])) == 0:
+        row = sum((q(w) * q(v) for w, v in zip(p.W1[i], p.x)), Q(0))
+        if row + q(p.b1[i]) == 0:
             return int(i)
     return None
 
@@ -301,7 +302,7 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
             h = exact(dirs[k])
             zd = _zdot_exact(k, args, h)
             ratios = [abs(zz[i]) / abs(zd[i]) for i in range(len(zd)) if zd[i] != 0]
-            radius = min(ratios) if ratios else Fraction(1)
+            radius = min(ratios) if ratios else Q(1)
             for scale in (2, 2**11):
                 s = radius / scale
                 moved: list[Any] = list(args)
@@ -357,7 +358,7 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
 def _zdot_exact(k: str, args: tuple[Mat, Vec, Mat, Vec, Vec], h: Any) -> Any:
     W1, _, _, _, x = args
     n_h = W1.m
-    zero = np.array([Fraction(0)] * n_h, dtype=object)
+    zero = np.array([Q(0)] * n_h, dtype=object)
     if k == "b1":
         return h
     if k == "x":
@@ -424,8 +425,8 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
         s_txt = f"s = 2^{round(math.log2(s))}"
         if exact_ref:
             # Both sides exactly: the only error left is the engine's in its two losses.
-            cd_x = (Fraction(Lp) - Fraction(Lm)) / (2 * Fraction(s))
-            lin_x = sum((a * b for a, b in zip(rhs_data.flat, exact(h_eff).flat)), Fraction(0))
+            cd_x = (q(Lp) - q(Lm)) / (2 * q(s))
+            lin_x = sum((a * b for a, b in zip(rhs_data.flat, exact(h_eff).flat)), Q(0))
             comps.append(compare(where, np.array(cd_x, dtype=object), np.array(lin_x, dtype=object),
                                  SLACK * (fp.d_loss + fm.d_loss) / (2 * s),
                                  f"(Δloss(p + sh) + Δloss(p − sh)) / 2s, measured exactly, {s_txt}"))

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .rational import Q
 from .backend import Subject
 from .checks import Config, against, exact, lemma
 from .core import linearInputDerivSpec, matCLM, tensorToMatrix, toVecE
@@ -64,8 +65,8 @@ def toVecE_linear_input_deriv_spec_eq_adjoint(ex: LinearExample, subject: Subjec
         if subject.exact_reference:
             # Exactly: ⟪W u, δ⟫ − ⟪u, V δ⟫ = ⟪u, Wᵀδ − V δ⟫, within Σ_j |u_j| γ_m (|W|ᵀ|δ|)_j.
             Wu_x = tensorToMatrix(W).data @ exact(ex.u) if n else exact(np.zeros(m))
-            lhs_x = sum((a * b for a, b in zip(Wu_x, d.data)), Fraction(0))
-            rhs_x = sum((a * b for a, b in zip(exact(ex.u), exact(got))), Fraction(0))
+            lhs_x = sum((a * b for a, b in zip(Wu_x, d.data)), Q(0))
+            rhs_x = sum((a * b for a, b in zip(exact(ex.u), exact(got))), Q(0))
             comps.append(compare("engine ⟪W u, δ⟫ vs ⟪u, linear_input_vjp(W, δ)⟫, summed exactly",
                                  np.array(lhs_x, dtype=object), np.array(rhs_x, dtype=object),
                                  SLACK * g_m * triple, f"γ_{m}·Σ|δ_i W_ij u_j|"))

@@ -19,6 +19,7 @@ from typing import Any, Union
 import numpy as np
 from numpy.typing import NDArray
 
+from .rational import Q, is_rational
 from .types import Mat, Real, Vec
 
 Elem = Union[Vec, Mat, Real]
@@ -39,7 +40,7 @@ class Space:
 
     def zero(self, exact: bool) -> Elem:
         if not self.shape:
-            return Fraction(0) if exact else 0.0
+            return Q(0) if exact else 0.0
         return self.wrap(_zeros(self.shape, exact))
 
     def wrap(self, data: NDArray[Any]) -> Elem:
@@ -47,14 +48,14 @@ class Space:
             return Vec(data.reshape(self.shape))
         if len(self.shape) == 2:
             return Mat(data.reshape(self.shape))
-        out = data.reshape(())[()]
-        return out if isinstance(out, Fraction) else float(out)
+        out: Any = data.reshape(())[()]
+        return out if is_rational(out) else float(out)
 
     def basis(self, exact: bool) -> Iterator[Elem]:
         """Yield the standard orthonormal basis (for `Mat`, the matrix units `E i j`)."""
         for k in range(self.dim):
             flat = _zeros((self.dim,), exact)
-            flat[k] = Fraction(1) if exact else 1.0
+            flat[k] = Q(1) if exact else 1.0
             yield self.wrap(flat)
 
     def __str__(self) -> str:
@@ -74,10 +75,10 @@ def space_of(e: Elem) -> Space:
 
 
 def is_exact(e: Elem) -> bool:
-    """Return whether an element holds exact rationals (object arrays of `Fraction`)."""
+    """Return whether an element holds exact rationals (object arrays of them)."""
     if isinstance(e, (Vec, Mat)):
         return bool(e.data.dtype == object)
-    return isinstance(e, Fraction)
+    return is_rational(e)
 
 
 def inner(a: Elem, b: Elem) -> Real:
@@ -94,7 +95,7 @@ def inner(a: Elem, b: Elem) -> Real:
 def data_of(e: Elem) -> NDArray[Any]:
     if isinstance(e, (Vec, Mat)):
         return e.data
-    return np.array(e, dtype=object if isinstance(e, Fraction) else np.float64)
+    return np.array(e, dtype=object if is_rational(e) else np.float64)
 
 
 class CLM(ABC):
@@ -187,6 +188,6 @@ def hilbert_adjoint(A: CLM) -> CLM:
 def _zeros(shape: tuple[int, ...], exact: bool) -> NDArray[Any]:
     if exact:
         out = np.empty(shape, dtype=object)
-        out.fill(Fraction(0))
+        out.fill(Q(0))
         return out
     return np.zeros(shape, dtype=np.float64)

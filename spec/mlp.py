@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .rational import Q, q
 from .backend import Subject
 from .checks import Config, against, definition_check, exact, lemma
 from .core import Differentiable, affine, innerSL, reluVec, toMatrix, vjp
@@ -71,7 +72,7 @@ def _is_exact(v: Vec) -> bool:
 def mse(t: Vec, y: Vec) -> Real:
     """`Proofs.Autograd.mse` (def): Return `(1/n) · ‖y − t‖²`; for n = 0 it is 0, as `(0 : ℝ)⁻¹ = 0`."""
     n = t.n
-    inv = real_inv(Fraction(n) if _is_exact(t) else n)
+    inv = real_inv(Q(n) if _is_exact(t) else n)
     return inv * (y - t).norm_sq()
 
 
@@ -82,14 +83,14 @@ def mseGrad(y: Vec, t: Vec) -> Vec:
     Note the argument order, `y` then `t`, the reverse of `mse t y`.
     """
     n = t.n
-    c: Real = 2 * real_inv(Fraction(n) if _is_exact(t) else n)
+    c: Real = 2 * real_inv(Q(n) if _is_exact(t) else n)
     return (y - t).smul(c)
 
 
 def mse_fderiv(t: Vec, y: Vec) -> CLM:
     """Return the derivative `hasFDerivAt_mse` states for `mse t` at `y`: `(2/n) • innerSL ℝ (y − t)`."""
     n = t.n
-    c: Real = 2 * real_inv(Fraction(n) if _is_exact(t) else n)
+    c: Real = 2 * real_inv(Q(n) if _is_exact(t) else n)
     L = innerSL(y - t)
     Lt = L.adjoint()
 
@@ -261,9 +262,9 @@ def hasFDerivAt_mse(ex: MseExample, subject: Subject) -> Verdict:
     D = mse_fderiv(t, y)
     comps: list[Comparison] = []
     for k in (0, 10):
-        hk = h.smul(Fraction(1, 2**k))
+        hk = h.smul(Q(1, 2**k))
         rem = mse(t, y + hk) - mse(t, y) - D.apply(hk)  # type: ignore[operator]
-        quad = real_inv(Fraction(n)) * hk.norm_sq()
+        quad = real_inv(Q(n)) * hk.norm_sq()
         comps.append(compare_exact(f"spec remainder at step h/2^{k} vs (1/n)‖h‖²",
                                    np.array(rem, dtype=object), np.array(quad, dtype=object)))
     # On the engine: y + d must be exact in float64 for the remainder to be the remainder at d.
@@ -277,8 +278,8 @@ def hasFDerivAt_mse(ex: MseExample, subject: Subject) -> Verdict:
         # two losses.
         dx = Vec(exact(d))
         lin_x = mse_fderiv(t, y).apply(dx)
-        rem_x = Fraction(L1x) - Fraction(L0x) - lin_x  # type: ignore[operator]
-        quad_x = real_inv(Fraction(n)) * dx.norm_sq()
+        rem_x = q(L1x) - q(L0x) - lin_x
+        quad_x = real_inv(Q(n)) * dx.norm_sq()
         comps.append(compare("engine loss remainder at step h vs (1/n)‖h‖²", np.array(rem_x, dtype=object),
                              np.array(quad_x, dtype=object), SLACK * (f0.d_loss + f1.d_loss),
                              "Δloss(y + h) + Δloss(y); the remainder measured exactly"))
@@ -318,8 +319,8 @@ def mseGrad_eq_adjoint_fderiv(ex: MseExample, subject: Subject) -> Verdict:
     name = "Proofs.Autograd.mseGrad_eq_adjoint_fderiv"
     t, y = Vec(exact(ex.t)), Vec(exact(ex.y))
     want = mseGrad(y, t).data
-    closed = vjp(mse_function(t), y).apply(Fraction(1))
-    from_def = hilbert_adjoint(mse_fderiv(t, y)).apply(Fraction(1))
+    closed = vjp(mse_function(t), y).apply(Q(1))
+    from_def = hilbert_adjoint(mse_fderiv(t, y)).apply(Q(1))
     assert isinstance(closed, Vec) and isinstance(from_def, Vec)
     comps: list[Comparison] = [
         compare_exact("VJP[mse t, y] 1 (closed form) vs mseGrad y t", closed.data, want),
@@ -362,7 +363,7 @@ def adjoint_fderiv_comp_apply_one(ex: MlpExample, subject: Subject) -> Verdict:
         gprime = mse_fderiv(t, mlpVecMat(*args))
         for k in wrt:
             fprime = fderiv_mlp_wrt(k, *args)
-            r = fprime.adjoint().apply(gprime.adjoint().apply(Fraction(1)))
+            r = fprime.adjoint().apply(gprime.adjoint().apply(Q(1)))
             assert isinstance(r, (Vec, Mat))
             rhs[k] = r.data
             for j, dirs in enumerate(ex.directions):

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .rational import Q
 from .backend import Subject
 from .checks import Config, exact, lemma
 from .core import reluDerivCLM, reluDerivSpec
@@ -83,8 +84,8 @@ def reluDerivCLM_inner(ex: VecExample, subject: Subject) -> Verdict:
         b = subject.array("relu_vjp", n, ex.x, ex.delta)
         # Summed exactly, both sides add the same products dx_i·relu'(x_i)·δ_i when the engine's
         # backward multiplies by 0 or 1 (exact in floating point): the bound is 0.
-        lhs_e = np.array(sum((u * v for u, v in zip(exact(a), exact(ex.delta))), Fraction(0)), dtype=object)
-        rhs_e = np.array(sum((u * v for u, v in zip(exact(ex.dx), exact(b))), Fraction(0)), dtype=object)
+        lhs_e = np.array(sum((u * v for u, v in zip(exact(a), exact(ex.delta))), Q(0)), dtype=object)
+        rhs_e = np.array(sum((u * v for u, v in zip(exact(ex.dx), exact(b))), Q(0)), dtype=object)
         comps.append(compare("engine ⟪V dx, δ⟫ vs ⟪dx, V δ⟫, V = relu_vjp x, summed exactly", lhs_e,
                              rhs_e, 0.0, "exact: the same exact products on both sides"))
         subj = f"spec; engine {subject.name}"

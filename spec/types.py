@@ -17,6 +17,7 @@ from typing import Any, TypeAlias
 import numpy as np
 from numpy.typing import NDArray
 
+from .rational import Q, is_rational
 from .registry import mirrors
 
 F64: TypeAlias = NDArray[np.float64]
@@ -25,8 +26,9 @@ F64: TypeAlias = NDArray[np.float64]
 Arr: TypeAlias = NDArray[Any]
 """An array of real entries: float64, or object dtype holding `Fraction`s in exact mode."""
 
-Real: TypeAlias = float | Fraction
-"""A real number: a float, or an exact rational."""
+Real: TypeAlias = float | Fraction | Any
+"""A real number: a float, or an exact rational (`Fraction`, or python-flint's `fmpq`; see
+`spec.rational`)."""
 
 __all__ = ["F64", "Arr", "Real", "Vec", "Mat", "Matrix", "Tensor", "real_inv", "as_real_array"]
 
@@ -34,8 +36,8 @@ __all__ = ["F64", "Arr", "Real", "Vec", "Mat", "Matrix", "Tensor", "real_inv", "
 def real_inv(n: int | Real) -> Real:
     """Return Lean's `(n : ℝ)⁻¹`, where `0⁻¹ = 0` (division by zero is 0 in a field in Lean)."""
     if n == 0:
-        return Fraction(0) if isinstance(n, Fraction) else 0.0
-    if isinstance(n, Fraction):
+        return Q(0) if is_rational(n) else 0.0
+    if is_rational(n):
         return 1 / n
     return 1.0 / float(n)
 
@@ -56,9 +58,9 @@ def _dot(a: Arr, b: Arr) -> Real:
     # `sum` of elementwise products works for float64 and for Fraction object arrays alike;
     # an empty sum is the real 0, as `∑ i : Fin 0, _ = 0`.
     if a.size == 0:
-        return Fraction(0) if a.dtype == object else 0.0
+        return Q(0) if a.dtype == object else 0.0
     out = np.sum(a * b)
-    return out if isinstance(out, Fraction) else float(out)
+    return out if is_rational(out) else float(out)
 
 
 @mirrors("Proofs.Autograd.Vec", "abbrev")
@@ -79,7 +81,7 @@ class Vec:
         return int(self.data.shape[0])
 
     def __getitem__(self, i: int) -> Real:
-        return self.data[i]  # type: ignore[no-any-return]
+        return self.data[i]
 
     def __add__(self, other: Vec) -> Vec:
         _same(self.n, other.n, "Vec +")
@@ -130,7 +132,7 @@ class Mat:
         return int(self.data.shape[1])
 
     def __getitem__(self, ij: tuple[int, int]) -> Real:
-        return self.data[ij]  # type: ignore[no-any-return]
+        return self.data[ij]
 
     def __add__(self, other: Mat) -> Mat:
         _same((self.m, self.n), (other.m, other.n), "Mat +")
@@ -176,7 +178,7 @@ class Matrix:
         return int(self.data.shape[1])
 
     def __call__(self, i: int, j: int) -> Real:
-        return self.data[i, j]  # type: ignore[no-any-return]
+        return self.data[i, j]
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,7 +209,7 @@ class Tensor:
 def _zeros(shape: tuple[int, ...], exact: bool) -> Arr:
     if exact:
         out = np.empty(shape, dtype=object)
-        out.fill(Fraction(0))
+        out.fill(Q(0))
         return out
     return np.zeros(shape, dtype=np.float64)
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .rational import is_rational, to_fraction
 from .types import Arr
 
 __all__ = ["Status", "Comparison", "Verdict", "compare", "compare_exact", "combine", "unmet", "error"]
@@ -129,7 +130,7 @@ def compare(
     if a.size == 0:
         return Comparison(quantity, True, 0.0, None, None, None, None, None, 0, 0, derivation)
     if a.dtype == object or e.dtype == object:
-        err, bad, ratio = _exact_errors(a, e, b)
+        err, bad, ratio = _certified_errors(a, e, b)
     else:
         a, e = a.astype(np.float64), e.astype(np.float64)
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -159,10 +160,9 @@ def compare(
 
 
 def _exact(v: Any) -> Fraction | None:
-    if isinstance(v, Fraction):
-        return v
-    if isinstance(v, (int, np.integer)):
-        return Fraction(int(v))
+    # Compare in `Fraction`s: the engine's rationals and the spec's (`fmpq` or `Fraction`) meet here.
+    if is_rational(v) or isinstance(v, (int, np.integer)):
+        return to_fraction(v)
     f = float(v)
     return Fraction(f) if math.isfinite(f) else None
 
@@ -172,6 +172,45 @@ def _ratio(d: Fraction, bd: Fraction) -> float:
         return float(d / bd)
     except OverflowError:  # an error beyond 1e308 bounds (a subnormal bound) is infinitely off
         return math.inf
+
+
+def _certified_errors(a: Arr, e: Arr, b: Arr) -> tuple[Arr, Arr, Arr]:
+    """Decide `|a − e| ≤ b` exactly for every entry, doing exact arithmetic only where it matters.
+
+    Rounded to float64, the error is off by at most `2u(|a| + |e|)` (one rounding of `e`, one of the
+    difference): entries whose float error clears the bound, or exceeds it, by more than that are
+    decided in float64; the rest (and every entry with a zero bound) are decided in rationals.
+    """
+    shape = a.shape
+    a, e, b = a.reshape(-1), e.reshape(-1), np.asarray(b, dtype=np.float64).reshape(-1)
+    af = _as_float(a)
+    ef = _as_float(e)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        err = np.abs(af - ef)
+        slack = 4 * 2.0**-53 * (np.abs(af) + np.abs(ef)) + 2.0**-1073
+        sure_ok = (err + slack <= b) & (b > 0)
+        sure_bad = (err - slack > b) & np.isfinite(err)
+        ratio = np.where(err == 0, 0.0, err / np.where(b > 0, b, 1.0))
+        ratio = np.where((b == 0) & (err > 0), np.inf, ratio)
+    unsure = ~(sure_ok | sure_bad)
+    bad = sure_bad.copy()
+    if unsure.any():
+        ex_err, ex_bad, ex_ratio = _exact_errors(a[unsure], e[unsure], b[unsure])
+        err[unsure], bad[unsure], ratio[unsure] = ex_err, ex_bad, ex_ratio
+    ratio = np.where(np.isnan(ratio), np.inf, ratio)
+    return err.reshape(shape), bad.reshape(shape), ratio.reshape(shape)
+
+
+def _as_float(x: Arr) -> Arr:
+    if x.dtype != object:
+        return x.astype(np.float64)
+    out = np.empty(x.shape, dtype=np.float64)
+    for idx, v in np.ndenumerate(x):
+        try:
+            out[idx] = float(v)
+        except (TypeError, ValueError, OverflowError):
+            out[idx] = math.nan
+    return out
 
 
 def _exact_errors(a: Arr, e: Arr, b: Arr) -> tuple[Arr, Arr, Arr]:
