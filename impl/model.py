@@ -232,11 +232,11 @@ class ReferenceBackend:
         if any(tp.is_exact(a.dtype) for a in arrays):
             # One exact argument makes the call exact: floats convert to rationals without error.
             return [_exact(a, name) for name, a in zip(names, arrays, strict=True)]
-        return [a.astype(np.float64) for a in arrays]
+        return [a.astype(np.float64, copy=False) for a in arrays]
 
     def _out(self, a: Arr) -> NDArray[Any]:
         # float32 results come back as float64 arrays holding the same (float32) values.
-        return a if tp.is_exact(a.dtype) else a.astype(np.float64)
+        return a if tp.is_exact(a.dtype) else a.astype(np.float64, copy=False)
 
     def _scalar_out(self, a: Arr) -> float | Fraction:
         value = a[()]

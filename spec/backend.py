@@ -83,6 +83,9 @@ class Subject:
         measured exactly, within the engine's bound Δ), or with its float64 values (within 2Δ,
         for sizes where exact rationals cost too much)."""
         self.name = str(getattr(backend, "name", type(backend).__name__))
+        self.step_scales: tuple[int, ...] | None = None
+        """The remainders of the `hasFDerivAt_*` lemmas are checked at steps s·2^-k for these k
+        (s the largest power of two inside half the no-kink radius); None: `STEP_SCALES`."""
         self.memo: dict[tuple[str, int], tuple[MlpPoint, Any]] | None = None
         """When a dict, `forward`, `loss` and `grads` at the same `MlpPoint` object are computed
         once (used by `spec.runner.check_point`, where every predicate asks at one point)."""

@@ -278,7 +278,8 @@ def _jvp(k: str, p: MlpPoint, fb: ForwardBounds, d: F64, prec: Precision) -> tup
 
 
 STEP_SCALES = (0, 10, 20)
-"""The remainder is checked at s, s/2^10 and s/2^20: it is 0 at all of them inside the region."""
+"""The remainder is checked at s, s/2^10 and s/2^20 (`Subject.step_scales`): it is 0 at all of
+them inside the region."""
 
 
 def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
@@ -319,7 +320,7 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
     for j, dirs in enumerate(ex.directions):
         h = dirs[k]
         s0 = _step(k, p, fb, h)
-        for scale in STEP_SCALES:
+        for scale in subject.step_scales or STEP_SCALES:
             d, _ = exact_step(p.get(k), h * (s0 * 2.0**-scale), subject.prec)
             p1 = p.with_(k, p.get(k) + d)
             f1 = forward_bounds(p1, subject.prec)

@@ -150,8 +150,29 @@ def abs_of(a: F64) -> F64:
     return out
 
 
+_POINT_CACHE: dict[tuple[str, int, str], tuple[MlpPoint, Any]] = {}
+
+
+def _per_point(kind: str, p: MlpPoint, prec: Precision, compute: Any) -> Any:
+    # Every predicate at a point asks for the same bounds: keep the last few, by point identity.
+    key = (kind, id(p), prec.name)
+    hit = _POINT_CACHE.get(key)
+    if hit is not None and hit[0] is p:
+        return hit[1]
+    value = compute()
+    if len(_POINT_CACHE) >= 16:
+        _POINT_CACHE.pop(next(iter(_POINT_CACHE)))
+    _POINT_CACHE[key] = (p, value)  # holding `p` keeps its id from being reused
+    return value
+
+
 def forward_bounds(p: MlpPoint, prec: Precision = FLOAT64) -> ForwardBounds:
     """Return the forward values at `p` and their error bounds for an engine computing in `prec`."""
+    out: ForwardBounds = _per_point("forward", p, prec, lambda: _forward_bounds(p, prec))
+    return out
+
+
+def _forward_bounds(p: MlpPoint, prec: Precision) -> ForwardBounds:
     u, eta = prec.u, prec.eta
     n_i, n_h, n_o = p.dims
     W1, b1, W2, b2, x, t = p.W1, p.b1, p.W2, p.b2, p.x, p.t
@@ -205,6 +226,11 @@ class GradBounds:
 def grad_bounds(p: MlpPoint, fb: ForwardBounds, prec: Precision = FLOAT64) -> GradBounds:
     """Return the closed forms `outer g a1`, `g`, `R(W2ᵀg)`, `W1ᵀR(W2ᵀg)`, `outer (R(W2ᵀg)) x` and
     their error bounds; `fb` must be `forward_bounds(p, prec)`."""
+    out: GradBounds = _per_point("grad", p, prec, lambda: _grad_bounds(p, fb, prec))
+    return out
+
+
+def _grad_bounds(p: MlpPoint, fb: ForwardBounds, prec: Precision) -> GradBounds:
     u, eta = prec.u, prec.eta
     n_i, n_h, n_o = p.dims
     W1, W2, x = p.W1, p.W2, p.x
@@ -251,14 +277,13 @@ def exact_step(p: F64, d: F64, prec: Precision = FLOAT64) -> tuple[F64, int]:
     at points the direction reaches *exactly*, so no rounding of the step enters the comparison.
     """
     t = prec.dtype
-    p_, d_ = p.astype(t), d.astype(t)
+    p_, d_ = p.astype(t, copy=False), d.astype(t, copy=False)
     with np.errstate(over="ignore", invalid="ignore"):
         plus_err = _two_sum_err(p_, d_)
         minus_err = _two_sum_err(p_, -d_)
-        bad = (
-            (plus_err != 0) | (minus_err != 0) | ~np.isfinite(p_ + d_) | ~np.isfinite(p_ - d_)
-            | (d_.astype(np.float64) != d) | (p_.astype(np.float64) != p)
-        )
+        bad = (plus_err != 0) | (minus_err != 0) | ~np.isfinite(p_ + d_) | ~np.isfinite(p_ - d_)
+        if t is not np.float64:  # the entries must also be representable in the narrower format
+            bad |= (d_.astype(np.float64) != d) | (p_.astype(np.float64) != p)
     return np.where(bad, 0.0, d), int(bad.sum())
 
 
