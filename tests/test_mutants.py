@@ -56,7 +56,7 @@ def _get2_transposed(W: Tensor, i: int, j: int) -> Real:
     # in reverse order, so the shape stays right and only the values are wrong.
     m, n = W.shape
     row = W.data[j] if m == n else W.data[m - 1 - i]
-    return row[i] if m == n else row[j]  # type: ignore[no-any-return]
+    return row[i] if m == n else row[j]
 
 
 def _toMatE_reshaped(W: Tensor) -> Mat:
