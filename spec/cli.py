@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import shlex
 import sys
 import tempfile
 import time
@@ -61,6 +60,13 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--only", nargs="+", metavar="NAME", default=None,
                    help="run only these Lean names (short or fully qualified)")
     c.add_argument("--json", metavar="PATH", default=None, help="also write the results as JSON")
+    c.add_argument("--junit", metavar="PATH", default=None,
+                   help="also write JUnit XML for CI: one testcase per Lean name")
+    c.add_argument("--markdown", metavar="PATH", default=None,
+                   help="also write a Markdown report: one section per Lean name")
+    c.add_argument("--plots", metavar="DIR", default=None,
+                   help="also draw PNGs into DIR: a Taylor test per hasFDerivAt_* lemma, the "
+                   "gradient error per grad_*_mse lemma (needs the `plots` extra: matplotlib)")
     c.add_argument("--workers", type=int, default=1, metavar="N",
                    help="run the predicates in N processes (default 1)")
     c.add_argument("--shard", default=None, metavar="K/N",
@@ -154,20 +160,52 @@ def _check(args: argparse.Namespace) -> int:
     reference = {"auto": None, "exact": True, "float": False}[args.reference]
     cfg = Config(min_dim=args.min_dim, max_dim=args.max_dim, margin=args.margin, dtype=dtype,
                  dims=dims, exact_reference=reference)
+    if args.plots:
+        from .plots import require_matplotlib
+
+        try:
+            require_matplotlib()
+        except ImportError as exc:
+            return _fail(f"--plots: {exc}")
+    from .progress import progress
+    from .report import render_counterexample, render_headline, replay_command
+    from .runner import select
+
+    config: dict[str, Any] = {"backend": args.backend, "device": args.device, "seed": args.seed,
+                              "examples": args.examples, "dtype": dtype, "dims": args.dims,
+                              "reference": args.reference, "min_dim": args.min_dim,
+                              "max_dim": args.max_dim, "margin": args.margin,
+                              "database": args.database}
     start = time.perf_counter()
     # Hypothesis keeps caches in ./.hypothesis even without a database: keep the cwd clean.
     with tempfile.TemporaryDirectory(prefix="spec-hypothesis-") as home:
         set_hypothesis_home_dir(home)
-        results = run_all(backend, cfg, args.examples, args.seed, args.only, shard=shard,
-                          workers=args.workers, backend_factory=factory, database=args.database)
+        with progress(len(select(args.only, shard))) as advance:
+            results = run_all(backend, cfg, args.examples, args.seed, args.only, shard=shard,
+                              workers=args.workers, backend_factory=factory,
+                              database=args.database, on_result=advance)
     total = time.perf_counter() - start
     name = str(getattr(backend, "name", type(backend).__name__))
+    head = render_headline(results)
+    if head:
+        print("\n".join(head) + "\n")
     print(_table(name, results, total))
     for r in results:
-        if r.counterexample is not None:
-            print(_counterexample(r, args))
-        elif r.status is Status.ERROR:
-            print(f"\nERROR: {r.lean_name}\n  {r.message}")
+        if r.counterexample is not None or r.status is Status.ERROR:
+            print("\n" + render_counterexample(r, replay_command(r.lean_name, config)))
+    if args.junit:
+        from .report import write_junit
+
+        write_junit(args.junit, name, results, config)
+    if args.markdown:
+        from .report import write_markdown
+
+        write_markdown(args.markdown, name, results, config)
+    if args.plots:
+        from .plots import write_plots
+
+        paths = write_plots(args.plots, backend, cfg, args.seed, results)
+        print(f"\nplots: {len(paths)} PNG file(s) in {args.plots}")
     if args.json:
         payload: dict[str, Any] = {
             "backend": name,
@@ -215,38 +253,3 @@ def _table(backend: str, results: list[Result], total: float) -> str:
     return "\n".join(lines)
 
 
-def _arr(a: Any) -> str:
-    return np.array2string(np.asarray(a), separator=", ", floatmode="unique", threshold=200,
-                           max_line_width=110)
-
-
-def _counterexample(r: Result, args: argparse.Namespace) -> str:
-    v = r.counterexample
-    assert v is not None
-    out = [f"\n{r.status.value.upper()}: {r.lean_name}", f"  statement: {_statement(r.lean_name)}"]
-    worst = v.worst
-    if worst is not None and not worst.ok:
-        out.append("  worst: " + worst.describe())
-    elif v.message:
-        out.append("  " + v.message)
-    for k, a in v.witness.items():
-        out.append(f"  {k} = {_arr(a)}".replace("\n", "\n      "))
-    cmd = ["python", "-m", "spec", "check", "--seed", str(args.seed), "--examples", str(args.examples),
-           *(["--exact"] if args.exact else ["--dtype", args.dtype]),
-           *(["--dims", args.dims] if args.dims else []),
-           *(["--reference", args.reference] if args.reference != "auto" else []),
-           *(["--database", args.database] if args.database else []),
-           "--min-dim", str(args.min_dim), "--max-dim", str(args.max_dim), "--only", r.lean_name]
-    if args.backend:
-        cmd[4:4] = ["--backend", args.backend]
-    if args.device:
-        cmd[4:4] = ["--device", args.device]
-    out.append("  replay: " + shlex.join(cmd))
-    return "\n".join(out)
-
-
-def _statement(name: str) -> str:
-    from .registry import manifest
-
-    decl = manifest().declarations.get(name)
-    return decl.statement if decl else "?"

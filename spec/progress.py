@@ -12,12 +12,23 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TextIO
+from typing import IO, Protocol, cast, runtime_checkable
 
 from .runner import Result
 from .verdict import Status
 
-__all__ = ["progress"]
+__all__ = ["progress", "TextStream"]
+
+
+@runtime_checkable
+class TextStream(Protocol):
+    """What the bar writes to: a text stream that can say whether it is a terminal."""
+
+    def write(self, s: str, /) -> int: ...
+
+    def flush(self) -> None: ...
+
+    def isatty(self) -> bool: ...
 
 
 def _nothing(result: Result) -> None:
@@ -26,7 +37,7 @@ def _nothing(result: Result) -> None:
 
 @contextmanager
 def progress(
-    total: int, enabled: bool | None = None, *, file: TextIO | None = None
+    total: int, enabled: bool | None = None, *, file: TextStream | None = None
 ) -> Iterator[Callable[[Result], None]]:
     """Return a context yielding `advance(result)`, which moves a progress bar over `total` checks.
 
@@ -47,7 +58,7 @@ def progress(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    console = Console(file=stream, force_terminal=True, highlight=False)
+    console = Console(file=cast("IO[str]", stream), force_terminal=True, highlight=False)
     bar = Progress(
         TextColumn("checking"),
         BarColumn(),
@@ -67,7 +78,7 @@ def progress(
             short = result.lean_name.rsplit(".", 1)[-1]
             failed = f"[red]{bad[0]} failing[/red]  " if bad[0] else ""
             colour = {Status.HOLDS: "green", Status.UNMET: "yellow"}.get(result.status, "red")
-            bar.update(task, advance=1,
-                       description=f"{failed}last: {short} [{colour}]{result.status.value}[/{colour}]")
+            verdict = f"[{colour}]{result.status.value}[/{colour}]"
+            bar.update(task, advance=1, description=f"{failed}last: {short} {verdict}")
 
         yield advance

@@ -14,7 +14,7 @@ import shlex
 import socket
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import numpy as np
 
 from .registry import LEAN_REPOSITORY, MODULE_FILE, PINNED_COMMIT, LeanDecl, manifest
 from .runner import Result
+from .strategies import DEFAULT_MARGIN
 from .verdict import Comparison, Status
 
 __all__ = [
@@ -36,7 +37,6 @@ __all__ = [
 
 PREFIX = "Proofs.Autograd."
 MAX_HEADLINE = 3
-DEFAULT_MARGIN = 2.0**-40
 
 
 # --- small formatting helpers ------------------------------------------------------------------
@@ -56,7 +56,7 @@ def _times(ratio: float) -> str:
 
 
 def _r(x: Any) -> str:
-    """Return a number as Python's shortest round-trip repr (`-8.000000008`), never `np.float64(…)`."""
+    """Return a number as its shortest round-trip repr (`-8.000000008`), not `np.float64(…)`."""
     return repr(float(x))
 
 
@@ -93,13 +93,14 @@ def _right_label(right: str) -> str:
 
 
 def _entry_line(c: Comparison) -> str:
-    """Return `left[idx] = a, right b, error e > bound b (r× the bound)` for a failing comparison."""
+    """Return `left[idx] = a, right b, error e > bound b (r× the bound)` for a failed comparison."""
     if c.actual is None or c.expected is None:
         return f"{c.quantity}: {c.derivation}"
     left, right = _sides(c.quantity)
     idx = _index(c.index)
-    return (f"{left}{idx} = {c.actual!r}, {_right_label(right)} {c.expected!r}, error {_g(c.error)} "
-            f"> bound {_g(c.bound)} ({_times(c.worst_ratio)} the bound)")
+    times = "exact equality required" if c.bound == 0 else f"{_times(c.worst_ratio)} the bound"
+    return (f"{left}{idx} = {c.actual!r}, {_right_label(right)} {c.expected!r}, "
+            f"error {_g(c.error)} > bound {_g(c.bound)} ({times})")
 
 
 def _bad(results: Sequence[Result]) -> list[Result]:
@@ -216,14 +217,14 @@ def _values_lines(w: Mapping[str, Any], mv: dict[str, Any] | None) -> list[str]:
             f"a1 = relu z1 = {_arr(mv['a1'])}",
             f"y = mlpVecMat W1 b1 W2 b2 x = W2 a1 + b2 = {_arr(mv['y'])}",
             f"g = mseGrad y t = (2/{n})(y − t) = {_arr(mv['g'])}",
-            f"mse t y = {_r(mv['loss'])}",
+            f"loss = mse t y = {_r(mv['loss'])}",
         ]
     if "t" in w and "y" in w:
         y, t = np.asarray(w["y"], np.float64), np.asarray(w["t"], np.float64)
         n = t.shape[0]
         g = (2.0 / n) * (y - t) if n else np.zeros(0)
         return [f"y − t = {_arr(y - t)}", f"mseGrad y t = (2/{n})(y − t) = {_arr(g)}",
-                f"mse t y = {float((y - t) @ (y - t)) / n if n else 0.0!r}"]
+                f"loss = mse t y = {float((y - t) @ (y - t)) / n if n else 0.0!r}"]
     if "x" in w and ("dx" in w or "delta" in w):
         x = np.asarray(w["x"], np.float64)
         return [f"relu'(x) = {_arr((x > 0).astype(np.float64))}   (relu'(0) = 0)"]
@@ -246,13 +247,15 @@ def _expansion(k: str, idx: tuple[int, ...], mv: dict[str, Any]) -> str | None:
         return f"g[{i}] · a1[{j}] = {_r(g[i])} · {_r(a1[j])}"
     if k == "b2" and len(idx) == 1:
         (i,) = idx
-        return f"(2/{p.dims[2]})(y[{i}] − t[{i}]) = (2/{p.dims[2]})({_r(mv['y'][i])} − {_r(p.t[i])})"
+        n = p.dims[2]
+        return f"(2/{n})(y[{i}] − t[{i}]) = (2/{n})({_r(mv['y'][i])} − {_r(p.t[i])})"
     if k == "b1" and len(idx) == 1:
         (i,) = idx
         return f"relu'(z1[{i}]) · (W2ᵀ g)[{i}] = {mv['mask'][i]:g} · {_r(v[i])}"
     if k == "x" and len(idx) == 1:
         (j,) = idx
-        return f"Σ_i W1[i, {j}] · δ[i], δ = R_z1 (W2ᵀ g) = {_arr(d)}, W1[:, {j}] = {_arr(p.W1[:, j])}"
+        return (f"Σ_i W1[i, {j}] · δ[i], δ = R_z1 (W2ᵀ g) = {_arr(d)}, "
+                f"W1[:, {j}] = {_arr(p.W1[:, j])}")
     if k == "W1" and len(idx) == 2:
         i, j = idx
         return f"δ[{i}] · x[{j}] = {_r(d[i])} · {_r(p.x[j])}, δ = R_z1 (W2ᵀ g)"
@@ -293,29 +296,29 @@ def render_counterexample(result: Result, replay: str) -> str:
     name = result.lean_name
     decl = _decl(name)
     v = result.counterexample
-    head = f"{result.status.value.upper()}: {name}"
+    # The first lines keep the CLI's long-standing shape: the status and name, the statement, the
+    # worst comparison in one line (or the message); the details follow.
+    out = [f"{result.status.value.upper()}: {name}"]
     if decl is not None:
-        line = f", {MODULE_FILE.rsplit('/', 1)[-1]}:{decl.line}" if decl.line else ""
-        head += f"  ({decl.kind}{line}; section \"{decl.section}\")"
-    out = [head]
-    if decl is not None:
-        out.append(f"  statement:  {decl.statement}")
+        out.append(f"  statement: {decl.statement}")
+    worst = v.worst if v is not None else None
+    failing = result.status is Status.FAILS and worst is not None and not worst.ok
+    if failing and worst is not None:
+        out.append("  worst: " + worst.describe())
+    else:
+        msg = (v.message if v is not None and v.message else result.message) or result.status.value
+        out.append(f"  {result.status.value}: {msg}")
     witness: Mapping[str, Any] = v.witness if v is not None else {}
     mv = _mlp_values(witness)
-    if decl is not None and decl.hypotheses:
-        out.append("  hypotheses: " + "; ".join(decl.hypotheses))
-        if mv is not None and any(h.startswith("hx") for h in decl.hypotheses):
+    if decl is not None:
+        line = f"{MODULE_FILE.rsplit('/', 1)[-1]}:{decl.line}, " if decl.line else ""
+        out.append(f"  lean: {decl.kind}, {line}section \"{decl.section}\"")
+        out.append("  hypotheses: " + ("; ".join(decl.hypotheses) or "none"))
+        if mv is not None and any(h.startswith("hx") for h in decl.hypotheses) and mv["z1"].size:
             z = mv["z1"]
-            if z.size:
-                i = int(np.argmin(np.abs(z)))
-                out.append(f"              hx holds here: the smallest |z1 i| is |z1 {i}| = {_r(abs(z[i]))}")
-    elif decl is not None:
-        out.append("  hypotheses: none")
-    out.append("  meaning:    " + _MEANING[_category(name, decl)])
-    if v is None:
-        out.append(f"  {result.message}")
-        out.append(f"  replay: {replay}")
-        return "\n".join(out)
+            i = int(np.argmin(np.abs(z)))
+            out.append(f"    hx holds here: the smallest |z1 i| is |z1 {i}| = {_r(abs(z[i]))}")
+    out.append("  meaning: " + _MEANING[_category(name, decl)])
     dims = _dimensions(witness)
     if dims is not None:
         out.append(f"  dimensions: {dims}   (the smallest example found)")
@@ -327,21 +330,20 @@ def render_counterexample(result: Result, replay: str) -> str:
     if values:
         out.append("  at this point (the spec's float64 values):")
         out.extend(f"    {s}".replace("\n", "\n      ") for s in values)
-    worst = v.worst
-    if result.status is Status.FAILS and worst is not None and not worst.ok:
+    if failing and worst is not None and v is not None:
         out.extend(_differ(name, decl, worst, mv))
         others = [c for c in v.comparisons if not c.ok and c is not worst]
         for c in others[:3]:
             out.append("  also fails: " + _entry_line(c))
         if len(others) > 3:
             out.append(f"  … and {len(others) - 3} more failing comparisons")
-    elif v.message:
-        out.append(f"  {result.status.value}: {v.message}")
     out.append(f"  replay: {replay}")
     return "\n".join(out)
 
 
-def _differ(name: str, decl: LeanDecl | None, c: Comparison, mv: dict[str, Any] | None) -> list[str]:
+def _differ(
+    name: str, decl: LeanDecl | None, c: Comparison, mv: dict[str, Any] | None
+) -> list[str]:
     left, right = _sides(c.quantity)
     idx = _index(c.index)
     out: list[str] = []
@@ -352,11 +354,12 @@ def _differ(name: str, decl: LeanDecl | None, c: Comparison, mv: dict[str, Any] 
     if k is not None and sides is not None and mv is not None and c.index is not None:
         lhs = sides[0]
         rhs = _RIGHT_SIDE.get(k, sides[1])
+        terms = "in the statement's terms"
         if _short(name) == "adjoint_fderiv_comp_apply_one":
-            lhs = f"{lhs} (f = the network as a function of {k}, g = mse t)"
+            terms += f" (f = the network as a function of {k}, g = mse t)"
             rhs = f"{sides[1]} = {rhs}"
-        out.append(f"  in the statement's terms: {lhs} = {rhs}, at {idx}: the engine gives "
-                   f"{c.actual!r}, the right side is {c.expected!r}")
+        out.append(f"  {terms}: {lhs} = {rhs}, at {idx}: the engine gives {c.actual!r}, the right "
+                   f"side is {c.expected!r}")
         exp = _expansion(k, c.index, mv)
         if exp is not None:
             out.append(f"    right side at {idx} = {exp}")
@@ -364,11 +367,12 @@ def _differ(name: str, decl: LeanDecl | None, c: Comparison, mv: dict[str, Any] 
     where = f"at the worst entry {idx} (of {c.total})" if idx else "(a scalar)"
     out.append(f"  the two sides {where}:")
     width = max(len(left), len(right))
-    out.append(f"    {left.ljust(width)} = {c.actual!r}")
-    out.append(f"    {right.ljust(width)} = {c.expected!r}")
+    out.append(f"    left:  {left.ljust(width)} = {c.actual!r}")
+    out.append(f"    right: {right.ljust(width)} = {c.expected!r}")
     ulps = "" if c.ulps is None else f" ({_g(c.ulps)} ulp)"
-    out.append(f"  error: {_g(c.error, 3)}{ulps} > bound {_g(c.bound, 3)}: {_times(c.worst_ratio)} the "
-               f"bound; {c.failing} of {c.total} entries exceed their bound")
+    out.append(f"  error: {_g(c.error, 3)}{ulps} > bound {_g(c.bound, 3)}: "
+               f"{_times(c.worst_ratio)} the bound; {c.failing} of {c.total} entries exceed their "
+               "bound")
     out.append(f"  bound: {c.derivation}  (derived from the sizes and the unit roundoff; see "
                "docs/tolerances.md)")
     return out
@@ -383,7 +387,8 @@ def replay_command(lean_name: str, config: Mapping[str, object]) -> str:
     Reads these keys of `config` when present (the `--json` config of the CLI plus the engine's
     options): `backend` (the `--backend` argument; absent or None for the built-in engine),
     `device`, `seed`, `examples`, `dtype` ("exact" gives `--exact`), `dims` ("IN,HID,OUT" or a
-    triple), `reference`, `min_dim`, `max_dim`, `margin` (given only when not the default 2^-40).
+    triple), `reference`, `min_dim`, `max_dim`, `database`, `margin` (given only when not the
+    default 2^-40).
     """
     cmd = ["python", "-m", "spec", "check"]
 
@@ -408,6 +413,7 @@ def replay_command(lean_name: str, config: Mapping[str, object]) -> str:
         opt("--reference", "reference")
     opt("--min-dim", "min_dim")
     opt("--max-dim", "max_dim")
+    opt("--database", "database")
     margin = config.get("margin")
     if isinstance(margin, float) and margin != DEFAULT_MARGIN:
         cmd.extend(["--margin", repr(margin)])
@@ -460,11 +466,11 @@ def junit_xml(
         "name": f"MlpMse conformance of engine {backend!r}", "tests": str(len(results)),
         "failures": str(counts[Status.FAILS]), "errors": str(counts[Status.ERROR]),
         "skipped": str(counts[Status.UNMET]), "time": f"{total:.3f}",
-        "timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
         "hostname": socket.gethostname(),
     })
     props = ET.SubElement(suite, "properties")
-    fixed = {"backend": backend, "lean_repository": LEAN_REPOSITORY, "lean_commit": PINNED_COMMIT,
+    fixed = {"engine": backend, "lean_repository": LEAN_REPOSITORY, "lean_commit": PINNED_COMMIT,
              "lean_module": MODULE_FILE}
     for key, value in {**fixed, **{k: v for k, v in config.items() if k not in fixed}}.items():
         if value is not None:
@@ -507,6 +513,11 @@ def write_junit(
 # --- Markdown ----------------------------------------------------------------------------------
 
 
+def _source_url(line: int | None = None) -> str:
+    anchor = f"#L{line}" if line else ""
+    return f"https://github.com/{LEAN_REPOSITORY}/blob/{PINNED_COMMIT}/{MODULE_FILE}{anchor}"
+
+
 def _anchor(name: str) -> str:
     return re.sub(r"[^a-z0-9_-]", "", name.lower().replace(" ", "-"))
 
@@ -532,7 +543,7 @@ def markdown(
     out.append(f"**{counts[Status.HOLDS]} holds, {counts[Status.FAILS]} fails, "
                f"{counts[Status.UNMET]} unmet, {counts[Status.ERROR]} error** in "
                f"{sum(r.seconds for r in results):.1f} s, against "
-               f"[`{MODULE_FILE}`](https://github.com/{LEAN_REPOSITORY}/blob/{PINNED_COMMIT}/{MODULE_FILE}) "
+               f"[`{MODULE_FILE}`]({_source_url()}) "
                f"at `{PINNED_COMMIT[:12]}`.")
     out.append("")
     if config:
@@ -550,9 +561,8 @@ def markdown(
         out.append(f"## {r.lean_name}")
         out.append("")
         if decl is not None:
-            where = f"{MODULE_FILE}#L{decl.line}" if decl.line else MODULE_FILE
             out.append(f"- **{decl.kind}** in section \"{decl.section}\" "
-                       f"([source](https://github.com/{LEAN_REPOSITORY}/blob/{PINNED_COMMIT}/{where}))")
+                       f"([source]({_source_url(decl.line)}))")
             out.append(f"- **statement:** `{decl.statement}`")
             hyps = "; ".join(f"`{h}`" for h in decl.hypotheses) or "none"
             out.append(f"- **hypotheses:** {hyps}")
