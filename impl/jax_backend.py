@@ -1,0 +1,280 @@
+"""`JaxBackend`: the two-layer MLP with MSE loss as people write it in JAX, for the checker.
+
+The network is `W2 @ jax.nn.relu(W1 @ x + b1) + b2` in `jax.numpy` and the loss is
+`jnp.mean(jnp.square(y - t))`; every derivative comes from JAX itself: `grads` from `jax.grad`,
+`jvp` from `jax.jvp` (forward mode, so the `hasFDerivAt_mlp_wrt_*` lemmas are checked on JAX's own
+derivative), `relu_vjp` and `linear_input_vjp` from `jax.vjp` of `jax.nn.relu` and of `x ↦ W @ x`,
+`mse_grad` from `jax.grad` of the loss. Nothing is special-cased: where JAX departs from the Lean
+statements (`jnp.mean` of an empty array is NaN, Lean's `mse` there is 0), the checker reports it.
+
+float64: importing this module runs `jax.config.update("jax_enable_x64", True)`. Without it JAX
+silently computes float64 inputs in float32 (it converts them on entry, with a warning at most),
+so a "float64" check would in fact check float32 arithmetic against float64 bounds and flag a
+correct engine. The flag is process-wide: other JAX code in the same process then also gets
+float64 where it asks for it (JAX's defaults for Python scalars and `jnp.array([1.0])` become
+float64). `JaxBackend(dtype=np.dtype("float32"))` still computes in float32: its inputs are
+converted to float32 arrays, and JAX keeps the dtype of array operands.
+
+Speed: JAX recompiles a jitted function for every new input shape; the checker draws
+`inDim, hidDim, outDim` up to 8, a few hundred shapes. `jit=True` (the default) compiles each
+function once per shape and reuses it; `jit=False` runs op by op. On the default run (100 examples
+per predicate), jit was faster; docs/engines.md gives the figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, cast
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Float
+from numpy.typing import NDArray
+
+# `jax.config.update` is untyped in jax's stubs; its signature is `(name, value) -> None`.
+_config_update = cast(Callable[[str, object], None], jax.config.update)
+_config_update("jax_enable_x64", True)
+
+__all__ = ["JaxBackend"]
+
+F64 = NDArray[np.float64]
+In = NDArray[Any]
+"""An input array: float64 by the protocol (shapes are checked at run time in the tests)."""
+
+PARAMS: tuple[str, ...] = ("W1", "b1", "W2", "b2", "x")
+
+
+def _real(a: In, engine: str) -> F64:
+    """Return `a` as float64, or raise `ValueError` for entries JAX cannot compute with."""
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "fiub":
+        raise ValueError(
+            f"{engine} computes in floating point; it cannot take {arr.dtype} entries "
+            "(exact rationals, as `--exact` hands out, need an engine that computes exactly)"
+        )
+    out: F64 = arr.astype(np.float64)
+    return out
+
+_DTYPES: tuple[str, ...] = ("float64", "float32", "float16")
+
+Fn = Callable[..., Any]
+
+
+def _device(device: str | None) -> jax.Device | None:
+    """Return the JAX device named like `"cpu"`, `"gpu"`, `"cuda:1"` or `"tpu"`; None for None."""
+    if device is None:
+        return None
+    platform, _, index = device.partition(":")
+    try:
+        i = int(index) if index else 0
+    except ValueError:
+        raise ValueError(
+            f"JaxBackend: device={device!r}: expected PLATFORM or PLATFORM:INDEX, e.g. 'gpu:0'"
+        ) from None
+    try:
+        devices = jax.devices(platform)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"JaxBackend: device={device!r}: this JAX ({jax.__version__}) has no {platform!r} "
+            f"devices ({exc}); available: {', '.join(str(d) for d in jax.devices())}"
+        ) from exc
+    if not 0 <= i < len(devices):
+        raise ValueError(
+            f"JaxBackend: device={device!r}: there are {len(devices)} {platform!r} devices"
+        )
+    return devices[i]
+
+
+class JaxBackend:
+    """The MLP and its MSE loss in JAX, with every optional method of the backend protocol.
+
+    - `dtype` (default `np.dtype("float64")`): the float type JAX computes in, `float64`,
+      `float32` or `float16`, as a numpy dtype or its name.
+    - `device` (default None, JAX's default device): e.g. `"cpu"`, `"gpu"`, `"cuda:1"`, `"tpu"`;
+      a device this machine does not have is a `ValueError`.
+    - `jit` (default True): compile each function (once per shape) with `jax.jit`.
+
+    The activation is the class attribute `activation`, `jax.nn.relu`; a subclass may replace it
+    (e.g. by `lambda z: jnp.maximum(z, 0)`) to check another way of writing ReLU.
+
+    Example: `JaxBackend(dtype=np.dtype("float32")).name == "jax-float32"`.
+    """
+
+    name: str
+    activation: Callable[[jax.Array], jax.Array] = staticmethod(jax.nn.relu)
+
+    def __init__(
+        self, dtype: Any = np.dtype("float64"), device: str | None = None, jit: bool = True
+    ) -> None:
+        dt = np.dtype(dtype)
+        if dt.name not in _DTYPES:
+            raise ValueError(
+                f"JaxBackend: dtype={dt} is not supported; pass one of {', '.join(_DTYPES)}"
+            )
+        self.dtype: np.dtype[Any] = dt
+        self.device = _device(device)
+        self.jit = jit
+        self.name = f"jax-{dt.name}" + (
+            "" if device is None or self.device is None or self.device.platform == "cpu"
+            else f"-{device}"
+        )
+        relu = type(self).activation
+
+        def forward(W1: jax.Array, b1: jax.Array, W2: jax.Array, b2: jax.Array,
+                    x: jax.Array) -> jax.Array:
+            return W2 @ relu(W1 @ x + b1) + b2
+
+        def mse(y: jax.Array, t: jax.Array) -> jax.Array:
+            return jnp.mean(jnp.square(y - t))
+
+        def loss(W1: jax.Array, b1: jax.Array, W2: jax.Array, b2: jax.Array, x: jax.Array,
+                 t: jax.Array) -> jax.Array:
+            return mse(forward(W1, b1, W2, b2, x), t)
+
+        def jvp(primals: tuple[jax.Array, ...], tangents: tuple[jax.Array, ...]) -> jax.Array:
+            _, dy = jax.jvp(forward, primals, tangents)
+            return cast(jax.Array, dy)
+
+        def relu_vjp(z: jax.Array, delta: jax.Array) -> jax.Array:
+            _, pullback = jax.vjp(relu, z)
+            return cast(jax.Array, pullback(delta)[0])
+
+        def linear_input_vjp(W: jax.Array, delta: jax.Array) -> jax.Array:
+            # The map is linear, so its VJP does not depend on the point: take it at 0.
+            _, pullback = jax.vjp(lambda x: W @ x, jnp.zeros(W.shape[1], W.dtype))
+            return cast(jax.Array, pullback(delta)[0])
+
+        def z1(W1: jax.Array, b1: jax.Array, x: jax.Array) -> jax.Array:
+            return W1 @ x + b1
+
+        wrap: Callable[[Fn], Fn] = jax.jit if jit else (lambda f: f)
+        self._forward = wrap(forward)
+        self._loss = wrap(loss)
+        self._grads = wrap(jax.grad(loss, argnums=(0, 1, 2, 3, 4)))
+        self._jvp = wrap(jvp)
+        self._z1 = wrap(z1)
+        self._mse = wrap(mse)
+        self._mse_grad = wrap(jax.grad(mse))
+        self._relu_vjp = wrap(relu_vjp)
+        self._linear_input_vjp = wrap(linear_input_vjp)
+
+    def __repr__(self) -> str:
+        dev = "" if self.device is None else f", device={str(self.device)!r}"
+        return f"JaxBackend(dtype=np.dtype({self.dtype.name!r}){dev}, jit={self.jit})"
+
+    # Conversions.
+
+    def _j(self, a: In) -> jax.Array:
+        """Return the numpy array as a JAX array of the backend's dtype, on its device."""
+        # Rounded to the dtype by numpy (to nearest), then handed to JAX.
+        out: jax.Array = jax.device_put(_real(a, self.name).astype(self.dtype), self.device)
+        return out
+
+    @staticmethod
+    def _np(a: jax.Array) -> F64:
+        out: F64 = np.asarray(jax.device_get(a)).astype(np.float64)
+        return out
+
+    # The protocol.
+
+    def forward(
+        self,
+        W1: Float[In, "hidDim inDim"],
+        b1: Float[In, " hidDim"],
+        W2: Float[In, "outDim hidDim"],
+        b2: Float[In, " outDim"],
+        x: Float[In, " inDim"],
+    ) -> Float[F64, " outDim"]:
+        """`Proofs.Autograd.mlpVecMat` (def): Return `y = W2 @ relu(W1 @ x + b1) + b2`."""
+        return self._np(self._forward(*map(self._j, (W1, b1, W2, b2, x))))
+
+    def loss(
+        self,
+        W1: Float[In, "hidDim inDim"],
+        b1: Float[In, " hidDim"],
+        W2: Float[In, "outDim hidDim"],
+        b2: Float[In, " outDim"],
+        x: Float[In, " inDim"],
+        t: Float[In, " outDim"],
+    ) -> float:
+        """Return `jnp.mean(jnp.square(y - t))`; NaN when `outDim = 0` (Lean: 0)."""
+        return float(self._loss(*map(self._j, (W1, b1, W2, b2, x, t))))
+
+    def grads(
+        self,
+        W1: Float[In, "hidDim inDim"],
+        b1: Float[In, " hidDim"],
+        W2: Float[In, "outDim hidDim"],
+        b2: Float[In, " outDim"],
+        x: Float[In, " inDim"],
+        t: Float[In, " outDim"],
+    ) -> dict[str, F64]:
+        """Return `jax.grad` of the loss in each of `W1 b1 W2 b2 x`."""
+        out = self._grads(*map(self._j, (W1, b1, W2, b2, x, t)))
+        return {k: self._np(v) for k, v in zip(PARAMS, out, strict=True)}
+
+    # The optional methods.
+
+    def z1(
+        self, W1: Float[In, "hidDim inDim"], b1: Float[In, " hidDim"], x: Float[In, " inDim"]
+    ) -> Float[F64, " hidDim"]:
+        """`Proofs.Autograd.z1` (def): Return `W1 @ x + b1`."""
+        return self._np(self._z1(self._j(W1), self._j(b1), self._j(x)))
+
+    def a1(
+        self, W1: Float[In, "hidDim inDim"], b1: Float[In, " hidDim"], x: Float[In, " inDim"]
+    ) -> Float[F64, " hidDim"]:
+        """`Proofs.Autograd.a1` (def): Return `jax.nn.relu(W1 @ x + b1)`."""
+        # `jax.nn.relu` is jitted by JAX itself; applied to `z1`, it compiles once per hidDim.
+        return self._np(type(self).activation(self._z1(self._j(W1), self._j(b1), self._j(x))))
+
+    def mse(self, y: Float[In, " n"], t: Float[In, " n"]) -> float:
+        """`Proofs.Autograd.mse` (def): Return `jnp.mean(jnp.square(y - t))` (NaN if n = 0)."""
+        return float(self._mse(self._j(y), self._j(t)))
+
+    def mse_grad(self, y: Float[In, " n"], t: Float[In, " n"]) -> Float[F64, " n"]:
+        """`Proofs.Autograd.mseGrad` (def): Return `jax.grad` of the loss in `y`."""
+        return self._np(self._mse_grad(self._j(y), self._j(t)))
+
+    def relu_vjp(self, z: Float[In, " n"], delta: Float[In, " n"]) -> Float[F64, " n"]:
+        """`Proofs.Autograd.reluDerivCLM` (def): Return `jax.vjp` of the activation at `z` on `δ`."""
+        return self._np(self._relu_vjp(self._j(z), self._j(delta)))
+
+    def linear_input_vjp(
+        self, W: Float[In, "outDim inDim"], delta: Float[In, " outDim"]
+    ) -> Float[F64, " inDim"]:
+        """`Spec.linearInputDerivSpec` (def): Return `jax.vjp` of `x ↦ W @ x` on `δ`."""
+        return self._np(self._linear_input_vjp(self._j(W), self._j(delta)))
+
+    def jvp(
+        self,
+        W1: Float[In, "hidDim inDim"],
+        b1: Float[In, " hidDim"],
+        W2: Float[In, "outDim hidDim"],
+        b2: Float[In, " outDim"],
+        x: Float[In, " inDim"],
+        tangents: Mapping[str, In],
+    ) -> Float[F64, " outDim"]:
+        """Return `jax.jvp` of the network at `(W1, b1, W2, b2, x)` along `tangents`.
+
+        A key missing from `tangents` means a zero tangent; an unknown key is a `ValueError`.
+        """
+        unknown = sorted(set(tangents) - set(PARAMS))
+        if unknown:
+            raise ValueError(
+                f"tangents has unknown key(s) {', '.join(map(repr, unknown))}; "
+                f"expected some of {', '.join(PARAMS)}"
+            )
+        primals = tuple(self._j(a) for a in (W1, b1, W2, b2, x))
+        for k, p in zip(PARAMS, primals, strict=True):
+            if k in tangents and tuple(np.shape(tangents[k])) != tuple(p.shape):
+                raise ValueError(
+                    f"tangents[{k!r}] has shape {tuple(np.shape(tangents[k]))}; "
+                    f"expected {tuple(p.shape)}, the shape of {k}"
+                )
+        tans = tuple(
+            self._j(tangents[k]) if k in tangents else jnp.zeros_like(p)
+            for k, p in zip(PARAMS, primals, strict=True)
+        )
+        return self._np(self._jvp(primals, tans))
