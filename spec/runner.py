@@ -249,7 +249,9 @@ def run_all(
     if backend_factory is None:
         raise ValueError("run_all: workers > 1 needs a backend_factory to build the engine in each process")
     results: dict[int, Result] = {}
-    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    # Not "fork": a parent that has loaded a multithreaded engine (JAX, PyTorch) can deadlock a
+    # forked child. A fork server starts from a clean process.
+    ctx = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         futures = {
             pool.submit(_run_in_worker, i, backend_factory, cfg, examples, seed_value, database): i
