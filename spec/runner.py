@@ -117,6 +117,10 @@ def run_check(
         if v.status is Status.UNMET:
             res.unmet += 1
         else:
+            if res.holds == 0:
+                # What this engine was actually checked on: an optional method it lacks moves a
+                # comparison to the spec alone (`python -m spec explain NAME` tells the design).
+                res.subject = v.subject
             res.holds += 1
             res.worst_ratio = max(res.worst_ratio, v.worst_ratio)
 
