@@ -1,12 +1,13 @@
 """Docs that run: the commands and snippets of README.md and docs/**/*.md are executed, so the
 docs cannot rot. One test per shell command and per Python block, named FILE:LINE.
 
-The rules (whatever is not run is skipped with its reason, never silently):
+The rules (whatever is not run is listed with its reason and checked against these rules by
+`test_what_does_not_run_is_what_the_rules_name`, never dropped silently):
 
 1. Blocks whose info string starts with `bash`, `sh`, `shell` or `console` hold shell commands;
    `python` and `pycon` blocks hold Python. Blocks in other languages (`text`, `yaml`, `toml`, no
    language, …) are not code to run and are not collected.
-2. `norun` anywhere in the info string (```` ```bash norun ````) skips the whole block.
+2. `norun` anywhere in the info string (```` ```bash norun ````) leaves the whole block out.
 3. In `bash`, `sh` and `shell` blocks each non-blank line that is not a comment is a command (a
    trailing backslash continues it on the next line). In `console` blocks commands are the lines
    starting with `$ `; the lines after a command, up to the next one, are its expected output,
@@ -19,7 +20,7 @@ The rules (whatever is not run is skipped with its reason, never silently):
    per block, shared by its commands in order); `/path/to/repo` in an assignment stands for the
    repository. A `check` without `--examples` gets `--examples 3 --max-dim 4` appended (without
    `--max-dim` when one is given), to keep this file fast; with `--examples` it runs as written.
-6. These commands are skipped by rule, with the reason: `pip …`, `python -m pip …` (they install
+6. These commands are left out by rule, with the reason: `pip …`, `python -m pip …` (they install
    packages); `python -m pytest …` (the test suite this test belongs to); `python benchmarks/…`
    (benchmarks take minutes; `tests/test_bench.py` smoke-tests them); a `--backend
    MODULE:ATTR` whose top-level module is a placeholder listed in `PLACEHOLDERS` (`mypackage`);
@@ -259,18 +260,38 @@ def _matches(expected: str, output: str) -> bool:
 BLOCKS = collected()
 
 
-def _cases() -> list[tuple[Block, Command | None]]:
-    # One case per shell command (so each skip is reported with its reason), one per Python block.
+def _cases() -> tuple[list[tuple[Block, Command | None]], list[tuple[Block, str]]]:
+    # One case per shell command that runs and per Python block; the commands that do not run
+    # here (rule 6) and `norun` blocks are listed apart, with their reasons, and checked by
+    # `test_what_does_not_run_is_what_the_rules_name` rather than reported as skipped tests.
     out: list[tuple[Block, Command | None]] = []
+    not_run: list[tuple[Block, str]] = []
     for b in BLOCKS:
-        if b.lang in SHELL and "norun" not in b.flags:
-            out.extend((b, c) for c in shell_commands(b))
+        if "norun" in b.flags:
+            not_run.append((b, f"{b.id}: marked norun"))
+        elif b.lang in SHELL:
+            for c in shell_commands(b):
+                if c.skip is not None and c.skip != UNKNOWN:
+                    not_run.append((b, f"{c.text!r}: {c.skip}"))
+                else:
+                    out.append((b, c))
         else:
             out.append((b, None))
-    return out
+    return out, not_run
 
 
-CASES = _cases()
+CASES, NOT_RUN = _cases()
+
+
+def test_what_does_not_run_is_what_the_rules_name() -> None:
+    """Every command the docs show but this file does not run is an install, the test suite
+    itself, a placeholder engine, a GPU run, a benchmark, or a block marked `norun`; nothing else
+    is left out, and README's install line is among them (so the rules are exercised)."""
+    allowed = ("installs packages", "runs the test suite", "placeholder", "no cuda device",
+               "no gpu device", "a benchmark", "marked norun", "is not installed")
+    for _b, reason in NOT_RUN:
+        assert any(a in reason for a in allowed), reason
+    assert any("README.md" in r and "norun" in r for _b, r in NOT_RUN), NOT_RUN
 
 
 @pytest.mark.parametrize(("block", "command"), CASES,
@@ -278,16 +299,12 @@ CASES = _cases()
                               for b, c in CASES])
 def test_docs(block: Block, command: Command | None, tmp_path: Path,
               monkeypatch: pytest.MonkeyPatch) -> None:
-    if "norun" in block.flags:
-        pytest.skip(f"{block.id}: marked norun")
     if command is None:
         run_python(block, tmp_path, monkeypatch)
         return
     if command.skip == UNKNOWN:
         pytest.fail(f"{block.path.name}:{command.line}: no rule runs or skips {command.text!r}: "
                     "mark the block `norun` or add a rule to tests/test_docs.py")
-    if command.skip is not None:
-        pytest.skip(f"{command.text!r}: {command.skip}")
     r = {r.command.line: r for r in shell_results(block)}[command.line]
     where = f"{block.path.name}:{command.line}: {shlex.join(r.argv)}"
     assert r.returncode == command.exit_status, f"{where}\nexit {r.returncode}\n{r.output[-4000:]}"
