@@ -32,6 +32,8 @@ import numpy as np
 from jaxtyping import Float
 from numpy.typing import NDArray
 
+from .model import PARAMS, check_tangents
+
 # `jax.config.update` is untyped in jax's stubs; its signature is `(name, value) -> None`.
 _config_update = cast(Callable[[str, object], None], jax.config.update)
 _config_update("jax_enable_x64", True)
@@ -41,8 +43,6 @@ __all__ = ["JaxBackend"]
 F64 = NDArray[np.float64]
 In = NDArray[Any]
 """An input array: float64 by the protocol (shapes are checked at run time in the tests)."""
-
-PARAMS: tuple[str, ...] = ("W1", "b1", "W2", "b2", "x")
 
 
 def _real(a: In, engine: str) -> F64:
@@ -260,19 +260,8 @@ class JaxBackend:
 
         A key missing from `tangents` means a zero tangent; an unknown key is a `ValueError`.
         """
-        unknown = sorted(set(tangents) - set(PARAMS))
-        if unknown:
-            raise ValueError(
-                f"tangents has unknown key(s) {', '.join(map(repr, unknown))}; "
-                f"expected some of {', '.join(PARAMS)}"
-            )
         primals = tuple(self._j(a) for a in (W1, b1, W2, b2, x))
-        for k, p in zip(PARAMS, primals, strict=True):
-            if k in tangents and tuple(np.shape(tangents[k])) != tuple(p.shape):
-                raise ValueError(
-                    f"tangents[{k!r}] has shape {tuple(np.shape(tangents[k]))}; "
-                    f"expected {tuple(p.shape)}, the shape of {k}"
-                )
+        check_tangents(tangents, {k: tuple(p.shape) for k, p in zip(PARAMS, primals, strict=True)})
         tans = tuple(
             self._j(tangents[k]) if k in tangents else jnp.zeros_like(p)
             for k, p in zip(PARAMS, primals, strict=True)

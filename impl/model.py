@@ -31,6 +31,25 @@ __all__ = ["MlpTape", "record_mlp", "ReferenceBackend", "PARAMS"]
 PARAMS: tuple[str, ...] = ("W1", "b1", "W2", "b2", "x")
 """The arguments `grads` and `jvp` differentiate with respect to, in the protocol's order."""
 
+
+def check_tangents(
+    tangents: Mapping[str, Any], shapes: Mapping[str, tuple[int, ...]] | None = None
+) -> None:
+    """Raise `ValueError` for a key of a `jvp`'s `tangents` that is not one of `PARAMS`, or, given
+    the primals' shapes, for a tangent of another shape (one place for every engine's messages)."""
+    unknown = sorted(set(tangents) - set(PARAMS))
+    if unknown:
+        raise ValueError(
+            f"tangents has unknown key(s) {', '.join(map(repr, unknown))}; "
+            f"expected some of {', '.join(PARAMS)}"
+        )
+    for k, shape in (shapes or {}).items():
+        if k in tangents and tuple(np.shape(tangents[k])) != tuple(shape):
+            raise ValueError(
+                f"tangents[{k!r}] has shape {tuple(np.shape(tangents[k]))}; "
+                f"expected {tuple(shape)}, the shape of {k}"
+            )
+
 # Lean's implicit `{inDim hidDim outDim : Nat}`: the named axes of every argument.
 _AXES: dict[str, tuple[str, ...]] = {
     "W1": ("hidDim", "inDim"),
@@ -199,12 +218,7 @@ class ReferenceBackend:
         `dz1 = dW1 x + W1 dx + db1`, `dy = dW2 a1 + W2 (relu'(z1) ⊙ dz1) + db2`, with the strict
         `relu'` (0 at a kink). A key missing from `tangents` means a zero tangent.
         """
-        unknown = sorted(set(tangents) - set(PARAMS))
-        if unknown:
-            raise ValueError(
-                f"tangents has unknown key(s) {', '.join(map(repr, unknown))}; "
-                f"expected some of {', '.join(PARAMS)}"
-            )
+        check_tangents(tangents)
         given = [k for k in PARAMS if k in tangents]
         arrays = self._prepare(
             _mlp_args(W1, b1, W2, b2, x)

@@ -39,13 +39,13 @@ from torch import Tensor, nn
 from torch.func import functional_call
 from torch.func import jvp as torch_jvp
 
+from .model import PARAMS, check_tangents
+
 __all__ = ["TorchBackend", "TorchMlp"]
 
 F64 = NDArray[np.float64]
 In = NDArray[Any]
 """An input array: float64 by the protocol (shapes are checked at run time in the tests)."""
-
-PARAMS: tuple[str, ...] = ("W1", "b1", "W2", "b2", "x")
 
 
 def _real(a: In, engine: str) -> F64:
@@ -311,19 +311,8 @@ class TorchBackend:
 
         A key missing from `tangents` means a zero tangent; an unknown key is a `ValueError`.
         """
-        unknown = sorted(set(tangents) - set(PARAMS))
-        if unknown:
-            raise ValueError(
-                f"tangents has unknown key(s) {', '.join(map(repr, unknown))}; "
-                f"expected some of {', '.join(PARAMS)}"
-            )
         primals = tuple(self._t(a) for a in (W1, b1, W2, b2, x))
-        for k, p in zip(PARAMS, primals, strict=True):
-            if k in tangents and tuple(np.shape(tangents[k])) != tuple(p.shape):
-                raise ValueError(
-                    f"tangents[{k!r}] has shape {tuple(np.shape(tangents[k]))}; "
-                    f"expected {tuple(p.shape)}, the shape of {k}"
-                )
+        check_tangents(tangents, {k: tuple(p.shape) for k, p in zip(PARAMS, primals, strict=True)})
         tans = tuple(
             self._t(tangents[k]) if k in tangents else torch.zeros_like(p)
             for k, p in zip(PARAMS, primals, strict=True)
