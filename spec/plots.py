@@ -345,7 +345,7 @@ def _figure(title: str, statement: str, caption: str) -> tuple[_Page, Axes]:
 
     fig = Figure(figsize=(8.6, 6.0), dpi=DPI)
     ax = fig.add_axes((0.1, 0.3, 0.86, 0.55))
-    paragraphs = "\n".join(_wrap(p, 125) for p in caption.split("\n"))
+    paragraphs = "\n".join(_wrap(p, 110) for p in caption.split("\n"))
     return _Page(fig, f"{title}\n{_wrap(statement, 100)}", paragraphs), ax
 
 
@@ -380,7 +380,7 @@ def _finish(img: Any, page: _Page, note: str, path: Path) -> None:
     draw = ImageDraw.Draw(img)
     draw.multiline_text((width / 2, 6), page.title, font=_font(12), fill=(0, 0, 0), anchor="ma",
                         align="center", spacing=3)
-    caption = page.caption + "\n" + note
+    caption = page.caption + "\n" + _wrap(note, 110)
     box = draw.multiline_textbbox((0, 0), caption, font=_font(10), spacing=3)
     draw.multiline_text((12, height - 6 - (box[3] - box[1])), caption, font=_font(10),
                         fill=(40, 40, 40), spacing=3)
