@@ -166,6 +166,27 @@ def _per_point(kind: str, p: MlpPoint, prec: Precision, compute: Any) -> Any:
     return value
 
 
+_LAYER_CACHE: dict[tuple[int, int], tuple[F64, F64, F64, F64]] = {}
+
+
+def _first_layer(W1: F64, x: F64) -> tuple[F64, F64]:
+    """Return `W1 x` and `|W1| |x|`, reused while `W1` and `x` are the same objects: the perturbed
+    points of `b1`, `W2` and `b2` share them with the point itself."""
+    key = (id(W1), id(x))
+    hit = _LAYER_CACHE.get(key)
+    if hit is not None and hit[0] is W1 and hit[1] is x:
+        return hit[2], hit[3]
+    if x.shape[0]:
+        Wx: F64 = W1 @ x
+        aWx: F64 = abs_of(W1) @ np.abs(x)
+    else:
+        Wx = aWx = np.zeros(W1.shape[0])
+    if len(_LAYER_CACHE) >= 8:
+        _LAYER_CACHE.pop(next(iter(_LAYER_CACHE)))
+    _LAYER_CACHE[key] = (W1, x, Wx, aWx)  # holding W1 and x keeps their ids from being reused
+    return Wx, aWx
+
+
 def forward_bounds(p: MlpPoint, prec: Precision = FLOAT64) -> ForwardBounds:
     """Return the forward values at `p` and their error bounds for an engine computing in `prec`."""
     out: ForwardBounds = _per_point("forward", p, prec, lambda: _forward_bounds(p, prec))
@@ -177,8 +198,9 @@ def _forward_bounds(p: MlpPoint, prec: Precision) -> ForwardBounds:
     n_i, n_h, n_o = p.dims
     W1, b1, W2, b2, x, t = p.W1, p.b1, p.W2, p.b2, p.x, p.t
     # z1 = W1 x + b1: a sum of n_i products and one addend, any order.
-    z1 = W1 @ x + b1 if n_i else b1.copy()
-    d_z1 = SLACK * (gamma(n_i + 1, u) * (abs_of(W1) @ np.abs(x) + np.abs(b1)) + (n_i + 1) * eta)
+    Wx, aWx = _first_layer(W1, x)
+    z1 = Wx + b1
+    d_z1 = SLACK * (gamma(n_i + 1, u) * (aWx + np.abs(b1)) + (n_i + 1) * eta)
     kink_doubt = np.abs(z1) <= d_z1
     mask = (z1 > 0).astype(np.float64)
     # a1 = relu(z1): ReLU is exact and 1-Lipschitz, so the error of z1 carries over unchanged.
