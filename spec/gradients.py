@@ -313,6 +313,9 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
                 rem = (mlpVecMat(*moved) - f0) - step
                 comps.append(compare_exact(f"spec remainder at step radius/{scale}, probe {j}",
                                            rem.data, exact(np.zeros(rem.n))))
+            beyond = _past_first_kink(k, args, fprime, f0, zz, zd, h)
+            if beyond is not None:
+                comps.append(beyond)
     # Engine: the same remainder of its forward pass, at exactly representable steps inside the
     # radius; measured exactly against 0 within Δy(p + d) + Δy(p), or in float64 with the rounding
     # of the stated derivative and of the two subtractions added.
@@ -354,6 +357,35 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
             comps.append(against(subject, f"engine jvp along probe {j} vs the stated derivative", got,
                                  stated, jv, djv, "γ of each product sum + propagated |W|Δ"))
     return combine(name, subj, comps, **p.arrays())
+
+
+def _past_first_kink(
+    k: str, args: tuple[Mat, Vec, Mat, Vec, Vec], fprime: CLM, f0: Vec, zz: Any, zd: Any, h: Any
+) -> Comparison | None:
+    """Show the radius is tight: a step just past the first kink breaks the affine identity.
+
+    Unit `i` of the smallest `|z1 i| / |ż1 i|` crosses 0 at that distance along `σ h`, with
+    `σ = −sign(z1 i · ż1 i)`; a step between it and the next unit's distance crosses that unit
+    alone, so the remainder is exactly `W2[:, i] · c` with `c ≠ 0` (the ReLU's output left or joined
+    its linear prediction): nonzero exactly when the column `W2[:, i]` is. Ties are not isolated.
+    """
+    ratios = sorted((abs(zz[i]) / abs(zd[i]), i) for i in range(len(zd)) if zd[i] != 0)
+    if not ratios or (len(ratios) > 1 and ratios[1][0] == ratios[0][0]):
+        return None
+    r1, i = ratios[0]
+    r2 = ratios[1][0] if len(ratios) > 1 else 2 * r1
+    s = (r1 + min(r2, 2 * r1)) / 2
+    sigma = -1 if (zz[i] > 0) == (zd[i] > 0) else 1
+    idx = ("W1", "b1", "W2", "b2", "x").index(k)
+    moved: list[Any] = list(args)
+    moved[idx] = _wrap(args[idx], args[idx].data + sigma * s * h)
+    step = fprime.apply(_wrap(args[idx], sigma * s * h))
+    assert isinstance(step, Vec)
+    rem = (mlpVecMat(*moved) - f0) - step
+    column_nonzero = any(w != 0 for w in args[2].data[:, i])
+    return compare_exact(
+        f"spec remainder just past the first kink (unit {i}) is nonzero iff W2[:, {i}] ≠ 0",
+        np.array(any(v != 0 for v in rem.data)), np.array(column_nonzero))
 
 
 def _zdot_exact(k: str, args: tuple[Mat, Vec, Mat, Vec, Vec], h: Any) -> Any:
