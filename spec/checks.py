@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any, TypeVar
 
 import numpy as np
@@ -15,7 +14,7 @@ from .rational import exact_array
 from .backend import BackendError, Subject
 from .registry import Kind, attach_check, mirrors
 from .tolerance import EXACT
-from .types import Arr, F64
+from .types import Arr
 from .verdict import Comparison, Verdict, compare, error
 
 __all__ = ["Config", "Check", "lemma", "definition_check", "exact", "guarded", "against"]
@@ -116,11 +115,6 @@ def exact(a: Any) -> Arr:
     """Return the array (or number) as exact rationals (`spec.rational`: python-flint's `fmpq` when
     installed, else `Fraction`); floats convert without rounding."""
     return exact_array(a)
-
-
-def to_float(a: Arr) -> F64:
-    """Return an array of rationals rounded to float64 (for reporting only)."""
-    return np.asarray(a, dtype=np.float64)
 
 
 def against(

@@ -4,7 +4,6 @@ Notation, Spec tensors, Activation, Mathlib's `innerSL`), each mirrored under it
 from __future__ import annotations
 
 from collections.abc import Callable
-from fractions import Fraction
 
 import numpy as np
 

@@ -8,7 +8,6 @@ order, and the lemmas about `W1`, `b1` and `x` also take `hx : ∀ i, z1 W1 b1 x
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from typing import Any
 
 import numpy as np

@@ -13,7 +13,6 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any, Union
 
 import numpy as np
@@ -37,11 +36,6 @@ class Space:
     @property
     def dim(self) -> int:
         return int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
-
-    def zero(self, exact: bool) -> Elem:
-        if not self.shape:
-            return Q(0) if exact else 0.0
-        return self.wrap(_zeros(self.shape, exact))
 
     def wrap(self, data: NDArray[Any]) -> Elem:
         if len(self.shape) == 1:

@@ -7,14 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from .rational import Q
 from .backend import Subject
 from .checks import Config, exact, lemma
 from .core import reluDerivCLM, reluDerivSpec
 from .examples import VecExample
 from .linear_maps import hilbert_adjoint
-from fractions import Fraction
-
+from .rational import Q
 from .types import Vec
 from .verdict import Comparison, Verdict, combine, compare, compare_exact
 

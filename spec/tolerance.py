@@ -43,7 +43,6 @@ __all__ = [
     "forward_bounds",
     "GradBounds",
     "grad_bounds",
-    "dot_bound",
     "exact_step",
     "abs_of",
 ]
@@ -94,12 +93,6 @@ EXACT = Precision("exact", 0.0, 0.0, np.float64)
 """An engine computing in exact rationals: no rounding, so every bound is 0. Its inputs are the
 float64 examples converted exactly; `dtype` only describes how the examples are held."""
 PRECISIONS = {p.name: p for p in (FLOAT64, FLOAT32, EXACT)}
-
-
-def dot_bound(a: F64, b: F64, prec: Precision) -> float:
-    """Return the bound on `|fl(Σ a_k b_k) − Σ a_k b_k|` for any summation order: `γ_N Σ|a_k b_k|`."""
-    n = a.size
-    return SLACK * (prec.gamma(n) * float(np.sum(np.abs(a * b))) + n * prec.eta)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, TypeAlias
+from typing import Any, ClassVar, TypeAlias, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -63,18 +63,59 @@ def _dot(a: Arr, b: Arr) -> Real:
     return out if is_rational(out) else float(out)
 
 
+_S = TypeVar("_S", bound="_L2")  # Self, spelled so beartype's per-function checks accept it
+
+
+@dataclass(frozen=True, eq=False)
+class _L2:
+    """What `Vec` and `Mat` share as `PiLp 2` spaces: entrywise `+`, `−` and `c •`, and the inner
+    product `∑ entries, a * b` (the dot product on `Vec`, Frobenius on `Mat`)."""
+
+    data: Arr
+    _ndim: ClassVar[int]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data", as_real_array(self.data, self._ndim, type(self).__name__))
+
+    def _check(self, other: _L2, op: str) -> None:
+        if type(other) is not type(self) or other.data.shape != self.data.shape:
+            raise ValueError(
+                f"{op}: {type(self).__name__} of shape {self.data.shape} with "
+                f"{type(other).__name__} of shape {other.data.shape}"
+            )
+
+    def __add__(self: _S, other: _S) -> _S:
+        self._check(other, f"{type(self).__name__} +")
+        return type(self)(self.data + other.data)
+
+    def __sub__(self: _S, other: _S) -> _S:
+        self._check(other, f"{type(self).__name__} -")
+        return type(self)(self.data - other.data)
+
+    def smul(self: _S, c: Real) -> _S:
+        """Return `c • v`."""
+        return type(self)(self.data * c)
+
+    def inner(self: _S, other: _S) -> Real:
+        """Return `inner ℝ v w`, the sum of entrywise products (`inner_eq_sum_mul` on `Vec`,
+        `inner_mat_eq_sum` on `Mat`)."""
+        self._check(other, "inner")
+        return _dot(self.data, other.data)
+
+    def norm_sq(self) -> Real:
+        """Return `‖v‖ ^ 2 = inner ℝ v v`."""
+        return self.inner(self)
+
+
 @mirrors("Proofs.Autograd.Vec", "abbrev")
 @dataclass(frozen=True, eq=False)
-class Vec:
+class Vec(_L2):
     """`Proofs.Autograd.Vec` (abbrev): ℝⁿ as `EuclideanSpace ℝ (Fin n)`, with the dot product.
 
     Coordinate `i` is `v i` (`v.ofLp i` in Lean), here `v[i]`.
     """
 
-    data: Arr
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "data", as_real_array(self.data, 1, "Vec"))
+    _ndim: ClassVar[int] = 1
 
     @property
     def n(self) -> int:
@@ -83,45 +124,17 @@ class Vec:
     def __getitem__(self, i: int) -> Real:
         return self.data[i]
 
-    def __add__(self, other: Vec) -> Vec:
-        _same(self.n, other.n, "Vec +")
-        return Vec(self.data + other.data)
-
-    def __sub__(self, other: Vec) -> Vec:
-        _same(self.n, other.n, "Vec -")
-        return Vec(self.data - other.data)
-
-    def smul(self, c: Real) -> Vec:
-        """Return `c • v`."""
-        return Vec(self.data * c)
-
-    def inner(self, other: Vec) -> Real:
-        """Return `inner ℝ v w = ∑ i, v i * w i` (`Proofs.Autograd.inner_eq_sum_mul`)."""
-        _same(self.n, other.n, "inner")
-        return _dot(self.data, other.data)
-
-    def norm_sq(self) -> Real:
-        """Return `‖v‖ ^ 2 = inner ℝ v v`."""
-        return self.inner(self)
-
-    @staticmethod
-    def zero(n: int, exact: bool = False) -> Vec:
-        return Vec(_zeros((n,), exact))
-
 
 @mirrors("Proofs.Autograd.Mat", "abbrev")
 @dataclass(frozen=True, eq=False)
-class Mat:
+class Mat(_L2):
     """`Proofs.Autograd.Mat` (abbrev): `PiLp 2 (Fin m → PiLp 2 (Fin n → ℝ))`, m rows, n columns.
 
     Its inner product is Frobenius, `⟪A, B⟫ = ∑ i j, A i j * B i j` (`inner_mat_eq_sum`), which makes
     it the Hilbert space the parameter gradients live in.
     """
 
-    data: Arr
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "data", as_real_array(self.data, 2, "Mat"))
+    _ndim: ClassVar[int] = 2
 
     @property
     def m(self) -> int:
@@ -133,31 +146,6 @@ class Mat:
 
     def __getitem__(self, ij: tuple[int, int]) -> Real:
         return self.data[ij]
-
-    def __add__(self, other: Mat) -> Mat:
-        _same((self.m, self.n), (other.m, other.n), "Mat +")
-        return Mat(self.data + other.data)
-
-    def __sub__(self, other: Mat) -> Mat:
-        _same((self.m, self.n), (other.m, other.n), "Mat -")
-        return Mat(self.data - other.data)
-
-    def smul(self, c: Real) -> Mat:
-        """Return `c • A`."""
-        return Mat(self.data * c)
-
-    def inner(self, other: Mat) -> Real:
-        """Return the Frobenius inner product `∑ i j, A i j * B i j`."""
-        _same((self.m, self.n), (other.m, other.n), "inner")
-        return _dot(self.data, other.data)
-
-    def norm_sq(self) -> Real:
-        """Return the squared Frobenius norm."""
-        return self.inner(self)
-
-    @staticmethod
-    def zero(m: int, n: int, exact: bool = False) -> Mat:
-        return Mat(_zeros((m, n), exact))
 
 
 @dataclass(frozen=True, eq=False)
@@ -204,16 +192,3 @@ class Tensor:
     @property
     def rank(self) -> int:
         return int(self.data.ndim)
-
-
-def _zeros(shape: tuple[int, ...], exact: bool) -> Arr:
-    if exact:
-        out = np.empty(shape, dtype=object)
-        out.fill(Q(0))
-        return out
-    return np.zeros(shape, dtype=np.float64)
-
-
-def _same(a: object, b: object, op: str) -> None:
-    if a != b:
-        raise ValueError(f"{op}: dimensions differ ({a} vs {b})")

@@ -12,7 +12,7 @@ A verdict is one of
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import Enum
 from fractions import Fraction
 from typing import Any
@@ -89,9 +89,6 @@ class Verdict:
     @property
     def worst(self) -> Comparison | None:
         return max(self.comparisons, key=lambda c: c.worst_ratio, default=None)
-
-    def with_witness(self, **witness: Any) -> Verdict:
-        return replace(self, witness={**self.witness, **witness})
 
     def describe(self) -> str:
         head = f"{self.lean_name} [{self.subject}]: {self.status.value}"
