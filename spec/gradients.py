@@ -48,6 +48,7 @@ __all__ = [
     "fderiv_mlp_wrt",
     "lemma_rhs",
     "hx_holds_exactly",
+    "remainder_bound",
 ]
 
 NEEDS_HX = ("W1", "b1", "x")
@@ -251,6 +252,26 @@ def _crosses(at: ForwardBounds, moved: ForwardBounds) -> bool:
     return bool(moved.kink_doubt.any() or (moved.mask != at.mask).any())
 
 
+def remainder_bound(
+    fb: ForwardBounds,
+    f1: ForwardBounds,
+    computed: tuple[Any, Any, F64, F64] | None = None,
+    prec: Precision | None = None,
+) -> F64:
+    """Return the bound on the engine's first-order remainder `f(p + d) − f(p) − f'(d)`, whose
+    true value is 0 inside the no-kink radius: `Δy(p + d) + Δy(p)` when it is measured exactly;
+    with `computed = (y0, y1, f'(d), Δf'(d))` in floating point, plus the stated derivative's own
+    error and γ_2 of the magnitudes for the two subtractions."""
+    if computed is None:
+        out: F64 = SLACK * (f1.d_y + fb.d_y)
+        return out
+    assert prec is not None
+    y0, y1, jv, djv = (np.asarray(v, dtype=np.float64) for v in computed)
+    mag = np.abs(y1) + np.abs(y0) + np.abs(jv)
+    out = SLACK * (f1.d_y + fb.d_y + djv + prec.gamma(2) * mag)
+    return out
+
+
 def _jvp(k: str, p: MlpPoint, fb: ForwardBounds, d: F64, prec: Precision) -> tuple[F64, F64]:
     """Return the stated derivative applied to `d` in float64 and a bound on any correct
     computation's error (`γ` of each product sum, plus propagated input errors)."""
@@ -335,14 +356,13 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
                 assert isinstance(lin, Vec)
                 rem_x = exact(y1) - exact(y0) - lin.data
                 comps.append(compare(where, rem_x, exact(np.zeros(rem_x.shape)),
-                                     SLACK * (f1.d_y + fb.d_y),
+                                     remainder_bound(fb, f1),
                                      "Δy(p + d) + Δy(p); the remainder measured exactly"))
             else:
                 jv, djv = _jvp(k, p, fb, d, subject.prec)
                 rem_f = (y1 - y0) - jv
-                g2 = subject.prec.gamma(2)
-                bound = SLACK * (f1.d_y + fb.d_y + djv + g2 * (np.abs(y1) + np.abs(y0) + np.abs(jv)))
-                comps.append(compare(where, rem_f, np.zeros_like(rem_f), bound,
+                comps.append(compare(where, rem_f, np.zeros_like(rem_f),
+                                     remainder_bound(fb, f1, (y0, y1, jv, djv), subject.prec),
                                      "Δy(p + d) + Δy(p) + Δ(f'(d)) + γ_2(|f(p + d)| + |f(p)| + |f'(d)|)"))
         if subject.has("jvp"):
             got = subject.array("jvp", p.b2.shape, *p.args(), {k: h.copy()})

@@ -42,7 +42,7 @@ from .backend import Backend, Subject
 from .checks import Config, exact
 from .examples import MlpExample, MlpPoint, MseExample
 from .runner import Result, round_example
-from .tolerance import EXACT, PRECISIONS, SLACK, exact_step, forward_bounds, grad_bounds
+from .tolerance import EXACT, PRECISIONS, exact_step, forward_bounds, grad_bounds
 from .types import F64, Mat, Vec
 
 if TYPE_CHECKING:
@@ -176,7 +176,7 @@ def taylor_series(backend: Backend, cfg: Config, seed: int, argument: str) -> Ta
     """Return the Taylor series of `hasFDerivAt_mlp_wrt_<argument>` (W2, b1, x or W1) at the
     plotted example: the engine's remainder at steps from 2^-30 of the no-kink radius to 2^8 times
     it, with the check's rounding bound and, at small sizes, the exact remainder."""
-    from .gradients import STEP_SCALES, _jvp, _step, _zdot, fderiv_mlp_wrt
+    from .gradients import STEP_SCALES, _jvp, _step, _zdot, fderiv_mlp_wrt, remainder_bound
     from .mlp import mlpVecMat
 
     subject = _subject(backend, cfg)
@@ -223,14 +223,12 @@ def taylor_series(backend: Backend, cfg: Config, seed: int, argument: str) -> Ta
         if exact_ref and lin_x is not None:
             # As the check does: the engine's remainder measured exactly, within Δy(p + d) + Δy(p).
             rem.append(_norm(exact(y1) - exact(y0) - lin_x))
-            floor.append(_norm(SLACK * (f1.d_y + fb.d_y)))
+            floor.append(_norm(remainder_bound(fb, f1)))
         else:
             jv, djv = _jvp(k, p, fb, d, prec)
             yf1, yf0 = np.asarray(y1, np.float64), np.asarray(y0, np.float64)
             rem.append(_norm((yf1 - yf0) - jv))
-            g2 = prec.gamma(2)
-            floor.append(_norm(SLACK * (f1.d_y + fb.d_y + djv + g2 * (np.abs(yf1) + np.abs(yf0)
-                                                                       + np.abs(jv)))))
+            floor.append(_norm(remainder_bound(fb, f1, (yf0, yf1, jv, djv), prec)))
     return TaylorSeries(f"{NS}hasFDerivAt_mlp_wrt_{k}", k, np.array(kept, dtype=np.float64),
                         np.array(rem, dtype=np.float64),
                         np.array(floor, dtype=np.float64), np.array(true, dtype=np.float64), radius,
