@@ -8,7 +8,7 @@ The protocol is structural: a plug-in imports nothing from this project. An engi
 - `grads(W1, b1, W2, b2, x, t) -> Mapping[str, array]`, its reverse-mode gradient of `loss`, with
   keys `"W1" "b1" "W2" "b2" "x"`
 
-taking float64 arrays `W1 (hid, in)`, `b1 (hid,)`, `W2 (out, hid)`, `b2 (out,)`, `x (in,)`,
+taking read-only float64 arrays `W1 (hid, in)`, `b1 (hid,)`, `W2 (out, hid)`, `b2 (out,)`, `x (in,)`,
 `t (out,)`. Optional methods let more lemmas run on the engine rather than on the spec alone:
 
 - `z1(W1, b1, x)` and `a1(W1, b1, x)`: the hidden pre-activation and activation
@@ -109,13 +109,19 @@ class Subject:
         fn: Callable[..., Any] | None = getattr(self.backend, method, None)
         if not callable(fn):
             raise BackendError(f"{self.name}.{method}: the engine has no method {method!r}")
-        # The engine gets copies: one that writes into its inputs must not corrupt the next check.
-        copied = [_as_input(a, self.prec is EXACT) for a in args]
+        # The engine gets read-only views: one that writes into its inputs would corrupt the
+        # point every later check reads, and views cost nothing where copies of a million-entry
+        # matrix cost as much as a product with it.
+        inputs = [_as_input(a, self.prec is EXACT) for a in args]
         try:
-            return fn(*copied)
+            return fn(*inputs)
         except Exception as exc:  # noqa: BLE001 - any engine failure is reported, not raised
+            hint = ""
+            if isinstance(exc, ValueError) and "read-only" in str(exc):
+                hint = (" (the engine writes into an input array, which the checker hands out "
+                        "read-only so that the point stays intact: copy an input before changing it)")
             raise BackendError(
-                f"{self.name}.{method} raised {type(exc).__name__}: {exc}"
+                f"{self.name}.{method} raised {type(exc).__name__}: {exc}{hint}"
             ) from exc
 
     def array(self, method: str, shape: tuple[int, ...], *args: Any) -> Arr:
@@ -189,7 +195,9 @@ def _as_input(a: Any, exact: bool) -> Any:
             return {k: _as_input(v, exact) for k, v in a.items()}
         return a
     if not exact or a.dtype == object:
-        return a.copy()
+        view = a.view()
+        view.flags.writeable = False
+        return view
     out = np.empty(a.shape, dtype=object)
     for idx, v in np.ndenumerate(a):
         out[idx] = Fraction(float(v))

@@ -246,6 +246,43 @@ def _step(k: str, p: MlpPoint, fb: ForwardBounds, h: F64) -> float:
     return min(1.0, 2.0 ** math.floor(math.log2(radius / 2)))
 
 
+class _Moved:
+    """The exactly representable step `d` (`exact_step` of `s·h`) in argument `k`, and the points
+    `p + d` and `p − d`; `p − d` is made when first asked for."""
+
+    def __init__(self, k: str, p: MlpPoint, d: F64) -> None:
+        self.k, self.p, self.d = k, p, d
+        self.plus = p.with_(k, p.get(k) + d)
+        self._minus: MlpPoint | None = None
+
+    def minus(self) -> MlpPoint:
+        if self._minus is None:
+            self._minus = self.p.with_(self.k, self.p.get(self.k) - self.d)
+        return self._minus
+
+
+_MOVED: dict[tuple[int, str, int, float, str], tuple[MlpPoint, F64, _Moved]] = {}
+
+
+def _moved(k: str, p: MlpPoint, h: F64, s: float, prec: Precision) -> _Moved:
+    """Return the step `s·h` in argument `k` at `p`, made exact, with the moved points.
+
+    The remainder check at step `s` and the central difference of the gradient check at the same
+    `s` move to the same points: sharing the objects shares their bounds (cached per point) and
+    the engine's memoized values, and the exactness test runs once per parameter-sized array.
+    """
+    key = (id(p), k, id(h), s, prec.name)
+    hit = _MOVED.get(key)
+    if hit is not None and hit[0] is p and hit[1] is h:
+        return hit[2]
+    d, _ = exact_step(p.get(k), h * s, prec)
+    out = _Moved(k, p, d)
+    if len(_MOVED) >= 8:
+        _MOVED.pop(next(iter(_MOVED)))
+    _MOVED[key] = (p, h, out)  # holding p and h keeps their ids from being reused
+    return out
+
+
 def _crosses(at: ForwardBounds, moved: ForwardBounds) -> bool:
     # z1 is affine along the step, so if no sign changed at the end point (and none is in doubt
     # there), the segment stays inside one piece of the network.
@@ -344,8 +381,8 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
         h = dirs[k]
         s0 = _step(k, p, fb, h)
         for scale in subject.step_scales or STEP_SCALES:
-            d, _ = exact_step(p.get(k), h * (s0 * 2.0**-scale), subject.prec)
-            p1 = p.with_(k, p.get(k) + d)
+            mv = _moved(k, p, h, s0 * 2.0**-scale, subject.prec)
+            d, p1 = mv.d, mv.plus
             f1 = forward_bounds(p1, subject.prec)
             if _crosses(fb, f1):
                 continue  # a dropped inexact entry moved the step; never compare across a kink
@@ -466,9 +503,9 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
         s = _step(k, p, fb, dirs[k])
         if s == 0:
             continue
-        d, _ = exact_step(p.get(k), dirs[k] * s, subject.prec)
+        mv = _moved(k, p, dirs[k], s, subject.prec)
+        d, pp, pm = mv.d, mv.plus, mv.minus()
         h_eff = d / s  # exact: s is a power of two
-        pp, pm = p.with_(k, p.get(k) + d), p.with_(k, p.get(k) - d)
         fp, fm = forward_bounds(pp, subject.prec), forward_bounds(pm, subject.prec)
         if _crosses(fb, fp) or _crosses(fb, fm):
             continue  # a dropped inexact entry moved the step; never difference across a kink

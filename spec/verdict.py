@@ -129,11 +129,15 @@ def compare(
     if a.dtype == object or e.dtype == object:
         err, bad, ratio = _certified_errors(a, e, b)
     else:
-        a, e = a.astype(np.float64), e.astype(np.float64)
+        a, e = a.astype(np.float64, copy=False), e.astype(np.float64, copy=False)
+        # In place where possible: at a million entries each fresh array costs more than a pass.
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            err = np.abs(a - e)
-            ratio = np.where(err == 0, 0.0, err / b)
-        ratio = np.where(np.isnan(ratio), np.inf, ratio)
+            err = np.subtract(a, e, out=np.empty(a.shape))  # `out` keeps 0-d results arrays
+            np.abs(err, out=err)
+            ratio = np.divide(err, b, out=np.empty(a.shape))
+        exact_match = err == 0
+        np.copyto(ratio, 0.0, where=exact_match)  # 0/0 where the bound is 0 and the values agree
+        np.copyto(ratio, np.inf, where=np.isnan(ratio))
         bad = ~(err <= b)  # NaN compares false, so a NaN entry is bad
     flat = int(np.argmax(ratio))
     idx = tuple(int(i) for i in np.unravel_index(flat, a.shape))

@@ -468,6 +468,17 @@ class GradsAsList(NumpyMlp):
         return [out[k] for k in ("W1", "b1", "W2", "b2", "x")]
 
 
+class WritesIntoInputs(NumpyMlp):
+    """An engine whose `grads` applies a weight-decay step to `W1` in place before its backward
+    pass: it would corrupt the caller's point, and its gradient is of another loss."""
+
+    name = "writes-into-inputs"
+
+    def grads(self, W1: F64, b1: F64, W2: F64, b2: F64, x: F64, t: F64) -> Any:
+        W1 *= 1 - 2.0**-10
+        return super().grads(W1, b1, W2, b2, x, t)
+
+
 WRONG: tuple[type[MinimalMlp], ...] = (
     MissingFactor2,
     SumNotMean,
@@ -492,10 +503,13 @@ WRONG: tuple[type[MinimalMlp], ...] = (
     NaNInGrads,
     WrongOutputShape,
     GradsAsList,
+    WritesIntoInputs,
 )
 """Every wrong engine."""
 
-ERRORING: tuple[type[MinimalMlp], ...] = (RaisesInGrads, NaNInGrads, WrongOutputShape, GradsAsList)
+ERRORING: tuple[type[MinimalMlp], ...] = (
+    RaisesInGrads, NaNInGrads, WrongOutputShape, GradsAsList, WritesIntoInputs,
+)
 """The wrong engines that misbehave (raise, NaN, bad shape or type): reported as `error`."""
 
 TINY: tuple[type[MinimalMlp], ...] = (TinyErrorW1, TinyErrorX)

@@ -111,6 +111,15 @@ def test_engine_exception_names_method_and_exception() -> None:
     assert v.message == f"raises-in-grads.grads raised RuntimeError: {B.RaisesInGrads.MESSAGE}"
 
 
+def test_engine_writing_into_its_inputs_is_told_to_copy_them() -> None:
+    before = {k: v.copy() for k, v in POINT.arrays().items()}
+    v = verdict("grad_W1_mse", B.WritesIntoInputs())
+    assert v.status is Status.ERROR
+    assert v.message.startswith("writes-into-inputs.grads raised ValueError")
+    assert "read-only" in v.message and "copy an input before changing it" in v.message
+    assert all(np.array_equal(POINT.get(k), before[k]) for k in before), "the point was changed"
+
+
 def test_wrong_type_names_method_type_and_expected_keys() -> None:
     v = verdict("grad_b2_mse", B.GradsAsList())
     assert v.status is Status.ERROR

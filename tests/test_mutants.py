@@ -138,7 +138,8 @@ MUTANTS: dict[str, list[str]] = {
     "hasFDerivAt_mlp_wrt_x": ["MissingBias1", "JvpIgnoresRelu"],
     "grad_x_mse": ["MaskFromW1x", "HidDimOneNoMask", "TinyErrorX"],
     "hasFDerivAt_mlp_wrt_W1": ["LeakyRelu", "JvpIgnoresRelu"],
-    "grad_W1_mse": ["OuterSwappedReshaped", "OuterSwappedRaw", "TinyErrorW1", "NaNInGrads"],
+    "grad_W1_mse": ["OuterSwappedReshaped", "OuterSwappedRaw", "TinyErrorW1", "NaNInGrads",
+                    "WritesIntoInputs"],
 }
 """Short Lean name → the wrong engines or mirrors its predicate must catch."""
 
