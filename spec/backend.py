@@ -148,12 +148,23 @@ class Subject:
 
     # The protocol's calls on an `MlpPoint`.
 
+    def inputs(self, p: MlpPoint, *names: str) -> list[Arr]:
+        """Return the arrays `names` of `p` as the engine is handed them: the exact values of a
+        rational point (an exact engine only), else the float64 arrays."""
+        if p.rational is not None and self.prec is not EXACT:
+            raise ValueError(f"a point with rational entries cannot be handed to {self.name}, "
+                             f"which computes in {self.prec.name}; rational points are for exact "
+                             "engines (--exact)")
+        return [p.value(k) for k in names]
+
     def forward(self, p: MlpPoint) -> Arr:
-        out: Arr = self._memoized("forward", p, lambda: self.array("forward", p.b2.shape, *p.args()))
+        out: Arr = self._memoized("forward", p, lambda: self.array(
+            "forward", p.b2.shape, *self.inputs(p, *PARAMS)))
         return out
 
     def loss(self, p: MlpPoint) -> Real:
-        out: Real = self._memoized("loss", p, lambda: self.scalar("loss", *p.args(), p.t))
+        out: Real = self._memoized("loss", p, lambda: self.scalar(
+            "loss", *self.inputs(p, *PARAMS, "t")))
         return out
 
     def grads(self, p: MlpPoint) -> dict[str, Arr]:
@@ -161,7 +172,7 @@ class Subject:
         return out
 
     def _grads(self, p: MlpPoint) -> dict[str, Arr]:
-        out = self._call("grads", *p.args(), p.t)
+        out = self._call("grads", *self.inputs(p, *PARAMS, "t"))
         if not isinstance(out, Mapping):
             raise BackendError(
                 f"{self.name}.grads returned {type(out).__name__}; expected a mapping with keys "

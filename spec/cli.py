@@ -190,6 +190,8 @@ def _check(args: argparse.Namespace) -> int:
     if head:
         print("\n".join(head) + "\n")
     print(_table(name, results, total))
+    if dtype == "exact":
+        print(_exact_note(results, cfg.probes))
     for r in results:
         if r.counterexample is not None or r.status is Status.ERROR:
             print("\n" + render_counterexample(r, replay_command(r.lean_name, config)))
@@ -207,17 +209,37 @@ def _check(args: argparse.Namespace) -> int:
         paths = write_plots(args.plots, backend, cfg, args.seed, results)
         print(f"\nplots: {len(paths)} PNG file(s) in {args.plots}")
     if args.json:
+        from .strategies import PROBE_BITS
+
         payload: dict[str, Any] = {
             "backend": name,
             "config": {"examples": args.examples, "seed": args.seed, "dtype": dtype,
                        "min_dim": args.min_dim,
-                       "max_dim": args.max_dim, "margin": args.margin},
+                       "max_dim": args.max_dim, "margin": args.margin,
+                       "probe_bits": PROBE_BITS if dtype == "exact" else None},
             "seconds": round(total, 3),
             "results": [r.as_json() for r in results],
         }
         Path(args.json).write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", "utf-8")
     bad = [r for r in results if r.status in (Status.FAILS, Status.ERROR)]
     return 1 if bad else 0
+
+
+def _exact_note(results: list[Result], probes: int) -> str:
+    """Return what an exact run established beyond the table: the kinds of points, and how unlikely
+    a wrong gradient is to survive the integer probes of the grad_* checks."""
+    from .gradients import survival
+    from .strategies import PROBE_BITS
+
+    mlp = [r for r in results if r.active_examples is not None]
+    points = ""
+    if mlp:
+        r = max(mlp, key=lambda r: r.examples)
+        points = (f" Points: {r.rational_examples} of {r.examples} with small-denominator rational "
+                  "entries, the others floats converted exactly.")
+    return ("exact: engine values compared with zero tolerance (the worst/bound column is the "
+            f"spec's own float64 values against exact ones).{points}\ngrad_* probes: "
+            f"{survival(PROBE_BITS, probes)}, at each point.")
 
 
 def _ratio(x: float) -> str:

@@ -3,13 +3,19 @@ vector examples for the lemmas about single maps. Strategies in `spec.strategies
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
+import numpy as np
 from jaxtyping import Float
 
-from .types import F64
+from .rational import fraction_array
+from .types import F64, Arr
 
-__all__ = ["PARAMS", "MlpPoint", "MlpExample", "VecExample", "LinearExample", "MseExample"]
+__all__ = [
+    "PARAMS", "MlpPoint", "rational_point", "MlpExample", "VecExample", "LinearExample", "MseExample",
+]
 
 PARAMS: tuple[str, ...] = ("W1", "b1", "W2", "b2", "x")
 """The arguments a gradient is taken with respect to, in the order of the `grad_*_mse` lemmas."""
@@ -25,6 +31,12 @@ class MlpPoint:
     b2: Float[F64, " outDim"]
     x: Float[F64, " inDim"]
     t: Float[F64, " outDim"]
+    rational: Mapping[str, Arr] | None = None
+    """The point itself when its entries are not all floats (`spec.strategies` draws such points
+    for exact engines): object arrays of `fractions.Fraction` under the keys `W1 b1 W2 b2 x t`.
+    The float64 arrays above are then its entries rounded to nearest, used only where a float
+    image is enough (step sizes inside a margin far above the rounding, pictures); everything
+    that is compared exactly reads `value`."""
 
     @property
     def dims(self) -> tuple[int, int, int]:
@@ -40,11 +52,53 @@ class MlpPoint:
         return getattr(self, name)  # type: ignore[no-any-return]
 
     def with_(self, name: str, value: F64) -> MlpPoint:
-        """Return this point with the array `name` replaced by `value`."""
-        return replace(self, **{name: value})
+        """Return this point with the array `name` replaced by `value` (a float point only: a
+        rational one moves with `moved_exactly`)."""
+        if self.rational is not None:
+            raise ValueError("MlpPoint.with_ replaces a float64 array, and this point is rational; "
+                             "use moved_exactly")
+        arrays = self.arrays()
+        arrays[name] = value
+        return MlpPoint.of(arrays)
+
+    @staticmethod
+    def of(arrays: Mapping[str, F64]) -> MlpPoint:
+        """Return the float point with the arrays `W1 b1 W2 b2 x t` of `arrays`."""
+        return MlpPoint(W1=arrays["W1"], b1=arrays["b1"], W2=arrays["W2"], b2=arrays["b2"],
+                        x=arrays["x"], t=arrays["t"])
 
     def arrays(self) -> dict[str, F64]:
         return {k: self.get(k) for k in (*PARAMS, "t")}
+
+    def value(self, name: str) -> Arr:
+        """Return the exact array `name`: the rational one of a rational point, else the float64
+        one (every finite float is a rational; `spec.rational.exact_array` converts it)."""
+        return self.rational[name] if self.rational is not None else self.get(name)
+
+    def values(self) -> tuple[Arr, Arr, Arr, Arr, Arr]:
+        """Return the exact `(W1, b1, W2, b2, x)` (see `value`)."""
+        return (self.value("W1"), self.value("b1"), self.value("W2"), self.value("b2"),
+                self.value("x"))
+
+    def witness(self) -> dict[str, Arr]:
+        """Return the exact arrays `W1 b1 W2 b2 x t`, for a verdict's witness."""
+        return {k: self.value(k) for k in (*PARAMS, "t")}
+
+    def moved_exactly(self, name: str, d: Arr) -> MlpPoint:
+        """Return the rational point with `value(name) + d` in place of `value(name)` (object
+        arrays of `Fraction`; `d` may also be a float array), its float image rounded to nearest."""
+        exact = {k: fraction_array(self.value(k)) for k in (*PARAMS, "t")}
+        exact[name] = exact[name] + fraction_array(d)
+        return rational_point(exact)
+
+
+def rational_point(exact: Mapping[str, Any]) -> MlpPoint:
+    """Return the `MlpPoint` whose value is `exact` (arrays of `Fraction`s under `W1 b1 W2 b2 x
+    t`), with each float64 array its entries rounded to nearest."""
+    data = {k: fraction_array(np.asarray(exact[k], dtype=object)) for k in (*PARAMS, "t")}
+    floats = {k: np.array([float(v) for v in a.flat], dtype=np.float64).reshape(a.shape)
+              for k, a in data.items()}
+    return replace(MlpPoint.of(floats), rational=data)
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,6 +110,9 @@ class MlpExample:
     active_pattern: str = ""
     """The realised activation pattern: "all-on", "all-off", "mixed", "none" (hidDim = 0) or
     "kinked" (some z1 i = 0 exactly); reports count the examples that exercised active units."""
+    probe_bits: int | None = None
+    """When the directions' entries are integers drawn uniformly among `2**probe_bits` values
+    (exact mode), the bits: the checks then state how unlikely a wrong gradient is to survive."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -8,19 +8,21 @@ order, and the lemmas about `W1`, `b1` and `x` also take `hx : ∀ i, z1 W1 b1 x
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from .rational import Q, q
+from .rational import Q, Rational, fraction_array, q, to_fraction
 from .backend import Subject
 from .checks import Config, against, definition_check, exact, lemma
 from .core import matApplyLin, matCLM, outer, reluDerivCLM, reluVec, toMatrix
-from .examples import MlpExample, MlpPoint
+from .examples import PARAMS, MlpExample, MlpPoint
 from .linear_maps import CLM, Elem, FunCLM, Space, inner
 from .mlp import affineMat, mlpVecMat, mse_fderiv, mseGrad
 from .registry import mirrors
 from .tolerance import (
+    EXACT,
     SLACK,
     ForwardBounds,
     abs_of,
@@ -49,16 +51,17 @@ __all__ = [
     "lemma_rhs",
     "hx_holds_exactly",
     "remainder_bound",
+    "survival",
 ]
 
 NEEDS_HX = ("W1", "b1", "x")
 
 
 def _mlp(cfg: Config) -> Any:
-    from .strategies import mlp_examples
+    from .strategies import mlp_examples_for
 
-    return mlp_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim, margin=cfg.margin, probes=cfg.probes,
-                        fixed_dims=cfg.dims)
+    return mlp_examples_for(exact=cfg.dtype == "exact", min_dim=cfg.min_dim, max_dim=cfg.max_dim,
+                            margin=cfg.margin, probes=cfg.probes, fixed_dims=cfg.dims)
 
 
 # --- Definitions -----------------------------------------------------------------------------
@@ -83,7 +86,8 @@ def y(W1: Mat, b1: Vec, W2: Mat, b2: Vec, x: Vec) -> Vec:
 
 
 def _exact_args(p: MlpPoint) -> tuple[Mat, Vec, Mat, Vec, Vec]:
-    return Mat(exact(p.W1)), Vec(exact(p.b1)), Mat(exact(p.W2)), Vec(exact(p.b2)), Vec(exact(p.x))
+    W1, b1, W2, b2, x = (exact(v) for v in p.values())
+    return Mat(W1), Vec(b1), Mat(W2), Vec(b2), Vec(x)
 
 
 def _hidden_check(name: str, method: str, ex: MlpExample, subject: Subject) -> Verdict:
@@ -100,19 +104,19 @@ def _hidden_check(name: str, method: str, ex: MlpExample, subject: Subject) -> V
 
     comps: list[Comparison] = []
     subj = "spec (float64 vs exact)"
-    if subject.exact_reference:
+    if subject.exact_reference and p.rational is None:
         value, bound = pick(forward_bounds(p))
         comps.append(compare(f"spec {method} W1 b1 x, float64 vs exact", value, truth(), bound, deriv))
     if subject.has(method):
         value, bound = pick(forward_bounds(p, subject.prec))
-        got = subject.array(method, p.b1.shape, p.W1, p.b1, p.x)
+        got = subject.array(method, p.b1.shape, *subject.inputs(p, "W1", "b1", "x"))
         comps.append(against(subject, f"engine {method} vs spec {method} W1 b1 x", got, truth, value,
                              bound, deriv))
         subj = f"engine {subject.name} {method}" + ("; spec" if subject.exact_reference else "")
     if not comps:
         return unmet(name, f"engine {subject.name}", f"the engine has no {method}() and the exact "
-                     "reference is off at this size: nothing to check", **p.arrays())
-    return combine(name, subj, comps, **p.arrays())
+                     "reference is off at this size: nothing to check", **p.witness())
+    return combine(name, subj, comps, **p.witness())
 
 
 @definition_check("Proofs.Autograd.z1", _mlp, "engine z1 where it has it, else the spec float64 vs exact")
@@ -140,10 +144,10 @@ def check_y(ex: MlpExample, subject: Subject) -> Verdict:
         return y(*_exact_args(p)).data
 
     comps = [against(subject, "engine forward vs y W1 b1 W2 b2 x", got, truth, fb.y, fb.d_y, deriv)]
-    if subject.exact_reference:
+    if subject.exact_reference and p.rational is None:
         f64 = forward_bounds(p)
         comps.append(compare("spec y, float64 vs exact", f64.y, truth(), f64.d_y, deriv))
-    return combine("Proofs.Autograd.y", f"engine {subject.name} forward", comps, **p.arrays())
+    return combine("Proofs.Autograd.y", f"engine {subject.name} forward", comps, **p.witness())
 
 
 # --- The derivatives and gradients the lemmas state ------------------------------------------
@@ -193,27 +197,34 @@ def hx_holds_exactly(p: MlpPoint) -> bool:
 
 
 def _first_kink(p: MlpPoint) -> int | None:
-    fb = forward_bounds(p)  # float64 values only shortlist the rows decided exactly below
-    # Only coordinates whose float value is within its rounding bound of 0 need exact arithmetic.
-    for i in np.flatnonzero(fb.kink_doubt):
-        row = sum((q(w) * q(v) for w, v in zip(p.W1[i], p.x)), Q(0))
-        if row + q(p.b1[i]) == 0:
+    if p.rational is None:
+        # Float64 values shortlist the rows decided exactly below: only coordinates within their
+        # rounding bound of 0 need exact arithmetic.
+        rows = np.flatnonzero(forward_bounds(p).kink_doubt).tolist()
+    else:
+        rows = list(range(p.dims[1]))  # rounded entries bound nothing: decide every row exactly
+    W1, b1, x = p.value("W1"), p.value("b1"), p.value("x")
+    for i in rows:
+        row = sum((q(w) * q(v) for w, v in zip(W1[i], x)), Q(0))
+        if row + q(b1[i]) == 0:
             return int(i)
     return None
 
 
-def _precondition(name: str, k: str, p: MlpPoint, fb: ForwardBounds, subject: str) -> Verdict | None:
+def _precondition(
+    name: str, k: str, p: MlpPoint, fb: ForwardBounds, subject: str, prec: Precision
+) -> Verdict | None:
     if k not in NEEDS_HX:
         return None
     kink = _first_kink(p)
     if kink is not None:
         return unmet(name, subject, f"hx fails: z1 W1 b1 x {kink} = 0 exactly (a ReLU kink); the "
-                     "lemma says nothing here", **p.arrays())
-    if fb.kink_doubt.any():
+                     "lemma says nothing here", **p.witness())
+    if prec is not EXACT and fb.kink_doubt.any():
         i = int(np.flatnonzero(fb.kink_doubt)[0])
         return unmet(name, subject, f"z1 {i} = {fb.z1[i]:.3g} is within its float64 rounding bound "
                      f"{fb.d_z1[i]:.3g} of the kink, so correct engines may disagree on its ReLU mask",
-                     **p.arrays())
+                     **p.witness())
     return None
 
 
@@ -247,26 +258,34 @@ def _step(k: str, p: MlpPoint, fb: ForwardBounds, h: F64) -> float:
 
 
 class _Moved:
-    """The exactly representable step `d` (`exact_step` of `s·h`) in argument `k`, and the points
-    `p + d` and `p − d`; `p − d` is made when first asked for."""
+    """The step `d` in argument `k` (`s·h` made exactly representable, or exactly `s·h` as
+    `Fraction`s for an exact engine) and the points `p + d` and `p − d`; `p − d` is made when
+    first asked for."""
 
-    def __init__(self, k: str, p: MlpPoint, d: F64) -> None:
-        self.k, self.p, self.d = k, p, d
-        self.plus = p.with_(k, p.get(k) + d)
+    def __init__(self, k: str, p: MlpPoint, d: Any, exactly: bool) -> None:
+        self.k, self.p, self.d, self.exactly = k, p, d, exactly
+        self.plus = self._at(d)
         self._minus: MlpPoint | None = None
+
+    def _at(self, d: Any) -> MlpPoint:
+        if self.exactly:
+            return self.p.moved_exactly(self.k, d)
+        return self.p.with_(self.k, self.p.get(self.k) + d)
 
     def minus(self) -> MlpPoint:
         if self._minus is None:
-            self._minus = self.p.with_(self.k, self.p.get(self.k) - self.d)
+            self._minus = self._at(-self.d)
         return self._minus
 
 
-_MOVED: dict[tuple[int, str, int, float, str], tuple[MlpPoint, F64, _Moved]] = {}
+_MOVED: dict[tuple[int, str, int, Any, str], tuple[MlpPoint, F64, _Moved]] = {}
 
 
-def _moved(k: str, p: MlpPoint, h: F64, s: float, prec: Precision) -> _Moved:
-    """Return the step `s·h` in argument `k` at `p`, made exact, with the moved points.
+def _moved(k: str, p: MlpPoint, h: F64, s: Any, prec: Precision) -> _Moved:
+    """Return the step `s·h` in argument `k` at `p`, with the moved points.
 
+    For a float engine the step is made exactly representable (`exact_step`), so the engine is
+    handed points the direction reaches exactly; for an exact engine it is `s·h` exactly.
     The remainder check at step `s` and the central difference of the gradient check at the same
     `s` move to the same points: sharing the objects shares their bounds (cached per point) and
     the engine's memoized values, and the exactness test runs once per parameter-sized array.
@@ -275,12 +294,31 @@ def _moved(k: str, p: MlpPoint, h: F64, s: float, prec: Precision) -> _Moved:
     hit = _MOVED.get(key)
     if hit is not None and hit[0] is p and hit[1] is h:
         return hit[2]
-    d, _ = exact_step(p.get(k), h * s, prec)
-    out = _Moved(k, p, d)
+    if prec is EXACT:
+        out = _Moved(k, p, fraction_array(h) * to_fraction(s), exactly=True)
+    else:
+        d, _ = exact_step(p.get(k), h * s, prec)
+        out = _Moved(k, p, d, exactly=False)
     if len(_MOVED) >= 8:
         _MOVED.pop(next(iter(_MOVED)))
     _MOVED[key] = (p, h, out)  # holding p and h keeps their ids from being reused
     return out
+
+
+def _exact_step_size(k: str, args: tuple[Mat, Vec, Mat, Vec, Vec], h: Any) -> Rational:
+    """Return the largest power of two at most half the exact no-kink radius along `h` in
+    argument `k` (the radius is `min_i |z1 i| / |ż1 i|` over the units `h` moves; 1 when it moves
+    none): for an exact engine, whose remainders and central differences are compared exactly."""
+    zz = z1(args[0], args[1], args[4]).data
+    zd = _zdot_exact(k, args, h)
+    ratios = [abs(zz[i]) / abs(zd[i]) for i in range(len(zd)) if zd[i] != 0]
+    if not ratios:
+        return Q(1)
+    half = to_fraction(min(ratios)) / 2
+    e = half.numerator.bit_length() - half.denominator.bit_length()
+    if Fraction(2) ** e > half:
+        e -= 1
+    return Q(2**e) if e >= 0 else Q(1, 2**-e)
 
 
 def _crosses(at: ForwardBounds, moved: ForwardBounds) -> bool:
@@ -343,7 +381,7 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
     p = ex.point
     fb = forward_bounds(p, subject.prec)
     subj = f"spec, exactly; engine {subject.name} forward" + (", jvp" if subject.has("jvp") else "")
-    pre = _precondition(name, k, p, fb, subj)
+    pre = _precondition(name, k, p, fb, subj, subject.prec)
     if pre is not None:
         return pre
     comps: list[Comparison] = []
@@ -377,21 +415,29 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
     # radius; measured exactly against 0 within Δy(p + d) + Δy(p), or in float64 with the rounding
     # of the stated derivative and of the two subtractions added.
     y0 = subject.forward(p)
+    exactly = subject.prec is EXACT
     for j, dirs in enumerate(ex.directions):
         h = dirs[k]
-        s0 = _step(k, p, fb, h)
+        # An exact engine steps by exactly s·h, s inside the exact radius; a float engine by an
+        # exactly representable step inside the radius its rounding bounds guarantee.
+        s0 = _exact_step_size(k, args, exact(h)) if exactly else _step(k, p, fb, h)
         for scale in subject.step_scales or STEP_SCALES:
-            mv = _moved(k, p, h, s0 * 2.0**-scale, subject.prec)
+            mv = _moved(k, p, h, s0 / 2**scale if exactly else s0 * 2.0**-scale, subject.prec)
             d, p1 = mv.d, mv.plus
-            f1 = forward_bounds(p1, subject.prec)
-            if _crosses(fb, f1):
-                continue  # a dropped inexact entry moved the step; never compare across a kink
+            if not exactly:
+                f1 = forward_bounds(p1, subject.prec)
+                if _crosses(fb, f1):
+                    continue  # a dropped inexact entry moved the step; never compare across a kink
             y1 = subject.forward(p1)
             where = f"engine remainder f(p + d) − f(p) − f'(d), step s/2^{scale}, probe {j}"
             if exact_ref:
                 lin = fprime.apply(_wrap(args[idx], exact(d)))
                 assert isinstance(lin, Vec)
                 rem_x = exact(y1) - exact(y0) - lin.data
+                if exactly:
+                    comps.append(compare_exact(where + ", exact engine", rem_x,
+                                               exact(np.zeros(rem_x.shape))))
+                    continue
                 comps.append(compare(where, rem_x, exact(np.zeros(rem_x.shape)),
                                      remainder_bound(fb, f1),
                                      "Δy(p + d) + Δy(p); the remainder measured exactly"))
@@ -402,7 +448,7 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
                                      remainder_bound(fb, f1, (y0, y1, jv, djv), subject.prec),
                                      "Δy(p + d) + Δy(p) + Δ(f'(d)) + γ_2(|f(p + d)| + |f(p)| + |f'(d)|)"))
         if subject.has("jvp"):
-            got = subject.array("jvp", p.b2.shape, *p.args(), {k: h.copy()})
+            got = subject.array("jvp", p.b2.shape, *subject.inputs(p, *PARAMS), {k: h.copy()})
             jv, djv = _jvp(k, p, fb, h, subject.prec)
 
             def stated(h: F64 = h) -> Any:
@@ -412,7 +458,7 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
 
             comps.append(against(subject, f"engine jvp along probe {j} vs the stated derivative", got,
                                  stated, jv, djv, "γ of each product sum + propagated |W|Δ"))
-    return combine(name, subj, comps, **p.arrays())
+    return combine(name, subj, comps, **p.witness())
 
 
 def _past_first_kink(
@@ -465,7 +511,7 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
     p = ex.point
     fb = forward_bounds(p, subject.prec)
     subj = f"spec, exactly; engine {subject.name} grads and loss"
-    pre = _precondition(name, k, p, fb, subj)
+    pre = _precondition(name, k, p, fb, subj, subject.prec)
     if pre is not None:
         return pre
     gb = grad_bounds(p, fb, subject.prec)
@@ -478,15 +524,16 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
         # of the derivative of the loss at 1: (g' ∘ f') h = ⟪h, rhs⟫ along every probe; and the
         # float64 closed form is that right-hand side within its bound.
         args = _exact_args(p)
-        t = Vec(exact(p.t))
+        t = Vec(exact(p.value("t")))
         rhs = lemma_rhs(k, *args, t)
         gprime = mse_fderiv(t, mlpVecMat(*args))
         fprime = fderiv_mlp_wrt(k, *args)
         assert isinstance(rhs, (Vec, Mat))
         rhs_data = rhs.data
-        g64 = grad_bounds(p, forward_bounds(p))
-        comps.append(compare("float64 closed form vs the statement's right side (exact)",
-                             g64.value[k], rhs_data, g64.bound[k], g64.derivation[k]))
+        if p.rational is None:  # a rational point has no float64 closed form to certify
+            g64 = grad_bounds(p, forward_bounds(p))
+            comps.append(compare("float64 closed form vs the statement's right side (exact)",
+                                 g64.value[k], rhs_data, g64.bound[k], g64.derivation[k]))
         for j, dirs in enumerate(ex.directions):
             h = _wrap(args[("W1", "b1", "W2", "b2", "x").index(k)], exact(dirs[k]))
             lhs = gprime.apply(fprime.apply(h))
@@ -499,6 +546,9 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
     # ... and the closed form's inner product with each probe is the directional derivative of the
     # engine's own loss. Along a line inside the no-kink region the loss is exactly quadratic, so
     # the central difference (L(p + d) − L(p − d)) / 2s is exactly ⟪∇L, d/s⟫ in real arithmetic.
+    if subject.prec is EXACT:
+        comps += _exact_probes(k, ex, subject, _exact_args(p), rhs_data, grads[k])
+        return combine(name, subj, comps, **p.witness())
     for j, dirs in enumerate(ex.directions):
         s = _step(k, p, fb, dirs[k])
         if s == 0:
@@ -532,7 +582,46 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
         comps.append(compare(where, cd, lin, bound,
                              f"ΣΔG|h| + γ_{n}Σ|G h| + (Δloss(p + sh) + Δloss(p − sh) + u|ΔL|) / 2s, "
                              f"{s_txt}"))
-    return combine(name, subj, comps, **p.arrays())
+    return combine(name, subj, comps, **p.witness())
+
+
+def survival(probe_bits: int | None, probes: int = 1) -> str:
+    """Return what exact probes of `probe_bits`-bit uniform integers guarantee, in words."""
+    if probe_bits is None:
+        return "the directions were not drawn uniformly, so no probability is claimed"
+    total = probe_bits * probes
+    return (f"h uniform among N = 2^{probe_bits} integers per entry: a gradient G ≠ ∇L passes "
+            f"{'this probe' if probes == 1 else f'{probes} independent probes'} with probability "
+            f"≤ 2^-{total}, since ⟪∇L − G, h⟫ is a nonzero linear form in h (Schwartz–Zippel)")
+
+
+def _exact_probes(
+    k: str, ex: MlpExample, subject: Subject, args: tuple[Mat, Vec, Mat, Vec, Vec], rhs: Any,
+    grad: Any,
+) -> list[Comparison]:
+    """For an exact engine: along each probe, the central difference of its loss (exact: the loss
+    is quadratic along the line inside the no-kink radius, so it is exactly `⟪∇L, h⟫`) must equal
+    both the statement's right side and the engine's own gradient applied to `h`, with no
+    tolerance. A wrong gradient then survives a uniformly drawn integer probe only with the
+    probability `survival` states."""
+    p = ex.point
+    comps: list[Comparison] = []
+    for j, dirs in enumerate(ex.directions):
+        h = exact(dirs[k])
+        s = _exact_step_size(k, args, h)
+        mv = _moved(k, p, dirs[k], s, subject.prec)
+        Lp, Lm = subject.loss(mv.plus), subject.loss(mv.minus())
+        cd = np.array((q(Lp) - q(Lm)) / (2 * s), dtype=object)
+        why = f"exact, s = {s}; {survival(ex.probe_bits)}"
+        lin = sum((a * b for a, b in zip(rhs.flat, h.flat)), Q(0))
+        comps.append(compare_exact(
+            f"engine (L(p + s h) − L(p − s h)) / 2s vs ⟪right side, h⟫, probe {j} ({why})",
+            cd, np.array(lin, dtype=object)))
+        own = sum((a * b for a, b in zip(exact(grad).flat, h.flat)), Q(0))
+        comps.append(compare_exact(
+            f"engine ⟪grads[{k!r}], h⟫ vs its own (L(p + s h) − L(p − s h)) / 2s, probe {j}",
+            np.array(own, dtype=object), cd))
+    return comps
 
 
 # --- The lemmas, in the Lean file's order ----------------------------------------------------

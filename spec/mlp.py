@@ -34,16 +34,21 @@ __all__ = [
 
 
 def _mlp(cfg: Config) -> Any:
-    from .strategies import mlp_examples
+    from .strategies import mlp_examples_for
 
-    return mlp_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim, margin=cfg.margin, probes=cfg.probes,
-                        fixed_dims=cfg.dims)
+    return mlp_examples_for(exact=cfg.dtype == "exact", min_dim=cfg.min_dim, max_dim=cfg.max_dim,
+                            margin=cfg.margin, probes=cfg.probes, fixed_dims=cfg.dims)
 
 
 def _mse(cfg: Config) -> Any:
     from .strategies import mse_examples
 
     return mse_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim)
+
+
+def _exact_args(p: MlpPoint) -> tuple[Mat, Vec, Mat, Vec, Vec]:
+    W1, b1, W2, b2, x = (exact(v) for v in p.values())
+    return Mat(W1), Vec(b1), Mat(W2), Vec(b2), Vec(x)
 
 
 # --- Definitions -----------------------------------------------------------------------------
@@ -143,24 +148,24 @@ def check_affineMat(ex: MlpExample, subject: Subject) -> Verdict:
     deriv = f"γ_{p.dims[0] + 1}(|W|·|x| + |b|)"
 
     def truth() -> Any:
-        return affineMat(Mat(exact(p.W1)), Vec(exact(p.b1)), Vec(exact(p.x))).data
+        return affineMat(Mat(exact(p.value("W1"))), Vec(exact(p.value("b1"))), Vec(exact(p.value("x")))).data
 
     comps: list[Comparison] = []
     subj = "spec (float64 vs exact)"
-    if subject.exact_reference:
+    if subject.exact_reference and p.rational is None:
         f64 = forward_bounds(p)
         comps.append(compare("spec affineMat W1 b1 x, float64 vs exact", f64.z1, truth(), f64.d_z1,
                              deriv))
     if subject.has("z1"):
         fb = forward_bounds(p, subject.prec)
-        got = subject.array("z1", p.b1.shape, p.W1, p.b1, p.x)
+        got = subject.array("z1", p.b1.shape, *subject.inputs(p, "W1", "b1", "x"))
         comps.append(against(subject, "engine z1 vs affineMat W1 b1 x", got, truth, fb.z1, fb.d_z1,
                              deriv))
         subj = f"engine {subject.name} z1"
     if not comps:
         return unmet("Proofs.Autograd.affineMat", f"engine {subject.name}", "the engine has no z1() "
-                     "and the exact reference is off at this size: nothing to check", **p.arrays())
-    return combine("Proofs.Autograd.affineMat", subj, comps, **p.arrays())
+                     "and the exact reference is off at this size: nothing to check", **p.witness())
+    return combine("Proofs.Autograd.affineMat", subj, comps, **p.witness())
 
 
 @definition_check(
@@ -176,14 +181,13 @@ def check_mlpVecMat(ex: MlpExample, subject: Subject) -> Verdict:
     deriv = f"γ_{p.dims[1] + 1}(|W2||a1| + |b2|) + |W2|Δa1, Δa1 = γ_{p.dims[0] + 1}(|W1||x| + |b1|)"
 
     def truth() -> Any:
-        return mlpVecMat(Mat(exact(p.W1)), Vec(exact(p.b1)), Mat(exact(p.W2)), Vec(exact(p.b2)),
-                         Vec(exact(p.x))).data
+        return mlpVecMat(*_exact_args(p)).data
 
     return combine(
         "Proofs.Autograd.mlpVecMat",
         f"engine {subject.name} forward",
         [against(subject, "engine forward vs mlpVecMat W1 b1 W2 b2 x", got, truth, fb.y, fb.d_y, deriv)],
-        **p.arrays(),
+        **p.witness(),
     )
 
 
@@ -198,11 +202,10 @@ def check_mse(ex: MlpExample, subject: Subject) -> Verdict:
     fb = forward_bounds(p, subject.prec)
     n = p.dims[2]
     deriv = f"(1/n)(γ_{n + 4}Σ(y−t)² + Σ Δr(2|y−t| + Δr)), n = {n}"
-    t = Vec(exact(p.t))
+    t = Vec(exact(p.value("t")))
 
     def truth() -> Any:
-        y = mlpVecMat(Mat(exact(p.W1)), Vec(exact(p.b1)), Mat(exact(p.W2)), Vec(exact(p.b2)),
-                      Vec(exact(p.x)))
+        y = mlpVecMat(*_exact_args(p))
         return np.array(mse(t, y), dtype=object)
 
     comps = [against(subject, "engine loss vs mse t (mlpVecMat W1 b1 W2 b2 x)", subject.loss(p), truth,
@@ -210,10 +213,10 @@ def check_mse(ex: MlpExample, subject: Subject) -> Verdict:
     if subject.has("mse"):
         q = mse_point(subject.prec.round(fb.y), p.t)  # inputs the engine's format holds exactly
         fq = forward_bounds(q, subject.prec)
-        comps.append(against(subject, "engine mse(y, t) vs mse t y", subject.scalar("mse", q.b2, p.t),
-                             lambda: np.array(mse(t, Vec(exact(q.b2))), dtype=object), fq.loss,
+        comps.append(against(subject, "engine mse(y, t) vs mse t y", subject.scalar("mse", q.b2, q.t),
+                             lambda: np.array(mse(Vec(exact(q.t)), Vec(exact(q.b2))), dtype=object), fq.loss,
                              fq.d_loss, deriv))
-    return combine("Proofs.Autograd.mse", f"engine {subject.name} loss", comps, **p.arrays())
+    return combine("Proofs.Autograd.mse", f"engine {subject.name} loss", comps, **p.witness())
 
 
 @definition_check(
@@ -356,7 +359,7 @@ def adjoint_fderiv_comp_apply_one(ex: MlpExample, subject: Subject) -> Verdict:
     comps: list[Comparison] = []
     rhs: dict[str, Any] = {}
     if subject.exact_reference:
-        E = {k: exact(v) for k, v in p.arrays().items()}
+        E = {k: exact(v) for k, v in p.witness().items()}
         args = (Mat(E["W1"]), Vec(E["b1"]), Mat(E["W2"]), Vec(E["b2"]), Vec(E["x"]))
         t = Vec(E["t"])
         gprime = mse_fderiv(t, mlpVecMat(*args))
@@ -380,7 +383,7 @@ def adjoint_fderiv_comp_apply_one(ex: MlpExample, subject: Subject) -> Verdict:
         comps.append(against(subject, f"engine gradient in {k} vs f'† (g'† 1)", grads[k],
                              functools.partial(rhs.__getitem__, k), gb.value[k], gb.bound[k],
                              gb.derivation[k]))
-    return combine(name, f"spec; engine {subject.name} grads", comps, **p.arrays())
+    return combine(name, f"spec; engine {subject.name} grads", comps, **p.witness())
 
 
 def _wrap(like: Any, data: Any) -> Elem:

@@ -32,6 +32,7 @@ __all__ = [
     "is_rational",
     "to_fraction",
     "exact_array",
+    "fraction_array",
     "matvec",
 ]
 
@@ -144,3 +145,14 @@ def matvec(W: NDArray[Any], v: NDArray[Any]) -> NDArray[Any]:
 
 def _all_fmpq(W: NDArray[Any], v: NDArray[Any]) -> bool:
     return isinstance(W.flat[0], fmpq) and isinstance(v[0], fmpq)
+
+
+def fraction_array(a: NDArray[Any]) -> NDArray[Any]:
+    """Return `a` as an object array of `Fraction`s (what exact engines are handed), converting
+    floats, ints and `fmpq`s exactly; an array of `Fraction`s is returned as it is."""
+    if a.dtype == object and all(type(v) is Fraction for v in a.flat):
+        return a
+    out = np.empty(a.shape, dtype=object)
+    for idx, v in np.ndenumerate(a):
+        out[idx] = to_fraction(v)
+    return out

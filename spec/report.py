@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .rational import to_fraction
 from .registry import LEAN_REPOSITORY, MODULE_FILE, PINNED_COMMIT, LeanDecl, manifest
 from .runner import Result
 from .strategies import DEFAULT_MARGIN
@@ -68,7 +69,9 @@ def _arr(a: Any) -> str:
     """Return an array printed compactly: 8 significant digits, one line when it fits."""
     arr = np.asarray(a)
     if arr.dtype == object:
-        arr = arr.astype(np.float64)
+        # Exact values (a rational point's entries, exact results) print as fractions: -7/3.
+        return np.array2string(arr, separator=", ", threshold=64, max_line_width=96,
+                               formatter={"all": lambda v: str(to_fraction(v))})
     return np.array2string(arr, separator=", ", precision=8, floatmode="maxprec", threshold=64,
                            max_line_width=96)
 
@@ -200,7 +203,7 @@ def _mlp_values(w: Mapping[str, Any]) -> dict[str, Any] | None:
     from .examples import MlpPoint
     from .tolerance import forward_bounds, grad_bounds
 
-    p = MlpPoint(**{k: np.asarray(w[k], dtype=np.float64) for k in _MLP_KEYS})
+    p = MlpPoint.of({k: np.asarray(w[k], dtype=np.float64) for k in _MLP_KEYS})
     fb = forward_bounds(p)
     gb = grad_bounds(p, fb)
     v = p.W2.T @ fb.g if p.dims[2] else np.zeros(p.dims[1])

@@ -42,6 +42,8 @@ class Result:
     active_examples: int | None = None
     """For checks drawn at points of the MLP: how many examples had at least one active unit."""
     patterns: dict[str, int] = field(default_factory=dict)
+    rational_examples: int = 0
+    """How many of the examples were points with non-float rational entries (exact mode)."""
     counterexample: Verdict | None = None
 
     def as_json(self) -> dict[str, Any]:
@@ -58,6 +60,7 @@ class Result:
             "unmet": self.unmet,
             "active_examples": self.active_examples,
             "patterns": self.patterns,
+            "rational_examples": self.rational_examples,
         }
 
 
@@ -114,6 +117,7 @@ def run_check(
             res.patterns[ex.active_pattern] = res.patterns.get(ex.active_pattern, 0) + 1
             active = ex.active_pattern in ("all-on", "mixed")
             res.active_examples = (res.active_examples or 0) + int(active)
+            res.rational_examples += int(ex.point.rational is not None)
         if v.status is Status.UNMET:
             res.unmet += 1
         else:
@@ -174,7 +178,7 @@ def round_example(ex: Any, prec: Precision) -> Any:
     if prec in (FLOAT64, EXACT):
         return ex  # float64 examples are exact rationals already
     if isinstance(ex, MlpExample):
-        point = MlpPoint(**{k: prec.round(v) for k, v in ex.point.arrays().items()})
+        point = MlpPoint.of({k: prec.round(v) for k, v in ex.point.arrays().items()})
         dirs = tuple({k: prec.round(v) for k, v in d.items()} for d in ex.directions)
         return replace(ex, point=point, directions=dirs)
     return replace(ex, **{f.name: prec.round(getattr(ex, f.name)) for f in fields(ex)})

@@ -46,6 +46,7 @@ import functools
 import math
 import random
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 from typing import TypeVar
 
 import numpy as np
@@ -54,8 +55,10 @@ from hypothesis.errors import InvalidArgument
 from hypothesis.strategies import SearchStrategy
 from jaxtyping import Bool, Float
 
-from .examples import PARAMS, LinearExample, MlpExample, MlpPoint, MseExample, VecExample
-from .types import F64
+from .examples import (
+    PARAMS, LinearExample, MlpExample, MlpPoint, MseExample, VecExample, rational_point,
+)
+from .types import F64, Arr
 
 __all__ = [
     "PATTERNS",
@@ -66,6 +69,9 @@ __all__ = [
     "dyadic_arrays",
     "mlp_points",
     "mlp_examples",
+    "rational_mlp_examples",
+    "mlp_examples_for",
+    "PROBE_BITS",
     "kinked_mlp_examples",
     "vec_examples",
     "linear_examples",
@@ -127,11 +133,15 @@ def _check_dims(min_dim: int, max_dim: int, *, at_least: int = 0) -> None:
         )
 
 
-def _check_margin(margin: float | int) -> float:
+def _check_margin(margin: float | int | Fraction) -> float:
+    """Return the margin as a float at least the given one (a `Fraction` is rounded up)."""
     lo, hi = _MARGIN_RANGE
-    if isinstance(margin, bool) or not isinstance(margin, int | float):
-        raise InvalidArgument(f"margin={margin!r} must be a float; pass e.g. margin=2**-6")
+    if isinstance(margin, bool) or not isinstance(margin, int | float | Fraction):
+        raise InvalidArgument(f"margin={margin!r} must be a float or a Fraction; pass e.g. "
+                              "margin=2**-6")
     value = float(margin)
+    if isinstance(margin, Fraction) and Fraction(value) < margin:
+        value = math.nextafter(value, math.inf)
     if not (math.isfinite(value) and value > 0):
         raise InvalidArgument(
             f"margin={margin!r} must be a positive finite float; pass e.g. margin=2**-6"
@@ -340,11 +350,18 @@ def _signs(rng: np.random.Generator, hid: int, pattern: str) -> Bool[np.ndarray,
 
 
 def _directions(
-    rng: np.random.Generator, point: MlpPoint, rich: bool, probes: int
+    rng: np.random.Generator, point: MlpPoint, rich: bool, probes: int, probe_bits: int | None = None
 ) -> tuple[dict[str, F64], ...]:
-    """Return `probes` probe directions: for each, one nonzero dyadic array per name in `PARAMS`."""
+    """Return `probes` probe directions: for each, one nonzero dyadic array per name in `PARAMS`;
+    with `probe_bits = b`, arrays of integers drawn independently and uniformly from the N = 2**b
+    values `-2**(b-1) .. 2**(b-1) - 1` (exact in float64 for b <= 53)."""
     shapes = [point.get(name).shape for name in PARAMS]
-    arrays = _bulk(rng, shapes * probes, rich, nonzero=True)
+    if probe_bits is not None:
+        half = 1 << (probe_bits - 1)
+        arrays = [rng.integers(-half, half, size=shape, dtype=np.int64).astype(np.float64)
+                  for shape in shapes * probes]
+    else:
+        arrays = _bulk(rng, shapes * probes, rich, nonzero=True)
     n = len(PARAMS)
     return tuple(dict(zip(PARAMS, arrays[p * n : (p + 1) * n], strict=True)) for p in range(probes))
 
@@ -511,6 +528,7 @@ def _build_mlp(
     margin: float,
     probes: int,
     kinked: bool,
+    probe_bits: int | None = None,
 ) -> MlpExample:
     """Return the example for the drawn `(dims, rich, pattern, seed)`."""
     (n_in, hid, n_out), rich, pattern, seed = drawn
@@ -546,7 +564,8 @@ def _build_mlp(
 
     return MlpExample(
         point=point,
-        directions=_directions(rng, point, rich, probes),
+        directions=_directions(rng, point, rich, probes, probe_bits),
+        probe_bits=probe_bits,
         active_pattern=_pattern_of(z),
     )
 
@@ -562,10 +581,12 @@ def _mlp_strategy(
     margin: float,
     probes: int,
     kinked: bool,
+    probe_bits: int | None = None,
 ) -> SearchStrategy[MlpExample]:
     patterns = _pattern_choice if pattern is None else st.just(pattern)
     build = _keeping_random_state(
-        functools.partial(_build_mlp, margin=margin, probes=probes, kinked=kinked)
+        functools.partial(_build_mlp, margin=margin, probes=probes, kinked=kinked,
+                          probe_bits=probe_bits)
     )
     return st.tuples(sizes, _richness, patterns, _seeds).map(build)
 
@@ -574,10 +595,11 @@ def mlp_examples(
     *,
     min_dim: int = 1,
     max_dim: int = 8,
-    margin: float | int = DEFAULT_MARGIN,
+    margin: float | int | Fraction = DEFAULT_MARGIN,
     probes: int = 3,
     pattern: str | None = None,
     fixed_dims: tuple[int, int, int] | None = None,
+    probe_bits: int | None = None,
 ) -> SearchStrategy[MlpExample]:
     """Return a strategy for MLP points satisfying the no-kink hypothesis, with probe directions.
 
@@ -593,6 +615,8 @@ def mlp_examples(
     - `pattern` (default None): the hidden-unit pattern, as in `mlp_points`.
     - `fixed_dims` (default None): `(inDim, hidDim, outDim)` to draw every point at, e.g. the layer
       sizes of a real model; `min_dim` and `max_dim` are then not used.
+    - `probe_bits` (default None): draw the directions' entries as integers uniform among
+      `N = 2**probe_bits` values instead (1 to 53 bits; exact mode uses `PROBE_BITS`).
 
     .. code-block:: pycon
 
@@ -603,16 +627,193 @@ def mlp_examples(
     value = _check_margin(margin)
     _check_probes(probes)
     _check_pattern(pattern)
+    _check_probe_bits(probe_bits)
+    sizes = _sizes(min_dim, max_dim, fixed_dims)
+    return _mlp_strategy(sizes, pattern, margin=value, probes=probes, kinked=False,
+                         probe_bits=probe_bits)
+
+
+def _sizes(
+    min_dim: int, max_dim: int, fixed_dims: tuple[int, int, int] | None
+) -> SearchStrategy[tuple[int, int, int]]:
     if fixed_dims is not None:
         for name, d in zip(("inDim", "hidDim", "outDim"), fixed_dims):
             _check_dims(d, d)
             if d > MAX_DIM_LIMIT:
                 raise InvalidArgument(f"fixed_dims: {name}={d} exceeds {MAX_DIM_LIMIT}; pass smaller sizes")
-        sizes: SearchStrategy[tuple[int, int, int]] = st.just(fixed_dims)
+        return st.just(fixed_dims)
+    _check_dims(min_dim, max_dim)
+    return dims(min_dim=min_dim, max_dim=max_dim)
+
+
+def _check_probe_bits(probe_bits: int | None) -> None:
+    if probe_bits is not None:
+        _check_int("probe_bits", probe_bits, "pass e.g. probe_bits=32")
+        if not 1 <= probe_bits <= 53:
+            raise InvalidArgument(f"probe_bits={probe_bits!r} must be in 1..53 (integers exact in "
+                                  "float64); pass e.g. probe_bits=32")
+
+
+PROBE_BITS = 32
+"""Bits of the integer probe directions drawn for exact engines: each entry is uniform among
+N = 2**32 integers, so a gradient other than the true one passes one probe with probability at
+most 1/N (`spec.gradients`, the grad_* checks)."""
+
+MAX_DENOMINATOR = 12
+"""The default largest denominator drawn by `rational_mlp_examples` (before the scale factor)."""
+
+_RATIONAL_SCALE = (-2, 4)  # per-array magnitude exponent range of rational entries
+
+
+def _rationals(
+    rng: np.random.Generator, shapes: Sequence[tuple[int, ...]], rich: bool, max_den: int
+) -> list[Arr]:
+    """Return one object array of `Fraction`s per shape: `n / (d·2**max(0, -k))` with `d` uniform
+    in `1..max_den`, `|n| <= d·2**max(0, k)`, `k` a per-array scale in `[-2, 4]`, about one entry
+    in eight zero; with `rich=False` the integers -2..2."""
+    sizes = [math.prod(shape) for shape in shapes]
+    total = sum(sizes)
+    if not rich:
+        nums = rng.integers(-2, 3, size=total)
+        dens = np.ones(total, dtype=np.int64)
     else:
-        _check_dims(min_dim, max_dim)
-        sizes = dims(min_dim=min_dim, max_dim=max_dim)
-    return _mlp_strategy(sizes, pattern, margin=value, probes=probes, kinked=False)
+        k = np.repeat(rng.integers(_RATIONAL_SCALE[0], _RATIONAL_SCALE[1] + 1, size=len(shapes)),
+                      sizes)
+        dens = rng.integers(1, max_den + 1, size=total)
+        top = dens << np.maximum(k, 0)
+        nums = rng.integers(-top, top + 1)
+        nums[rng.random(total) < _ZERO_FRACTION] = 0
+        dens = dens << np.maximum(-k, 0)
+    flat = np.empty(total, dtype=object)
+    flat[:] = [Fraction(int(n), int(d)) for n, d in zip(nums.tolist(), dens.tolist())]
+    return _split_objects(flat, shapes, sizes)
+
+
+def _split_objects(flat: Arr, shapes: Sequence[tuple[int, ...]], sizes: list[int]) -> list[Arr]:
+    out: list[Arr] = []
+    start = 0
+    for shape, size in zip(shapes, sizes, strict=True):
+        out.append(flat[start : start + size].reshape(shape))
+        start += size
+    return out
+
+
+def _row_sums(W: Arr, x: Arr) -> list[Fraction]:
+    """Return `W x` exactly, an empty sum being `Fraction(0)`."""
+    return [sum((w * v for w, v in zip(row, x)), Fraction(0)) for row in W.tolist()]
+
+
+def _build_rational_mlp(
+    drawn: tuple[tuple[int, int, int], bool, str, int],
+    *,
+    margin: Fraction,
+    max_den: int,
+    probes: int,
+    probe_bits: int | None,
+) -> MlpExample:
+    """Return the rational example for the drawn `(dims, rich, pattern, seed)`."""
+    (n_in, hid, n_out), rich, pattern, seed = drawn
+    rng = np.random.default_rng(seed)
+    W1, W2, b2, t, x, rho = _rationals(
+        rng, [(hid, n_in), (n_out, hid), (n_out,), (n_out,), (n_in,), (hid,)], rich, max_den)
+    on = _signs(rng, hid, pattern)
+    c = _row_sums(W1, x)
+    tight = rng.random(hid) < 0.5
+    dens = rng.integers(1, max_den + 1, size=hid).tolist()
+    b1 = np.empty(hid, dtype=object)
+    for i in range(hid):
+        r = max(abs(rho[i]) if rich else Fraction(1), margin)
+        target = (r if on[i] else -r) - c[i]
+        if tight[i]:
+            b1[i] = target  # |z1 i| = r exactly: units at the margin catch `z1 > eps` masks
+        else:
+            # Rounded away from the kink to a small denominator: z1 i keeps its sign and |z1 i| >= r.
+            scaled = target * dens[i]
+            b1[i] = Fraction(math.ceil(scaled) if on[i] else math.floor(scaled), dens[i])
+    point = rational_point({"W1": W1, "b1": b1, "W2": W2, "b2": b2, "x": x, "t": t})
+    z = [ci + bi for ci, bi in zip(c, b1.tolist())]
+    wrong = [i for i, v in enumerate(z) if abs(v) < margin or (v > 0) != on[i]]
+    if wrong:  # pragma: no cover - an error in this module, not in the caller's use
+        raise RuntimeError(f"internal error: z1 misses its target at units {wrong}: {z}")
+    return MlpExample(
+        point=point,
+        directions=_directions(rng, point, rich, probes, probe_bits),
+        probe_bits=probe_bits,
+        active_pattern=_pattern_of([float(v) for v in z]),
+    )
+
+
+def rational_mlp_examples(
+    *,
+    min_dim: int = 1,
+    max_dim: int = 8,
+    margin: Fraction | float | int = Fraction(DEFAULT_MARGIN),
+    probes: int = 3,
+    pattern: str | None = None,
+    fixed_dims: tuple[int, int, int] | None = None,
+    max_denominator: int = MAX_DENOMINATOR,
+    probe_bits: int | None = PROBE_BITS,
+) -> SearchStrategy[MlpExample]:
+    """Return a strategy for MLP points with small-denominator rational entries, for exact engines.
+
+    Entries of `W1 x W2 b2 t` are `n / (d·2**max(0, -k))` with `d` uniform in `1..max_denominator`
+    (so thirds, fifths, sevenths: values no float holds), a per-array scale `k` in `[-2, 4]`, and
+    `|n / d| <= 2**max(0, k)`; about one in eight is 0. The no-kink hypothesis holds by
+    construction and exactly: each unit gets a sign and a target `r >= margin` (`margin` an exact
+    rational), and `b1 i` is `±r − (W1 x) i` exactly (half the units, which sit exactly at `r`),
+    or that value rounded away from the kink to a denominator in `1..max_denominator`. The point
+    is `MlpPoint.rational`; its float64 arrays are the entries rounded to nearest.
+
+    - `min_dim`, `max_dim`, `pattern`, `fixed_dims`, `probes`: as in `mlp_examples`.
+    - `margin` (default 2**-40): the least `|z1 i|`, a positive `Fraction` (or float, taken exactly).
+    - `max_denominator` (default 12): the largest `d`, at least 1.
+    - `probe_bits` (default `PROBE_BITS` = 32): directions of integers uniform among `2**probe_bits`
+      values; None draws dyadic directions as `mlp_examples` does.
+
+    .. code-block:: pycon
+
+        >>> ex = rational_mlp_examples(max_dim=2, probes=1).example()
+        >>> ex.point.rational["W1"]
+        array([[Fraction(-7, 3), Fraction(5, 2)]], dtype=object)
+    """
+    if isinstance(margin, bool) or not isinstance(margin, int | float | Fraction):
+        raise InvalidArgument(f"margin={margin!r} must be a Fraction; pass e.g. margin=Fraction(1, 1000)")
+    exact_margin = Fraction(margin)
+    if exact_margin <= 0:
+        raise InvalidArgument(f"margin={margin!r} must be positive; pass e.g. margin=Fraction(1, 1000)")
+    _check_int("max_denominator", max_denominator, "pass e.g. max_denominator=12")
+    if max_denominator < 1:
+        raise InvalidArgument(f"max_denominator={max_denominator!r} must be at least 1; pass e.g. 12")
+    _check_probes(probes)
+    _check_pattern(pattern)
+    _check_probe_bits(probe_bits)
+    sizes = _sizes(min_dim, max_dim, fixed_dims)
+    patterns = _pattern_choice if pattern is None else st.just(pattern)
+    build = _keeping_random_state(functools.partial(
+        _build_rational_mlp, margin=exact_margin, max_den=max_denominator, probes=probes,
+        probe_bits=probe_bits))
+    return st.tuples(sizes, _richness, patterns, _seeds).map(build)
+
+
+def mlp_examples_for(
+    *,
+    exact: bool,
+    min_dim: int = 1,
+    max_dim: int = 8,
+    margin: Fraction | float = DEFAULT_MARGIN,
+    probes: int = 3,
+    fixed_dims: tuple[int, int, int] | None = None,
+) -> SearchStrategy[MlpExample]:
+    """Return the strategy a check draws MLP examples from: `mlp_examples` for a float engine; for
+    an exact engine, rational points (`rational_mlp_examples`) and float points converted exactly,
+    both with integer probes of `PROBE_BITS` bits (shrinking goes towards the rational ones)."""
+    floats = mlp_examples(min_dim=min_dim, max_dim=max_dim, margin=margin, probes=probes,
+                          fixed_dims=fixed_dims, probe_bits=PROBE_BITS if exact else None)
+    if not exact:
+        return floats
+    rationals = rational_mlp_examples(min_dim=min_dim, max_dim=max_dim, margin=Fraction(margin),
+                                      probes=probes, fixed_dims=fixed_dims)
+    return st.one_of(rationals, floats)
 
 
 def mlp_points(
