@@ -773,8 +773,8 @@ def rational_mlp_examples(
     .. code-block:: pycon
 
         >>> ex = rational_mlp_examples(max_dim=2, probes=1).example()
-        >>> ex.point.rational["W1"]
-        array([[Fraction(-7, 3), Fraction(5, 2)]], dtype=object)
+        >>> ex.point.rational["W1"].dtype, type(ex.point.rational["W1"].flat[0]), ex.probe_bits
+        (dtype('O'), <class 'fractions.Fraction'>, 32)
     """
     if isinstance(margin, bool) or not isinstance(margin, int | float | Fraction):
         raise InvalidArgument(f"margin={margin!r} must be a Fraction; pass e.g. margin=Fraction(1, 1000)")

@@ -51,6 +51,7 @@ __all__ = [
     "NaNInGrads",
     "WrongOutputShape",
     "GradsAsList",
+    "WritesIntoInputs",
     "MaskEpsilon",
     "ReluEpsilon",
     "WRONG",

@@ -1,0 +1,204 @@
+"""Exact mode end to end: rational points, integer probes, zero tolerance, and the engines it catches.
+
+`rational_mlp_examples` must give points whose no-kink margin holds exactly and whose entries are
+not all dyadic; the reference engine must hold on every predicate at such points; and engines that
+are wrong in ways only exact arithmetic sees (one that computes in float64 and returns fractions,
+one whose gradient is off by 2^-80 relative) must be caught. The run summary must state how
+unlikely a wrong gradient is to survive the integer probes.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import find, given, settings
+from hypothesis import strategies as st
+
+from impl import ReferenceBackend
+from spec.backend import Subject
+from spec.checks import Config
+from spec.examples import PARAMS, MlpExample
+from spec.gradients import survival
+from spec.report import render_counterexample
+from spec.runner import Result, module_checks, run_all, run_check
+from spec.strategies import PROBE_BITS, mlp_examples_for, rational_mlp_examples
+from spec.tolerance import EXACT
+from spec.verdict import Status
+
+EXACT_CFG = Config(max_dim=4, dtype="exact")
+CHECKS = {name.rsplit(".", 1)[-1]: (name, kind, check) for name, kind, check in module_checks()}
+
+
+def _z1(ex: MlpExample) -> list[Fraction]:
+    r = ex.point.rational
+    assert r is not None
+    return [sum((w * v for w, v in zip(row, r["x"])), Fraction(0)) + b
+            for row, b in zip(r["W1"].tolist(), r["b1"].tolist())]
+
+
+MARGINS = [Fraction(1, 3), Fraction(1, 1000), Fraction(2) ** -40, Fraction(7, 5)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(MARGINS).flatmap(
+    lambda m: st.tuples(st.just(m), rational_mlp_examples(min_dim=0, max_dim=5, margin=m))))
+def test_rational_points_satisfy_hx_with_the_exact_margin(case: tuple[Fraction, MlpExample]) -> None:
+    margin, ex = case
+    p = ex.point
+    assert p.rational is not None
+    z = _z1(ex)
+    assert all(abs(v) >= margin for v in z), (margin, z)
+    assert ex.active_pattern == ("none" if not z else "all-on" if all(v > 0 for v in z) else
+                                 "all-off" if all(v < 0 for v in z) else "mixed")
+    for k in (*PARAMS, "t"):
+        exact_k, float_k = p.rational[k], p.get(k)
+        assert exact_k.shape == float_k.shape
+        assert all(type(v) is Fraction for v in exact_k.flat)
+        # The float image is the rounding to nearest of each entry.
+        assert all(float(v) == f for v, f in zip(exact_k.flat, float_k.flat))
+
+
+def _non_dyadic(ex: MlpExample) -> bool:
+    r = ex.point.rational
+    return r is not None and any(v.denominator & (v.denominator - 1)
+                                 for k in ("W1", "W2", "x") for v in r[k].flat)
+
+
+def test_rational_points_have_thirds_fifths_sevenths() -> None:
+    ex = find(rational_mlp_examples(max_dim=3), _non_dyadic)
+    assert _non_dyadic(ex)
+
+
+def test_some_units_sit_exactly_at_the_margin() -> None:
+    margin = Fraction(1, 7)
+    ex = find(rational_mlp_examples(max_dim=4, margin=margin),
+              lambda e: any(abs(v) == margin for v in _z1(e)))
+    assert any(abs(v) == margin for v in _z1(ex))
+
+
+@settings(max_examples=30, deadline=None)
+@given(mlp_examples_for(exact=True, max_dim=4, probes=2))
+def test_exact_probes_are_integers_of_probe_bits(ex: MlpExample) -> None:
+    assert ex.probe_bits == PROBE_BITS
+    half = 2.0 ** (PROBE_BITS - 1)
+    for d in ex.directions:
+        for k in PARAMS:
+            h = d[k]
+            assert np.all(h == np.round(h)) and np.all((-half <= h) & (h < half))
+
+
+def test_survival_states_the_probability() -> None:
+    assert "≤ 2^-32" in survival(32)
+    assert "2 independent probes with probability ≤ 2^-64" in survival(32, 2)
+    assert "no probability is claimed" in survival(None)
+
+
+def _results(engine: Any, seed: int, only: list[str] | None = None, examples: int = 30) -> list[Result]:
+    return run_all(engine, EXACT_CFG, examples, seed, only)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_reference_engine_holds_exactly(seed: int) -> None:
+    results = _results(ReferenceBackend(), seed)
+    bad = [(r.lean_name, r.status, r.message) for r in results if r.status is not Status.HOLDS]
+    assert not bad
+    mlp = [r for r in results if r.active_examples is not None]
+    assert mlp and all(r.rational_examples > 0 for r in mlp), "no rational point was drawn"
+
+
+class FloatInDisguise(ReferenceBackend):
+    """An 'exact' engine that rounds its inputs to float64, computes in floats and returns the
+    results as fractions: right on small dyadic inputs, wrong on thirds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.name = "float-in-disguise"
+
+    @staticmethod
+    def _floats(args: tuple[Any, ...]) -> list[Any]:
+        return [np.asarray(a, dtype=object).astype(np.float64) for a in args]
+
+    @staticmethod
+    def _fractions(a: Any) -> Any:
+        arr = np.asarray(a, dtype=np.float64)
+        out = np.empty(arr.shape, dtype=object)
+        for idx, v in np.ndenumerate(arr):
+            out[idx] = Fraction(float(v))
+        return out
+
+    def forward(self, *args: Any) -> Any:
+        return self._fractions(super().forward(*self._floats(args)))
+
+    def loss(self, *args: Any) -> Any:
+        return Fraction(float(super().loss(*self._floats(args))))
+
+    def grads(self, *args: Any) -> Any:
+        return {k: self._fractions(v) for k, v in super().grads(*self._floats(args)).items()}
+
+
+class GradOffBy2ToMinus80(ReferenceBackend):
+    """An exact engine whose dW1 is off by 2^-80 relative in its largest entry."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.name = "grad-off-by-2^-80"
+
+    def grads(self, *args: Any) -> Any:
+        out = super().grads(*args)
+        g = out["W1"]
+        if g.size:
+            idx = np.unravel_index(int(np.argmax([abs(v) for v in g.flat])), g.shape)
+            g[idx] = g[idx] * (1 + Fraction(1, 2**80)) if g[idx] != 0 else Fraction(1, 2**80)
+        return out
+
+
+@pytest.mark.parametrize("short", ["mlpVecMat", "y", "mse", "grad_W2_mse", "grad_W1_mse",
+                                   "hasFDerivAt_mlp_wrt_W1"])
+def test_float_arithmetic_in_an_exact_engine_is_caught(short: str) -> None:
+    name, kind, check = CHECKS[short]
+    r = run_check(name, kind, check, FloatInDisguise(), EXACT_CFG, 50, 3)
+    assert r.status is Status.FAILS, r.message
+
+
+def test_a_2_to_minus_80_gradient_error_is_caught_with_the_probability_stated() -> None:
+    name, kind, check = CHECKS["grad_W1_mse"]
+    r = run_check(name, kind, check, GradOffBy2ToMinus80(), EXACT_CFG, 50, 3)
+    assert r.status is Status.FAILS
+    v = r.counterexample
+    assert v is not None
+    failing = [c.quantity for c in v.comparisons if not c.ok]
+    # Caught entrywise against the exact right side, and along the integer probes.
+    assert any("vs the statement's right side" in q for q in failing)
+    assert any("vs its own (L(p + s h) − L(p − s h)) / 2s" in q for q in failing)
+    probes = [c.quantity for c in v.comparisons if "⟪right side, h⟫" in c.quantity]
+    assert probes and all(f"N = 2^{PROBE_BITS}" in q for q in probes)
+
+
+def test_rational_counterexamples_print_fractions() -> None:
+    name, kind, check = CHECKS["y"]
+    r = run_check(name, kind, check, FloatInDisguise(), EXACT_CFG, 50, 3)
+    assert r.status is Status.FAILS
+    text = render_counterexample(r, "replay")
+    inputs = text.split("inputs:")[1].split("at this point")[0]
+    assert "/" in inputs, text  # e.g. b1 = [1/12], not its float 0.08333333
+
+
+def test_a_float_engine_is_not_handed_a_rational_point() -> None:
+    ex = find(rational_mlp_examples(max_dim=2), lambda e: True)
+    with pytest.raises(ValueError, match="rational points are for exact engines"):
+        Subject(ReferenceBackend()).forward(ex.point)
+    assert Subject(ReferenceBackend(), EXACT).forward(ex.point).dtype == object
+
+
+def test_cli_exact_run_states_points_and_survival_probability() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "spec", "check", "--exact", "--examples", "10", "--only",
+         "grad_W1_mse"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "small-denominator rational entries" in proc.stdout
+    assert "passes 2 independent probes with probability ≤ 2^-64" in proc.stdout
