@@ -144,7 +144,7 @@ def matApplyLin(x: Vec, m: int) -> CLM:
             assert isinstance(d, Vec)
             return outer(d, x)
 
-        return FunCLM(f"(matApplyLin x)†", Space((m,)), Space((m, n)), back, lambda: fwd)
+        return FunCLM("(matApplyLin x)†", Space((m,)), Space((m, n)), back, lambda: fwd)
 
     fwd = FunCLM("matApplyLin x", Space((m, n)), Space((m,)), apply, adjoint)
     return fwd

@@ -19,7 +19,7 @@ from .checks import Config, against, definition_check, exact, lemma
 from .core import matApplyLin, matCLM, outer, reluDerivCLM, reluVec, toMatrix
 from .examples import PARAMS, MlpExample, MlpPoint
 from .linear_maps import CLM, Elem, FunCLM, Space, inner
-from .mlp import affineMat, mlpVecMat, mse_fderiv, mseGrad
+from .mlp import affineMat, exact_args, mlpVecMat, mse_fderiv, mseGrad
 from .registry import mirrors
 from .tolerance import (
     EXACT,
@@ -85,11 +85,6 @@ def y(W1: Mat, b1: Vec, W2: Mat, b2: Vec, x: Vec) -> Vec:
     return mlpVecMat(W1, b1, W2, b2, x)
 
 
-def _exact_args(p: MlpPoint) -> tuple[Mat, Vec, Mat, Vec, Vec]:
-    W1, b1, W2, b2, x = (exact(v) for v in p.values())
-    return Mat(W1), Vec(b1), Mat(W2), Vec(b2), Vec(x)
-
-
 def _hidden_check(name: str, method: str, ex: MlpExample, subject: Subject) -> Verdict:
     p = ex.point
     fn = z1 if method == "z1" else a1
@@ -99,7 +94,7 @@ def _hidden_check(name: str, method: str, ex: MlpExample, subject: Subject) -> V
         return (fb.z1, fb.d_z1) if method == "z1" else (fb.a1, fb.d_a1)
 
     def truth() -> Any:
-        W1, b1, _, _, x = _exact_args(p)
+        W1, b1, _, _, x = exact_args(p)
         return fn(W1, b1, x).data
 
     comps: list[Comparison] = []
@@ -141,7 +136,7 @@ def check_y(ex: MlpExample, subject: Subject) -> Verdict:
     got = subject.forward(p)
 
     def truth() -> Any:
-        return y(*_exact_args(p)).data
+        return y(*exact_args(p)).data
 
     comps = [against(subject, "engine forward vs y W1 b1 W2 b2 x", got, truth, fb.y, fb.d_y, deriv)]
     if subject.exact_reference and p.rational is None:
@@ -390,7 +385,7 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
     if exact_ref:
         # Spec, exactly: inside the exact no-kink radius the network is affine in k, so the
         # remainder f(p + s h) − f(p) − f'(s h) is exactly 0.
-        args = _exact_args(p)
+        args = exact_args(p)
         fprime = fderiv_mlp_wrt(k, *args)
         f0 = mlpVecMat(*args)
         zz = z1(args[0], args[1], args[4]).data
@@ -523,7 +518,7 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
         # Spec, exactly: the statement's right-hand side, built from its own maps, is the adjoint
         # of the derivative of the loss at 1: (g' ∘ f') h = ⟪h, rhs⟫ along every probe; and the
         # float64 closed form is that right-hand side within its bound.
-        args = _exact_args(p)
+        args = exact_args(p)
         t = Vec(exact(p.value("t")))
         rhs = lemma_rhs(k, *args, t)
         gprime = mse_fderiv(t, mlpVecMat(*args))
@@ -547,7 +542,7 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
     # engine's own loss. Along a line inside the no-kink region the loss is exactly quadratic, so
     # the central difference (L(p + d) − L(p − d)) / 2s is exactly ⟪∇L, d/s⟫ in real arithmetic.
     if subject.prec is EXACT:
-        comps += _exact_probes(k, ex, subject, _exact_args(p), rhs_data, grads[k])
+        comps += _exact_probes(k, ex, subject, exact_args(p), rhs_data, grads[k])
         return combine(name, subj, comps, **p.witness())
     for j, dirs in enumerate(ex.directions):
         s = _step(k, p, fb, dirs[k])

@@ -46,7 +46,8 @@ def _mse(cfg: Config) -> Any:
     return mse_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim)
 
 
-def _exact_args(p: MlpPoint) -> tuple[Mat, Vec, Mat, Vec, Vec]:
+def exact_args(p: MlpPoint) -> tuple[Mat, Vec, Mat, Vec, Vec]:
+    """Return the point's `(W1, b1, W2, b2, x)` as `Mat`s and `Vec`s of exact rationals."""
     W1, b1, W2, b2, x = (exact(v) for v in p.values())
     return Mat(W1), Vec(b1), Mat(W2), Vec(b2), Vec(x)
 
@@ -181,7 +182,7 @@ def check_mlpVecMat(ex: MlpExample, subject: Subject) -> Verdict:
     deriv = f"γ_{p.dims[1] + 1}(|W2||a1| + |b2|) + |W2|Δa1, Δa1 = γ_{p.dims[0] + 1}(|W1||x| + |b1|)"
 
     def truth() -> Any:
-        return mlpVecMat(*_exact_args(p)).data
+        return mlpVecMat(*exact_args(p)).data
 
     return combine(
         "Proofs.Autograd.mlpVecMat",
@@ -205,7 +206,7 @@ def check_mse(ex: MlpExample, subject: Subject) -> Verdict:
     t = Vec(exact(p.value("t")))
 
     def truth() -> Any:
-        y = mlpVecMat(*_exact_args(p))
+        y = mlpVecMat(*exact_args(p))
         return np.array(mse(t, y), dtype=object)
 
     comps = [against(subject, "engine loss vs mse t (mlpVecMat W1 b1 W2 b2 x)", subject.loss(p), truth,

@@ -116,10 +116,6 @@ def _params(p: MlpPoint) -> int:
     return n_h * (n_i + n_o + 1) + n_o
 
 
-def _exact_args(p: MlpPoint) -> tuple[Mat, Vec, Mat, Vec, Vec]:
-    return Mat(exact(p.W1)), Vec(exact(p.b1)), Mat(exact(p.W2)), Vec(exact(p.b2)), Vec(exact(p.x))
-
-
 def _norm(v: Any) -> float:
     """Return the Euclidean norm of a float or exact vector (exact up to the square root)."""
     a = np.asarray(v)
@@ -177,7 +173,7 @@ def taylor_series(backend: Backend, cfg: Config, seed: int, argument: str) -> Ta
     plotted example: the engine's remainder at steps from 2^-30 of the no-kink radius to 2^8 times
     it, with the check's rounding bound and, at small sizes, the exact remainder."""
     from .gradients import STEP_SCALES, _jvp, _step, _zdot, fderiv_mlp_wrt, remainder_bound
-    from .mlp import mlpVecMat
+    from .mlp import exact_args, mlpVecMat
 
     subject = _subject(backend, cfg)
     prec = subject.prec
@@ -195,7 +191,7 @@ def taylor_series(backend: Backend, cfg: Config, seed: int, argument: str) -> Ta
     exact_ref = subject.exact_reference
     with_exact = exact_ref or _params(p) <= EXACT_SERIES_LIMIT
     idx = _ORDER.index(k)
-    args = _exact_args(p) if with_exact else None
+    args = exact_args(p) if with_exact else None
     fprime = fderiv_mlp_wrt(k, *args) if args is not None else None
     f0 = mlpVecMat(*args) if args is not None else None
     y0 = subject.forward(p)
@@ -290,6 +286,7 @@ def gradient_errors(backend: Backend, cfg: Config, seed: int, argument: str) -> 
     with the bound of the `grad_<argument>_mse` check (compared as `spec.checks.against` does:
     with the exact right side within Δ, or the float64 one within 2Δ)."""
     from .gradients import lemma_rhs
+    from .mlp import exact_args
 
     subject = _subject(backend, cfg)
     prec = subject.prec
@@ -299,7 +296,7 @@ def gradient_errors(backend: Backend, cfg: Config, seed: int, argument: str) -> 
     gb = grad_bounds(p, fb, prec)
     got = subject.grads(p)[k]
     if subject.exact_reference:
-        rhs = lemma_rhs(k, *_exact_args(p), Vec(exact(p.t)))
+        rhs = lemma_rhs(k, *exact_args(p), Vec(exact(p.value("t"))))
         truth = np.asarray(rhs.data if isinstance(rhs, (Vec, Mat)) else rhs, dtype=object)
         diff = np.abs(exact(got) - truth)
         err = np.array([float(e) for e in diff.flat], dtype=np.float64).reshape(diff.shape)

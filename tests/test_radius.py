@@ -9,7 +9,8 @@ from hypothesis import given, settings
 
 from spec.checks import exact
 from spec.examples import MlpExample
-from spec.gradients import _exact_args, _past_first_kink, _zdot_exact, fderiv_mlp_wrt, z1
+from spec.gradients import _past_first_kink, _zdot_exact, fderiv_mlp_wrt, z1
+from spec.mlp import exact_args
 from spec.mlp import mlpVecMat
 from spec.strategies import mlp_examples
 
@@ -19,7 +20,7 @@ def _tightness(W2: float, h: float) -> tuple[bool, bool]:
 
     p = MlpPoint(W1=np.array([[1.0]]), b1=np.array([1.0]), W2=np.array([[W2]]), b2=np.array([0.0]),
                  x=np.array([1.0]), t=np.array([0.0]))
-    args = _exact_args(p)
+    args = exact_args(p)
     zz = z1(args[0], args[1], args[4]).data
     hh = exact(np.array([h]))
     c = _past_first_kink("b1", args, fderiv_mlp_wrt("b1", *args), mlpVecMat(*args), zz,
@@ -40,7 +41,7 @@ def test_hasFDerivAt_mlp_wrt_b1_breaks_just_past_the_kink(h: float) -> None:
 @given(mlp_examples(max_dim=4, probes=1))
 def test_the_tightness_comparison_holds_on_drawn_points(ex: MlpExample) -> None:
     """On drawn points, for every argument whose step moves z1, the comparison holds."""
-    args = _exact_args(ex.point)
+    args = exact_args(ex.point)
     zz = z1(args[0], args[1], args[4]).data
     for k in ("b1", "x", "W1"):
         h = exact(ex.directions[0][k])
