@@ -353,9 +353,18 @@ def our_check(engine: Any, ex: MlpExample, cfg: Config,
 
 
 def fwd_bwd(engine: Any, ex: MlpExample) -> Callable[[], object]:
-    """Return a thunk: one plain forward + backward of `engine` (`grads`) at the example's point."""
+    """Return a thunk: one plain forward + backward of `engine` (`grads`) at the example's point,
+    handed read-only views as the checker hands them (the torch engine shares read-only arrays
+    instead of copying them, so both sides of the ratio take the same path)."""
     p = ex.point
-    return lambda: engine.grads(*p.args(), p.t)
+    args = [_read_only(a) for a in (*p.args(), p.t)]
+    return lambda: engine.grads(*args)
+
+
+def _read_only(a: F64) -> F64:
+    view = a.view()
+    view.flags.writeable = False
+    return view
 
 
 def peak_memory(engine: Backend, ex: MlpExample, cfg: Config) -> int:

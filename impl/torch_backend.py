@@ -56,7 +56,7 @@ def _real(a: In, engine: str) -> F64:
             f"{engine} computes in floating point; it cannot take {arr.dtype} entries "
             "(exact rationals, as `--exact` hands out, need an engine that computes exactly)"
         )
-    out: F64 = arr.astype(np.float64)
+    out: F64 = arr.astype(np.float64, copy=False)  # the same array (and flags) when float64
     return out
 
 _DTYPES: dict[str, torch.dtype] = {
@@ -172,12 +172,23 @@ class TorchBackend:
 
     def _t(self, a: In) -> Tensor:
         """Return the numpy array as a tensor of the backend's dtype, on its device."""
-        # A copy, never a view of the caller's array; float64 → float32 rounds to nearest.
-        return torch.tensor(_real(a, self.name), dtype=self.torch_dtype, device=self.device)
+        arr = _real(a, self.name)
+        if arr.flags.writeable:
+            # A copy, never a view of a caller's array it may change; float64 → float32 rounds
+            # to nearest.
+            return torch.tensor(arr, dtype=self.torch_dtype, device=self.device)
+        # A read-only array (the checker hands out read-only views of points nobody writes to)
+        # is shared, not copied: copies of a million-entry W1 would cost more than the products
+        # with it. This engine never writes into an input tensor; `.to` copies only where the
+        # dtype or the device differ.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            shared = torch.from_numpy(np.ascontiguousarray(arr))
+        return shared.to(dtype=self.torch_dtype, device=self.device)
 
     @staticmethod
     def _np(t: Tensor) -> F64:
-        out: F64 = t.detach().cpu().numpy().astype(np.float64)
+        out: F64 = t.detach().cpu().numpy().astype(np.float64, copy=False)
         return out
 
     def _net(self, W1: Tensor, b1: Tensor, W2: Tensor, b2: Tensor) -> TorchMlp:
@@ -311,19 +322,24 @@ class TorchBackend:
 
         A key missing from `tangents` means a zero tangent; an unknown key is a `ValueError`.
         """
-        primals = tuple(self._t(a) for a in (W1, b1, W2, b2, x))
+        primals = [self._t(a) for a in (W1, b1, W2, b2, x)]
         check_tangents(tangents, {k: tuple(p.shape) for k, p in zip(PARAMS, primals, strict=True)})
-        tans = tuple(
-            self._t(tangents[k]) if k in tangents else torch.zeros_like(p)
-            for k, p in zip(PARAMS, primals, strict=True)
-        )
+        # Differentiate in the arguments that have a tangent only: a zero tangent contributes
+        # nothing, and materialising one the size of W1 costs more than the product with it.
+        moving = [i for i, k in enumerate(PARAMS) if k in tangents]
+        if not moving:
+            return np.zeros(primals[3].shape[0])
         net = self._module(primals[0].shape[1], primals[0].shape[0], primals[2].shape[0])
 
-        def f(W1: Tensor, b1: Tensor, W2: Tensor, b2: Tensor, x: Tensor) -> Tensor:
-            params = dict(zip(_MODULE_PARAMS, (W1, b1, W2, b2), strict=True))
-            out: Tensor = functional_call(net, params, (x,))
+        def f(*values: Tensor) -> Tensor:
+            args = list(primals)
+            for i, v in zip(moving, values, strict=True):
+                args[i] = v
+            params = dict(zip(_MODULE_PARAMS, args[:4], strict=True))
+            out: Tensor = functional_call(net, params, (args[4],))
             return out
 
-        out = torch_jvp(f, primals, tans)  # (f(primals), the derivative of f along tans)
+        tans = tuple(self._t(tangents[PARAMS[i]]) for i in moving)
+        out = torch_jvp(f, tuple(primals[i] for i in moving), tans)  # (f(primals), f'(tans))
         dy: Tensor = out[1]
         return self._np(dy)

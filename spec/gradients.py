@@ -19,6 +19,7 @@ from .checks import Config, against, definition_check, exact, lemma
 from .core import matApplyLin, matCLM, outer, reluDerivCLM, reluVec, toMatrix
 from .examples import PARAMS, MlpExample, MlpPoint
 from .linear_maps import CLM, Elem, FunCLM, Space, inner
+from .memo import IdentityMemo
 from .mlp import affineMat, exact_args, mlpVecMat, mse_fderiv, mseGrad
 from .registry import mirrors
 from .tolerance import (
@@ -235,13 +236,21 @@ def _zdot(k: str, p: MlpPoint, h: F64) -> F64:
     return np.zeros(n_h)
 
 
+_STEPS: IdentityMemo[float] = IdentityMemo(16)
+
+
 def _step(k: str, p: MlpPoint, fb: ForwardBounds, h: F64) -> float:
     """Return a power-of-two step s with p ± s·h inside the no-kink region around p.
 
     The exact radius is min_i |z1_i| / |ż_i|; with computed values it is at least
     (|ẑ1_i| − Δz1_i) / |ż_i| up to the relative error γ_n of ż, which the factor 1/2 absorbs.
-    Steps are capped at 1 (the directions are drawn at the scale of the point).
+    Steps are capped at 1 (the directions are drawn at the scale of the point). The remainder
+    and the gradient checks along the same probe share it.
     """
+    return _STEPS.get((p, fb, h), k, lambda: _compute_step(k, p, fb, h))
+
+
+def _compute_step(k: str, p: MlpPoint, fb: ForwardBounds, h: F64) -> float:
     zd = np.abs(_zdot(k, p, h))
     room = np.abs(fb.z1) - fb.d_z1
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -273,7 +282,7 @@ class _Moved:
         return self._minus
 
 
-_MOVED: dict[tuple[int, str, int, Any, str], tuple[MlpPoint, F64, _Moved]] = {}
+_MOVED: IdentityMemo[_Moved] = IdentityMemo(8)
 
 
 def _moved(k: str, p: MlpPoint, h: F64, s: Any, prec: Precision) -> _Moved:
@@ -285,19 +294,14 @@ def _moved(k: str, p: MlpPoint, h: F64, s: Any, prec: Precision) -> _Moved:
     `s` move to the same points: sharing the objects shares their bounds (cached per point) and
     the engine's memoized values, and the exactness test runs once per parameter-sized array.
     """
-    key = (id(p), k, id(h), s, prec.name)
-    hit = _MOVED.get(key)
-    if hit is not None and hit[0] is p and hit[1] is h:
-        return hit[2]
-    if prec is EXACT:
-        out = _Moved(k, p, fraction_array(h) * to_fraction(s), exactly=True)
-    else:
+
+    def compute() -> _Moved:
+        if prec is EXACT:
+            return _Moved(k, p, fraction_array(h) * to_fraction(s), exactly=True)
         d, _ = exact_step(p.get(k), h * s, prec)
-        out = _Moved(k, p, d, exactly=False)
-    if len(_MOVED) >= 8:
-        _MOVED.pop(next(iter(_MOVED)))
-    _MOVED[key] = (p, h, out)  # holding p and h keeps their ids from being reused
-    return out
+        return _Moved(k, p, d, exactly=False)
+
+    return _MOVED.get((p, h), (k, s, prec.name), compute)
 
 
 def _exact_step_size(k: str, args: tuple[Mat, Vec, Mat, Vec, Vec], h: Any) -> Rational:
@@ -349,7 +353,8 @@ def _jvp(k: str, p: MlpPoint, fb: ForwardBounds, d: F64, prec: Precision) -> tup
     mag_a = np.abs(fb.a1) + 2 * fb.d_a1
     if k == "W2":
         v = d @ fb.a1 if n_h else np.zeros(p.dims[2])
-        return v, SLACK * (prec.gamma(n_h) * (np.abs(d) @ mag_a) + np.abs(d) @ fb.d_a1 + n_h * prec.eta)
+        # γ|d|(|â1| + 2Δa1) + |d|Δa1 as one product with |d|.
+        return v, SLACK * (np.abs(d) @ (prec.gamma(n_h) * mag_a + fb.d_a1) + n_h * prec.eta)
     if k == "b2":
         return d.copy(), np.zeros_like(d)
     if k == "b1":

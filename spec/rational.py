@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 from numpy.typing import NDArray
 
+from .memo import IdentityMemo
+
 if TYPE_CHECKING:
     from flint import fmpq, fmpq_mat
 else:
@@ -92,7 +94,7 @@ def to_fraction(v: Any) -> Fraction:
     return Fraction(float(v)) if not isinstance(v, (int, np.integer)) else Fraction(int(v))
 
 
-_CACHE: dict[int, tuple[NDArray[Any], NDArray[Any], bool]] = {}
+_CONVERTED: IdentityMemo[NDArray[Any]] = IdentityMemo(8)
 
 
 def exact_array(a: Any) -> NDArray[Any]:
@@ -101,11 +103,13 @@ def exact_array(a: Any) -> NDArray[Any]:
     Float arrays convert through `float.as_integer_ratio` in one pass; the last few matrices
     converted are remembered (by identity), since every predicate at a point reads the same `W1`.
     """
+    if isinstance(a, np.ndarray) and a.ndim == 2:
+        return _CONVERTED.get((a,), _state["flint"], lambda: _exact_array(a))
+    return _exact_array(a)
+
+
+def _exact_array(a: Any) -> NDArray[Any]:
     arr = np.asarray(a)
-    if arr.ndim == 2:
-        hit = _CACHE.get(id(a))
-        if hit is not None and hit[0] is a and hit[2] == _state["flint"]:
-            return hit[1]
     if arr.dtype.kind == "f":
         make = fmpq if _state["flint"] else Fraction
         if not np.isfinite(arr).all():
@@ -117,10 +121,6 @@ def exact_array(a: Any) -> NDArray[Any]:
         out = np.empty(arr.shape, dtype=object)
         for idx, v in np.ndenumerate(arr):
             out[idx] = q(v)
-    if arr.ndim == 2 and isinstance(a, np.ndarray):
-        if len(_CACHE) >= 8:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[id(a)] = (a, out, _state["flint"])  # holding `a` keeps its id from being reused
     return out
 
 

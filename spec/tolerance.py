@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .examples import MlpPoint
+from .memo import IdentityMemo
 from .types import F64
 
 __all__ = [
@@ -126,63 +127,40 @@ def _mag(v: F64, d: F64) -> F64:
     return out
 
 
-_ABS_CACHE: dict[int, tuple[F64, F64]] = {}
+_ABS: IdentityMemo[F64] = IdentityMemo(8)
 
 
 def abs_of(a: F64) -> F64:
-    """Return `|a|`, reusing the last few results for the same array object: the weight matrices
+    """Return `|a|`, reusing the last few results for the same matrix object: the weight matrices
     are shared by every perturbed point of a check, and `|W|` costs as much as `W x`."""
-    hit = _ABS_CACHE.get(id(a))
-    if hit is not None and hit[0] is a:
-        return hit[1]
-    out: F64 = np.abs(a)
-    if a.ndim == 2:
-        if len(_ABS_CACHE) >= 8:
-            _ABS_CACHE.pop(next(iter(_ABS_CACHE)))
-        _ABS_CACHE[id(a)] = (a, out)  # holding `a` keeps its id from being reused
-    return out
+    if a.ndim != 2:
+        out: F64 = np.abs(a)
+        return out
+    return _ABS.get((a,), None, lambda: np.abs(a))
 
 
-_POINT_CACHE: dict[tuple[str, int, str], tuple[MlpPoint, Any]] = {}
+_BOUNDS: IdentityMemo[Any] = IdentityMemo(16)
+"""Every predicate at a point asks for the same bounds: the last few, by point identity."""
 
-
-def _per_point(kind: str, p: MlpPoint, prec: Precision, compute: Any) -> Any:
-    # Every predicate at a point asks for the same bounds: keep the last few, by point identity.
-    key = (kind, id(p), prec.name)
-    hit = _POINT_CACHE.get(key)
-    if hit is not None and hit[0] is p:
-        return hit[1]
-    value = compute()
-    if len(_POINT_CACHE) >= 16:
-        _POINT_CACHE.pop(next(iter(_POINT_CACHE)))
-    _POINT_CACHE[key] = (p, value)  # holding `p` keeps its id from being reused
-    return value
-
-
-_LAYER_CACHE: dict[tuple[int, int], tuple[F64, F64, F64, F64]] = {}
+_LAYER: IdentityMemo[tuple[F64, F64]] = IdentityMemo(8)
 
 
 def _first_layer(W1: F64, x: F64) -> tuple[F64, F64]:
     """Return `W1 x` and `|W1| |x|`, reused while `W1` and `x` are the same objects: the perturbed
     points of `b1`, `W2` and `b2` share them with the point itself."""
-    key = (id(W1), id(x))
-    hit = _LAYER_CACHE.get(key)
-    if hit is not None and hit[0] is W1 and hit[1] is x:
-        return hit[2], hit[3]
-    if x.shape[0]:
-        Wx: F64 = W1 @ x
-        aWx: F64 = abs_of(W1) @ np.abs(x)
-    else:
-        Wx = aWx = np.zeros(W1.shape[0])
-    if len(_LAYER_CACHE) >= 8:
-        _LAYER_CACHE.pop(next(iter(_LAYER_CACHE)))
-    _LAYER_CACHE[key] = (W1, x, Wx, aWx)  # holding W1 and x keeps their ids from being reused
-    return Wx, aWx
+
+    def compute() -> tuple[F64, F64]:
+        if not x.shape[0]:
+            zero = np.zeros(W1.shape[0])
+            return zero, zero
+        return W1 @ x, abs_of(W1) @ np.abs(x)
+
+    return _LAYER.get((W1, x), None, compute)
 
 
 def forward_bounds(p: MlpPoint, prec: Precision = FLOAT64) -> ForwardBounds:
     """Return the forward values at `p` and their error bounds for an engine computing in `prec`."""
-    out: ForwardBounds = _per_point("forward", p, prec, lambda: _forward_bounds(p, prec))
+    out: ForwardBounds = _BOUNDS.get((p,), ("forward", prec.name), lambda: _forward_bounds(p, prec))
     return out
 
 
@@ -241,7 +219,7 @@ class GradBounds:
 def grad_bounds(p: MlpPoint, fb: ForwardBounds, prec: Precision = FLOAT64) -> GradBounds:
     """Return the closed forms `outer g a1`, `g`, `R(W2ᵀg)`, `W1ᵀR(W2ᵀg)`, `outer (R(W2ᵀg)) x` and
     their error bounds; `fb` must be `forward_bounds(p, prec)`."""
-    out: GradBounds = _per_point("grad", p, prec, lambda: _grad_bounds(p, fb, prec))
+    out: GradBounds = _BOUNDS.get((p,), ("grad", prec.name), lambda: _grad_bounds(p, fb, prec))
     return out
 
 
