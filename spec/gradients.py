@@ -571,11 +571,12 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
                                  f"(Δloss(p + sh) + Δloss(p − sh)) / 2s, measured exactly, {s_txt}"))
             continue
         cd = (float(Lp) - float(Lm)) / (2 * s)
-        lin = float(np.sum(G * h_eff))
+        gh = (G * h_eff).ravel()  # one product array, then summed and summed in magnitude
+        lin = float(gh.sum())
         n = G.size
         bound = SLACK * (
-            float(np.sum(dG * np.abs(h_eff)))
-            + subject.prec.gamma(n) * float(np.sum(np.abs(G * h_eff)))
+            float(np.dot(dG.ravel(), np.abs(h_eff).ravel()))
+            + subject.prec.gamma(n) * float(np.abs(gh, out=gh).sum())
             + (fp.d_loss + fm.d_loss + subject.prec.u * abs(float(Lp) - float(Lm))) / (2 * s)
             + n * subject.prec.eta
         )
