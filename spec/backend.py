@@ -86,19 +86,25 @@ class Subject:
         self.step_scales: tuple[int, ...] | None = None
         """The remainders of the `hasFDerivAt_*` lemmas are checked at steps s·2^-k for these k
         (s the largest power of two inside half the no-kink radius); None: `STEP_SCALES`."""
-        self.memo: dict[tuple[str, int], tuple[MlpPoint, Any]] | None = None
-        """When a dict, `forward`, `loss` and `grads` at the same `MlpPoint` object are computed
-        once (used by `spec.runner.check_point`, where every predicate asks at one point)."""
+        self.memo: dict[tuple[Any, ...], tuple[tuple[object, ...], Any]] | None = None
+        """When a dict, `forward`, `loss` and `grads` at the same `MlpPoint` object (and whatever
+        else goes through `reuse`) are computed once (used by `spec.runner.check_point`, where
+        every predicate asks at one point)."""
 
     def _memoized(self, method: str, p: MlpPoint, compute: Callable[[], Any]) -> Any:
+        return self.reuse((p,), method, compute)
+
+    def reuse(self, objects: tuple[object, ...], what: str, compute: Callable[[], Any]) -> Any:
+        """Return `compute()`, computed once per `what` and identity of `objects` while `memo` is
+        a dict (one point's check); every time otherwise."""
         if self.memo is None:
             return compute()
-        key = (method, id(p))
+        key = (what, *(id(o) for o in objects))
         hit = self.memo.get(key)
-        if hit is not None and hit[0] is p:
+        if hit is not None and all(a is b for a, b in zip(hit[0], objects, strict=True)):
             return hit[1]
         value = compute()
-        self.memo[key] = (p, value)  # holding p keeps its id from being reused
+        self.memo[key] = (objects, value)  # holding the objects keeps their ids from being reused
         return value
 
     def has(self, method: str) -> bool:

@@ -12,8 +12,6 @@ from hypothesis.strategies import SearchStrategy
 
 from .rational import exact_array
 from .backend import BackendError, Subject
-from .examples import PARAMS
-from .memo import IdentityMemo
 from .registry import Kind, attach_check, mirrors
 from .tolerance import EXACT
 from .types import Arr
@@ -139,13 +137,12 @@ def against(
     if subject.exact_reference:
         return compare(quantity, actual, exact_expected(), delta, derivation, ulp_dtype=ulp)
     # Two statements may compare the very same arrays (grad_W1_mse and the W1 slice of
-    # adjoint_fderiv_comp_apply_one, on one engine gradient): at millions of entries the
-    # comparison is worth reusing under the new statement's name.
-    done = _AGAINST.get((actual, float_expected, delta), subject.prec.name, lambda: compare(
-        quantity, actual, float_expected, 2 * np.asarray(delta), f"2·({derivation})",
-        ulp_dtype=ulp))
+    # adjoint_fderiv_comp_apply_one, on one engine gradient at one point): at millions of entries
+    # the comparison is worth reusing under the new statement's name, for as long as the
+    # subject memoizes its calls at one point (`spec.runner.check_point`).
+    def run() -> Comparison:
+        return compare(quantity, actual, float_expected, 2 * np.asarray(delta), f"2·({derivation})",
+                       ulp_dtype=ulp)
+
+    done: Comparison = subject.reuse((actual, float_expected, delta), "against", run)
     return replace(done, quantity=quantity, derivation=f"2·({derivation})")
-
-
-_AGAINST: IdentityMemo[Comparison] = IdentityMemo(len(PARAMS))
-"""One entry per gradient: what adjoint_fderiv_comp_apply_one compares, the grad_* lemmas compare again."""

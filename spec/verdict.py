@@ -135,10 +135,10 @@ def compare(
             err = np.subtract(a, e, out=np.empty(a.shape))  # `out` keeps 0-d results arrays
             np.abs(err, out=err)
             ratio = np.divide(err, b, out=np.empty(a.shape))
-        exact_match = err == 0
-        np.copyto(ratio, 0.0, where=exact_match)  # 0/0 where the bound is 0 and the values agree
-        np.copyto(ratio, np.inf, where=np.isnan(ratio))
         bad = ~(err <= b)  # NaN compares false, so a NaN entry is bad
+        undefined = np.isnan(ratio)  # 0/0 (a zero bound met exactly), or a NaN value
+        if undefined.any():
+            ratio[undefined] = np.where(err[undefined] == 0, 0.0, np.inf)
     flat = int(np.argmax(ratio))
     idx = tuple(int(i) for i in np.unravel_index(flat, a.shape))
     ulps = None
