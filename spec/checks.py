@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from typing import Any, TypeVar
 
 import numpy as np
@@ -26,8 +27,9 @@ class Config:
 
     min_dim: int = 1
     max_dim: int = 8
-    margin: float = 2.0**-40
-    """The least |z1 i| of the drawn points (`spec.strategies.DEFAULT_MARGIN`, kept equal by a test)."""
+    margin: float | Fraction = 2.0**-40
+    """The least |z1 i| of the drawn points (`spec.strategies.DEFAULT_MARGIN`, kept equal by a
+    test); a `Fraction` is kept exactly by rational points and rounded up for float ones."""
     probes: int = 2
     dtype: str = "float64"
     """The format the engine is checked in ("float64", "float32", or "exact"); examples are

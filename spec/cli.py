@@ -6,9 +6,11 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import math
 import sys
 import tempfile
 import time
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +51,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="compare the engine with the spec's exact values (errors measured exactly, "
                    "within the engine's own bound) or its float64 values (within twice it); auto: "
                    "exact up to 10,000 parameters")
-    c.add_argument("--margin", type=float, default=2.0**-40,
-                   help="the drawn points keep every |z1 i| at least this far from the kink (default 2^-40; "
-                   "units also stay 2^-16·(|W1||x|)_i away, so rounding never flips a ReLU)")
+    c.add_argument("--margin", type=_margin, default=2.0**-40,
+                   help="the drawn points keep every |z1 i| at least this far from the kink: a number, "
+                   "or a fraction P/Q, which --exact keeps exactly (default 2^-40; float points also "
+                   "stay 2^-16·(|W1||x|)_i away, so rounding never flips a ReLU)")
     c.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                    help="the format the engine computes in; bounds are derived for it (default float64)")
     c.add_argument("--exact", action="store_true",
@@ -112,8 +115,8 @@ def _check(args: argparse.Namespace) -> int:
         return _fail(f"--examples {args.examples}: give at least 1")
     if args.min_dim < 0 or args.max_dim < args.min_dim:
         return _fail(f"--min-dim {args.min_dim} --max-dim {args.max_dim}: need 0 ≤ min-dim ≤ max-dim")
-    if not np.isfinite(args.margin) or args.margin <= 0:
-        return _fail(f"--margin {args.margin}: give a positive number")
+    if args.margin is None:
+        return _fail("--margin: give a positive number or a fraction P/Q, e.g. 1e-6 or 1/3")
     if args.workers < 1:
         return _fail(f"--workers {args.workers}: give at least 1")
     shard = None
@@ -215,7 +218,7 @@ def _check(args: argparse.Namespace) -> int:
             "backend": name,
             "config": {"examples": args.examples, "seed": args.seed, "dtype": dtype,
                        "min_dim": args.min_dim,
-                       "max_dim": args.max_dim, "margin": args.margin,
+                       "max_dim": args.max_dim, "margin": str(args.margin),
                        "probe_bits": PROBE_BITS if dtype == "exact" else None},
             "seconds": round(total, 3),
             "results": [r.as_json() for r in results],
@@ -240,6 +243,18 @@ def _exact_note(results: list[Result], probes: int) -> str:
     return ("exact: engine values compared with zero tolerance (the worst/bound column is the "
             f"spec's own float64 values against exact ones).{points}\ngrad_* probes: "
             f"{survival(PROBE_BITS, probes)}, at each point.")
+
+
+def _margin(text: str) -> float | Fraction | None:
+    """Parse `--margin`: a positive finite float, or a positive fraction `P/Q` kept exact (None
+    for anything else, reported by `check`)."""
+    try:
+        value: float | Fraction = Fraction(text) if "/" in text else float(text)
+    except (ValueError, ZeroDivisionError):
+        return None
+    if not (math.isfinite(value) and value > 0):
+        return None
+    return value
 
 
 def _ratio(x: float) -> str:

@@ -95,7 +95,7 @@ def require_matplotlib() -> None:
 def plot_example(cfg: Config, seed: int) -> MlpExample:
     """Return the example every picture is drawn at: built from `seed` by the strategies' own
     builder, with a mixed activation pattern (see the module docstring)."""
-    from .strategies import _build_mlp
+    from .strategies import _build_mlp, _check_margin
 
     if cfg.dims is not None:
         dims = cfg.dims
@@ -103,8 +103,8 @@ def plot_example(cfg: Config, seed: int) -> MlpExample:
         lo, hi = cfg.min_dim, cfg.max_dim
         n_in, n_hid, n_out = (min(max(d, lo), hi) for d in (3, 4, 2))
         dims = (n_in, n_hid, n_out)
-    return _build_mlp((dims, True, "mixed", seed % 2**32), margin=cfg.margin, probes=1,
-                      kinked=False)
+    return _build_mlp((dims, True, "mixed", seed % 2**32), margin=_check_margin(cfg.margin),
+                      probes=1, kinked=False)
 
 
 def _subject(backend: Backend, cfg: Config) -> Subject:

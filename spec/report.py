@@ -10,6 +10,7 @@ spec's float64 values at the witness, recomputed with `spec.tolerance`, to help 
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 import shlex
 import socket
 import xml.etree.ElementTree as ET
@@ -418,8 +419,8 @@ def replay_command(lean_name: str, config: Mapping[str, object]) -> str:
     opt("--max-dim", "max_dim")
     opt("--database", "database")
     margin = config.get("margin")
-    if isinstance(margin, float) and margin != DEFAULT_MARGIN:
-        cmd.extend(["--margin", repr(margin)])
+    if isinstance(margin, (float, Fraction)) and margin != DEFAULT_MARGIN:
+        cmd.extend(["--margin", repr(margin) if isinstance(margin, float) else str(margin)])
     cmd.extend(["--only", lean_name])
     return shlex.join(cmd)
 

@@ -195,6 +195,20 @@ def test_a_float_engine_is_not_handed_a_rational_point() -> None:
     assert Subject(ReferenceBackend(), EXACT).forward(ex.point).dtype == object
 
 
+def test_a_fractional_margin_is_kept_exactly_and_replayed() -> None:
+    from spec.report import replay_command
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "spec", "check", "--exact", "--margin", "1/3", "--examples", "10",
+         "--only", "hasFDerivAt_mlp_wrt_b1"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    cmd = replay_command("N", {"dtype": "exact", "margin": Fraction(1, 3), "seed": 0, "examples": 1})
+    assert "--margin 1/3" in cmd
+    bad = subprocess.run([sys.executable, "-m", "spec", "check", "--margin", "1/0"],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode != 0 and "give a positive number or a fraction P/Q" in bad.stderr + bad.stdout
+
+
 def test_cli_exact_run_states_points_and_survival_probability() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "spec", "check", "--exact", "--examples", "10", "--only",
