@@ -18,9 +18,10 @@ __all__ = ["toMatE", "toMatrix_toMatE"]
 
 
 def _linear(cfg: Config) -> Any:
-    from .strategies import linear_examples
+    from .strategies import either_kind, linear_examples
 
-    return linear_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim)
+    return either_kind(lambda rational: linear_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim,
+                                                        rational=rational), cfg.dtype == "exact")
 
 
 @mirrors("Proofs.Autograd.toMatE", "def")
@@ -35,7 +36,7 @@ def toMatE(W: Tensor) -> Mat:
 @definition_check("Proofs.Autograd.toMatE", _linear, "spec: entries of toMatE W vs Spec.get2 W i j")
 def check_toMatE(ex: LinearExample, subject: Subject) -> Verdict:
     """Check that `toMatE W` is an m×n `Mat` whose entry (i, j) is `Spec.get2 W i j`, exactly."""
-    W = Tensor(ex.W)
+    W = Tensor(ex.value("W"))
     m, n = W.shape
     M = toMatE(W)
     entries = np.empty((m, n), dtype=object)
@@ -46,7 +47,7 @@ def check_toMatE(ex: LinearExample, subject: Subject) -> Verdict:
         "Proofs.Autograd.toMatE",
         "spec",
         [compare_exact("toMatE W i j vs Spec.get2 W i j", M.data.astype(object), entries)],
-        W=ex.W,
+        W=ex.value("W"),
     )
 
 
@@ -58,7 +59,7 @@ def toMatrix_toMatE(ex: LinearExample, subject: Subject) -> Verdict:
     `Matrix`, and `Matrix` directly); the comparison is exact, entry by entry.
     """
     name = "Proofs.Autograd.toMatrix_toMatE"
-    W = Tensor(ex.W)
+    W = Tensor(ex.value("W"))
     lhs = toMatrix(toMatE(W))
     rhs = tensorToMatrix(W)
     return combine(
@@ -66,5 +67,5 @@ def toMatrix_toMatE(ex: LinearExample, subject: Subject) -> Verdict:
         "spec",
         [compare_exact("toMatrix (toMatE W) vs tensorToMatrix W", lhs.data.astype(object),
                        rhs.data.astype(object))],
-        W=ex.W,
+        W=ex.value("W"),
     )

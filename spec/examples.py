@@ -4,8 +4,8 @@ vector examples for the lemmas about single maps. Strategies in `spec.strategies
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, TypeVar
 
 import numpy as np
 from jaxtyping import Float
@@ -14,7 +14,7 @@ from .rational import fraction_array
 from .types import F64, Arr
 
 __all__ = [
-    "PARAMS", "MlpPoint", "rational_point", "MlpExample", "VecExample", "LinearExample", "MseExample",
+    "PARAMS", "MlpPoint", "rational_point", "rational_example", "MlpExample", "VecExample", "LinearExample", "MseExample",
 ]
 
 PARAMS: tuple[str, ...] = ("W1", "b1", "W2", "b2", "x")
@@ -96,9 +96,7 @@ def rational_point(exact: Mapping[str, Any]) -> MlpPoint:
     """Return the `MlpPoint` whose value is `exact` (arrays of `Fraction`s under `W1 b1 W2 b2 x
     t`), with each float64 array its entries rounded to nearest."""
     data = {k: fraction_array(np.asarray(exact[k], dtype=object)) for k in (*PARAMS, "t")}
-    floats = {k: np.array([float(v) for v in a.flat], dtype=np.float64).reshape(a.shape)
-              for k, a in data.items()}
-    return replace(MlpPoint.of(floats), rational=data)
+    return replace(MlpPoint.of({k: _rounded(a) for k, a in data.items()}), rational=data)
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,29 +113,63 @@ class MlpExample:
     (exact mode), the bits: the checks then state how unlikely a wrong gradient is to survive."""
 
 
+class _ExactValues:
+    """The exact-values protocol of the small examples, as `MlpPoint` has it: `rational` holds the
+    example itself when its entries are not all floats (object arrays of `Fraction` by field name;
+    the float64 fields are then the entries rounded to nearest), and `value(name)` reads the exact
+    array either way."""
+
+    rational: Mapping[str, Arr] | None
+
+    def value(self, name: str) -> Arr:
+        """Return the exact array `name`: the rational one, else the float64 one."""
+        out: Arr = self.rational[name] if self.rational is not None else getattr(self, name)
+        return out
+
+    def witness(self) -> dict[str, Arr]:
+        """Return every array of the example exactly, for a verdict's witness."""
+        return {f.name: self.value(f.name) for f in fields(self) if f.name != "rational"}  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True, eq=False)
-class VecExample:
+class VecExample(_ExactValues):
     """Vectors `x dx δ : Vec n` for the `reluDerivCLM_*` lemmas; `x` may have zero coordinates."""
 
     x: Float[F64, " n"]
     dx: Float[F64, " n"]
     delta: Float[F64, " n"]
+    rational: Mapping[str, Arr] | None = None
 
 
 @dataclass(frozen=True, eq=False)
-class LinearExample:
+class LinearExample(_ExactValues):
     """A weight tensor `W`, an upstream `δ` and a probe `u` for the linear-layer adjoint lemma."""
 
     W: Float[F64, "outDim inDim"]
     delta: Float[F64, " outDim"]
     u: Float[F64, " inDim"]
+    rational: Mapping[str, Arr] | None = None
 
 
 @dataclass(frozen=True, eq=False)
-class MseExample:
+class MseExample(_ExactValues):
     """A target `t`, a point `y` and a step `h` for the `mse` lemmas."""
 
     t: Float[F64, " n"]
     y: Float[F64, " n"]
     h: Float[F64, " n"]
+    rational: Mapping[str, Arr] | None = None
 
+
+_E = TypeVar("_E", VecExample, LinearExample, MseExample)
+
+
+def rational_example(cls: type[_E], exact: Mapping[str, Any]) -> _E:
+    """Return the example of type `cls` whose value is `exact` (arrays of `Fraction`s by field
+    name), with each float64 field its entries rounded to nearest."""
+    data = {k: fraction_array(np.asarray(v, dtype=object)) for k, v in exact.items()}
+    return cls(**{k: _rounded(a) for k, a in data.items()}, rational=data)
+
+
+def _rounded(a: Arr) -> F64:
+    return np.array([float(v) for v in a.flat], dtype=np.float64).reshape(a.shape)

@@ -21,9 +21,10 @@ __all__ = ["toVecE_linear_input_deriv_spec_eq_adjoint"]
 
 
 def _linear(cfg: Config) -> Any:
-    from .strategies import linear_examples
+    from .strategies import either_kind, linear_examples
 
-    return linear_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim)
+    return either_kind(lambda rational: linear_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim,
+                                                        rational=rational), cfg.dtype == "exact")
 
 
 @lemma(
@@ -40,7 +41,7 @@ def toVecE_linear_input_deriv_spec_eq_adjoint(ex: LinearExample, subject: Subjec
     linear layer's input gradient must equal `Wᵀ δ` and satisfy `⟪W u, δ⟫ = ⟪u, Wᵀ δ⟫`.
     """
     name = "Proofs.Autograd.toVecE_linear_input_deriv_spec_eq_adjoint"
-    W, d = Tensor(exact(ex.W)), Tensor(exact(ex.delta))
+    W, d = Tensor(exact(ex.value("W"))), Tensor(exact(ex.value("delta")))
     A = matCLM(tensorToMatrix(W))
     lhs = toVecE(linearInputDerivSpec(W, d)).data
     rhs = hilbert_adjoint(A).apply(toVecE(d))
@@ -54,7 +55,7 @@ def toVecE_linear_input_deriv_spec_eq_adjoint(ex: LinearExample, subject: Subjec
     subj = "spec"
     if subject.has("linear_input_vjp"):
         m, n = ex.W.shape
-        got = subject.array("linear_input_vjp", (n,), ex.W, ex.delta)
+        got = subject.array("linear_input_vjp", (n,), ex.value("W"), ex.value("delta"))
         # A correct computation of Σ_i δ_i W_ij (any order) is within γ_m Σ_i|δ_i W_ij|.
         g_m = subject.prec.gamma(m)
         bound = SLACK * g_m * (np.abs(ex.W).T @ np.abs(ex.delta))
@@ -63,13 +64,14 @@ def toVecE_linear_input_deriv_spec_eq_adjoint(ex: LinearExample, subject: Subjec
         triple = float(np.abs(ex.delta) @ np.abs(ex.W) @ np.abs(ex.u)) if m * n else 0.0
         if subject.exact_reference:
             # Exactly: ⟪W u, δ⟫ − ⟪u, V δ⟫ = ⟪u, Wᵀδ − V δ⟫, within Σ_j |u_j| γ_m (|W|ᵀ|δ|)_j.
-            Wu_x = tensorToMatrix(W).data @ exact(ex.u) if n else exact(np.zeros(m))
+            u_x = exact(ex.value("u"))
+            Wu_x = tensorToMatrix(W).data @ u_x if n else exact(np.zeros(m))
             lhs_x = sum((a * b for a, b in zip(Wu_x, d.data)), Q(0))
-            rhs_x = sum((a * b for a, b in zip(exact(ex.u), exact(got))), Q(0))
+            rhs_x = sum((a * b for a, b in zip(u_x, exact(got))), Q(0))
             comps.append(compare("engine ⟪W u, δ⟫ vs ⟪u, linear_input_vjp(W, δ)⟫, summed exactly",
                                  np.array(lhs_x, dtype=object), np.array(rhs_x, dtype=object),
                                  SLACK * g_m * triple, f"γ_{m}·Σ|δ_i W_ij u_j|"))
-            return combine(name, f"spec; engine {subject.name}", comps, W=ex.W, delta=ex.delta, u=ex.u)
+            return combine(name, f"spec; engine {subject.name}", comps, **ex.witness())
         Wu = ex.W @ ex.u if n else np.zeros(m)
         # ⟪W u, δ⟫: W u within γ_n|W||u|, then a dot of m terms; ⟪u, V δ⟫ likewise: each side is a
         # sum of m·n products in some grouping, so within γ_{m+n} Σ|δ_i W_ij u_j|.
@@ -77,4 +79,4 @@ def toVecE_linear_input_deriv_spec_eq_adjoint(ex: LinearExample, subject: Subjec
                              float(ex.u @ got), SLACK * 2 * subject.prec.gamma(m + n) * triple,
                              f"2·γ_{m + n}·Σ|δ_i W_ij u_j|"))
         subj = f"spec; engine {subject.name}"
-    return combine(name, subj, comps, W=ex.W, delta=ex.delta, u=ex.u)
+    return combine(name, subj, comps, **ex.witness())

@@ -9,14 +9,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .rational import Q, q
+from .rational import Q, fraction_array, q
 from .backend import Subject
 from .checks import Config, against, definition_check, exact, lemma
 from .core import Differentiable, affine, innerSL, reluVec, toMatrix, vjp
-from .examples import PARAMS, MlpExample, MlpPoint, MseExample
+from .examples import PARAMS, MlpExample, MlpPoint, MseExample, rational_point
 from .linear_maps import CLM, Elem, FunCLM, Space, inner
 from .registry import mirrors
-from .tolerance import SLACK, exact_step, forward_bounds, grad_bounds
+from .tolerance import EXACT, SLACK, exact_step, forward_bounds, grad_bounds
 from .types import Mat, Real, Vec, real_inv
 from .verdict import Comparison, Verdict, combine, compare, compare_exact, unmet
 
@@ -41,9 +41,10 @@ def _mlp(cfg: Config) -> Any:
 
 
 def _mse(cfg: Config) -> Any:
-    from .strategies import mse_examples
+    from .strategies import either_kind, mse_examples
 
-    return mse_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim)
+    return either_kind(lambda rational: mse_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim,
+                                                     rational=rational), cfg.dtype == "exact")
 
 
 def exact_args(p: MlpPoint) -> tuple[Mat, Vec, Mat, Vec, Vec]:
@@ -132,6 +133,9 @@ def mse_point(y: NDArray[Any], t: NDArray[Any]) -> MlpPoint:
     with no rounding, and its `b2` gradient is its VJP of `mse t` at `y`.
     """
     n = y.shape[0]
+    if y.dtype == object or t.dtype == object:  # exact values: a rational point
+        return rational_point({"W1": np.zeros((1, 1)), "b1": np.array([-1.0]),
+                               "W2": np.zeros((n, 1)), "b2": y, "x": np.zeros(1), "t": t})
     return MlpPoint(
         W1=np.zeros((1, 1)), b1=np.array([-1.0]), W2=np.zeros((n, 1)), b2=y.astype(np.float64),
         x=np.zeros(1), t=t.astype(np.float64),
@@ -227,20 +231,26 @@ def check_mse(ex: MlpExample, subject: Subject) -> Verdict:
 )
 def check_mseGrad(ex: MseExample, subject: Subject) -> Verdict:
     """Check `mseGrad y t = (2/n)(y − t)`, including n = 0 where it is the empty vector."""
-    q = mse_point(ex.y, ex.t)
-    f64 = forward_bounds(q)
-    truth = mseGrad(Vec(exact(ex.y)), Vec(exact(ex.t))).data
+    q = mse_point(ex.value("y"), ex.value("t"))
+    truth = mseGrad(Vec(exact(ex.value("y"))), Vec(exact(ex.value("t")))).data
     deriv = "(2/n)(γ_3|y − t| + u|y − t|)"
-    comps = [compare("spec mseGrad y t, float64 vs exact", mseGrad(Vec(ex.y), Vec(ex.t)).data, truth,
-                     f64.d_g, deriv)]
+    comps: list[Comparison] = []
     subj = "spec (float64 vs exact)"
+    if ex.rational is None:  # a rational example has no float64 value to certify
+        f64 = forward_bounds(q)
+        comps.append(compare("spec mseGrad y t, float64 vs exact", mseGrad(Vec(ex.y), Vec(ex.t)).data,
+                             truth, f64.d_g, deriv))
     if subject.has("mse_grad"):
         fq = forward_bounds(q, subject.prec)
-        got = subject.array("mse_grad", ex.y.shape, ex.y, ex.t)
+        got = subject.array("mse_grad", ex.y.shape, ex.value("y"), ex.value("t"))
         comps.append(against(subject, "engine mse_grad(y, t) vs mseGrad y t", got, lambda: truth, fq.g,
                              fq.d_g, deriv))
-        subj = f"engine {subject.name} mse_grad; spec"
-    return combine("Proofs.Autograd.mseGrad", subj, comps, y=ex.y, t=ex.t)
+        subj = f"engine {subject.name} mse_grad" + ("; spec" if ex.rational is None else "")
+    if not comps:
+        return unmet("Proofs.Autograd.mseGrad", f"engine {subject.name}", "the engine has no "
+                     "mse_grad() and a rational example has no float64 value: nothing to check",
+                     y=ex.value("y"), t=ex.value("t"))
+    return combine("Proofs.Autograd.mseGrad", subj, comps, y=ex.value("y"), t=ex.value("t"))
 
 
 # --- Lemmas ----------------------------------------------------------------------------------
@@ -261,7 +271,7 @@ def hasFDerivAt_mse(ex: MseExample, subject: Subject) -> Verdict:
     """
     name = "Proofs.Autograd.hasFDerivAt_mse"
     n = ex.t.shape[0]
-    t, y, h = Vec(exact(ex.t)), Vec(exact(ex.y)), Vec(exact(ex.h))
+    t, y, h = Vec(exact(ex.value("t"))), Vec(exact(ex.value("y"))), Vec(exact(ex.value("h")))
     D = mse_fderiv(t, y)
     comps: list[Comparison] = []
     for k in (0, 10):
@@ -270,9 +280,15 @@ def hasFDerivAt_mse(ex: MseExample, subject: Subject) -> Verdict:
         quad = real_inv(Q(n)) * hk.norm_sq()
         comps.append(compare_exact(f"spec remainder at step h/2^{k} vs (1/n)‖h‖²",
                                    np.array(rem, dtype=object), np.array(quad, dtype=object)))
-    # On the engine: y + d must be exact in float64 for the remainder to be the remainder at d.
-    d, _ = exact_step(ex.y, ex.h, subject.prec)
-    q0, q1 = mse_point(ex.y, ex.t), mse_point(ex.y + d, ex.t)
+    # On the engine: y + d must be exact in its format for the remainder to be the remainder at d
+    # (an exact engine steps by h itself).
+    if subject.prec is EXACT:
+        d: Any = fraction_array(ex.value("h"))
+        y_x, t_x = fraction_array(ex.value("y")), fraction_array(ex.value("t"))
+        q0, q1 = mse_point(y_x, t_x), mse_point(y_x + d, t_x)
+    else:
+        d, _ = exact_step(ex.y, ex.h, subject.prec)
+        q0, q1 = mse_point(ex.y, ex.t), mse_point(ex.y + d, ex.t)
     f0, f1 = forward_bounds(q0, subject.prec), forward_bounds(q1, subject.prec)
     L0x, L1x = subject.loss(q0), subject.loss(q1)
     L0, L1 = float(L0x), float(L1x)
@@ -286,7 +302,7 @@ def hasFDerivAt_mse(ex: MseExample, subject: Subject) -> Verdict:
         comps.append(compare("engine loss remainder at step h vs (1/n)‖h‖²", np.array(rem_x, dtype=object),
                              np.array(quad_x, dtype=object), SLACK * (f0.d_loss + f1.d_loss),
                              "Δloss(y + h) + Δloss(y); the remainder measured exactly"))
-        return combine(name, f"spec; engine {subject.name} loss", comps, t=ex.t, y=ex.y, h=ex.h)
+        return combine(name, f"spec; engine {subject.name} loss", comps, **ex.witness())
     r = ex.y - ex.t
     c = 2.0 / n if n else 0.0
     inv = 1.0 / n if n else 0.0
@@ -302,7 +318,7 @@ def hasFDerivAt_mse(ex: MseExample, subject: Subject) -> Verdict:
     bound = SLACK * (f0.d_loss + f1.d_loss + d_lin + d_quad + subject.prec.gamma(3) * mag)
     comps.append(compare("engine loss remainder at step h vs (1/n)‖h‖²", rem_f, quad_f, bound,
                          f"Δloss(y+h) + Δloss(y) + c·γ_{n + 3}Σ|y−t||h| + (1/n)γ_{n + 2}‖h‖² + γ_3·|terms|"))
-    return combine(name, f"spec; engine {subject.name} loss", comps, t=ex.t, y=ex.y, h=ex.h)
+    return combine(name, f"spec; engine {subject.name} loss", comps, **ex.witness())
 
 
 @lemma(
@@ -320,7 +336,7 @@ def mseGrad_eq_adjoint_fderiv(ex: MseExample, subject: Subject) -> Verdict:
     from .linear_maps import hilbert_adjoint
 
     name = "Proofs.Autograd.mseGrad_eq_adjoint_fderiv"
-    t, y = Vec(exact(ex.t)), Vec(exact(ex.y))
+    t, y = Vec(exact(ex.value("t"))), Vec(exact(ex.value("y")))
     want = mseGrad(y, t).data
     closed = vjp(mse_function(t), y).apply(Q(1))
     from_def = hilbert_adjoint(mse_fderiv(t, y)).apply(Q(1))
@@ -329,12 +345,12 @@ def mseGrad_eq_adjoint_fderiv(ex: MseExample, subject: Subject) -> Verdict:
         compare_exact("VJP[mse t, y] 1 (closed form) vs mseGrad y t", closed.data, want),
         compare_exact("VJP[mse t, y] 1 (Hilbert adjoint) vs mseGrad y t", from_def.data, want),
     ]
-    q = mse_point(ex.y, ex.t)
+    q = mse_point(ex.value("y"), ex.value("t"))
     fq = forward_bounds(q, subject.prec)
     got = subject.grads(q)["b2"]
     comps.append(against(subject, "engine VJP of mse t at y (b2 gradient) vs mseGrad y t", got,
                          lambda: want, fq.g, fq.d_g, "(2/n)(γ_3|y − t| + u|y − t|)"))
-    return combine(name, f"spec; engine {subject.name} grads", comps, t=ex.t, y=ex.y)
+    return combine(name, f"spec; engine {subject.name} grads", comps, t=ex.value("t"), y=ex.value("y"))
 
 
 @lemma(

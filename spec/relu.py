@@ -20,9 +20,10 @@ __all__ = ["reluDerivCLM_apply", "reluDerivCLM_inner", "reluDerivCLM_adjoint_app
 
 
 def _vecs(cfg: Config) -> Any:
-    from .strategies import vec_examples
+    from .strategies import either_kind, vec_examples
 
-    return vec_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim)
+    return either_kind(lambda rational: vec_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim,
+                                                     rational=rational), cfg.dtype == "exact")
 
 
 def _data(v: object) -> Any:
@@ -47,17 +48,17 @@ def reluDerivCLM_apply(ex: VecExample, subject: Subject) -> Verdict:
     an engine with another convention at `x i = 0` (0.5, or 1) is reported there.
     """
     name = "Proofs.Autograd.reluDerivCLM_apply"
-    x, dx = exact(ex.x), exact(ex.dx)
+    x, dx = exact(ex.value("x")), exact(ex.value("dx"))
     lhs = _data(reluDerivCLM(Vec(x)).apply(Vec(dx)))
     rhs = np.array([dx[i] * reluDerivSpec(x[i]) for i in range(x.shape[0])], dtype=object)
     comps: list[Comparison] = [compare_exact("(reluDerivCLM x dx) i vs dx i * relu'(x i)", lhs, rhs)]
     subj = "spec"
     if subject.has("relu_vjp"):
-        got = subject.array("relu_vjp", ex.x.shape, ex.x, ex.dx)
+        got = subject.array("relu_vjp", ex.x.shape, ex.value("x"), ex.value("dx"))
         comps.append(compare("engine relu_vjp(x, dx) vs dx i * relu'(x i)", got, rhs, 0.0,
                              "exact: a product by 0 or 1"))
         subj = f"spec; engine {subject.name}"
-    return combine(name, subj, comps, x=ex.x, dx=ex.dx)
+    return combine(name, subj, comps, x=ex.value("x"), dx=ex.value("dx"))
 
 
 @lemma(
@@ -68,7 +69,7 @@ def reluDerivCLM_apply(ex: VecExample, subject: Subject) -> Verdict:
 def reluDerivCLM_inner(ex: VecExample, subject: Subject) -> Verdict:
     """`Proofs.Autograd.reluDerivCLM_inner` (lemma): Check `⟪R_x dx, δ⟫ = ⟪dx, R_x δ⟫`."""
     name = "Proofs.Autograd.reluDerivCLM_inner"
-    x, dx, d = Vec(exact(ex.x)), Vec(exact(ex.dx)), Vec(exact(ex.delta))
+    x, dx, d = Vec(exact(ex.value("x"))), Vec(exact(ex.value("dx"))), Vec(exact(ex.value("delta")))
     R = reluDerivCLM(x)
     lhs = R.apply(dx)
     rhs = R.apply(d)
@@ -78,16 +79,16 @@ def reluDerivCLM_inner(ex: VecExample, subject: Subject) -> Verdict:
     subj = "spec"
     if subject.has("relu_vjp"):
         n = ex.x.shape
-        a = subject.array("relu_vjp", n, ex.x, ex.dx)
-        b = subject.array("relu_vjp", n, ex.x, ex.delta)
+        a = subject.array("relu_vjp", n, ex.value("x"), ex.value("dx"))
+        b = subject.array("relu_vjp", n, ex.value("x"), ex.value("delta"))
         # Summed exactly, both sides add the same products dx_i·relu'(x_i)·δ_i when the engine's
         # backward multiplies by 0 or 1 (exact in floating point): the bound is 0.
-        lhs_e = np.array(sum((u * v for u, v in zip(exact(a), exact(ex.delta))), Q(0)), dtype=object)
-        rhs_e = np.array(sum((u * v for u, v in zip(exact(ex.dx), exact(b))), Q(0)), dtype=object)
+        lhs_e = np.array(sum((u * v for u, v in zip(exact(a), d.data)), Q(0)), dtype=object)
+        rhs_e = np.array(sum((u * v for u, v in zip(dx.data, exact(b))), Q(0)), dtype=object)
         comps.append(compare("engine ⟪V dx, δ⟫ vs ⟪dx, V δ⟫, V = relu_vjp x, summed exactly", lhs_e,
                              rhs_e, 0.0, "exact: the same exact products on both sides"))
         subj = f"spec; engine {subject.name}"
-    return combine(name, subj, comps, x=ex.x, dx=ex.dx, delta=ex.delta)
+    return combine(name, subj, comps, **ex.witness())
 
 
 @lemma(
@@ -102,7 +103,7 @@ def reluDerivCLM_adjoint_apply(ex: VecExample, subject: Subject) -> Verdict:
     assumed; the engine's ReLU backward rule is its VJP, i.e. `(R_x)† δ`, so it must equal `R_x δ`.
     """
     name = "Proofs.Autograd.reluDerivCLM_adjoint_apply"
-    x, d = Vec(exact(ex.x)), Vec(exact(ex.delta))
+    x, d = Vec(exact(ex.value("x"))), Vec(exact(ex.value("delta")))
     R = reluDerivCLM(x)
     forward = _data(R.apply(d))
     comps = [
@@ -111,8 +112,8 @@ def reluDerivCLM_adjoint_apply(ex: VecExample, subject: Subject) -> Verdict:
     ]
     subj = "spec"
     if subject.has("relu_vjp"):
-        got = subject.array("relu_vjp", ex.x.shape, ex.x, ex.delta)
+        got = subject.array("relu_vjp", ex.x.shape, ex.value("x"), ex.value("delta"))
         comps.append(compare("engine relu_vjp(x, δ) vs R_x δ", got, forward, 0.0,
                              "exact: a product by 0 or 1"))
         subj = f"spec; engine {subject.name}"
-    return combine(name, subj, comps, x=ex.x, delta=ex.delta)
+    return combine(name, subj, comps, x=ex.value("x"), delta=ex.value("delta"))

@@ -181,7 +181,10 @@ def round_example(ex: Any, prec: Precision) -> Any:
         point = MlpPoint.of({k: prec.round(v) for k, v in ex.point.arrays().items()})
         dirs = tuple({k: prec.round(v) for k, v in d.items()} for d in ex.directions)
         return replace(ex, point=point, directions=dirs)
-    return replace(ex, **{f.name: prec.round(getattr(ex, f.name)) for f in fields(ex)})
+    if getattr(ex, "rational", None) is not None:
+        raise ValueError("a rational example is for exact engines; it has no float32 rounding")
+    return replace(ex, **{f.name: prec.round(getattr(ex, f.name)) for f in fields(ex)
+                          if f.name != "rational"})
 
 
 def check_point(

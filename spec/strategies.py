@@ -56,7 +56,8 @@ from hypothesis.strategies import SearchStrategy
 from jaxtyping import Bool, Float
 
 from .examples import (
-    PARAMS, LinearExample, MlpExample, MlpPoint, MseExample, VecExample, rational_point,
+    PARAMS, LinearExample, MlpExample, MlpPoint, MseExample, VecExample, rational_example,
+    rational_point,
 )
 from .types import F64, Arr
 
@@ -71,6 +72,7 @@ __all__ = [
     "mlp_examples",
     "rational_mlp_examples",
     "mlp_examples_for",
+    "either_kind",
     "PROBE_BITS",
     "kinked_mlp_examples",
     "vec_examples",
@@ -879,23 +881,42 @@ def kinked_mlp_examples(
     return _mlp_strategy(sizes, "mixed", margin=2.0**-6, probes=probes, kinked=True)
 
 
-def _build_vec(drawn: tuple[int, bool, int]) -> VecExample:
+def _arrays(
+    rng: np.random.Generator, shapes: Sequence[tuple[int, ...]], rich: bool, rational: bool,
+    nonzero: bool = False,
+) -> list[Arr]:
+    """Return dyadic float arrays (`_bulk`) or small-denominator rational ones (`_rationals`)."""
+    if not rational:
+        return list(_bulk(rng, shapes, rich, nonzero=nonzero))
+    out = _rationals(rng, shapes, rich, MAX_DENOMINATOR)
+    for a in out if nonzero else []:
+        if a.size and not any(v != 0 for v in a.flat):
+            a.flat[int(rng.integers(a.size))] = Fraction(1)
+    return out
+
+
+def _build_vec(drawn: tuple[int, bool, int], rational: bool = False) -> VecExample:
     """Return the example for the drawn `(n, rich, seed)`."""
     n, rich, seed = drawn
     rng = np.random.default_rng(seed)
-    x, dx, delta = _bulk(rng, [(n,)] * 3, rich)
+    x, dx, delta = _arrays(rng, [(n,)] * 3, rich, rational)
+    zero, one = (Fraction(0), Fraction(1)) if rational else (0.0, 1.0)
     if rich:
-        x[rng.random(n) < 0.25] = 0.0
+        x[rng.random(n) < 0.25] = zero
     if n >= 3:
         # relu'(0) = 0 must be exercised, and both other branches: one zero, one of each sign.
         i, j, k = rng.choice(n, size=3, replace=False).tolist()
-        x[i] = 0.0
-        x[j] = abs(x[j]) or 1.0
-        x[k] = -abs(x[k]) or -1.0
+        x[i] = zero
+        x[j] = abs(x[j]) or one
+        x[k] = -abs(x[k]) or -one
+    if rational:
+        return rational_example(VecExample, {"x": x, "dx": dx, "delta": delta})
     return VecExample(x=x, dx=dx, delta=delta)
 
 
-def vec_examples(*, min_dim: int = 1, max_dim: int = 8) -> SearchStrategy[VecExample]:
+def vec_examples(
+    *, min_dim: int = 1, max_dim: int = 8, rational: bool = False
+) -> SearchStrategy[VecExample]:
     """Return a strategy for vectors `x dx δ : Vec n` for the `reluDerivCLM_*` lemmas.
 
     The lemmas hold at every `x`, kinks included, so `x` has exact zero coordinates (about one in
@@ -903,6 +924,8 @@ def vec_examples(*, min_dim: int = 1, max_dim: int = 8) -> SearchStrategy[VecExa
     exercising `relu'(0) = 0`. `dx` and `δ` are dyadic arrays as in `dyadic_arrays`.
 
     - `min_dim` (default 1), `max_dim` (default 8): the range of `n`, as in `dims`.
+    - `rational` (default False): small-denominator rational entries instead (`.rational`, as
+      `rational_mlp_examples` draws them), for exact engines.
 
     .. code-block:: pycon
 
@@ -911,24 +934,29 @@ def vec_examples(*, min_dim: int = 1, max_dim: int = 8) -> SearchStrategy[VecExa
     """
     _check_dims(min_dim, max_dim)
     drawn = st.tuples(st.integers(min_dim, max_dim), _richness, _seeds)
-    return drawn.map(_keeping_random_state(_build_vec))
+    return drawn.map(_keeping_random_state(functools.partial(_build_vec, rational=rational)))
 
 
-def _build_linear(drawn: tuple[tuple[int, int], bool, int]) -> LinearExample:
+def _build_linear(drawn: tuple[tuple[int, int], bool, int], rational: bool = False) -> LinearExample:
     """Return the example for the drawn `((inDim, outDim), rich, seed)`."""
     (n_in, n_out), rich, seed = drawn
     rng = np.random.default_rng(seed)
-    W, delta, u = _bulk(rng, [(n_out, n_in), (n_out,), (n_in,)], rich)
+    W, delta, u = _arrays(rng, [(n_out, n_in), (n_out,), (n_in,)], rich, rational)
+    if rational:
+        return rational_example(LinearExample, {"W": W, "delta": delta, "u": u})
     return LinearExample(W=W, delta=delta, u=u)
 
 
-def linear_examples(*, min_dim: int = 1, max_dim: int = 8) -> SearchStrategy[LinearExample]:
+def linear_examples(
+    *, min_dim: int = 1, max_dim: int = 8, rational: bool = False
+) -> SearchStrategy[LinearExample]:
     """Return a strategy for `W : (outDim, inDim)`, `δ : (outDim,)`, `u : (inDim,)`, dyadic.
 
     For `toVecE_linear_input_deriv_spec_eq_adjoint`: the linear layer's input gradient `Wᵀ δ`
     against the adjoint, probed along `u`.
 
     - `min_dim` (default 1), `max_dim` (default 8): the range of `inDim` and `outDim`.
+    - `rational` (default False): small-denominator rational entries instead, for exact engines.
 
     .. code-block:: pycon
 
@@ -938,24 +966,29 @@ def linear_examples(*, min_dim: int = 1, max_dim: int = 8) -> SearchStrategy[Lin
     _check_dims(min_dim, max_dim)
     one = st.integers(min_dim, max_dim)
     drawn = st.tuples(st.tuples(one, one), _richness, _seeds)
-    return drawn.map(_keeping_random_state(_build_linear))
+    return drawn.map(_keeping_random_state(functools.partial(_build_linear, rational=rational)))
 
 
-def _build_mse(drawn: tuple[int, bool, int]) -> MseExample:
+def _build_mse(drawn: tuple[int, bool, int], rational: bool = False) -> MseExample:
     """Return the example for the drawn `(n, rich, seed)`."""
     n, rich, seed = drawn
     rng = np.random.default_rng(seed)
-    t, y = _bulk(rng, [(n,), (n,)], rich)
-    (h,) = _bulk(rng, [(n,)], rich, nonzero=True)
+    t, y = _arrays(rng, [(n,), (n,)], rich, rational)
+    (h,) = _arrays(rng, [(n,)], rich, rational, nonzero=True)
+    if rational:
+        return rational_example(MseExample, {"t": t, "y": y, "h": h})
     return MseExample(t=t, y=y, h=h)
 
 
-def mse_examples(*, min_dim: int = 1, max_dim: int = 8) -> SearchStrategy[MseExample]:
+def mse_examples(
+    *, min_dim: int = 1, max_dim: int = 8, rational: bool = False
+) -> SearchStrategy[MseExample]:
     """Return a strategy for a target `t`, a point `y` and a step `h : Vec n` for the `mse` lemmas.
 
     Entries are dyadic as in `dyadic_arrays`; `h` is never all zeros when `n >= 1`.
 
     - `min_dim` (default 1), `max_dim` (default 8): the range of `n`, as in `dims`.
+    - `rational` (default False): small-denominator rational entries instead, for exact engines.
 
     .. code-block:: pycon
 
@@ -964,4 +997,13 @@ def mse_examples(*, min_dim: int = 1, max_dim: int = 8) -> SearchStrategy[MseExa
     """
     _check_dims(min_dim, max_dim)
     drawn = st.tuples(st.integers(min_dim, max_dim), _richness, _seeds)
-    return drawn.map(_keeping_random_state(_build_mse))
+    return drawn.map(_keeping_random_state(functools.partial(_build_mse, rational=rational)))
+
+
+T_ = TypeVar("T_")
+
+
+def either_kind(make: Callable[[bool], SearchStrategy[T_]], exact: bool) -> SearchStrategy[T_]:
+    """Return `make(False)` (float examples) for a float engine; for an exact engine, rational
+    examples `make(True)` and float ones alike (shrinking goes towards the rational ones)."""
+    return st.one_of(make(True), make(False)) if exact else make(False)

@@ -22,11 +22,13 @@ from hypothesis import strategies as st
 from impl import ReferenceBackend
 from spec.backend import Subject
 from spec.checks import Config
-from spec.examples import PARAMS, MlpExample
+from spec.examples import PARAMS, MlpExample, MseExample, VecExample
 from spec.gradients import survival
 from spec.report import render_counterexample
 from spec.runner import Result, module_checks, run_all, run_check
-from spec.strategies import PROBE_BITS, mlp_examples_for, rational_mlp_examples
+from spec.strategies import (
+    PROBE_BITS, linear_examples, mlp_examples_for, mse_examples, rational_mlp_examples, vec_examples,
+)
 from spec.tolerance import EXACT
 from spec.verdict import Status
 
@@ -61,6 +63,23 @@ def test_rational_points_satisfy_hx_with_the_exact_margin(case: tuple[Fraction, 
         assert all(type(v) is Fraction for v in exact_k.flat)
         # The float image is the rounding to nearest of each entry.
         assert all(float(v) == f for v, f in zip(exact_k.flat, float_k.flat))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.one_of(vec_examples(min_dim=0, max_dim=5, rational=True),
+                 linear_examples(min_dim=0, max_dim=5, rational=True),
+                 mse_examples(min_dim=0, max_dim=5, rational=True)))
+def test_rational_single_map_examples_are_exact_with_rounded_floats(ex: Any) -> None:
+    assert ex.rational is not None
+    for name, exact_a in ex.rational.items():
+        float_a = getattr(ex, name)
+        assert exact_a.shape == float_a.shape
+        assert all(type(v) is Fraction and float(v) == f for v, f in zip(exact_a.flat, float_a.flat))
+    if isinstance(ex, MseExample) and ex.h.size:
+        assert any(v != 0 for v in ex.rational["h"].flat)
+    if isinstance(ex, VecExample) and ex.x.size >= 3:
+        x = ex.rational["x"]
+        assert any(v == 0 for v in x) and any(v > 0 for v in x) and any(v < 0 for v in x)
 
 
 def _non_dyadic(ex: MlpExample) -> bool:
@@ -140,6 +159,18 @@ class FloatInDisguise(ReferenceBackend):
     def grads(self, *args: Any) -> Any:
         return {k: self._fractions(v) for k, v in super().grads(*self._floats(args)).items()}
 
+    def mse(self, *args: Any) -> Any:
+        return Fraction(float(super().mse(*self._floats(args))))
+
+    def mse_grad(self, *args: Any) -> Any:
+        return self._fractions(super().mse_grad(*self._floats(args)))
+
+    def relu_vjp(self, *args: Any) -> Any:
+        return self._fractions(super().relu_vjp(*self._floats(args)))
+
+    def linear_input_vjp(self, *args: Any) -> Any:
+        return self._fractions(super().linear_input_vjp(*self._floats(args)))
+
 
 class GradOffBy2ToMinus80(ReferenceBackend):
     """An exact engine whose dW1 is off by 2^-80 relative in its largest entry."""
@@ -158,7 +189,9 @@ class GradOffBy2ToMinus80(ReferenceBackend):
 
 
 @pytest.mark.parametrize("short", ["mlpVecMat", "y", "mse", "grad_W2_mse", "grad_W1_mse",
-                                   "hasFDerivAt_mlp_wrt_W1"])
+                                   "hasFDerivAt_mlp_wrt_W1", "mseGrad", "hasFDerivAt_mse",
+                                   "mseGrad_eq_adjoint_fderiv", "reluDerivCLM_apply",
+                                   "toVecE_linear_input_deriv_spec_eq_adjoint"])
 def test_float_arithmetic_in_an_exact_engine_is_caught(short: str) -> None:
     name, kind, check = CHECKS[short]
     r = run_check(name, kind, check, FloatInDisguise(), EXACT_CFG, 50, 3)
