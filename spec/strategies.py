@@ -243,9 +243,9 @@ def _bulk(
     return _split(flat, shapes, sizes)
 
 
-def _split(flat: F64, shapes: Sequence[tuple[int, ...]], sizes: list[int]) -> list[F64]:
-    """Return `flat` cut into consecutive arrays of the given shapes."""
-    out: list[F64] = []
+def _split(flat: Arr, shapes: Sequence[tuple[int, ...]], sizes: list[int]) -> list[Arr]:
+    """Return `flat` (float64 or object) cut into consecutive arrays of the given shapes."""
+    out: list[Arr] = []
     start = 0
     for shape, size in zip(shapes, sizes, strict=True):
         out.append(flat[start : start + size].reshape(shape))
@@ -561,14 +561,22 @@ def _build_mlp(
         for i, v in enumerate(z)
         if (v != 0.0 if kink[i] else (abs(v) < margin or (v > 0.0) != on[i]))
     ]
+    return _finish(rng, point, z, wrong, rich, probes, probe_bits)
+
+
+def _finish(
+    rng: np.random.Generator, point: MlpPoint, z: Sequence[float | Fraction], wrong: list[int],
+    rich: bool, probes: int, probe_bits: int | None,
+) -> MlpExample:
+    """Return the example at `point` (whose exact `z1` is `z`) with its probe directions, once the
+    construction's own check found no unit off its target (`wrong` lists those that are)."""
     if wrong:  # pragma: no cover - an error in this module, not in the caller's use
         raise RuntimeError(f"internal error: z1 misses its target at units {wrong}: {z}")
-
     return MlpExample(
         point=point,
         directions=_directions(rng, point, rich, probes, probe_bits),
         probe_bits=probe_bits,
-        active_pattern=_pattern_of(z),
+        active_pattern=_pattern_of([float(v) for v in z]),
     )
 
 
@@ -688,16 +696,7 @@ def _rationals(
         dens = dens << np.maximum(-k, 0)
     flat = np.empty(total, dtype=object)
     flat[:] = [Fraction(int(n), int(d)) for n, d in zip(nums.tolist(), dens.tolist())]
-    return _split_objects(flat, shapes, sizes)
-
-
-def _split_objects(flat: Arr, shapes: Sequence[tuple[int, ...]], sizes: list[int]) -> list[Arr]:
-    out: list[Arr] = []
-    start = 0
-    for shape, size in zip(shapes, sizes, strict=True):
-        out.append(flat[start : start + size].reshape(shape))
-        start += size
-    return out
+    return _split(flat, shapes, sizes)
 
 
 def _row_sums(W: Arr, x: Arr) -> list[Fraction]:
@@ -735,14 +734,7 @@ def _build_rational_mlp(
     point = rational_point({"W1": W1, "b1": b1, "W2": W2, "b2": b2, "x": x, "t": t})
     z = [ci + bi for ci, bi in zip(c, b1.tolist())]
     wrong = [i for i, v in enumerate(z) if abs(v) < margin or (v > 0) != on[i]]
-    if wrong:  # pragma: no cover - an error in this module, not in the caller's use
-        raise RuntimeError(f"internal error: z1 misses its target at units {wrong}: {z}")
-    return MlpExample(
-        point=point,
-        directions=_directions(rng, point, rich, probes, probe_bits),
-        probe_bits=probe_bits,
-        active_pattern=_pattern_of([float(v) for v in z]),
-    )
+    return _finish(rng, point, z, wrong, rich, probes, probe_bits)
 
 
 def rational_mlp_examples(
