@@ -115,9 +115,13 @@ class Subject:
         fn: Callable[..., Any] | None = getattr(self.backend, method, None)
         if not callable(fn):
             raise BackendError(f"{self.name}.{method}: the engine has no method {method!r}")
+        if self.prec is not EXACT and any(_is_exact_array(a) for a in args):
+            raise ValueError(f"exact rationals cannot be handed to {self.name}, which computes in "
+                             f"{self.prec.name}; rational examples are for exact engines (--exact)")
         # The engine gets read-only views: one that writes into its inputs would corrupt the
         # point every later check reads, and views cost nothing where copies of a million-entry
-        # matrix cost as much as a product with it.
+        # matrix cost as much as a product with it. (A write through memory shared some other
+        # way, e.g. `torch.from_numpy`, is caught by the runner comparing the example after.)
         inputs = [_as_input(a, self.prec is EXACT) for a in args]
         try:
             return fn(*inputs)
@@ -156,11 +160,8 @@ class Subject:
 
     def inputs(self, p: MlpPoint, *names: str) -> list[Arr]:
         """Return the arrays `names` of `p` as the engine is handed them: the exact values of a
-        rational point (an exact engine only), else the float64 arrays."""
-        if p.rational is not None and self.prec is not EXACT:
-            raise ValueError(f"a point with rational entries cannot be handed to {self.name}, "
-                             f"which computes in {self.prec.name}; rational points are for exact "
-                             "engines (--exact)")
+        rational point (an exact engine only: `_call` refuses them to a float one), else the
+        float64 arrays."""
         return [p.value(k) for k in names]
 
     def forward(self, p: MlpPoint) -> Arr:
@@ -204,6 +205,12 @@ def _to_numpy(value: Any, what: str) -> NDArray[Any]:
     if arr.dtype == object or arr.dtype.kind not in "fiub":
         raise BackendError(f"{what} returned entries of dtype {arr.dtype}; expected real numbers")
     return arr
+
+
+def _is_exact_array(a: Any) -> bool:
+    if isinstance(a, Mapping):
+        return any(_is_exact_array(v) for v in a.values())
+    return isinstance(a, np.ndarray) and a.dtype == object
 
 
 def _as_input(a: Any, exact: bool) -> Any:

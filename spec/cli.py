@@ -117,6 +117,14 @@ def _check(args: argparse.Namespace) -> int:
         return _fail(f"--min-dim {args.min_dim} --max-dim {args.max_dim}: need 0 ≤ min-dim ≤ max-dim")
     if args.margin is None:
         return _fail("--margin: give a positive number or a fraction P/Q, e.g. 1e-6 or 1/3")
+    from hypothesis.errors import InvalidArgument
+
+    from .strategies import _check_margin
+
+    try:
+        _check_margin(args.margin)
+    except InvalidArgument as exc:
+        return _fail(f"--margin {args.margin}: {exc}")
     if args.workers < 1:
         return _fail(f"--workers {args.workers}: give at least 1")
     shard = None
@@ -240,9 +248,11 @@ def _exact_note(results: list[Result], probes: int) -> str:
         r = max(mlp, key=lambda r: r.examples)
         points = (f" Points: {r.rational_examples} of {r.examples} with small-denominator rational "
                   "entries, the others floats converted exactly.")
-    return ("exact: engine values compared with zero tolerance (the worst/bound column is the "
-            f"spec's own float64 values against exact ones).{points}\ngrad_* probes: "
-            f"{survival(PROBE_BITS, probes)}, at each point.")
+    note = ("exact: engine values compared with zero tolerance (the worst/bound column is the "
+            f"spec's own float64 values against exact ones).{points}")
+    if any(".grad_" in r.lean_name for r in results):
+        note += f"\ngrad_* probes: {survival(PROBE_BITS, probes)}, at each point."
+    return note
 
 
 def _margin(text: str) -> float | Fraction | None:
@@ -250,11 +260,10 @@ def _margin(text: str) -> float | Fraction | None:
     for anything else, reported by `check`)."""
     try:
         value: float | Fraction = Fraction(text) if "/" in text else float(text)
-    except (ValueError, ZeroDivisionError):
+        finite = math.isfinite(value)
+    except (ValueError, ZeroDivisionError, OverflowError):
         return None
-    if not (math.isfinite(value) and value > 0):
-        return None
-    return value
+    return value if finite and value > 0 else None
 
 
 def _ratio(x: float) -> str:

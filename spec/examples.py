@@ -34,9 +34,8 @@ class MlpPoint:
     rational: Mapping[str, Arr] | None = None
     """The point itself when its entries are not all floats (`spec.strategies` draws such points
     for exact engines): object arrays of `fractions.Fraction` under the keys `W1 b1 W2 b2 x t`.
-    The float64 arrays above are then its entries rounded to nearest, used only where a float
-    image is enough (step sizes inside a margin far above the rounding, pictures); everything
-    that is compared exactly reads `value`."""
+    The float64 arrays above are then its entries rounded to nearest: they give shapes and
+    sizes, and nothing compared is computed from them; everything exact reads `value`."""
 
     @property
     def dims(self) -> tuple[int, int, int]:

@@ -19,8 +19,7 @@ from .checks import Config, against, definition_check, exact, lemma
 from .core import matApplyLin, matCLM, outer, reluDerivCLM, reluVec, toMatrix
 from .examples import PARAMS, MlpExample, MlpPoint
 from .linear_maps import CLM, Elem, FunCLM, Space, inner
-from .memo import IdentityMemo
-from .mlp import affineMat, exact_args, mlpVecMat, mse_fderiv, mseGrad
+from .mlp import why_no_float_check, affineMat, exact_args, mlpVecMat, mse_fderiv, mseGrad
 from .registry import mirrors
 from .tolerance import (
     EXACT,
@@ -110,8 +109,8 @@ def _hidden_check(name: str, method: str, ex: MlpExample, subject: Subject) -> V
                              bound, deriv))
         subj = f"engine {subject.name} {method}" + ("; spec" if subject.exact_reference else "")
     if not comps:
-        return unmet(name, f"engine {subject.name}", f"the engine has no {method}() and the exact "
-                     "reference is off at this size: nothing to check", **p.witness())
+        return unmet(name, f"engine {subject.name}", f"the engine has no {method}() and "
+                     f"{why_no_float_check(p)}: nothing to check", **p.witness())
     return combine(name, subj, comps, **p.witness())
 
 
@@ -236,21 +235,13 @@ def _zdot(k: str, p: MlpPoint, h: F64) -> F64:
     return np.zeros(n_h)
 
 
-_STEPS: IdentityMemo[float] = IdentityMemo(16)
-
-
 def _step(k: str, p: MlpPoint, fb: ForwardBounds, h: F64) -> float:
     """Return a power-of-two step s with p ± s·h inside the no-kink region around p.
 
     The exact radius is min_i |z1_i| / |ż_i|; with computed values it is at least
     (|ẑ1_i| − Δz1_i) / |ż_i| up to the relative error γ_n of ż, which the factor 1/2 absorbs.
-    Steps are capped at 1 (the directions are drawn at the scale of the point). The remainder
-    and the gradient checks along the same probe share it.
+    Steps are capped at 1 (the directions are drawn at the scale of the point).
     """
-    return _STEPS.get((p, fb, h), k, lambda: _compute_step(k, p, fb, h))
-
-
-def _compute_step(k: str, p: MlpPoint, fb: ForwardBounds, h: F64) -> float:
     zd = np.abs(_zdot(k, p, h))
     room = np.abs(fb.z1) - fb.d_z1
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -282,18 +273,24 @@ class _Moved:
         return self._minus
 
 
-_MOVED: IdentityMemo[_Moved] = IdentityMemo(8)
+def _shared_step(subject: Subject, k: str, p: MlpPoint, fb: ForwardBounds, h: F64) -> float:
+    """Return `_step`, computed once per point and probe while the subject memoizes one point's
+    calls (the remainder and the gradient checks along the same probe share it)."""
+    out: float = subject.reuse((p, fb, h), f"step {k}", lambda: _step(k, p, fb, h))
+    return out
 
 
-def _moved(k: str, p: MlpPoint, h: F64, s: Any, prec: Precision) -> _Moved:
+def _moved(subject: Subject, k: str, p: MlpPoint, h: F64, s: Any) -> _Moved:
     """Return the step `s·h` in argument `k` at `p`, with the moved points.
 
     For a float engine the step is made exactly representable (`exact_step`), so the engine is
     handed points the direction reaches exactly; for an exact engine it is `s·h` exactly.
-    The remainder check at step `s` and the central difference of the gradient check at the same
-    `s` move to the same points: sharing the objects shares their bounds (cached per point) and
-    the engine's memoized values, and the exactness test runs once per parameter-sized array.
+    While the subject memoizes one point's calls (`spec.runner.check_point`), the remainder check
+    at step `s` and the central difference of the gradient check at the same `s` move to the same
+    points: sharing the objects shares their bounds (cached per point) and the engine's memoized
+    values, and the exactness test runs once per parameter-sized array.
     """
+    prec = subject.prec
 
     def compute() -> _Moved:
         if prec is EXACT:
@@ -301,7 +298,8 @@ def _moved(k: str, p: MlpPoint, h: F64, s: Any, prec: Precision) -> _Moved:
         d, _ = exact_step(p.get(k), h * s, prec)
         return _Moved(k, p, d, exactly=False)
 
-    return _MOVED.get((p, h), (k, s, prec.name), compute)
+    out: _Moved = subject.reuse((p, h), f"moved {k} {s}", compute)
+    return out
 
 
 def _exact_step_size(k: str, args: tuple[Mat, Vec, Mat, Vec, Vec], h: Any) -> Rational:
@@ -420,10 +418,12 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
         h = dirs[k]
         # An exact engine steps by exactly s·h, s inside the exact radius; a float engine by an
         # exactly representable step inside the radius its rounding bounds guarantee.
-        s0 = _exact_step_size(k, args, exact(h)) if exactly else _step(k, p, fb, h)
+        s0 = _exact_step_size(k, args, exact(h)) if exactly else _shared_step(subject, k, p, fb, h)
         for scale in subject.step_scales or STEP_SCALES:
-            mv = _moved(k, p, h, s0 / 2**scale if exactly else s0 * 2.0**-scale, subject.prec)
+            mv = _moved(subject, k, p, h, s0 / 2**scale if exactly else s0 * 2.0**-scale)
             d, p1 = mv.d, mv.plus
+            if not exactly and d.size and not d.any():
+                continue  # every entry of the step was inexact: a zero step checks nothing
             if not exactly:
                 f1 = forward_bounds(p1, subject.prec)
                 if _crosses(fb, f1):
@@ -550,10 +550,12 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
         comps += _exact_probes(k, ex, subject, exact_args(p), rhs_data, grads[k])
         return combine(name, subj, comps, **p.witness())
     for j, dirs in enumerate(ex.directions):
-        s = _step(k, p, fb, dirs[k])
+        s = _shared_step(subject, k, p, fb, dirs[k])
         if s == 0:
             continue
-        mv = _moved(k, p, dirs[k], s, subject.prec)
+        mv = _moved(subject, k, p, dirs[k], s)
+        if mv.d.size and not mv.d.any():
+            continue  # every entry of the step was inexact: a zero step checks nothing
         d, pp, pm = mv.d, mv.plus, mv.minus()
         h_eff = d / s  # exact: s is a power of two
         fp, fm = forward_bounds(pp, subject.prec), forward_bounds(pm, subject.prec)
@@ -610,7 +612,7 @@ def _exact_probes(
     for j, dirs in enumerate(ex.directions):
         h = exact(dirs[k])
         s = _exact_step_size(k, args, h)
-        mv = _moved(k, p, dirs[k], s, subject.prec)
+        mv = _moved(subject, k, p, dirs[k], s)
         Lp, Lm = subject.loss(mv.plus), subject.loss(mv.minus())
         cd = np.array((q(Lp) - q(Lm)) / (2 * s), dtype=object)
         why = f"exact, s = {s}; {survival(ex.probe_bits)}"

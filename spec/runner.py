@@ -7,10 +7,12 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
@@ -20,7 +22,7 @@ from .checks import Check, Config
 from .examples import MlpExample, MlpPoint
 from .registry import registered
 from .tolerance import EXACT, FLOAT64, PRECISIONS, Precision
-from .verdict import Status, Verdict
+from .verdict import Status, Verdict, error
 
 __all__ = ["Result", "run_check", "run_all", "module_checks"]
 
@@ -104,7 +106,11 @@ def run_check(
         # After the first failure Hypothesis replays variants of it while shrinking: those are
         # run, but only drawn examples are counted.
         shrinking = bool(last_failure)
-        v = check.run(round_example(ex, prec), subject)
+        rounded = round_example(ex, prec)
+        before = snapshot(rounded)
+        v = check.run(rounded, subject)
+        if not unchanged(rounded, before):
+            v = written_into(lean_name, subject.name)
         if v.status in (Status.FAILS, Status.ERROR):
             if not shrinking:
                 res.examples += 1
@@ -177,12 +183,13 @@ def round_example(ex: Any, prec: Precision) -> Any:
     numbers the spec computes with (a no-op in float64)."""
     if prec in (FLOAT64, EXACT):
         return ex  # float64 examples are exact rationals already
+    if getattr(ex, "rational", None) is not None or (
+            isinstance(ex, MlpExample) and ex.point.rational is not None):
+        raise ValueError("a rational example is for exact engines; it has no float32 rounding")
     if isinstance(ex, MlpExample):
         point = MlpPoint.of({k: prec.round(v) for k, v in ex.point.arrays().items()})
         dirs = tuple({k: prec.round(v) for k, v in d.items()} for d in ex.directions)
         return replace(ex, point=point, directions=dirs)
-    if getattr(ex, "rational", None) is not None:
-        raise ValueError("a rational example is for exact engines; it has no float32 rounding")
     return replace(ex, **{f.name: prec.round(getattr(ex, f.name)) for f in fields(ex)
                           if f.name != "rational"})
 
@@ -203,6 +210,7 @@ def check_point(
     # One probe and one step per remainder: every statement once, at one point.
     subject.step_scales = (0,)
     ex = round_example(replace(ex, directions=ex.directions[:1]), prec)
+    before = snapshot(ex)  # one copy of the point, against writes through shared memory
     out = []
     for name, _kind, check in module_checks():
         if only and name not in only and name.rsplit(".", 1)[-1] not in only:
@@ -210,7 +218,51 @@ def check_point(
         if check.strategy.__name__ != "_mlp":
             continue
         out.append(check.run(ex, subject))
+    if not unchanged(ex, before):
+        return [written_into(v.lean_name, subject.name) for v in out]
     return out
+
+
+def _arrays_of(ex: Any) -> list[NDArray[Any]]:
+    """Return every array of an example that engines are handed: its point (or vectors) and their
+    exact values; not the probe directions, which reach an engine only as copies."""
+    found: list[NDArray[Any]] = []
+
+    def walk(v: Any) -> None:
+        if isinstance(v, np.ndarray):
+            found.append(v)
+        elif isinstance(v, Mapping):
+            for item in v.values():
+                walk(item)
+        elif isinstance(v, (tuple, list)):
+            for item in v:
+                walk(item)
+        elif is_dataclass(v) and not isinstance(v, type):
+            for f in fields(v):
+                if f.name != "directions":
+                    walk(getattr(v, f.name))
+
+    walk(ex)
+    return found
+
+
+def snapshot(ex: Any) -> list[NDArray[Any]]:
+    """Return copies of the example's arrays, to tell afterwards whether the engine wrote into them."""
+    return [a.copy() for a in _arrays_of(ex)]
+
+
+def unchanged(ex: Any, before: list[NDArray[Any]]) -> bool:
+    """Return whether the example's arrays still equal the `snapshot` taken before the check."""
+    return all(np.array_equal(a, b) for a, b in zip(_arrays_of(ex), before, strict=True))
+
+
+def written_into(lean_name: str, engine: str) -> Verdict:
+    """Return the verdict for a check during which the engine changed the example it was handed."""
+    return error(lean_name, f"engine {engine}", (
+        f"engine {engine} wrote into its input arrays during the check, through memory it shares "
+        "with them (torch.from_numpy and torch.as_tensor ignore numpy's read-only flag): the "
+        "example changed under the check, so nothing about it holds; copy an input before "
+        "changing it"))
 
 
 def select(only: list[str] | None = None, shard: tuple[int, int] | None = None) -> list[int]:

@@ -223,7 +223,7 @@ def test_rational_counterexamples_print_fractions() -> None:
 
 def test_a_float_engine_is_not_handed_a_rational_point() -> None:
     ex = find(rational_mlp_examples(max_dim=2), lambda e: True)
-    with pytest.raises(ValueError, match="rational points are for exact engines"):
+    with pytest.raises(ValueError, match="rational examples are for exact engines"):
         Subject(ReferenceBackend()).forward(ex.point)
     assert Subject(ReferenceBackend(), EXACT).forward(ex.point).dtype == object
 
