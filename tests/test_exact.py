@@ -198,6 +198,25 @@ def test_float_arithmetic_in_an_exact_engine_is_caught(short: str) -> None:
     assert r.status is Status.FAILS, r.message
 
 
+class OnlyMseRounds(ReferenceBackend):
+    """An exact engine whose optional `mse(y, t)` alone rounds its inputs to float64."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.name = "only-mse-rounds"
+
+    def mse(self, y: Any, t: Any) -> Any:
+        return Fraction(float(super().mse(*FloatInDisguise._floats((y, t)))))
+
+
+def test_the_optional_mse_is_handed_exact_values() -> None:
+    name, kind, check = CHECKS["mse"]
+    r = run_check(name, kind, check, OnlyMseRounds(), EXACT_CFG, 100, 3)
+    assert r.status is Status.FAILS, r.message
+    assert r.counterexample is not None
+    assert any("engine mse(y, t)" in c.quantity for c in r.counterexample.comparisons if not c.ok)
+
+
 def test_a_2_to_minus_80_gradient_error_is_caught_with_the_probability_stated() -> None:
     name, kind, check = CHECKS["grad_W1_mse"]
     r = run_check(name, kind, check, GradOffBy2ToMinus80(), EXACT_CFG, 50, 3)
