@@ -143,8 +143,8 @@ def against(
     # the comparison is worth reusing under the new statement's name, for as long as the
     # subject memoizes its calls at one point (`spec.runner.check_point`).
     def run() -> Comparison:
-        return compare(quantity, actual, float_expected, 2 * np.asarray(delta), f"2·({derivation})",
-                       ulp_dtype=ulp)
+        return compare(quantity, actual, float_expected, delta, f"2·({derivation})", ulp_dtype=ulp,
+                       scale=2.0)
 
     done: Comparison = subject.reuse((actual, float_expected, delta), "against", run)
     return replace(done, quantity=quantity, derivation=f"2·({derivation})")

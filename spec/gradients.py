@@ -18,6 +18,7 @@ from .backend import Subject
 from .checks import Config, against, definition_check, exact, lemma
 from .core import matApplyLin, matCLM, outer, reluDerivCLM, reluVec, toMatrix
 from .examples import PARAMS, MlpExample, MlpPoint
+from .blocks import abs_dot, abs_matvec
 from .linear_maps import CLM, Elem, FunCLM, Space, inner
 from .mlp import why_no_float_check, affineMat, exact_args, mlpVecMat, mse_fderiv, mseGrad
 from .registry import mirrors
@@ -25,9 +26,8 @@ from .tolerance import (
     EXACT,
     SLACK,
     ForwardBounds,
-    abs_of,
     Precision,
-    exact_step,
+    exact_moves,
     forward_bounds,
     grad_bounds,
 )
@@ -254,22 +254,19 @@ def _step(k: str, p: MlpPoint, fb: ForwardBounds, h: F64) -> float:
 
 class _Moved:
     """The step `d` in argument `k` (`s·h` made exactly representable, or exactly `s·h` as
-    `Fraction`s for an exact engine) and the points `p + d` and `p − d`; `p − d` is made when
-    first asked for."""
+    `Fraction`s for an exact engine) and the points `p + d` and `p − d`."""
 
-    def __init__(self, k: str, p: MlpPoint, d: Any, exactly: bool) -> None:
-        self.k, self.p, self.d, self.exactly = k, p, d, exactly
-        self.plus = self._at(d)
-        self._minus: MlpPoint | None = None
-
-    def _at(self, d: Any) -> MlpPoint:
-        if self.exactly:
-            return self.p.moved_exactly(self.k, d)
-        return self.p.with_(self.k, self.p.get(self.k) + d)
+    def __init__(self, k: str, p: MlpPoint, s: Any, h: F64, prec: Precision) -> None:
+        if prec is EXACT:
+            self.d: Any = fraction_array(h) * to_fraction(s)
+            self.plus = p.moved_exactly(k, self.d)
+            self._minus = p.moved_exactly(k, -self.d)
+        else:
+            # The exactness test's rounded sums are the moved arrays themselves.
+            self.d, plus, minus, _ = exact_moves(p.get(k), h * s, prec)
+            self.plus, self._minus = p.with_(k, plus), p.with_(k, minus)
 
     def minus(self) -> MlpPoint:
-        if self._minus is None:
-            self._minus = self._at(-self.d)
         return self._minus
 
 
@@ -283,22 +280,14 @@ def _shared_step(subject: Subject, k: str, p: MlpPoint, fb: ForwardBounds, h: F6
 def _moved(subject: Subject, k: str, p: MlpPoint, h: F64, s: Any) -> _Moved:
     """Return the step `s·h` in argument `k` at `p`, with the moved points.
 
-    For a float engine the step is made exactly representable (`exact_step`), so the engine is
+    For a float engine the step is made exactly representable (`exact_moves`), so the engine is
     handed points the direction reaches exactly; for an exact engine it is `s·h` exactly.
     While the subject memoizes one point's calls (`spec.runner.check_point`), the remainder check
     at step `s` and the central difference of the gradient check at the same `s` move to the same
     points: sharing the objects shares their bounds (cached per point) and the engine's memoized
     values, and the exactness test runs once per parameter-sized array.
     """
-    prec = subject.prec
-
-    def compute() -> _Moved:
-        if prec is EXACT:
-            return _Moved(k, p, fraction_array(h) * to_fraction(s), exactly=True)
-        d, _ = exact_step(p.get(k), h * s, prec)
-        return _Moved(k, p, d, exactly=False)
-
-    out: _Moved = subject.reuse((p, h), f"moved {k} {s}", compute)
+    out: _Moved = subject.reuse((p, h), f"moved {k} {s}", lambda: _Moved(k, p, s, h, subject.prec))
     return out
 
 
@@ -352,21 +341,21 @@ def _jvp(k: str, p: MlpPoint, fb: ForwardBounds, d: F64, prec: Precision) -> tup
     if k == "W2":
         v = d @ fb.a1 if n_h else np.zeros(p.dims[2])
         # γ|d|(|â1| + 2Δa1) + |d|Δa1 as one product with |d|.
-        return v, SLACK * (np.abs(d) @ (prec.gamma(n_h) * mag_a + fb.d_a1) + n_h * prec.eta)
+        return v, SLACK * (abs_matvec(d, prec.gamma(n_h) * mag_a + fb.d_a1) + n_h * prec.eta)
     if k == "b2":
         return d.copy(), np.zeros_like(d)
     if k == "b1":
         w, dw = d, np.zeros_like(d)
     elif k == "x":
         w = p.W1 @ d if n_i else np.zeros(n_h)
-        dw = SLACK * (prec.gamma(n_i) * (abs_of(p.W1) @ np.abs(d)) + n_i * prec.eta)
+        dw = SLACK * (prec.gamma(n_i) * abs_matvec(p.W1, np.abs(d)) + n_i * prec.eta)
     else:
         w = d @ p.x if n_i else np.zeros(n_h)
-        dw = SLACK * (prec.gamma(n_i) * (np.abs(d) @ np.abs(p.x)) + n_i * prec.eta)
+        dw = SLACK * (prec.gamma(n_i) * abs_matvec(d, np.abs(p.x)) + n_i * prec.eta)
     m, dm = fb.mask * w, fb.mask * dw
     v = p.W2 @ m if n_h else np.zeros(p.dims[2])
     g_h = prec.gamma(n_h)
-    dv = SLACK * (abs_of(p.W2) @ (g_h * np.abs(m) + (2 * g_h + 1) * dm) + n_h * prec.eta)
+    dv = SLACK * (abs_matvec(p.W2, g_h * np.abs(m) + (2 * g_h + 1) * dm) + n_h * prec.eta)
     return v, dv
 
 
@@ -448,7 +437,7 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
                                      remainder_bound(fb, f1, (y0, y1, jv, djv), subject.prec),
                                      "Δy(p + d) + Δy(p) + Δ(f'(d)) + γ_2(|f(p + d)| + |f(p)| + |f'(d)|)"))
         if subject.has("jvp"):
-            got = subject.array("jvp", p.b2.shape, *subject.inputs(p, *PARAMS), {k: h.copy()})
+            got = subject.array("jvp", p.b2.shape, *subject.inputs(p, *PARAMS), {k: h})
             jv, djv = _jvp(k, p, fb, h, subject.prec)
 
             def stated(h: F64 = h) -> Any:
@@ -556,8 +545,9 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
         mv = _moved(subject, k, p, dirs[k], s)
         if mv.d.size and not mv.d.any():
             continue  # every entry of the step was inexact: a zero step checks nothing
+        # The direction actually taken is h_eff = d / s (exact: s is a power of two); the sums
+        # below are taken over d and divided by s once.
         d, pp, pm = mv.d, mv.plus, mv.minus()
-        h_eff = d / s  # exact: s is a power of two
         fp, fm = forward_bounds(pp, subject.prec), forward_bounds(pm, subject.prec)
         if _crosses(fb, fp) or _crosses(fb, fm):
             continue  # a dropped inexact entry moved the step; never difference across a kink
@@ -567,20 +557,20 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
         if exact_ref:
             # Both sides exactly: the only error left is the engine's in its two losses.
             cd_x = (q(Lp) - q(Lm)) / (2 * q(s))
-            lin_x = sum((a * b for a, b in zip(rhs_data.flat, exact(h_eff).flat)), Q(0))
+            lin_x = sum((a * b for a, b in zip(rhs_data.flat, exact(d).flat)), Q(0)) / q(s)
             comps.append(compare(where, np.array(cd_x, dtype=object), np.array(lin_x, dtype=object),
                                  SLACK * (fp.d_loss + fm.d_loss) / (2 * s),
                                  f"(Δloss(p + sh) + Δloss(p − sh)) / 2s, measured exactly, {s_txt}"))
             continue
         cd = (float(Lp) - float(Lm)) / (2 * s)
-        gh = (G * h_eff).ravel()  # one product array, then summed and summed in magnitude
-        lin = float(gh.sum())
+        lin = float(np.dot(G.ravel(), d.ravel())) / s  # the division by a power of two is exact
         n = G.size
+        # ⟪G, d⟫ in any order is within γ_n Σ|G d| + n·η (underflow of the products), all / s.
         bound = SLACK * (
-            float(np.dot(dG.ravel(), np.abs(h_eff).ravel()))
-            + subject.prec.gamma(n) * float(np.abs(gh, out=gh).sum())
+            abs_dot(dG, d) / s
+            + subject.prec.gamma(n) * abs_dot(G, d) / s
             + (fp.d_loss + fm.d_loss + subject.prec.u * abs(float(Lp) - float(Lm))) / (2 * s)
-            + n * subject.prec.eta
+            + n * subject.prec.eta / s
         )
         comps.append(compare(where, cd, lin, bound,
                              f"ΣΔG|h| + γ_{n}Σ|G h| + (Δloss(p + sh) + Δloss(p − sh) + u|ΔL|) / 2s, "

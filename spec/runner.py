@@ -224,8 +224,8 @@ def check_point(
 
 
 def _arrays_of(ex: Any) -> list[NDArray[Any]]:
-    """Return every array of an example that engines are handed: its point (or vectors) and their
-    exact values; not the probe directions, which reach an engine only as copies."""
+    """Return every array of an example that engines are handed: its point (or vectors), their
+    exact values, and the probe directions (tangents of `jvp`)."""
     found: list[NDArray[Any]] = []
 
     def walk(v: Any) -> None:
@@ -239,21 +239,36 @@ def _arrays_of(ex: Any) -> list[NDArray[Any]]:
                 walk(item)
         elif is_dataclass(v) and not isinstance(v, type):
             for f in fields(v):
-                if f.name != "directions":
-                    walk(getattr(v, f.name))
+                walk(getattr(v, f.name))
 
     walk(ex)
     return found
 
 
-def snapshot(ex: Any) -> list[NDArray[Any]]:
-    """Return copies of the example's arrays, to tell afterwards whether the engine wrote into them."""
-    return [a.copy() for a in _arrays_of(ex)]
+def _fingerprint(a: NDArray[Any]) -> Any:
+    """Return what tells whether `a` changed: for a contiguous float64 array, the sum and the xor
+    of its 64-bit words (one changed word changes both; a copy of a million-entry W1 would cost
+    more); for anything else (exact rationals, small), a copy."""
+    if a.dtype == np.float64 and a.flags.c_contiguous:
+        words = a.reshape(-1).view(np.uint64)
+        return (int(np.add.reduce(words, dtype=np.uint64)) if words.size else 0,
+                int(np.bitwise_xor.reduce(words)) if words.size else 0)
+    return a.copy()
 
 
-def unchanged(ex: Any, before: list[NDArray[Any]]) -> bool:
-    """Return whether the example's arrays still equal the `snapshot` taken before the check."""
-    return all(np.array_equal(a, b) for a, b in zip(_arrays_of(ex), before, strict=True))
+def snapshot(ex: Any) -> list[Any]:
+    """Return fingerprints of the example's arrays, to tell afterwards whether the engine wrote
+    into them."""
+    return [_fingerprint(a) for a in _arrays_of(ex)]
+
+
+def unchanged(ex: Any, before: list[Any]) -> bool:
+    """Return whether the example's arrays still match the `snapshot` taken before the check."""
+    now = [_fingerprint(a) for a in _arrays_of(ex)]
+    return all(
+        np.array_equal(x, y) if isinstance(x, np.ndarray) else x == y
+        for x, y in zip(now, before, strict=True)
+    )
 
 
 def written_into(lean_name: str, engine: str) -> Verdict:

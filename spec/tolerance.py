@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .examples import MlpPoint
+from .blocks import abs_matvec, abs_rmatvec
 from .memo import IdentityMemo
 from .types import F64
 
@@ -45,7 +46,7 @@ __all__ = [
     "GradBounds",
     "grad_bounds",
     "exact_step",
-    "abs_of",
+    "exact_moves",
 ]
 
 U64 = 2.0**-53
@@ -127,18 +128,6 @@ def _mag(v: F64, d: F64) -> F64:
     return out
 
 
-_ABS: IdentityMemo[F64] = IdentityMemo(8)
-
-
-def abs_of(a: F64) -> F64:
-    """Return `|a|`, reusing the last few results for the same matrix object: the weight matrices
-    are shared by every perturbed point of a check, and `|W|` costs as much as `W x`."""
-    if a.ndim != 2:
-        out: F64 = np.abs(a)
-        return out
-    return _ABS.get((a,), None, lambda: np.abs(a))
-
-
 _BOUNDS: IdentityMemo[Any] = IdentityMemo(16)
 """Every predicate at a point asks for the same bounds: the last few, by point identity."""
 
@@ -153,7 +142,7 @@ def _first_layer(W1: F64, x: F64) -> tuple[F64, F64]:
         if not x.shape[0]:
             zero = np.zeros(W1.shape[0])
             return zero, zero
-        return W1 @ x, abs_of(W1) @ np.abs(x)
+        return W1 @ x, abs_matvec(W1, np.abs(x))
 
     return _LAYER.get((W1, x), None, compute)
 
@@ -182,7 +171,7 @@ def _forward_bounds(p: MlpPoint, prec: Precision) -> ForwardBounds:
     # γ|W2|(|â1| + 2Δa1) + |W2|Δa1 = |W2|(γ|â1| + (2γ + 1)Δa1): one product with |W2|.
     g_h = gamma(n_h + 1, u)
     d_y = SLACK * (
-        abs_of(W2) @ (g_h * np.abs(a1) + (2 * g_h + 1) * d_a1) + g_h * np.abs(b2) + (n_h + 1) * eta
+        abs_matvec(W2, g_h * np.abs(a1) + (2 * g_h + 1) * d_a1) + g_h * np.abs(b2) + (n_h + 1) * eta
     )
     # r = y − t: one rounding of a value of magnitude ≤ |ŷ − t| + 2Δy.
     r = y - t
@@ -231,19 +220,24 @@ def _grad_bounds(p: MlpPoint, fb: ForwardBounds, prec: Precision) -> GradBounds:
     mg, ma = _mag(g, d_g), _mag(a1, d_a1)
     # grad W2 = outer g a1: one rounding per entry, plus the propagated errors of g and a1.
     gW2 = np.outer(g, a1)
-    dW2 = SLACK * (u * np.outer(mg, ma) + np.outer(mg, d_a1) + np.outer(d_g, ma) + eta)
+    # u|g||a1| + |g|Δa1 + Δg|a1| = |g| ⊗ (u|a1| + Δa1) + Δg ⊗ |a1|: two outer products, summed in
+    # place (at a million entries each fresh array costs about as much as the arithmetic).
+    dW2 = np.multiply.outer(SLACK * mg, u * ma + d_a1)
+    dW2 += np.multiply.outer(SLACK * d_g, ma)
+    dW2 += SLACK * eta
     # v = W2ᵀ g: n_o products per entry, any order, plus |W2|ᵀ Δg.
     v = W2.T @ g if n_o else np.zeros(n_h)
-    d_v = SLACK * (abs_of(W2).T @ (gamma(n_o, u) * mg + d_g) + n_o * eta)
+    d_v = SLACK * (abs_rmatvec(W2, gamma(n_o, u) * mg + d_g) + n_o * eta)
     # grad b1 = R_z1 v: the mask is exact (0 or 1) where the sign of z1 is certain.
     gb1 = fb.mask * v
     d_b1 = fb.mask * d_v
     # grad x = W1ᵀ (R_z1 v): n_h products per entry, plus |W1|ᵀ Δ(grad b1).
     gx = W1.T @ gb1 if n_h else np.zeros(n_i)
-    d_x = SLACK * (abs_of(W1).T @ (gamma(n_h, u) * _mag(gb1, d_b1) + d_b1) + n_h * eta)
+    d_x = SLACK * (abs_rmatvec(W1, gamma(n_h, u) * _mag(gb1, d_b1) + d_b1) + n_h * eta)
     # grad W1 = outer (R_z1 v) x: one rounding per entry, plus the propagated error of grad b1.
     gW1 = np.outer(gb1, x)
-    dW1 = SLACK * (u * np.outer(_mag(gb1, d_b1), np.abs(x)) + np.outer(d_b1, np.abs(x)) + eta)
+    dW1 = np.multiply.outer(SLACK * (u * _mag(gb1, d_b1) + d_b1), np.abs(x))  # one outer product
+    dW1 += SLACK * eta
     value = {"W1": gW1, "b1": gb1, "W2": gW2, "b2": g, "x": gx}
     bound = {"W1": dW1, "b1": d_b1, "W2": dW2, "b2": d_g, "x": d_x}
     derivation = {
@@ -263,37 +257,56 @@ def _u_text(prec: Precision) -> str:
 
 def exact_step(p: F64, d: F64, prec: Precision = FLOAT64) -> tuple[F64, int]:
     """Return `d` with the entries zeroed where `p + d` or `p − d` is not exact in `prec` (or `d`
-    itself is not representable there), and how many were zeroed.
+    itself is not representable there), and how many were zeroed (see `exact_moves`)."""
+    step, _, _, zeroed = exact_moves(p, d, prec)
+    return step, zeroed
+
+
+def exact_moves(p: F64, d: F64, prec: Precision = FLOAT64) -> tuple[F64, F64, F64, int]:
+    """Return `(d', p + d', p − d', zeroed)`: `d` with the entries zeroed where `p + d` or `p − d`
+    is not exact in `prec` (or `d` itself is not representable there), the two moved arrays,
+    computed exactly, and how many entries were zeroed. `d'` is `d` itself when none was.
 
     Exactness is decided with Knuth's TwoSum, whose error term is 0 exactly when the rounded sum
-    is the real sum. With exact perturbed points, `L(p + d) − L(p − d)` is a difference of losses
-    at points the direction reaches *exactly*, so no rounding of the step enters the comparison.
+    is the real sum; the rounded sums are the moved arrays themselves. With exact perturbed
+    points, `L(p + d) − L(p − d)` is a difference of losses at points the direction reaches
+    *exactly*, so no rounding of the step enters the comparison.
     """
     t = prec.dtype
     p_, d_ = p.astype(t, copy=False), d.astype(t, copy=False)
     with np.errstate(over="ignore", invalid="ignore"):
-        bad = _inexact_sum(p_, d_, 1) | _inexact_sum(p_, d_, -1)
+        plus, minus = np.add(p_, d_), np.subtract(p_, d_)
+        bb, tmp = np.empty_like(p_), np.empty_like(p_)
+        bad = _inexact(p_, d_, plus, 1, bb, tmp)
+        bad |= _inexact(p_, d_, minus, -1, bb, tmp)
         if t is not np.float64:  # the entries must also be representable in the narrower format
             bad |= (d_.astype(np.float64) != d) | (p_.astype(np.float64) != p)
-    return np.where(bad, 0.0, d), int(np.count_nonzero(bad))
+    zeroed = int(np.count_nonzero(bad))
+    if zeroed:
+        d = np.where(bad, 0.0, d)
+        np.copyto(plus, p_, where=bad)
+        np.copyto(minus, p_, where=bad)
+    return d, plus.astype(np.float64, copy=False), minus.astype(np.float64, copy=False), zeroed
 
 
-def _inexact_sum(a: NDArray[Any], b: NDArray[Any], sign: int) -> NDArray[np.bool_]:
-    """Return where the rounded `a + sign·b` differs from the real sum, by Knuth's TwoSum.
+def _inexact(
+    a: NDArray[Any], b: NDArray[Any], s: NDArray[Any], sign: int, bb: NDArray[Any],
+    tmp: NDArray[Any],
+) -> NDArray[np.bool_]:
+    """Return where `s = fl(a + sign·b)` differs from the real sum, by Knuth's TwoSum.
 
-    TwoSum's error term of `s = fl(a + c)`, `c = sign·b`, is `(a − (s − bb)) + (c − bb)` with
-    `bb = s − a`: 0 exactly when `s` is exact. It is compared as `a − (s − bb) ≠ bb − c` (a sum of
-    two floats rounds to 0 only when it is 0), which saves a pass; an overflow makes `s` infinite
-    and the comparison NaN, i.e. inexact. Two buffers, updated in place: fresh 8 MB arrays cost
-    several times an in-place pass at a million entries.
+    TwoSum's error term, with `c = sign·b` and `bb = s − a`, is `(a − (s − bb)) + (c − bb)`: 0
+    exactly when `s` is exact. It is compared as `a − (s − bb) ≠ bb − c` (a sum of two floats
+    rounds to 0 only when it is 0), which saves a pass; an overflow makes `s` infinite and the
+    comparison NaN, i.e. inexact. `bb` and `tmp` are scratch buffers, updated in place: fresh
+    8 MB arrays cost several times an in-place pass at a million entries.
     """
-    s = np.add(a, b) if sign > 0 else np.subtract(a, b)
-    bb = np.subtract(s, a)
-    np.subtract(s, bb, out=s)
-    np.subtract(a, s, out=s)  # s := a − (s − bb)
+    np.subtract(s, a, out=bb)
+    np.subtract(s, bb, out=tmp)
+    np.subtract(a, tmp, out=tmp)  # tmp := a − (s − bb)
     if sign > 0:
         np.subtract(bb, b, out=bb)  # bb := bb − c
     else:
         np.add(bb, b, out=bb)
-    out: NDArray[np.bool_] = s != bb
+    out: NDArray[np.bool_] = tmp != bb
     return out
