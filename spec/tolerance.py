@@ -128,8 +128,12 @@ def _mag(v: F64, d: F64) -> F64:
     return out
 
 
-_BOUNDS: IdentityMemo[Any] = IdentityMemo(16)
-"""Every predicate at a point asks for the same bounds: the last few, by point identity."""
+_FORWARD: IdentityMemo[Any] = IdentityMemo(32)
+"""Every predicate at a point asks for the same bounds: the last few points' (vectors only), by
+point identity; a check visits its point and up to 14 perturbed ones."""
+
+_GRAD: IdentityMemo[Any] = IdentityMemo(2)
+"""The closed-form gradients and their bounds are parameter-sized: only the last two points'."""
 
 _LAYER: IdentityMemo[tuple[F64, F64]] = IdentityMemo(8)
 
@@ -149,7 +153,7 @@ def _first_layer(W1: F64, x: F64) -> tuple[F64, F64]:
 
 def forward_bounds(p: MlpPoint, prec: Precision = FLOAT64) -> ForwardBounds:
     """Return the forward values at `p` and their error bounds for an engine computing in `prec`."""
-    out: ForwardBounds = _BOUNDS.get((p,), ("forward", prec.name), lambda: _forward_bounds(p, prec))
+    out: ForwardBounds = _FORWARD.get((p,), prec.name, lambda: _forward_bounds(p, prec))
     return out
 
 
@@ -208,7 +212,7 @@ class GradBounds:
 def grad_bounds(p: MlpPoint, fb: ForwardBounds, prec: Precision = FLOAT64) -> GradBounds:
     """Return the closed forms `outer g a1`, `g`, `R(W2ᵀg)`, `W1ᵀR(W2ᵀg)`, `outer (R(W2ᵀg)) x` and
     their error bounds; `fb` must be `forward_bounds(p, prec)`."""
-    out: GradBounds = _BOUNDS.get((p,), ("grad", prec.name), lambda: _grad_bounds(p, fb, prec))
+    out: GradBounds = _GRAD.get((p,), prec.name, lambda: _grad_bounds(p, fb, prec))
     return out
 
 
