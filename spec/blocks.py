@@ -26,24 +26,17 @@ def _rows(W: F64) -> int:
 
 def abs_matvec(W: F64, v: F64) -> F64:
     """Return `|W| v` for a matrix `W (m, n)` and a vector `v (n,)`."""
-    m, n = W.shape
-    out: F64 = np.zeros(m)
-    if n == 0 or m == 0:
-        return out
-    step = _rows(W)
-    buf = np.empty((min(step, m), n))
-    for i in range(0, m, step):
-        block = W[i : i + step]
-        b = buf[: block.shape[0]]
-        np.abs(block, out=b)
-        np.matmul(b, v, out=out[i : i + step])
-    return out
+    return _abs_product(W, v, transpose=False)
 
 
 def abs_rmatvec(W: F64, v: F64) -> F64:
     """Return `|W|ᵀ v` for a matrix `W (m, n)` and a vector `v (m,)`."""
+    return _abs_product(W, v, transpose=True)
+
+
+def _abs_product(W: F64, v: F64, transpose: bool) -> F64:
     m, n = W.shape
-    out: F64 = np.zeros(n)
+    out: F64 = np.zeros(n if transpose else m)
     if n == 0 or m == 0:
         return out
     step = _rows(W)
@@ -52,7 +45,10 @@ def abs_rmatvec(W: F64, v: F64) -> F64:
         block = W[i : i + step]
         b = buf[: block.shape[0]]
         np.abs(block, out=b)
-        out += v[i : i + step] @ b
+        if transpose:
+            out += v[i : i + step] @ b
+        else:
+            np.matmul(b, v, out=out[i : i + step])
     return out
 
 
