@@ -1,0 +1,59 @@
+"""`spec.tolerance.exact_moves`: an entry of the step is kept exactly when `p + d` and `p − d` are
+both exact in the format, and the moved arrays are then the exact sums (decided here with
+`Fraction`s, independently of TwoSum). Sizes cross the block size of the test."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spec.tolerance import _TEST_BLOCK, FLOAT32, FLOAT64, Precision, exact_moves
+
+
+def _arrays(seed: int, n: int, dtype: type[np.floating]) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    scale = 60 if dtype is np.float64 else 20
+    p = rng.standard_normal(n) * np.exp2(rng.integers(-scale, scale, n))
+    d = rng.standard_normal(n) * np.exp2(rng.integers(-scale, scale, n))
+    p[rng.random(n) < 0.1] = 0.0
+    d[rng.random(n) < 0.1] = 0.0
+    # Short mantissas too, so that a good share of the sums is exact.
+    short = rng.random(n) < 0.5
+    p[short] = np.round(p[short] * 2**10) / 2**10
+    d[short] = np.round(d[short] * 2**10) / 2**10
+    return p.astype(dtype).astype(np.float64), d.astype(dtype).astype(np.float64)
+
+
+def _exact_in(value: Fraction, dtype: type[np.floating]) -> bool:
+    f = float(dtype(float(value))) if math.isfinite(float(value)) else math.inf
+    return math.isfinite(f) and Fraction(f) == value
+
+
+@pytest.mark.parametrize("prec", [FLOAT64, FLOAT32], ids=lambda p: p.name)
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.sampled_from([0, 1, 7, _TEST_BLOCK + 5]))
+def test_kept_entries_are_exactly_those_with_exact_moves(prec: Precision, seed: int, n: int) -> None:
+    dtype = prec.dtype
+    p, d = _arrays(seed, n, dtype)
+    step, plus, minus, zeroed = exact_moves(p, d, prec)
+    assert step.shape == plus.shape == minus.shape == p.shape
+    assert zeroed == int(np.count_nonzero((step == 0) & (d != 0)))
+    for i in range(0, n, max(1, n // 300)):
+        fp, fd = Fraction(float(p[i])), Fraction(float(d[i]))
+        exact = _exact_in(fp + fd, dtype) and _exact_in(fp - fd, dtype)
+        if d[i] != 0:
+            assert (step[i] != 0) == exact, (i, p[i], d[i])
+        kept = Fraction(float(step[i]))
+        assert Fraction(float(plus[i])) == fp + kept and Fraction(float(minus[i])) == fp - kept
+
+
+def test_overflow_and_nan_are_never_kept() -> None:
+    p = np.array([1e308, np.nan, 1.0])
+    d = np.array([1e308, 1.0, np.inf])
+    step, plus, minus, zeroed = exact_moves(p, d)
+    assert list(step) == [0.0, 0.0, 0.0] and zeroed == 3
