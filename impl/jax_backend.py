@@ -32,7 +32,7 @@ import numpy as np
 from jaxtyping import Float
 from numpy.typing import NDArray
 
-from .model import PARAMS, check_tangents
+from .model import PARAMS, check_tangents, float_input
 
 # `jax.config.update` is untyped in jax's stubs; its signature is `(name, value) -> None`.
 _config_update = cast(Callable[[str, object], None], jax.config.update)
@@ -43,18 +43,6 @@ __all__ = ["JaxBackend"]
 F64 = NDArray[np.float64]
 In = NDArray[Any]
 """An input array: float64 by the protocol (shapes are checked at run time in the tests)."""
-
-
-def _real(a: In, engine: str) -> F64:
-    """Return `a` as float64, or raise `ValueError` for entries JAX cannot compute with."""
-    arr = np.asarray(a)
-    if arr.dtype.kind not in "fiub":
-        raise ValueError(
-            f"{engine} computes in floating point; it cannot take {arr.dtype} entries "
-            "(exact rationals, as `--exact` hands out, need an engine that computes exactly)"
-        )
-    out: F64 = arr.astype(np.float64)
-    return out
 
 _DTYPES: tuple[str, ...] = ("float64", "float32", "float16")
 
@@ -168,7 +156,7 @@ class JaxBackend:
     def _j(self, a: In) -> jax.Array:
         """Return the numpy array as a JAX array of the backend's dtype, on its device."""
         # Rounded to the dtype by numpy (to nearest), then handed to JAX.
-        out: jax.Array = jax.device_put(_real(a, self.name).astype(self.dtype), self.device)
+        out: jax.Array = jax.device_put(float_input(a, self.name).astype(self.dtype), self.device)
         return out
 
     @staticmethod

@@ -32,6 +32,20 @@ PARAMS: tuple[str, ...] = ("W1", "b1", "W2", "b2", "x")
 """The arguments `grads` and `jvp` differentiate with respect to, in the protocol's order."""
 
 
+def float_input(a: Any, engine: str) -> NDArray[np.float64]:
+    """Return an input array as float64 (the array itself when it is float64 already), or raise
+    `ValueError` for entries a floating-point engine cannot compute with, e.g. the exact rationals
+    `--exact` hands out."""
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "fiub":
+        raise ValueError(
+            f"{engine} computes in floating point; it cannot take {arr.dtype} entries "
+            "(exact rationals, as `--exact` hands out, need an engine that computes exactly)"
+        )
+    out: NDArray[np.float64] = arr.astype(np.float64, copy=False)
+    return out
+
+
 def check_tangents(
     tangents: Mapping[str, Any], shapes: Mapping[str, tuple[int, ...]] | None = None
 ) -> None:

@@ -39,25 +39,13 @@ from torch import Tensor, nn
 from torch.func import functional_call
 from torch.func import jvp as torch_jvp
 
-from .model import PARAMS, check_tangents
+from .model import PARAMS, check_tangents, float_input
 
 __all__ = ["TorchBackend", "TorchMlp"]
 
 F64 = NDArray[np.float64]
 In = NDArray[Any]
 """An input array: float64 by the protocol (shapes are checked at run time in the tests)."""
-
-
-def _real(a: In, engine: str) -> F64:
-    """Return `a` as float64, or raise `ValueError` for entries PyTorch cannot compute with."""
-    arr = np.asarray(a)
-    if arr.dtype.kind not in "fiub":
-        raise ValueError(
-            f"{engine} computes in floating point; it cannot take {arr.dtype} entries "
-            "(exact rationals, as `--exact` hands out, need an engine that computes exactly)"
-        )
-    out: F64 = arr.astype(np.float64, copy=False)  # the same array (and flags) when float64
-    return out
 
 _DTYPES: dict[str, torch.dtype] = {
     "float64": torch.float64,
@@ -172,7 +160,7 @@ class TorchBackend:
 
     def _t(self, a: In) -> Tensor:
         """Return the numpy array as a tensor of the backend's dtype, on its device."""
-        arr = _real(a, self.name)
+        arr = float_input(a, self.name)
         if arr.flags.writeable:
             # A copy, never a view of a caller's array it may change; float64 → float32 rounds
             # to nearest.

@@ -8,7 +8,6 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, TypeVar
 
-import numpy as np
 from hypothesis.strategies import SearchStrategy
 
 from .rational import exact_array

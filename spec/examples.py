@@ -21,8 +21,25 @@ PARAMS: tuple[str, ...] = ("W1", "b1", "W2", "b2", "x")
 """The arguments a gradient is taken with respect to, in the order of the `grad_*_mse` lemmas."""
 
 
+class _ExactValues:
+    """The exact-values protocol of every example: `rational` holds the example itself when its
+    entries are not all floats (object arrays of `Fraction` by field name; the float64 fields are
+    then the entries rounded to nearest), and `value(name)` reads the exact array either way."""
+
+    rational: Mapping[str, Arr] | None
+
+    def value(self, name: str) -> Arr:
+        """Return the exact array `name`: the rational one, else the float64 one."""
+        out: Arr = self.rational[name] if self.rational is not None else getattr(self, name)
+        return out
+
+    def witness(self) -> dict[str, Arr]:
+        """Return every array of the example exactly, for a verdict's witness."""
+        return {f.name: self.value(f.name) for f in fields(self) if f.name != "rational"}  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True, eq=False)
-class MlpPoint:
+class MlpPoint(_ExactValues):
     """The section variables `W1 b1 W2 b2 x t` of MlpMse's gradient block, as float64 arrays."""
 
     W1: Float[F64, "hidDim inDim"]
@@ -69,19 +86,10 @@ class MlpPoint:
     def arrays(self) -> dict[str, F64]:
         return {k: self.get(k) for k in (*PARAMS, "t")}
 
-    def value(self, name: str) -> Arr:
-        """Return the exact array `name`: the rational one of a rational point, else the float64
-        one (every finite float is a rational; `spec.rational.exact_array` converts it)."""
-        return self.rational[name] if self.rational is not None else self.get(name)
-
     def values(self) -> tuple[Arr, Arr, Arr, Arr, Arr]:
         """Return the exact `(W1, b1, W2, b2, x)` (see `value`)."""
         return (self.value("W1"), self.value("b1"), self.value("W2"), self.value("b2"),
                 self.value("x"))
-
-    def witness(self) -> dict[str, Arr]:
-        """Return the exact arrays `W1 b1 W2 b2 x t`, for a verdict's witness."""
-        return {k: self.value(k) for k in (*PARAMS, "t")}
 
     def moved_exactly(self, name: str, d: Arr) -> MlpPoint:
         """Return the rational point with `value(name) + d` in place of `value(name)` (object
@@ -110,24 +118,6 @@ class MlpExample:
     probe_bits: int | None = None
     """When the directions' entries are integers drawn uniformly among `2**probe_bits` values
     (exact mode), the bits: the checks then state how unlikely a wrong gradient is to survive."""
-
-
-class _ExactValues:
-    """The exact-values protocol of the small examples, as `MlpPoint` has it: `rational` holds the
-    example itself when its entries are not all floats (object arrays of `Fraction` by field name;
-    the float64 fields are then the entries rounded to nearest), and `value(name)` reads the exact
-    array either way."""
-
-    rational: Mapping[str, Arr] | None
-
-    def value(self, name: str) -> Arr:
-        """Return the exact array `name`: the rational one, else the float64 one."""
-        out: Arr = self.rational[name] if self.rational is not None else getattr(self, name)
-        return out
-
-    def witness(self) -> dict[str, Arr]:
-        """Return every array of the example exactly, for a verdict's witness."""
-        return {f.name: self.value(f.name) for f in fields(self) if f.name != "rational"}  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, eq=False)
