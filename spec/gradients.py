@@ -18,7 +18,7 @@ from .backend import Subject
 from .checks import Config, against, definition_check, exact, lemma
 from .core import matApplyLin, matCLM, outer, reluDerivCLM, reluVec, toMatrix
 from .examples import PARAMS, MlpExample, MlpPoint
-from .blocks import abs_dot, abs_matvec
+from .blocks import OuterSum, Products, abs_dot, abs_matvec
 from .linear_maps import CLM, Elem, FunCLM, Space, inner
 from .mlp import why_no_float_check, affineMat, exact_args, mlpVecMat, mse_fderiv, mseGrad
 from .registry import mirrors
@@ -563,19 +563,55 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
                                  f"(Δloss(p + sh) + Δloss(p − sh)) / 2s, measured exactly, {s_txt}"))
             continue
         cd = (float(Lp) - float(Lm)) / (2 * s)
-        lin = float(np.dot(G.ravel(), d.ravel())) / s  # the division by a power of two is exact
-        n = G.size
-        # ⟪G, d⟫ in any order is within γ_n Σ|G d| + n·η (underflow of the products), all / s.
-        bound = SLACK * (
-            abs_dot(dG, d) / s
-            + subject.prec.gamma(n) * abs_dot(G, d) / s
-            + (fp.d_loss + fm.d_loss + subject.prec.u * abs(float(Lp) - float(Lm))) / (2 * s)
-            + n * subject.prec.eta / s
-        )
+        loss_err = (fp.d_loss + fm.d_loss + subject.prec.u * abs(float(Lp) - float(Lm))) / (2 * s)
+        if isinstance(G, OuterSum):
+            lin, lin_bound, terms = _outer_inner(G, dG, _products(subject, d), subject.prec)
+            lin, bound = lin / s, SLACK * (lin_bound / s + loss_err)
+            how = f"ΣΔG|h| + γ_{terms}Σ|a||h||b| for G = a ⊗ b"
+        else:
+            lin = float(np.dot(G.ravel(), d.ravel())) / s  # the division by a power of two is exact
+            n = G.size
+            # ⟪G, d⟫ in any order is within γ_n Σ|G d| + n·η (underflow of the products), all / s.
+            bound = SLACK * (
+                abs_dot(dG, d) / s
+                + subject.prec.gamma(n) * abs_dot(G, d) / s
+                + loss_err
+                + n * subject.prec.eta / s
+            )
+            how = f"ΣΔG|h| + γ_{n}Σ|G h|"
         comps.append(compare(where, cd, lin, bound,
-                             f"ΣΔG|h| + γ_{n}Σ|G h| + (Δloss(p + sh) + Δloss(p − sh) + u|ΔL|) / 2s, "
-                             f"{s_txt}"))
+                             f"{how} + (Δloss(p + sh) + Δloss(p − sh) + u|ΔL|) / 2s, {s_txt}"))
     return combine(name, subj, comps, **p.witness())
+
+
+def _products(subject: Subject, B: F64) -> Products:
+    """Return the products with `B` (a step or a direction), shared while the subject memoizes one
+    point's calls: every consumer `want`s its vectors first, and one pass over `B` serves all."""
+    out: Products = subject.reuse((B,), "products", lambda: Products(B))
+    return out
+
+
+def _outer_inner(G: OuterSum, dG: OuterSum, P: Products, prec: Precision) -> tuple[float, float, int]:
+    """Return `⟪G, B⟫` for the closed form `G = a ⊗ b` (taken as `a · (B b)`, the exact outer
+    product of the float factors: no rounding of `G`'s entries enters), a bound on its distance
+    from `⟪∇L, B⟫`, and the rounding count of that formula.
+
+    `dG` bounds `|a ⊗ b − ∇L|` entrywise too (it bounds the rounded products, whose rounding it
+    adds), so `Σ ΔG |B|` covers the gradient's error; the evaluation `a · (B b)` is a sum of
+    `n_b` products inside a sum of `n_a`: within `γ_{n_a + n_b} Σ |a| |B| |b|` of the exact sum,
+    plus `(n_b Σ|a| + n_a) η` for underflow.
+    """
+    ((a, b),) = G.terms
+    ones = np.ones(b.shape[0])
+    abs_b = np.abs(b)
+    P.want(signed=[b], absolute=[*dG.right_factors(), abs_b, ones])
+    total = float(np.sum(P.absolute(ones)))
+    value = G.contract([P.signed(b)], 0.0)
+    n_a, n_b = G.shape
+    rounding = prec.gamma(n_a + n_b) * float(np.abs(a) @ P.absolute(abs_b))
+    underflow = (n_b * float(np.sum(np.abs(a))) + n_a) * prec.eta
+    error = dG.contract([P.absolute(v) for v in dG.right_factors()], total)
+    return value, error + rounding + underflow, n_a + n_b
 
 
 def survival(probe_bits: int | None, probes: int = 1) -> str:

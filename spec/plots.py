@@ -302,11 +302,12 @@ def gradient_errors(backend: Backend, cfg: Config, seed: int, argument: str) -> 
         err = np.array([float(e) for e in diff.flat], dtype=np.float64).reshape(diff.shape)
         bound = np.asarray(gb.bound[k], dtype=np.float64)
     else:
-        err = np.abs(np.asarray(got, np.float64) - gb.value[k])
+        err = np.abs(np.asarray(got, np.float64) - np.asarray(gb.value[k], dtype=np.float64))
         bound = 2 * np.asarray(gb.bound[k], dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(err == 0, 0.0, err / bound)
-    return GradientErrors(f"{NS}grad_{k}_mse", k, np.asarray(got, np.float64), gb.value[k], err,
+    return GradientErrors(f"{NS}grad_{k}_mse", k, np.asarray(got, np.float64),
+                          np.asarray(gb.value[k], dtype=np.float64), err,
                           bound, ratio.astype(np.float64), subject.exact_reference, fb.mask)
 
 

@@ -209,7 +209,8 @@ def _mlp_values(w: Mapping[str, Any]) -> dict[str, Any] | None:
     gb = grad_bounds(p, fb)
     v = p.W2.T @ fb.g if p.dims[2] else np.zeros(p.dims[1])
     return {"p": p, "z1": fb.z1, "mask": fb.mask, "a1": fb.a1, "y": fb.y, "g": fb.g, "v": v,
-            "delta": gb.value["b1"], "rhs": gb.value, "loss": fb.loss}
+            "delta": gb.value["b1"], "loss": fb.loss,
+            "rhs": {k: np.asarray(v, dtype=np.float64) for k, v in gb.value.items()}}
 
 
 def _values_lines(w: Mapping[str, Any], mv: dict[str, Any] | None) -> list[str]:

@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .examples import MlpPoint
-from .blocks import abs_matvec, abs_rmatvec
+from .blocks import OuterSum, abs_matvec, rproducts
 from .memo import IdentityMemo
 from .types import F64
 
@@ -204,9 +204,11 @@ class GradBounds:
     """The spec's closed-form gradients (the right-hand sides of the `grad_*_mse` lemmas) in
     float64, and bounds on any correct engine's error for each."""
 
-    value: dict[str, F64]
-    bound: dict[str, F64]
+    value: dict[str, Any]
+    bound: dict[str, Any]
     derivation: dict[str, str]
+    """`value` and `bound` hold float64 arrays for `b1 b2 x` and `OuterSum`s (a matrix kept as
+    its factors; `np.asarray` forms it) for `W1 W2`."""
 
 
 def grad_bounds(p: MlpPoint, fb: ForwardBounds, prec: Precision = FLOAT64) -> GradBounds:
@@ -222,26 +224,27 @@ def _grad_bounds(p: MlpPoint, fb: ForwardBounds, prec: Precision) -> GradBounds:
     W1, W2, x = p.W1, p.W2, p.x
     g, d_g, a1, d_a1 = fb.g, fb.d_g, fb.a1, fb.d_a1
     mg, ma = _mag(g, d_g), _mag(a1, d_a1)
-    # grad W2 = outer g a1: one rounding per entry, plus the propagated errors of g and a1.
-    gW2 = np.outer(g, a1)
-    # u|g||a1| + |g|Δa1 + Δg|a1| = |g| ⊗ (u|a1| + Δa1) + Δg ⊗ |a1|: two outer products, summed in
-    # place (at a million entries each fresh array costs about as much as the arithmetic).
-    dW2 = np.multiply.outer(SLACK * mg, u * ma + d_a1)
-    dW2 += np.multiply.outer(SLACK * d_g, ma)
-    dW2 += SLACK * eta
-    # v = W2ᵀ g: n_o products per entry, any order, plus |W2|ᵀ Δg.
-    v = W2.T @ g if n_o else np.zeros(n_h)
-    d_v = SLACK * (abs_rmatvec(W2, gamma(n_o, u) * mg + d_g) + n_o * eta)
+    # The two outer products (a million entries each at d = 1024) are kept as their factors
+    # (`OuterSum`): compared a block at a time and contracted through products, never formed.
+    # grad W2 = outer g a1: one rounding per entry, plus the propagated errors of g and a1:
+    # u|g||a1| + |g|Δa1 + Δg|a1| = |g| ⊗ (u|a1| + Δa1) + Δg ⊗ |a1|, plus η for the product's
+    # underflow.
+    gW2 = OuterSum(((g, a1),))
+    dW2 = OuterSum(((SLACK * mg, u * ma + d_a1), (SLACK * d_g, ma)), SLACK * eta)
+    # v = W2ᵀ g: n_o products per entry, any order, plus |W2|ᵀ Δg; one pass over W2 for both.
+    v2, av2 = rproducts(W2, g[:, None], (gamma(n_o, u) * mg + d_g)[:, None])
+    v = v2[:, 0] if n_o else np.zeros(n_h)
+    d_v = SLACK * (av2[:, 0] + n_o * eta)
     # grad b1 = R_z1 v: the mask is exact (0 or 1) where the sign of z1 is certain.
     gb1 = fb.mask * v
     d_b1 = fb.mask * d_v
-    # grad x = W1ᵀ (R_z1 v): n_h products per entry, plus |W1|ᵀ Δ(grad b1).
-    gx = W1.T @ gb1 if n_h else np.zeros(n_i)
-    d_x = SLACK * (abs_rmatvec(W1, gamma(n_h, u) * _mag(gb1, d_b1) + d_b1) + n_h * eta)
+    # grad x = W1ᵀ (R_z1 v): n_h products per entry, plus |W1|ᵀ Δ(grad b1); one pass over W1.
+    x2, ax2 = rproducts(W1, gb1[:, None], (gamma(n_h, u) * _mag(gb1, d_b1) + d_b1)[:, None])
+    gx = x2[:, 0] if n_h else np.zeros(n_i)
+    d_x = SLACK * (ax2[:, 0] + n_h * eta)
     # grad W1 = outer (R_z1 v) x: one rounding per entry, plus the propagated error of grad b1.
-    gW1 = np.outer(gb1, x)
-    dW1 = np.multiply.outer(SLACK * (u * _mag(gb1, d_b1) + d_b1), np.abs(x))  # one outer product
-    dW1 += SLACK * eta
+    gW1 = OuterSum(((gb1, x),))
+    dW1 = OuterSum(((SLACK * (u * _mag(gb1, d_b1) + d_b1), np.abs(x)),), SLACK * eta)
     value = {"W1": gW1, "b1": gb1, "W2": gW2, "b2": g, "x": gx}
     bound = {"W1": dW1, "b1": d_b1, "W2": dW2, "b2": d_g, "x": d_x}
     derivation = {

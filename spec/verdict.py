@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .blocks import OuterSum
 from .rational import is_rational, to_fraction
 from .types import Arr
 
@@ -102,9 +103,9 @@ class Verdict:
 
 def compare(
     quantity: str,
-    actual: Arr | float | Fraction,
-    expected: Arr | float | Fraction,
-    bound: Arr | float,
+    actual: Arr | float | Fraction | OuterSum,
+    expected: Arr | float | Fraction | OuterSum,
+    bound: Arr | float | OuterSum,
     derivation: str,
     ulp_dtype: Any = None,
     scale: float = 1.0,
@@ -118,35 +119,45 @@ def compare(
     With `ulp_dtype` (the engine's float type), the worst error is also given in units in the last
     place of the expected value in that format. (`scale` spares forming `2Δ` at a million entries.)
     """
-    a, e = np.asarray(actual), np.asarray(expected)
+    a = np.asarray(actual)
+    # A closed form kept as factors (`OuterSum`) is compared a block of rows at a time, never
+    # formed whole; exact comparisons (small sizes) take it whole.
+    exact_side = a.dtype == object or (not isinstance(expected, OuterSum)
+                                       and np.asarray(expected).dtype == object)
+    e: Any = expected if isinstance(expected, OuterSum) and not exact_side else np.asarray(expected)
     if a.shape != e.shape:
         return Comparison(
             quantity, False, math.inf, (), None, None, None, None, 1, 1,
             f"shape {a.shape} where the statement has shape {e.shape}",
         )
-    bnd = np.asarray(bound, dtype=np.float64)
+    bnd: Any = bound if isinstance(bound, OuterSum) and not exact_side else np.asarray(
+        bound, dtype=np.float64)
     if a.size == 0:
         return Comparison(quantity, True, 0.0, None, None, None, None, None, 0, 0, derivation)
-    if a.dtype == object or e.dtype == object:
+    if exact_side:
+        e = np.asarray(e)
         b = np.broadcast_to(scale * bnd, a.shape)
         err, bad, ratio = _certified_errors(a, e, b)
         idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(ratio)), a.shape))
         worst, error, failing = float(ratio[idx]), float(err[idx]), int(bad.sum())
     else:
-        a, e = a.astype(np.float64, copy=False), e.astype(np.float64, copy=False)
+        a = a.astype(np.float64, copy=False)
+        if not isinstance(e, OuterSum):
+            e = e.astype(np.float64, copy=False)
         flat, worst, error, failing = _float_worst(a, e, bnd, scale)
         idx = tuple(int(i) for i in np.unravel_index(flat, a.shape))
-    bound_at = scale * float(np.broadcast_to(bnd, a.shape)[idx])
+    bound_at = scale * _entry(bnd, idx, a.shape)
+    expected_at = _entry(e, idx, a.shape)
     ulps = None
-    if ulp_dtype is not None and math.isfinite(float(e[idx])):
-        ulps = error / float(np.spacing(np.abs(np.asarray(float(e[idx]), dtype=ulp_dtype))))
+    if ulp_dtype is not None and math.isfinite(expected_at):
+        ulps = error / float(np.spacing(np.abs(np.asarray(expected_at, dtype=ulp_dtype))))
     return Comparison(
         quantity=quantity,
         ok=failing == 0,
         worst_ratio=worst,
         index=idx,
         actual=float(a[idx]),
-        expected=float(e[idx]),
+        expected=expected_at,
         error=error,
         bound=bound_at,
         failing=failing,
@@ -161,23 +172,34 @@ _BLOCK = 1 << 15
 than the arithmetic (see `spec.blocks`)."""
 
 
-def _float_worst(a: Arr, e: Arr, bound: Arr, factor: float) -> tuple[int, float, float, int]:
+def _entry(x: Any, idx: tuple[int, ...], shape: tuple[int, ...]) -> float:
+    # One entry of an array, a scalar broadcast to `shape`, or an `OuterSum`.
+    if isinstance(x, OuterSum):
+        return float(x[idx])
+    return float(np.broadcast_to(x, shape)[idx])
+
+
+def _float_worst(a: Arr, e: Any, bound: Any, factor: float) -> tuple[int, float, float, int]:
     """Return, for `|a − e| ≤ factor · bound` entrywise, the flat index of the worst entry (the
     largest error / bound, the first of equals; 0/0 counts 0, a NaN infinitely bad), its ratio,
-    its error, and how many entries fail. A block at a time, in two small buffers."""
-    fa, fe = a.reshape(-1), e.reshape(-1)
-    fb = bound.reshape(-1) if bound.shape == a.shape else (
-        bound if bound.ndim == 0 else np.ascontiguousarray(np.broadcast_to(bound, a.shape)).reshape(-1))
-    n = fa.size
-    err_buf, ratio_buf = np.empty(min(n, _BLOCK)), np.empty(min(n, _BLOCK))
+    its error, and how many entries fail. A block at a time, in small buffers; `e` and `bound`
+    may be `OuterSum`s, whose blocks are evaluated in those buffers."""
+    n = a.size
+    factored = isinstance(e, OuterSum) or isinstance(bound, OuterSum)
+    # Blocks of whole rows where a factored side is evaluated a row block at a time.
+    width = a.shape[-1] if factored else 1
+    block = max(1, _BLOCK // max(1, width)) * width
+    read_e, read_b = _reader(e, a.shape, block), _reader(bound, a.shape, block)
+    fa = a.reshape(-1)
+    err_buf, ratio_buf = np.empty(min(n, block)), np.empty(min(n, block))
     best, best_at, best_err, failing = -1.0, 0, 0.0, 0
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        for i in range(0, n, _BLOCK):
-            k = min(_BLOCK, n - i)
+        for i in range(0, n, block):
+            k = min(block, n - i)
             err, ratio = err_buf[:k], ratio_buf[:k]
-            np.subtract(fa[i : i + k], fe[i : i + k], out=err)
+            np.subtract(fa[i : i + k], read_e(i, k), out=err)
             np.abs(err, out=err)
-            b = fb if fb.ndim == 0 else fb[i : i + k]
+            b = read_b(i, k)
             if factor != 1.0:
                 b = factor * b
             failing += k - int(np.count_nonzero(err <= b))  # NaN compares false: a failure
@@ -189,6 +211,27 @@ def _float_worst(a: Arr, e: Arr, bound: Arr, factor: float) -> tuple[int, float,
             if ratio[j] > best:
                 best, best_at, best_err = float(ratio[j]), i + j, float(err[j])
     return best_at, best, best_err, failing
+
+
+def _reader(x: Any, shape: tuple[int, ...], block: int) -> Any:
+    """Return `read(i, k)`: the flat entries `i:i+k` of `x` (an array of `shape`, a scalar, or an
+    `OuterSum`, whose `i` and `k` are then whole rows)."""
+    if isinstance(x, OuterSum):
+        width = x.shape[1]
+        rows = block // width
+        out, scratch = np.empty((rows, width)), np.empty((rows, width))
+
+        def read_rows(i: int, k: int) -> Arr:
+            r = k // width
+            return x.rows(i // width, i // width + r, out[:r], scratch[:r]).reshape(-1)
+
+        return read_rows
+    arr = np.asarray(x)
+    if arr.ndim == 0:
+        return lambda i, k: arr
+    flat = arr.reshape(-1) if arr.shape == shape else np.ascontiguousarray(
+        np.broadcast_to(arr, shape)).reshape(-1)
+    return lambda i, k: flat[i : i + k]
 
 
 def _exact(v: Any) -> Fraction | None:
