@@ -27,8 +27,12 @@ from .tolerance import (
     SLACK,
     ForwardBounds,
     Precision,
-    exact_moves,
+    Shift,
     forward_bounds,
+    gamma,
+    moved_bounds,
+    output_weights,
+    scaled_moves,
     grad_bounds,
 )
 from .types import F64, Mat, Vec
@@ -217,32 +221,38 @@ def _precondition(
                      "lemma says nothing here", **p.witness())
     if prec is not EXACT and fb.kink_doubt.any():
         i = int(np.flatnonzero(fb.kink_doubt)[0])
-        return unmet(name, subject, f"z1 {i} = {fb.z1[i]:.3g} is within its float64 rounding bound "
-                     f"{fb.d_z1[i]:.3g} of the kink, so correct engines may disagree on its ReLU mask",
+        return unmet(name, subject, f"z1 {i} = {fb.z1[i]:.3g} is within twice its float64 rounding "
+                     f"bound {fb.d_z1[i]:.3g} of the kink, so correct engines may disagree on its "
+                     "ReLU mask",
                      **p.witness())
     return None
 
 
-def _zdot(k: str, p: MlpPoint, h: F64) -> F64:
-    # The change of z1 per unit step along h in argument k (z1 = W1 x + b1 is affine in each).
+def _zdot(subject: Subject, k: str, p: MlpPoint, fb: ForwardBounds, B: F64) -> tuple[F64, F64]:
+    """Return the change `ż` of `z1 = W1 x + b1` per unit step along `B` in argument `k` (affine in
+    each argument), computed in float64, and the magnitudes `A` whose products bound its rounding:
+    `|ż_computed − ż| ≤ γ_n A + n·η` (`A = |B| |x|` for `W1`, `|W1| |B|` for `x`; `ż = B`, exact,
+    for `b1`; 0 for `W2`, `b2`)."""
     n_h = p.dims[1]
     if k == "b1":
-        return h
-    if k == "x":
-        return p.W1 @ h if h.size else np.zeros(n_h)
-    if k == "W1":
-        return h @ p.x if p.x.size else np.zeros(n_h)
-    return np.zeros(n_h)
+        return B, np.abs(B)
+    if k in ("W1", "x"):
+        P = _probe_products(subject, k, p, fb, B)
+        v, w = (p.x, np.abs(p.x)) if k == "W1" else (B, np.abs(B))
+        return P.signed(v), P.absolute(w)
+    zero = np.zeros(n_h)
+    return zero, zero
 
 
-def _step(k: str, p: MlpPoint, fb: ForwardBounds, h: F64) -> float:
-    """Return a power-of-two step s with p ± s·h inside the no-kink region around p.
+def _step(zd: F64, fb: ForwardBounds) -> float:
+    """Return a power-of-two step s with p ± s·h inside the no-kink region around p, for `zd` the
+    change of z1 per unit step along h (`_zdot`).
 
     The exact radius is min_i |z1_i| / |ż_i|; with computed values it is at least
     (|ẑ1_i| − Δz1_i) / |ż_i| up to the relative error γ_n of ż, which the factor 1/2 absorbs.
     Steps are capped at 1 (the directions are drawn at the scale of the point).
     """
-    zd = np.abs(_zdot(k, p, h))
+    zd = np.abs(zd)
     room = np.abs(fb.z1) - fb.d_z1
     with np.errstate(divide="ignore", invalid="ignore"):
         ratios = np.where(zd > 0, room / zd, np.inf)
@@ -253,18 +263,32 @@ def _step(k: str, p: MlpPoint, fb: ForwardBounds, h: F64) -> float:
 
 
 class _Moved:
-    """The step `d` in argument `k` (`s·h` made exactly representable, or exactly `s·h` as
-    `Fraction`s for an exact engine) and the points `p + d` and `p − d`."""
+    """The step `d` in argument `k` and the points `p + d` and `p − d`: for a float engine, the
+    step is `factor · base` exactly (`spec.tolerance.scaled_moves`: the direction `h` itself and
+    the scale `s` when every entry of `s·h` moves exactly, else the step with its inexact entries
+    zeroed, and 1), so products with `h` serve every scale; for an exact engine, `s·h` exactly as
+    `Fraction`s."""
 
     def __init__(self, k: str, p: MlpPoint, s: Any, h: F64, prec: Precision) -> None:
+        self._d: Any = None
         if prec is EXACT:
-            self.d: Any = fraction_array(h) * to_fraction(s)
-            self.plus = p.moved_exactly(k, self.d)
-            self._minus = p.moved_exactly(k, -self.d)
+            self._d = fraction_array(h) * to_fraction(s)
+            self.plus = p.moved_exactly(k, self._d)
+            self._minus = p.moved_exactly(k, -self._d)
+            self.base: Any = self._d
+            self.factor, self.nonzero = 1.0, True
         else:
             # The exactness test's rounded sums are the moved arrays themselves.
-            self.d, plus, minus, _ = exact_moves(p.get(k), h * s, prec)
-            self.plus, self._minus = p.with_(k, plus), p.with_(k, minus)
+            m = scaled_moves(p.get(k), h, float(s), prec)
+            self.base, self.factor, self.nonzero = m.base, m.factor, m.nonzero
+            self.plus, self._minus = p.with_(k, m.plus), p.with_(k, m.minus)
+
+    @property
+    def d(self) -> Any:
+        """The step, formed (parameter-sized: the float checks use `base` and `factor`)."""
+        if self._d is None:
+            self._d = self.base * self.factor if self.factor != 1.0 else self.base
+        return self._d
 
     def minus(self) -> MlpPoint:
         return self._minus
@@ -273,7 +297,8 @@ class _Moved:
 def _shared_step(subject: Subject, k: str, p: MlpPoint, fb: ForwardBounds, h: F64) -> float:
     """Return `_step`, computed once per point and probe while the subject memoizes one point's
     calls (the remainder and the gradient checks along the same probe share it)."""
-    out: float = subject.reuse((p, fb, h), f"step {k}", lambda: _step(k, p, fb, h))
+    out: float = subject.reuse((p, fb, h), f"step {k}",
+                               lambda: _step(_zdot(subject, k, p, fb, h)[0], fb))
     return out
 
 
@@ -333,30 +358,95 @@ def remainder_bound(
     return out
 
 
-def _jvp(k: str, p: MlpPoint, fb: ForwardBounds, d: F64, prec: Precision) -> tuple[F64, F64]:
-    """Return the stated derivative applied to `d` in float64 and a bound on any correct
-    computation's error (`γ` of each product sum, plus propagated input errors)."""
+def _jvp(
+    subject: Subject, k: str, p: MlpPoint, fb: ForwardBounds, B: F64, factor: float
+) -> tuple[F64, F64]:
+    """Return the stated derivative applied to the step `factor · B` in float64 (`factor` a power
+    of two) and a bound on any correct computation's error. The derivative is linear: it is taken
+    along `B` once (shared by every step along the same direction, and by the engine's jvp
+    along it) and scaled, exactly but for underflow, which `η` covers."""
+    v, dv = subject.reuse((p, fb, B), f"jvp {k}", lambda: _jvp_along(subject, k, p, fb, B))
+    if factor == 1.0:
+        return v, dv
+    return v * factor, dv * factor + subject.prec.eta
+
+
+def _jvp_along(subject: Subject, k: str, p: MlpPoint, fb: ForwardBounds, B: F64) -> tuple[F64, F64]:
+    # The stated derivative along B: γ of each product sum, plus propagated input errors.
+    prec = subject.prec
     n_i, n_h, _ = p.dims
-    mag_a = np.abs(fb.a1) + 2 * fb.d_a1
     if k == "W2":
-        v = d @ fb.a1 if n_h else np.zeros(p.dims[2])
-        # γ|d|(|â1| + 2Δa1) + |d|Δa1 as one product with |d|.
-        return v, SLACK * (abs_matvec(d, prec.gamma(n_h) * mag_a + fb.d_a1) + n_h * prec.eta)
+        # γ|B|(|â1| + 2Δa1) + |B|Δa1 as one product with |B|.
+        P = _probe_products(subject, k, p, fb, B)
+        return P.signed(fb.a1), SLACK * (P.absolute(_w2_jvp_weights(fb, n_h, prec)) + n_h * prec.eta)
     if k == "b2":
-        return d.copy(), np.zeros_like(d)
-    if k == "b1":
-        w, dw = d, np.zeros_like(d)
-    elif k == "x":
-        w = p.W1 @ d if n_i else np.zeros(n_h)
-        dw = SLACK * (prec.gamma(n_i) * abs_matvec(p.W1, np.abs(d)) + n_i * prec.eta)
-    else:
-        w = d @ p.x if n_i else np.zeros(n_h)
-        dw = SLACK * (prec.gamma(n_i) * abs_matvec(d, np.abs(p.x)) + n_i * prec.eta)
+        return B.copy(), np.zeros_like(B)
+    w, A = _zdot(subject, k, p, fb, B)
+    dw = np.zeros_like(w) if k == "b1" else SLACK * (prec.gamma(n_i) * A + n_i * prec.eta)
     m, dm = fb.mask * w, fb.mask * dw
-    v = p.W2 @ m if n_h else np.zeros(p.dims[2])
     g_h = prec.gamma(n_h)
-    dv = SLACK * (abs_matvec(p.W2, g_h * np.abs(m) + (2 * g_h + 1) * dm) + n_h * prec.eta)
-    return v, dv
+    P2 = _products(subject, p.W2)
+    weights = g_h * np.abs(m) + (2 * g_h + 1) * dm
+    P2.want(signed=[m], absolute=[weights])
+    return P2.signed(m), SLACK * (P2.absolute(weights) + n_h * prec.eta)
+
+
+def _w2_jvp_weights(fb: ForwardBounds, n_h: int, prec: Precision) -> F64:
+    out: F64 = prec.gamma(n_h) * (np.abs(fb.a1) + 2 * fb.d_a1) + fb.d_a1
+    return out
+
+
+def _bounds_at(
+    subject: Subject, k: str, p: MlpPoint, fb: ForwardBounds, mv: _Moved, sign: int
+) -> ForwardBounds:
+    """Return the bounds at `p + sign · d` (`spec.tolerance.moved_bounds`), from the bounds at `p`
+    and the products along the step that the checks take anyway."""
+    prec = subject.prec
+    B, f = mv.base, mv.factor
+    p1 = mv.plus if sign > 0 else mv.minus()
+    jv, djv = _jvp(subject, k, p, fb, B, f)
+    n_i, n_h, _ = p.dims
+    if k == "b2":
+        d = mv.d
+        shift = Shift(None, None, None, sign * d, np.zeros_like(d),
+                      gamma(n_h + 1, prec.u) * np.abs(d))
+    elif k == "W2":
+        P = _probe_products(subject, k, p, fb, B)
+        grow = f * P.absolute(output_weights(fb.a1, fb.d_a1, n_h, prec))
+        shift = Shift(None, None, None, sign * jv, djv, grow)
+    else:
+        zc, A = _zdot(subject, k, p, fb, B)
+        if k == "b1":
+            err = np.zeros_like(zc)
+        else:  # γ_{n_i} A + n_i η along B, times f; η more for the scaling's underflow
+            err = f * SLACK * (prec.gamma(n_i) * A + n_i * prec.eta) + (prec.eta if f != 1.0 else 0.0)
+        shift = Shift(sign * f * zc, err, f * A, sign * jv, djv, None)
+    return moved_bounds(p1, fb, shift, prec)
+
+
+def _probe_products(subject: Subject, k: str, p: MlpPoint, fb: ForwardBounds, B: F64) -> Products:
+    """Return the products along `B` (a probe direction or a step in argument `k`), with every
+    vector the checks along it use registered, so that one pass over the parameter-sized array
+    serves them all: for `W1` and `W2`, products of `B` with the factors of the closed-form
+    gradient and its bound, with the weights of the stated derivative's bound, and with ones (for
+    `Σ|B|`); for `x`, products of `W1` with `B` and `|B|`."""
+    if k == "x":
+        P = _products(subject, p.W1)
+        P.want(signed=[B], absolute=[np.abs(B)])
+        return P
+    P = _products(subject, B)
+    if k not in ("W1", "W2"):
+        return P
+    gb = grad_bounds(p, fb, subject.prec)
+    G, dG = gb.value[k], gb.bound[k]
+    ones = np.ones(B.shape[1])
+    signed = [p.x] if k == "W1" else [fb.a1]
+    absolute = [np.abs(signed[0]), ones, *dG.right_factors(), *G.absolute().right_factors()]
+    if k == "W2":
+        absolute.append(_w2_jvp_weights(fb, p.dims[1], subject.prec))
+        absolute.append(output_weights(fb.a1, fb.d_a1, p.dims[1], subject.prec))
+    P.want(signed=signed, absolute=absolute)
+    return P
 
 
 STEP_SCALES = (0, 10, 20)
@@ -410,17 +500,17 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
         s0 = _exact_step_size(k, args, exact(h)) if exactly else _shared_step(subject, k, p, fb, h)
         for scale in subject.step_scales or STEP_SCALES:
             mv = _moved(subject, k, p, h, s0 / 2**scale if exactly else s0 * 2.0**-scale)
-            d, p1 = mv.d, mv.plus
-            if not exactly and d.size and not d.any():
+            p1 = mv.plus
+            if not exactly and not mv.nonzero:
                 continue  # every entry of the step was inexact: a zero step checks nothing
             if not exactly:
-                f1 = forward_bounds(p1, subject.prec)
+                f1 = _bounds_at(subject, k, p, fb, mv, 1)
                 if _crosses(fb, f1):
                     continue  # a dropped inexact entry moved the step; never compare across a kink
             y1 = subject.forward(p1)
             where = f"engine remainder f(p + d) − f(p) − f'(d), step s/2^{scale}, probe {j}"
             if exact_ref:
-                lin = fprime.apply(_wrap(args[idx], exact(d)))
+                lin = fprime.apply(_wrap(args[idx], exact(mv.d)))
                 assert isinstance(lin, Vec)
                 rem_x = exact(y1) - exact(y0) - lin.data
                 if exactly:
@@ -431,14 +521,14 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
                                      remainder_bound(fb, f1),
                                      "Δy(p + d) + Δy(p); the remainder measured exactly"))
             else:
-                jv, djv = _jvp(k, p, fb, d, subject.prec)
+                jv, djv = _jvp(subject, k, p, fb, mv.base, mv.factor)
                 rem_f = (y1 - y0) - jv
                 comps.append(compare(where, rem_f, np.zeros_like(rem_f),
                                      remainder_bound(fb, f1, (y0, y1, jv, djv), subject.prec),
                                      "Δy(p + d) + Δy(p) + Δ(f'(d)) + γ_2(|f(p + d)| + |f(p)| + |f'(d)|)"))
         if subject.has("jvp"):
             got = subject.array("jvp", p.b2.shape, *subject.inputs(p, *PARAMS), {k: h})
-            jv, djv = _jvp(k, p, fb, h, subject.prec)
+            jv, djv = _jvp(subject, k, p, fb, h, 1.0)
 
             def stated(h: F64 = h) -> Any:
                 out = fprime.apply(_wrap(args[idx], exact(h)))
@@ -543,12 +633,12 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
         if s == 0:
             continue
         mv = _moved(subject, k, p, dirs[k], s)
-        if mv.d.size and not mv.d.any():
+        if not mv.nonzero:
             continue  # every entry of the step was inexact: a zero step checks nothing
         # The direction actually taken is h_eff = d / s (exact: s is a power of two); the sums
-        # below are taken over d and divided by s once.
-        d, pp, pm = mv.d, mv.plus, mv.minus()
-        fp, fm = forward_bounds(pp, subject.prec), forward_bounds(pm, subject.prec)
+        # below are taken over d = factor · base and divided by s once.
+        pp, pm = mv.plus, mv.minus()
+        fp, fm = _bounds_at(subject, k, p, fb, mv, 1), _bounds_at(subject, k, p, fb, mv, -1)
         if _crosses(fb, fp) or _crosses(fb, fm):
             continue  # a dropped inexact entry moved the step; never difference across a kink
         Lp, Lm = subject.loss(pp), subject.loss(pm)
@@ -557,7 +647,7 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
         if exact_ref:
             # Both sides exactly: the only error left is the engine's in its two losses.
             cd_x = (q(Lp) - q(Lm)) / (2 * q(s))
-            lin_x = sum((a * b for a, b in zip(rhs_data.flat, exact(d).flat)), Q(0)) / q(s)
+            lin_x = sum((a * b for a, b in zip(rhs_data.flat, exact(mv.d).flat)), Q(0)) / q(s)
             comps.append(compare(where, np.array(cd_x, dtype=object), np.array(lin_x, dtype=object),
                                  SLACK * (fp.d_loss + fm.d_loss) / (2 * s),
                                  f"(Δloss(p + sh) + Δloss(p − sh)) / 2s, measured exactly, {s_txt}"))
@@ -565,10 +655,15 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
         cd = (float(Lp) - float(Lm)) / (2 * s)
         loss_err = (fp.d_loss + fm.d_loss + subject.prec.u * abs(float(Lp) - float(Lm))) / (2 * s)
         if isinstance(G, OuterSum):
-            lin, lin_bound, terms = _outer_inner(G, dG, _products(subject, d), subject.prec)
-            lin, bound = lin / s, SLACK * (lin_bound / s + loss_err)
+            # Over the base of the step (the direction itself when the step is s·h exactly),
+            # then times factor / s, a power of two.
+            P = _probe_products(subject, k, p, fb, mv.base)
+            lin, lin_bound, terms = _outer_inner(G, dG, P, subject.prec)
+            ratio = mv.factor / s
+            lin, bound = lin * ratio, SLACK * (lin_bound * ratio + loss_err)
             how = f"ΣΔG|h| + γ_{terms}Σ|a||h||b| for G = a ⊗ b"
         else:
+            d = mv.d
             lin = float(np.dot(G.ravel(), d.ravel())) / s  # the division by a power of two is exact
             n = G.size
             # ⟪G, d⟫ in any order is within γ_n Σ|G d| + n·η (underflow of the products), all / s.
@@ -604,7 +699,7 @@ def _outer_inner(G: OuterSum, dG: OuterSum, P: Products, prec: Precision) -> tup
     ((a, b),) = G.terms
     ones = np.ones(b.shape[0])
     abs_b = np.abs(b)
-    P.want(signed=[b], absolute=[*dG.right_factors(), abs_b, ones])
+    P.want(signed=[b], absolute=[*dG.right_factors(), abs_b, ones])  # (already, if it is shared)
     total = float(np.sum(P.absolute(ones)))
     value = G.contract([P.signed(b)], 0.0)
     n_a, n_b = G.shape

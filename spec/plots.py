@@ -181,11 +181,12 @@ def taylor_series(backend: Backend, cfg: Config, seed: int, argument: str) -> Ta
     p, k = ex.point, argument
     h = _coarse(ex.directions[0][k])
     fb = forward_bounds(p, prec)
-    zd = np.abs(_zdot(k, p, h))
+    zdot = _zdot(subject, k, p, fb, h)[0]
+    zd = np.abs(zdot)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratios = np.where(zd > 0, np.abs(fb.z1) / zd, np.inf)
     radius = float(np.min(ratios)) if ratios.size else math.inf
-    s0 = _step(k, p, fb, h)
+    s0 = _step(zdot, fb)
     check_steps = tuple(s0 * 2.0**-sc for sc in STEP_SCALES) if s0 > 0 else ()
     steps = _sweep(radius if math.isfinite(radius) else 1.0, 30, 8)
     exact_ref = subject.exact_reference
@@ -221,7 +222,7 @@ def taylor_series(backend: Backend, cfg: Config, seed: int, argument: str) -> Ta
             rem.append(_norm(exact(y1) - exact(y0) - lin_x))
             floor.append(_norm(remainder_bound(fb, f1)))
         else:
-            jv, djv = _jvp(k, p, fb, d, prec)
+            jv, djv = _jvp(subject, k, p, fb, d, 1.0)
             yf1, yf0 = np.asarray(y1, np.float64), np.asarray(y0, np.float64)
             rem.append(_norm((yf1 - yf0) - jv))
             floor.append(_norm(remainder_bound(fb, f1, (yf0, yf1, jv, djv), prec)))

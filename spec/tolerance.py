@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .examples import MlpPoint
-from .blocks import OuterSum, abs_matvec, rproducts
+from .blocks import OuterSum, abs_matvec, products, rproducts
 from .memo import IdentityMemo
 from .types import F64
 
@@ -43,10 +43,15 @@ __all__ = [
     "gamma",
     "ForwardBounds",
     "forward_bounds",
+    "Shift",
+    "moved_bounds",
+    "output_weights",
     "GradBounds",
     "grad_bounds",
     "exact_step",
     "exact_moves",
+    "Moves",
+    "scaled_moves",
 ]
 
 U64 = 2.0**-53
@@ -119,7 +124,10 @@ class ForwardBounds:
     d_loss: float
     mask: F64
     kink_doubt: NDArray[np.bool_]
-    """Entries where `|ẑ1_i| ≤ Δz1_i`: rounding could put `z1_i` on either side of the kink."""
+    """Entries where `|ẑ1_i| ≤ 2Δz1_i`: rounding could put the exact `z1_i` or an engine's on
+    either side of the kink."""
+    w2_rows: F64
+    """`|W2| 1`, the row sums: with them the bounds at a moved point cost no pass over `W2`."""
 
 
 def _mag(v: F64, d: F64) -> F64:
@@ -160,25 +168,50 @@ def forward_bounds(p: MlpPoint, prec: Precision = FLOAT64) -> ForwardBounds:
 def _forward_bounds(p: MlpPoint, prec: Precision) -> ForwardBounds:
     u, eta = prec.u, prec.eta
     n_i, n_h, n_o = p.dims
-    W1, b1, W2, b2, x, t = p.W1, p.b1, p.W2, p.b2, p.x, p.t
+    W1, b1, W2, b2, x = p.W1, p.b1, p.W2, p.b2, p.x
     # z1 = W1 x + b1: a sum of n_i products and one addend, any order.
     Wx, aWx = _first_layer(W1, x)
     z1 = Wx + b1
     d_z1 = SLACK * (gamma(n_i + 1, u) * (aWx + np.abs(b1)) + (n_i + 1) * eta)
-    kink_doubt = np.abs(z1) <= d_z1
-    mask = (z1 > 0).astype(np.float64)
+    mask, kink_doubt = _signs(z1, d_z1)
     # a1 = relu(z1): ReLU is exact and 1-Lipschitz, so the error of z1 carries over unchanged.
     a1 = z1 * mask
     d_a1 = np.where((mask > 0) | kink_doubt, d_z1, 0.0)  # exactly 0 where z1 < 0 for certain
     # y = W2 a1 + b2: n_h products and one addend; plus the propagated |W2| Δa1.
-    y = W2 @ a1 + b2 if n_h else b2.copy()
-    # γ|W2|(|â1| + 2Δa1) + |W2|Δa1 = |W2|(γ|â1| + (2γ + 1)Δa1): one product with |W2|.
+    # γ|W2|(|â1| + 2Δa1) + |W2|Δa1 = |W2|(γ|â1| + (2γ + 1)Δa1): one product with |W2|, taken in
+    # the same pass as W2 a1 and the row sums |W2| 1 (which bound the bounds of moved points).
     g_h = gamma(n_h + 1, u)
-    d_y = SLACK * (
-        abs_matvec(W2, g_h * np.abs(a1) + (2 * g_h + 1) * d_a1) + g_h * np.abs(b2) + (n_h + 1) * eta
-    )
+    Wa, aW = products(W2, a1[:, None], np.stack([output_weights(a1, d_a1, n_h, prec),
+                                                 np.ones(n_h)], axis=1))
+    y = Wa[:, 0] + b2 if n_h else b2.copy()
+    d_y = SLACK * (aW[:, 0] + g_h * np.abs(b2) + (n_h + 1) * eta)
+    return _output(p, prec, z1, d_z1, a1, d_a1, y, d_y, mask, kink_doubt, aW[:, 1])
+
+
+def _signs(z1: F64, d_z1: F64) -> tuple[F64, NDArray[np.bool_]]:
+    # The ReLU mask, and where it is in doubt: the exact z1 is within Δz1 of ẑ1, and an engine's
+    # value within Δz1 of the exact one, so only |ẑ1| > 2Δz1 puts both on ẑ1's side of the kink.
+    mask: F64 = (z1 > 0).astype(np.float64)
+    return mask, np.abs(z1) <= 2 * d_z1
+
+
+def output_weights(a1: F64, d_a1: F64, n_h: int, prec: Precision) -> F64:
+    """Return `γ|â1| + (2γ + 1)Δa1`, `γ = γ_{n_h + 1}`: `Δy` is `|W2|` times this (plus the `b2`
+    terms), for the spec's `â1` and its bound `Δa1`."""
+    g_h = gamma(n_h + 1, prec.u)
+    out: F64 = g_h * np.abs(a1) + (2 * g_h + 1) * d_a1
+    return out
+
+
+def _output(
+    p: MlpPoint, prec: Precision, z1: F64, d_z1: F64, a1: F64, d_a1: F64, y: F64, d_y: F64,
+    mask: F64, kink_doubt: NDArray[np.bool_], w2_rows: F64,
+) -> ForwardBounds:
+    """Return the bounds from `y` on: the residual, `mseGrad` and the loss (vectors of `outDim`)."""
+    u, eta = prec.u, prec.eta
+    n_o = p.dims[2]
     # r = y − t: one rounding of a value of magnitude ≤ |ŷ − t| + 2Δy.
-    r = y - t
+    r = y - p.t
     d_r = SLACK * (d_y + u * _mag(r, d_y) + eta)
     # g = (2/n)(y − t): the factor 2/n and the product, at most three roundings in any grouping
     # (2·r/n, r·(2/n), 2·(r·(1/n))); 2/0 = 0 as in Lean.
@@ -195,8 +228,72 @@ def _forward_bounds(p: MlpPoint, prec: Precision) -> ForwardBounds:
         gamma(n_o + 4, u) * float(mr @ mr) + float(np.sum(d_r * (2 * mr + d_r))) + (n_o + 4) * eta
     )
     return ForwardBounds(
-        z1, d_z1, a1, d_a1, y, d_y, r, d_r, g, d_g, loss, d_loss, mask, kink_doubt
+        z1, d_z1, a1, d_a1, y, d_y, r, d_r, g, d_g, loss, d_loss, mask, kink_doubt, w2_rows
     )
+
+
+@dataclass(frozen=True)
+class Shift:
+    """How an exact step `d` in one argument moves the forward pass, from products with the step
+    (`spec.gradients` takes them along the probe and scales them).
+
+    - `dz, dz_err, dz_mag` (for `W1 b1 x`; None for `W2 b2`): the change of `z1`, computed, a bound
+      on its error, and the magnitudes `|d| |x|`, `|W1| |d|` or `|d|` by which `|W1||x| + |b1|`
+      grows at most.
+    - `dy, dy_err`: the change of `y`, computed (the stated derivative `f'(d)` for `W2`, and for
+      `W1 b1 x` when the ReLU mask does not change; `d` for `b2`), and a bound on its error.
+    - `dy_mag` (for `W2 b2`; None otherwise): what `|W2|(γ|â1| + (2γ + 1)Δa1) + γ|b2|` grows by at
+      most: `|d|(γ|â1| + (2γ + 1)Δa1)` for `W2`, `γ|d|` for `b2`.
+    """
+
+    dz: F64 | None
+    dz_err: F64 | None
+    dz_mag: F64 | None
+    dy: F64
+    dy_err: F64
+    dy_mag: F64 | None
+
+
+def moved_bounds(p1: MlpPoint, fb: ForwardBounds, shift: Shift, prec: Precision) -> ForwardBounds:
+    """Return bounds at `p1 = p + d` from the bounds `fb` at `p` and the `shift` of the step: no
+    pass over the parameters, where `forward_bounds(p1)` takes four at a million entries.
+
+    Each `Δ` here bounds both the spec's value's error and any correct engine's, as `Δ` does at
+    `p`. The engine's bound at `p1` is the one at `p` with `|W|` and `|v|` replaced by upper bounds
+    (`|W + d| ≤ |W| + |d|`); the spec's value is the value at `p` plus the computed change, whose
+    error is the one at `p`, the change's, and one rounding. Where the ReLU mask at `p1` could
+    differ from the one at `p` (or is in doubt), `y` does not move by `f'(d)`: the bounds are then
+    computed at `p1` itself. Kept with the other bounds, by the identity of `p1`.
+    """
+    out: ForwardBounds = _FORWARD.get((p1,), prec.name, lambda: _moved_bounds(p1, fb, shift, prec))
+    return out
+
+
+def _moved_bounds(p1: MlpPoint, fb: ForwardBounds, shift: Shift, prec: Precision) -> ForwardBounds:
+    u, eta = prec.u, prec.eta
+    n_i, n_h, _ = p1.dims
+    z1, d_z1, a1, d_a1, mask, doubt = fb.z1, fb.d_z1, fb.a1, fb.d_a1, fb.mask, fb.kink_doubt
+    if shift.dz is not None:
+        assert shift.dz_err is not None and shift.dz_mag is not None
+        z1 = fb.z1 + shift.dz
+        d_z1 = (fb.d_z1 + SLACK * gamma(n_i + 1, u) * shift.dz_mag + shift.dz_err
+                + u * np.abs(z1) + eta)
+        mask, doubt = _signs(z1, d_z1)
+        if doubt.any() or (mask != fb.mask).any():
+            return _forward_bounds(p1, prec)
+        a1 = z1 * mask
+        d_a1 = mask * d_z1
+    y = fb.y + shift.dy
+    if shift.dy_mag is not None:
+        grow = SLACK * shift.dy_mag
+    else:
+        # |W2| (w + e) ≤ |W2| w + ‖e‖∞ |W2| 1, with e ≥ 0 what the weights grew by: small (the
+        # step's share), so bounding its product by the row sums costs no pass over W2.
+        g_h = gamma(n_h + 1, u)
+        e = g_h * np.maximum(np.abs(a1) - np.abs(fb.a1), 0.0) + (2 * g_h + 1) * (d_a1 - fb.d_a1)
+        grow = SLACK * (float(np.max(e)) if e.size else 0.0) * fb.w2_rows
+    d_y = fb.d_y + grow + shift.dy_err + u * np.abs(y) + eta
+    return _output(p1, prec, z1, d_z1, a1, d_a1, y, d_y, mask, doubt, fb.w2_rows)
 
 
 @dataclass(frozen=True)
@@ -279,35 +376,114 @@ def exact_moves(p: F64, d: F64, prec: Precision = FLOAT64) -> tuple[F64, F64, F6
     points, `L(p + d) − L(p − d)` is a difference of losses at points the direction reaches
     *exactly*, so no rounding of the step enters the comparison.
     """
+    m = scaled_moves(p, d, 1.0, prec)
+    return m.step, m.plus, m.minus, m.zeroed
+
+
+@dataclass(frozen=True, eq=False)
+class Moves:
+    """An exact step and the two points it reaches: the step is `factor · base` exactly, and
+    `plus = p + step`, `minus = p − step` exactly (`scaled_moves`)."""
+
+    plus: F64
+    minus: F64
+    zeroed: int
+    """Entries of the requested step that were zeroed (their moves were not exact)."""
+    base: F64
+    factor: float
+    """A power of two: the requested scale when no entry was zeroed (`base` is then the direction
+    itself, whose products serve every scale), else 1 (`base` is the step with its zeros)."""
+    nonzero: bool
+    """Whether the step has a nonzero entry, or no entry at all: a step whose every entry was
+    zeroed checks nothing, while an empty argument is still checked (the engine's values there)."""
+
+    @property
+    def step(self) -> F64:
+        """The step itself, formed (exact: `factor` is a power of two)."""
+        if self.factor == 1.0:
+            return self.base
+        out: F64 = self.base * self.factor
+        return out
+
+
+def scaled_moves(p: F64, h: F64, scale: float, prec: Precision = FLOAT64) -> Moves:
+    """Return the moves of `p` by the step `scale · h`, `scale` a power of two, with the entries
+    zeroed where `scale · h`, `p + scale · h` or `p − scale · h` is not exact in `prec`.
+
+    For float64 the step is formed a block at a time in cache (where `scale · h` is exact, which
+    is checked: `(scale · h) / scale = h`), so no step-sized array is written unless an entry is
+    zeroed: the step is then `scale · h` exactly, and products with `h` serve it.
+    """
+    if not (scale > 0 and math.frexp(scale)[0] == 0.5):
+        raise ValueError(f"scaled_moves: scale={scale!r} must be a positive power of two")
     t = prec.dtype
-    p_, d_ = p.astype(t, copy=False), d.astype(t, copy=False)
-    fp, fd = p_.reshape(-1), d_.reshape(-1)
+    if t is not np.float64 or scale == 1.0:
+        d = h if scale == 1.0 else h * scale
+        return _narrow_moves(p, d, prec) if t is not np.float64 else _moves64(p, d, 1.0)
+    return _moves64(p, h, scale)
+
+
+def _moves64(p: F64, h: F64, scale: float) -> Moves:
+    fp, fh = p.reshape(-1), h.reshape(-1)
     n = fp.size
-    plus, minus = np.empty(n, dtype=t), np.empty(n, dtype=t)
+    plus, minus = np.empty(n), np.empty(n)
     bad = np.empty(n, dtype=bool)
     # A block at a time: the scratch of the test stays in cache, and the only passes over memory
-    # are reading p and d and writing the two moved arrays (about 3x faster at a million entries).
+    # are reading p and h and writing the two moved arrays.
     k0 = min(n, _TEST_BLOCK)
-    bb, tmp, also = np.empty(k0, dtype=t), np.empty(k0, dtype=t), np.empty(k0, dtype=bool)
-    with np.errstate(over="ignore", invalid="ignore"):
+    step, bb, tmp = np.empty(k0), np.empty(k0), np.empty(k0)
+    also = np.empty(k0, dtype=bool)
+    inverse = 1.0 / scale
+    nonzero = 0
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         for i in range(0, n, _TEST_BLOCK):
             k = min(_TEST_BLOCK, n - i)
-            a, b = fp[i : i + k], fd[i : i + k]
+            a, out = fp[i : i + k], bad[i : i + k]
+            if scale == 1.0:
+                b = fh[i : i + k]
+                out[:] = False
+            else:
+                b = np.multiply(fh[i : i + k], scale, out=step[:k])
+                np.multiply(b, inverse, out=tmp[:k])
+                np.not_equal(tmp[:k], fh[i : i + k], out=out)  # scale · h underflowed
+            nonzero += int(np.count_nonzero(b))
             np.add(a, b, out=plus[i : i + k])
-            _inexact(a, b, plus[i : i + k], 1, bb[:k], tmp[:k], bad[i : i + k])
+            _inexact(a, b, plus[i : i + k], 1, bb[:k], tmp[:k], also[:k])
+            np.logical_or(out, also[:k], out=out)
             np.subtract(a, b, out=minus[i : i + k])
             _inexact(a, b, minus[i : i + k], -1, bb[:k], tmp[:k], also[:k])
-            np.logical_or(bad[i : i + k], also[:k], out=bad[i : i + k])
-        if t is not np.float64:  # the entries must also be representable in the narrower format
-            bad |= ((d_.astype(np.float64) != d) | (p_.astype(np.float64) != p)).reshape(-1)
+            np.logical_or(out, also[:k], out=out)
+    zeroed = int(np.count_nonzero(bad))
+    shape = p.shape
+    if not zeroed:
+        return Moves(plus.reshape(shape), minus.reshape(shape), 0, h, scale, nonzero > 0 or n == 0)
+    d = np.where(bad.reshape(shape), 0.0, h * scale if scale != 1.0 else h)
+    np.copyto(plus, fp, where=bad)
+    np.copyto(minus, fp, where=bad)
+    return Moves(plus.reshape(shape), minus.reshape(shape), zeroed, d, 1.0, bool(d.any()) or n == 0)
+
+
+def _narrow_moves(p: F64, d: F64, prec: Precision) -> Moves:
+    # A narrower format: the entries must also be representable there, and the moves are exact
+    # in it (whole-array passes; the checks at a million parameters run in float64).
+    t = prec.dtype
+    p_, d_ = p.astype(t), d.astype(t)
+    with np.errstate(over="ignore", invalid="ignore"):
+        plus, minus = p_ + d_, p_ - d_
+        bad = _inexact_whole(p_, d_, plus, 1) | _inexact_whole(p_, d_, minus, -1)
+        bad |= (d_.astype(np.float64) != d) | (p_.astype(np.float64) != p)
     zeroed = int(np.count_nonzero(bad))
     if zeroed:
-        d = np.where(bad.reshape(d.shape), 0.0, d)
-        np.copyto(plus, fp, where=bad)
-        np.copyto(minus, fp, where=bad)
-    shape = p.shape
-    return (d, plus.reshape(shape).astype(np.float64, copy=False),
-            minus.reshape(shape).astype(np.float64, copy=False), zeroed)
+        d = np.where(bad, 0.0, d)
+        plus, minus = np.where(bad, p_, plus), np.where(bad, p_, minus)
+    return Moves(plus.astype(np.float64), minus.astype(np.float64), zeroed, d, 1.0,
+                 bool(d.any()) or d.size == 0)
+
+
+def _inexact_whole(a: NDArray[Any], b: NDArray[Any], s: NDArray[Any], sign: int) -> NDArray[np.bool_]:
+    out = np.empty(a.shape, dtype=bool)
+    _inexact(a, b, s, sign, np.empty_like(a), np.empty_like(a), out)
+    return out
 
 
 _TEST_BLOCK = 1 << 14

@@ -178,8 +178,18 @@ def test_rounding_doubt_message_names_the_unit_and_its_bound() -> None:
     assert fb.kink_doubt[0]
     v = verdict("grad_b1_mse", B.NumpyMlp(), ex)
     assert v.status is Status.UNMET
-    assert v.message.startswith(f"z1 0 = {2.0**-52:.3g} is within its float64 rounding bound "
-                                f"{fb.d_z1[0]:.3g} of the kink")
+    assert v.message.startswith(f"z1 0 = {2.0**-52:.3g} is within twice its float64 rounding "
+                                f"bound {fb.d_z1[0]:.3g} of the kink")
+
+
+def test_doubt_reaches_twice_the_rounding_bound() -> None:
+    # ẑ1 = 3·2^-52 lies between Δz1 ≈ 4u and 2Δz1: the exact z1 is within Δz1 of ẑ1 and an
+    # engine's value within Δz1 of the exact one, so an engine may still land on the other side.
+    p = MlpPoint(W1=_arr([1.0]), b1=_arr(-1.0), W2=_arr([1.0]), b2=_arr(0.0),
+                 x=_arr(1.0 + 3 * 2.0**-52), t=_arr(0.0))
+    fb = forward_bounds(p)
+    assert fb.d_z1[0] < fb.z1[0] <= 2 * fb.d_z1[0]
+    assert fb.kink_doubt[0] and fb.d_a1[0] == fb.d_z1[0]
 
 
 # --- load_backend ----------------------------------------------------------------------------
