@@ -239,9 +239,10 @@ class ReferenceBackend:
             + [(f"tangents[{k!r}]", tangents[k], _AXES[k]) for k in given]
         )
         W1, b1, W2, b2, x = arrays[:5]
-        d = dict(zip(given, arrays[5:], strict=True))
-        for k, v in zip(PARAMS, arrays[:5], strict=True):
-            d.setdefault(k, tp.zeros(v.shape, v.dtype))
+        # A missing tangent is zero: its term is skipped (a zero W1 would cost a pass over a
+        # million-entry array for nothing).
+        d: dict[str, Arr | None] = dict.fromkeys(PARAMS)
+        d.update(zip(given, arrays[5:], strict=True))
         rec = record_mlp(W1, b1, W2, b2, x)
         z1, a1 = rec.z1.value, rec.a1.value
         dz1 = tp.affine_jvp(W1, x, d["W1"], d["x"], d["b1"])

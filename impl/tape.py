@@ -148,13 +148,21 @@ def affine_vjp(
 def affine_jvp(
     W: Shaped[Arr, "m n"],
     x: Shaped[Arr, " n"],
-    dW: Shaped[Arr, "m n"],
-    dx: Shaped[Arr, " n"],
-    db: Shaped[Arr, " m"],
+    dW: Shaped[Arr, "m n"] | None,
+    dx: Shaped[Arr, " n"] | None,
+    db: Shaped[Arr, " m"] | None,
 ) -> Shaped[Arr, " m"]:
-    """Return the tangent `dW x + W dx + db` of `affine(W, x, b)` along `(dW, dx, db)`."""
+    """Return the tangent `dW x + W dx + db` of `affine(W, x, b)` along `(dW, dx, db)`; a `None`
+    tangent is zero, and its term is skipped rather than computed from a zero array."""
     # The product rule for the bilinear `W x`; the term `dW dx` is second order and drops out.
-    return matvec(dW, x) + matvec(W, dx) + db
+    out = zeros((W.shape[0],), W.dtype)
+    if dW is not None:
+        out = out + matvec(dW, x)
+    if dx is not None:
+        out = out + matvec(W, dx)
+    if db is not None:
+        out = out + db
+    return out
 
 
 # relu: a = relu(z), entrywise (`Proofs.Autograd.reluVec`, `Activation.Math.reluSpec`).

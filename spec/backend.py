@@ -90,6 +90,11 @@ class Subject:
         """When a dict, `forward`, `loss` and `grads` at the same `MlpPoint` object (and whatever
         else goes through `reuse`) are computed once (used by `spec.runner.check_point`, where
         every predicate asks at one point)."""
+        self.outputs: list[tuple[NDArray[Any], Any]] | None = None
+        """When a list (one point's check, with `memo`), float64 results of at least `_WATCHED`
+        entries are kept as the engine returned them, not copied, and fingerprinted here, so that
+        `outputs_unchanged` tells at the end whether the engine changed one afterwards (an engine
+        that reuses its output buffers); at a million entries the copies cost more than that."""
 
     def _memoized(self, method: str, p: MlpPoint, compute: Callable[[], Any]) -> Any:
         return self.reuse((p,), method, compute)
@@ -139,7 +144,18 @@ class Subject:
         array of exact rationals when the engine runs exactly)."""
         what = f"{self.name}.{method}"
         out = self._call(method, *args)
-        return as_exact_array(out, shape, what) if self.prec is EXACT else as_checked_array(out, shape, what)
+        return as_exact_array(out, shape, what) if self.prec is EXACT else self._checked(out, shape, what)
+
+    def _checked(self, value: Any, shape: tuple[int, ...], what: str) -> F64:
+        watch = self.outputs is not None and math.prod(shape) >= _WATCHED
+        out = as_checked_array(value, shape, what, copy=not watch)
+        if watch and self.outputs is not None:
+            self.outputs.append((out, fingerprint(out)))
+        return out
+
+    def outputs_unchanged(self) -> bool:
+        """Return whether every result kept uncopied (`outputs`) still matches its fingerprint."""
+        return all(same_fingerprint(fingerprint(a), f) for a, f in self.outputs or ())
 
     def scalar(self, method: str, *args: Any) -> Real:
         """Call `method`, and return its result as a finite float (a `Fraction` when exact)."""
@@ -188,7 +204,7 @@ class Subject:
         missing = [k for k in PARAMS if k not in out]
         if missing:
             raise BackendError(f"{self.name}.grads: missing key(s) {', '.join(missing)}")
-        check = as_exact_array if self.prec is EXACT else as_checked_array
+        check = as_exact_array if self.prec is EXACT else self._checked
         return {k: check(out[k], p.get(k).shape, f"{self.name}.grads[{k!r}]") for k in PARAMS}
 
 
@@ -249,20 +265,44 @@ def as_exact_array(value: Any, shape: tuple[int, ...], what: str) -> Arr:
     return out
 
 
-def as_checked_array(value: Any, shape: tuple[int, ...], what: str) -> F64:
-    """Return `value` as a float64 array of `shape`, or raise `BackendError` saying what is wrong."""
+def as_checked_array(value: Any, shape: tuple[int, ...], what: str, copy: bool = True) -> F64:
+    """Return `value` as a float64 array of `shape`, or raise `BackendError` saying what is wrong.
+    With `copy=False` a float64 array comes back as it is (the caller watches it for changes)."""
     arr = _to_numpy(value, what)
     if arr.shape != shape:
         raise BackendError(f"{what} returned shape {arr.shape}; expected {shape}")
-    out = arr.astype(np.float64)
-    bad = ~np.isfinite(out)
-    if bad.any():
-        idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise BackendError(
-            f"{what} returned a non-finite value {out[idx]} at index {idx} "
-            f"({int(bad.sum())} of {out.size} entries)"
-        )
+    out = arr.astype(np.float64, copy=copy)
+    # A finite sum means finite entries (an inf or NaN entry makes the sum one): one pass, no
+    # array allocated; only a non-finite sum (or an overflowing one) looks entry by entry.
+    if out.size and not math.isfinite(float(np.sum(out))):
+        bad = ~np.isfinite(out)
+        if bad.any():
+            idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise BackendError(
+                f"{what} returned a non-finite value {out[idx]} at index {idx} "
+                f"({int(bad.sum())} of {out.size} entries)"
+            )
     return out
+
+
+def fingerprint(a: NDArray[Any]) -> Any:
+    """Return what tells whether `a` changed: for a contiguous float64 array, the sum of its 64-bit
+    words modulo 2^64 (any change of one word changes it, and so does any change but one whose
+    word differences cancel exactly; a copy of a million-entry W1 would cost more); for anything
+    else (exact rationals, small), a copy."""
+    if a.dtype == np.float64 and a.flags.c_contiguous:
+        words = a.reshape(-1).view(np.uint64)
+        return int(np.add.reduce(words, dtype=np.uint64)) if words.size else 0
+    return a.copy()
+
+
+def same_fingerprint(x: Any, y: Any) -> bool:
+    """Return whether two `fingerprint`s match."""
+    return bool(np.array_equal(x, y)) if isinstance(x, np.ndarray) else bool(x == y)
+
+
+_WATCHED = 1 << 12
+"""Results this large are watched (`Subject.outputs`) rather than copied."""
 
 
 BUILTIN_BACKENDS: dict[str, str] = {

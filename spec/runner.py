@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 
-from .backend import Backend, Subject
+from .backend import Backend, Subject, fingerprint, same_fingerprint
 from .checks import Check, Config
 from .examples import MlpExample, MlpPoint
 from .registry import registered
@@ -207,6 +207,7 @@ def check_point(
     prec = PRECISIONS[cfg.dtype]
     subject = Subject(backend, prec, exact_reference=cfg.use_exact_reference())
     subject.memo = {}
+    subject.outputs = []
     # One probe and one step per remainder: every statement once, at one point.
     subject.step_scales = (0,)
     ex = round_example(replace(ex, directions=ex.directions[:1]), prec)
@@ -220,6 +221,8 @@ def check_point(
         out.append(check.run(ex, subject))
     if not unchanged(ex, before):
         return [written_into(v.lean_name, subject.name) for v in out]
+    if not subject.outputs_unchanged():
+        return [outputs_changed(v.lean_name, subject.name) for v in out]
     return out
 
 
@@ -245,30 +248,16 @@ def _arrays_of(ex: Any) -> list[NDArray[Any]]:
     return found
 
 
-def _fingerprint(a: NDArray[Any]) -> Any:
-    """Return what tells whether `a` changed: for a contiguous float64 array, the sum and the xor
-    of its 64-bit words (one changed word changes both; a copy of a million-entry W1 would cost
-    more); for anything else (exact rationals, small), a copy."""
-    if a.dtype == np.float64 and a.flags.c_contiguous:
-        words = a.reshape(-1).view(np.uint64)
-        return (int(np.add.reduce(words, dtype=np.uint64)) if words.size else 0,
-                int(np.bitwise_xor.reduce(words)) if words.size else 0)
-    return a.copy()
-
-
 def snapshot(ex: Any) -> list[Any]:
     """Return fingerprints of the example's arrays, to tell afterwards whether the engine wrote
     into them."""
-    return [_fingerprint(a) for a in _arrays_of(ex)]
+    return [fingerprint(a) for a in _arrays_of(ex)]
 
 
 def unchanged(ex: Any, before: list[Any]) -> bool:
     """Return whether the example's arrays still match the `snapshot` taken before the check."""
-    now = [_fingerprint(a) for a in _arrays_of(ex)]
-    return all(
-        np.array_equal(x, y) if isinstance(x, np.ndarray) else x == y
-        for x, y in zip(now, before, strict=True)
-    )
+    now = [fingerprint(a) for a in _arrays_of(ex)]
+    return all(same_fingerprint(x, y) for x, y in zip(now, before, strict=True))
 
 
 def written_into(lean_name: str, engine: str) -> Verdict:
@@ -278,6 +267,14 @@ def written_into(lean_name: str, engine: str) -> Verdict:
         "with them (torch.from_numpy and torch.as_tensor ignore numpy's read-only flag): the "
         "example changed under the check, so nothing about it holds; copy an input before "
         "changing it"))
+
+
+def outputs_changed(lean_name: str, engine: str) -> Verdict:
+    """Return the verdict for a check during which the engine changed an array it had returned."""
+    return error(lean_name, f"engine {engine}", (
+        f"engine {engine} changed an array it had returned earlier (it reuses an output buffer): "
+        "the values the check compared are gone, so nothing about them holds; return a new array "
+        "(or a copy) from each call"))
 
 
 def select(only: list[str] | None = None, shard: tuple[int, int] | None = None) -> list[int]:

@@ -169,6 +169,51 @@ def test_kink_message_says_hx_fails_and_names_the_unit() -> None:
         assert ": unmet: hx fails" in v.describe()
 
 
+class _ZeroesGradsInLoss(B.NumpyMlp):
+    """Keeps the gradient arrays it returned and zeroes them at its next loss, as an engine that
+    returns `param.grad` and calls `zero_grad()` before each forward pass would."""
+
+    name = "zeroes-grads-in-loss"
+
+    def __init__(self) -> None:
+        self.kept: list[Any] = []
+
+    def grads(self, W1: Any, b1: Any, W2: Any, b2: Any, x: Any, t: Any) -> Any:
+        out = super().grads(W1, b1, W2, b2, x, t)
+        self.kept = list(out.values())
+        return out
+
+    def loss(self, W1: Any, b1: Any, W2: Any, b2: Any, x: Any, t: Any) -> Any:
+        for g in self.kept:
+            g[...] = 0.0
+        return super().loss(W1, b1, W2, b2, x, t)
+
+
+def _wide_example(n: int = 64) -> MlpExample:
+    # A point whose W1 has n² ≥ 4096 entries (results that large are watched, not copied), with
+    # z1 = ±1/2 exactly far from the kink.
+    rng = np.random.default_rng(7)
+    W1 = np.round(rng.standard_normal((n, n)) * 8) / 64
+    x = np.round(rng.standard_normal(n) * 8) / 8
+    b1 = np.where(np.arange(n) % 2 == 0, 0.5, -0.5) - W1 @ x
+    W2 = np.round(rng.standard_normal((3, n)) * 8) / 64
+    p = MlpPoint(W1=W1, b1=b1, W2=W2, b2=np.zeros(3), x=x, t=np.ones(3))
+    dirs = {k: np.round(rng.standard_normal(p.get(k).shape) * 8) / 8 for k in PARAMS}
+    return MlpExample(p, (dirs,), "mixed")
+
+
+def test_engine_changing_an_array_it_returned_is_an_error_not_a_verdict() -> None:
+    from spec.checks import Config
+    from spec.runner import check_point
+
+    ex = _wide_example()
+    clean = check_point(B.NumpyMlp(), ex, Config(dims=ex.point.dims))
+    assert clean and all(v.status is Status.HOLDS for v in clean)
+    verdicts = check_point(_ZeroesGradsInLoss(), _wide_example(), Config(dims=ex.point.dims))
+    assert verdicts and all(v.status is Status.ERROR for v in verdicts)
+    assert "changed an array it had returned earlier" in verdicts[0].message
+
+
 def test_rounding_doubt_message_names_the_unit_and_its_bound() -> None:
     # z1 = (1 + 2^-52) − 1 = 2^-52, not 0, but within the float64 rounding bound of z1.
     p = MlpPoint(W1=_arr([1.0]), b1=_arr(-1.0), W2=_arr([1.0]), b2=_arr(0.0),
