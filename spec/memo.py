@@ -2,19 +2,32 @@
 
 Every predicate at a point reads the same arrays (`W1`, the probe directions, the perturbed points),
 and at a million parameters each pass over them costs about a millisecond: `|W1|`, `W1 x`, the
-bounds at a point, the exact step along a probe are computed once and looked up by identity. A
-key holds its objects, so their ids cannot be reused by new objects while the entry lives; only
-the last few entries are kept, so memory stays a small multiple of the point's.
+bounds at a point, the exact step along a probe are computed once and looked up by identity.
+
+A key refers to its objects weakly: an entry whose object is gone is stale and never matches (a
+new object with the same id is a miss), and the memo does not keep a point's arrays alive after
+its check. (Kept alive, the perturbed points of the last checks would hold tens of megabytes at a
+million parameters, and every new check would take its memory fresh from the system, a page
+fault per page.) Only the last few entries are kept.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 __all__ = ["IdentityMemo"]
 
 V = TypeVar("V")
+
+
+def _ref(o: object) -> Callable[[], Any]:
+    # A weak reference where the type allows one; else the object itself, held.
+    try:
+        return weakref.ref(o)
+    except TypeError:
+        return lambda: o
 
 
 class IdentityMemo(Generic[V]):
@@ -22,16 +35,21 @@ class IdentityMemo(Generic[V]):
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._entries: dict[tuple[tuple[int, ...], Hashable], tuple[tuple[object, ...], V]] = {}
+        self._entries: dict[tuple[tuple[int, ...], Hashable], tuple[tuple[Callable[[], Any], ...], V]] = {}
 
     def get(self, objects: tuple[object, ...], key: Hashable, compute: Callable[[], V]) -> V:
         """Return the value for `objects` (by identity) and `key`, computing it on a miss."""
         ids = (tuple(id(o) for o in objects), key)
         hit = self._entries.get(ids)
-        if hit is not None and all(a is b for a, b in zip(hit[0], objects, strict=True)):
+        if hit is not None and all(r() is o for r, o in zip(hit[0], objects, strict=True)):
             return hit[1]
         value = compute()
+        self._entries.pop(ids, None)
         if len(self._entries) >= self.size:
             self._entries.pop(next(iter(self._entries)))
-        self._entries[ids] = (objects, value)  # holding the objects keeps their ids from reuse
+        self._entries[ids] = (tuple(_ref(o) for o in objects), value)
         return value
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        self._entries.clear()

@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .examples import MlpPoint
-from .blocks import OuterSum, abs_matvec, products, rproducts
+from .blocks import OuterSum, products, rproducts
 from .memo import IdentityMemo
 from .types import F64
 
@@ -154,7 +154,8 @@ def _first_layer(W1: F64, x: F64) -> tuple[F64, F64]:
         if not x.shape[0]:
             zero = np.zeros(W1.shape[0])
             return zero, zero
-        return W1 @ x, abs_matvec(W1, np.abs(x))
+        Wx, aWx = products(W1, x[:, None], np.abs(x)[:, None])  # one pass over W1
+        return Wx[:, 0], aWx[:, 0]
 
     return _LAYER.get((W1, x), None, compute)
 
