@@ -1,10 +1,10 @@
-"""Products with parameter-sized matrices, a block of rows at a time; outer products kept as factors.
+"""Products with parameter-sized matrices a block of rows at a time; outer products as factors.
 
 The rounding bounds need `|W| v`, `|W|ᵀ v` and `Σ |a| |b|` for matrices of up to millions of
-entries, usually next to the signed `W v` of the same matrix. Forming `|W|` first costs a fresh array of the matrix's size each time, and at that size a
-fresh array costs more than the arithmetic (its pages are faulted in anew). Here `|·|` is taken a
-block of rows at a time into one small buffer that stays in cache, so nothing parameter-sized is
-allocated, and `products` takes every product a caller needs with one matrix (signed and with
+entries, usually next to the signed `W v` of the same matrix. Forming `|W|` first costs a fresh
+array of the matrix's size each time, and at that size a fresh array costs more than the
+arithmetic (its pages are faulted in anew). Here `|·|` is taken a block of rows at a time into
+one small buffer that stays in cache, so nothing parameter-sized is allocated, and `products` takes every product a caller needs with one matrix (signed and with
 `|W|`, several vectors at once) in a single pass over it. Results are the same sums in another
 grouping, which the bounds allow (`SLACK` covers the rounding of every bound computation).
 

@@ -18,7 +18,7 @@ from .backend import Subject
 from .checks import Config, against, definition_check, exact, lemma
 from .core import matApplyLin, matCLM, outer, reluDerivCLM, reluVec, toMatrix
 from .examples import PARAMS, MlpExample, MlpPoint
-from .blocks import OuterSum, Products, abs_dot, abs_matvec
+from .blocks import OuterSum, Products, abs_dot
 from .linear_maps import CLM, Elem, FunCLM, Space, inner
 from .mlp import why_no_float_check, affineMat, exact_args, mlpVecMat, mse_fderiv, mseGrad
 from .registry import mirrors

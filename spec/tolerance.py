@@ -127,7 +127,8 @@ class ForwardBounds:
     """Entries where `|ẑ1_i| ≤ 2Δz1_i`: rounding could put the exact `z1_i` or an engine's on
     either side of the kink."""
     w2_rows: F64
-    """`|W2| 1`, the row sums: with them the bounds at a moved point cost no pass over `W2`."""
+    """`|W2| mask`, the row sums over the active units: with them the bounds at a point moved in
+    the first layer cost no pass over `W2` (`moved_bounds`)."""
 
 
 def _mag(v: F64, d: F64) -> F64:
@@ -180,10 +181,11 @@ def _forward_bounds(p: MlpPoint, prec: Precision) -> ForwardBounds:
     d_a1 = np.where((mask > 0) | kink_doubt, d_z1, 0.0)  # exactly 0 where z1 < 0 for certain
     # y = W2 a1 + b2: n_h products and one addend; plus the propagated |W2| Δa1.
     # γ|W2|(|â1| + 2Δa1) + |W2|Δa1 = |W2|(γ|â1| + (2γ + 1)Δa1): one product with |W2|, taken in
-    # the same pass as W2 a1 and the row sums |W2| 1 (which bound the bounds of moved points).
+    # the same pass as W2 a1 and the row sums over the active units, |W2| mask (which bound the
+    # bounds at moved points).
     g_h = gamma(n_h + 1, u)
-    Wa, aW = products(W2, a1[:, None], np.stack([output_weights(a1, d_a1, n_h, prec),
-                                                 np.ones(n_h)], axis=1))
+    Wa, aW = products(W2, a1[:, None], np.stack([output_weights(a1, d_a1, n_h, prec), mask],
+                                                axis=1))
     y = Wa[:, 0] + b2 if n_h else b2.copy()
     d_y = SLACK * (aW[:, 0] + g_h * np.abs(b2) + (n_h + 1) * eta)
     return _output(p, prec, z1, d_z1, a1, d_a1, y, d_y, mask, kink_doubt, aW[:, 1])
@@ -280,7 +282,7 @@ def _moved_bounds(p1: MlpPoint, fb: ForwardBounds, shift: Shift, prec: Precision
         d_z1 = (fb.d_z1 + SLACK * gamma(n_i + 1, u) * shift.dz_mag + shift.dz_err
                 + u * np.abs(z1) + eta)
         mask, doubt = _signs(z1, d_z1)
-        if doubt.any() or (mask != fb.mask).any():
+        if doubt.any() or fb.kink_doubt.any() or (mask != fb.mask).any():
             return _forward_bounds(p1, prec)
         a1 = z1 * mask
         d_a1 = mask * d_z1
@@ -288,11 +290,13 @@ def _moved_bounds(p1: MlpPoint, fb: ForwardBounds, shift: Shift, prec: Precision
     if shift.dy_mag is not None:
         grow = SLACK * shift.dy_mag
     else:
-        # |W2| (w + e) ≤ |W2| w + ‖e‖∞ |W2| 1, with e ≥ 0 what the weights grew by: small (the
-        # step's share), so bounding its product by the row sums costs no pass over W2.
+        # The weights w = γ|â1| + (2γ + 1)Δa1 grow by at most e, which is 0 off the active units
+        # (the mask is the one at p: else the bounds were computed at p1 above); so
+        # |W2| (w + e) ≤ |W2| w + max(e) |W2| mask. e is the step's share, small: bounding its
+        # product by the row sums over the active units costs no pass over W2.
         g_h = gamma(n_h + 1, u)
         e = g_h * np.maximum(np.abs(a1) - np.abs(fb.a1), 0.0) + (2 * g_h + 1) * (d_a1 - fb.d_a1)
-        grow = SLACK * (float(np.max(e)) if e.size else 0.0) * fb.w2_rows
+        grow = SLACK * float(np.max(e, initial=0.0)) * fb.w2_rows
     d_y = fb.d_y + grow + shift.dy_err + u * np.abs(y) + eta
     return _output(p1, prec, z1, d_z1, a1, d_a1, y, d_y, mask, doubt, fb.w2_rows)
 
@@ -434,7 +438,9 @@ def _moves64(p: F64, h: F64, scale: float) -> Moves:
     k0 = min(n, _TEST_BLOCK)
     step, bb, tmp = np.empty(k0), np.empty(k0), np.empty(k0)
     also = np.empty(k0, dtype=bool)
-    inverse = 1.0 / scale
+    # (scale · h) · 2^k = h exactly when scale · h was exact; a scale below the normal range
+    # has no float inverse, so it is undone in two exact steps.
+    undo = [1.0 / scale] if scale >= 2.0**-1022 else [2.0**1022, 1.0 / (scale * 2.0**1022)]
     nonzero = 0
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         for i in range(0, n, _TEST_BLOCK):
@@ -445,7 +451,9 @@ def _moves64(p: F64, h: F64, scale: float) -> Moves:
                 out[:] = False
             else:
                 b = np.multiply(fh[i : i + k], scale, out=step[:k])
-                np.multiply(b, inverse, out=tmp[:k])
+                np.multiply(b, undo[0], out=tmp[:k])
+                for factor in undo[1:]:
+                    np.multiply(tmp[:k], factor, out=tmp[:k])
                 np.not_equal(tmp[:k], fh[i : i + k], out=out)  # scale · h underflowed
             nonzero += int(np.count_nonzero(b))
             np.add(a, b, out=plus[i : i + k])

@@ -1,6 +1,7 @@
-"""`spec.tolerance.exact_moves`: an entry of the step is kept exactly when `p + d` and `p − d` are
-both exact in the format, and the moved arrays are then the exact sums (decided here with
-`Fraction`s, independently of TwoSum). Sizes cross the block size of the test."""
+"""`spec.tolerance.exact_moves` and `scaled_moves`: an entry of the step is kept exactly when
+`p + d` and `p − d` are both exact in the format (and, for `scaled_moves`, the step `s·h` itself
+is), and the moved arrays are then the exact sums (decided here with `Fraction`s, independently of
+TwoSum). Sizes cross the block size of the test."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spec.tolerance import _TEST_BLOCK, FLOAT32, FLOAT64, Precision, exact_moves
+from spec.tolerance import _TEST_BLOCK, FLOAT32, FLOAT64, Precision, exact_moves, scaled_moves
 
 
 def _arrays(seed: int, n: int, dtype: type[np.floating]) -> tuple[np.ndarray, np.ndarray]:
@@ -57,3 +58,34 @@ def test_overflow_and_nan_are_never_kept() -> None:
     d = np.array([1e308, 1.0, np.inf])
     step, plus, minus, zeroed = exact_moves(p, d)
     assert list(step) == [0.0, 0.0, 0.0] and zeroed == 3
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.sampled_from([1, 7, _TEST_BLOCK + 5]),
+       k=st.sampled_from([1, 10, 1000, 1070]))
+def test_scaled_moves_keep_exactly_the_entries_whose_scaled_step_and_moves_are_exact(
+    seed: int, n: int, k: int
+) -> None:
+    p, h = _arrays(seed, n, np.float64)
+    h[::5] *= 2.0**-1000  # tiny entries, whose step s·h may fall below the normal range
+    s = 2.0**-k
+    m = scaled_moves(p, h, s)
+    step = m.step
+    assert step.shape == m.plus.shape == m.minus.shape == p.shape
+    if m.zeroed == 0:
+        assert m.base is h and m.factor == s  # products along h serve the step
+    else:
+        assert m.factor == 1.0
+    for i in range(0, n, max(1, n // 300)):
+        fp, fd = Fraction(float(p[i])), Fraction(float(h[i])) * Fraction(s)
+        exact = _exact_in(fd, np.float64) and _exact_in(fp + fd, np.float64) and _exact_in(
+            fp - fd, np.float64)
+        kept = Fraction(float(step[i]))
+        assert kept == (fd if exact else 0), (i, p[i], h[i], s)
+        assert Fraction(float(m.plus[i])) == fp + kept and Fraction(float(m.minus[i])) == fp - kept
+    assert m.nonzero == bool(np.any(step != 0))
+
+
+def test_scaled_moves_take_powers_of_two_only() -> None:
+    with pytest.raises(ValueError, match="power of two"):
+        scaled_moves(np.ones(3), np.ones(3), 0.3)
