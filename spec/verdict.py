@@ -202,12 +202,16 @@ def _float_worst(a: Arr, e: Any, bound: Any, factor: float) -> tuple[int, float,
             b = read_b(i, k)
             if factor != 1.0:
                 b = factor * b
-            failing += k - int(np.count_nonzero(err <= b))  # NaN compares false: a failure
             np.divide(err, b, out=ratio)
-            undefined = np.isnan(ratio)  # 0/0 (a zero bound met exactly), or a NaN value
-            if undefined.any():
-                ratio[undefined] = np.where(err[undefined] == 0, 0.0, np.inf)
-            j = int(np.argmax(ratio))
+            j = int(np.argmax(ratio))  # the first NaN, if there is one
+            # A largest ratio below 1 means every error is below its bound (the division is
+            # monotone and 1 is a float): nothing fails, and no 0/0 or NaN is in the block.
+            if not ratio[j] < 1.0:
+                failing += k - int(np.count_nonzero(err <= b))  # NaN compares false: a failure
+                undefined = np.isnan(ratio)  # 0/0 (a zero bound met exactly), or a NaN value
+                if undefined.any():
+                    ratio[undefined] = np.where(err[undefined] == 0, 0.0, np.inf)
+                j = int(np.argmax(ratio))
             if ratio[j] > best:
                 best, best_at, best_err = float(ratio[j]), i + j, float(err[j])
     return best_at, best, best_err, failing

@@ -1,0 +1,51 @@
+"""`spec.verdict.compare` on float arrays: its block-at-a-time worst entry and failure count are
+those of the plain whole-array definition (`|a − e| ≤ scale · bound`; a NaN fails; 0/0 counts 0),
+including errors exactly at the bound, zero bounds and NaNs, on sizes that cross the block size."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spec.verdict import _BLOCK, compare
+
+
+def _plain(a: np.ndarray, e: np.ndarray, b: np.ndarray, scale: float) -> tuple[int, float, int]:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        err = np.abs(a - e)
+        sb = scale * b
+        ratio = err / sb
+    ratio = np.where(np.isnan(ratio), np.where(err == 0, 0.0, np.inf), ratio)
+    failing = int(np.count_nonzero(~(err <= sb)))
+    j = int(np.argmax(ratio))
+    return j, float(ratio[j]), failing
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.sampled_from([1, 5, _BLOCK - 1, _BLOCK + 7]), seed=st.integers(0, 2**32 - 1),
+       kind=st.sampled_from(["pass", "boundary", "fail", "nan", "zero-bound"]),
+       scale=st.sampled_from([1.0, 2.0]))
+def test_block_worst_and_count_are_the_plain_ones(n: int, seed: int, kind: str, scale: float) -> None:
+    rng = np.random.default_rng(seed)
+    e = rng.standard_normal(n)
+    b = np.abs(rng.standard_normal(n)) * 2.0**-40
+    a = e + scale * b * rng.uniform(-0.99, 0.99, n)
+    i = int(rng.integers(n))
+    if kind == "boundary":
+        b[i] = 2.0**-40
+        a[i] = e[i] + scale * b[i]  # error exactly at the bound (both exact): passes, ratio 1
+        if abs(a[i] - e[i]) != scale * b[i]:
+            return
+    elif kind == "fail":
+        a[i] = e[i] + 3 * scale * b[i] + 2.0**-30
+    elif kind == "nan":
+        a[i] = np.nan
+    elif kind == "zero-bound":
+        b[: max(1, n // 3)] = 0.0
+        a[: max(1, n // 3)] = e[: max(1, n // 3)]  # met exactly: 0/0 counts 0
+        a[-1] = e[-1] + (1e-300 if b[-1] == 0 else 0.0)
+    got = compare("q", a, e, b, "d", scale=scale)
+    j, worst, failing = _plain(a, e, b, scale)
+    assert got.failing == failing and got.ok == (failing == 0)
+    assert got.index == (j,) and (got.worst_ratio == worst or (np.isinf(worst) and np.isinf(got.worst_ratio)))
