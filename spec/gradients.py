@@ -28,6 +28,7 @@ from .tolerance import (
     ForwardBounds,
     Precision,
     Shift,
+    first_layer_growth,
     forward_bounds,
     gamma,
     moved_bounds,
@@ -381,14 +382,32 @@ def _jvp_along(subject: Subject, k: str, p: MlpPoint, fb: ForwardBounds, B: F64)
         return P.signed(fb.a1), SLACK * (P.absolute(_w2_jvp_weights(fb, n_h, prec)) + n_h * prec.eta)
     if k == "b2":
         return B.copy(), np.zeros_like(B)
-    w, A = _zdot(subject, k, p, fb, B)
-    dw = np.zeros_like(w) if k == "b1" else SLACK * (prec.gamma(n_i) * A + n_i * prec.eta)
+    w, _, dw, growth = _first_layer_step(subject, k, p, fb, B)
     m, dm = fb.mask * w, fb.mask * dw
     g_h = prec.gamma(n_h)
     P2 = _products(subject, p.W2)
     weights = g_h * np.abs(m) + (2 * g_h + 1) * dm
-    P2.want(signed=[m], absolute=[weights])
+    # The growth of Δy at the points moved along B is a product with |W2| too: same pass.
+    P2.want(signed=[m], absolute=[weights, growth])
     return P2.signed(m), SLACK * (P2.absolute(weights) + n_h * prec.eta)
+
+
+def _first_layer_step(
+    subject: Subject, k: str, p: MlpPoint, fb: ForwardBounds, B: F64
+) -> tuple[F64, F64, F64, F64]:
+    """Return, along `B` in `W1`, `b1` or `x`: the change `ż` of z1 (computed), the magnitudes
+    `A` bounding its products, the bound `γ_{n_i} A + n_i η` on its rounding (0 for `b1`), and
+    the weights of what Δy grows by along it (`spec.tolerance.first_layer_growth`)."""
+
+    def compute() -> tuple[F64, F64, F64, F64]:
+        n_i, n_h, _ = p.dims
+        prec = subject.prec
+        w, A = _zdot(subject, k, p, fb, B)
+        err = np.zeros_like(w) if k == "b1" else SLACK * (prec.gamma(n_i) * A + n_i * prec.eta)
+        return w, A, err, first_layer_growth(fb, w, A, err, n_i, n_h, prec)
+
+    out: tuple[F64, F64, F64, F64] = subject.reuse((p, fb, B), f"first layer {k}", compute)
+    return out
 
 
 def _w2_jvp_weights(fb: ForwardBounds, n_h: int, prec: Precision) -> F64:
@@ -415,12 +434,11 @@ def _bounds_at(
         grow = f * P.absolute(output_weights(fb.a1, fb.d_a1, n_h, prec))
         shift = Shift(None, None, None, sign * jv, djv, grow)
     else:
-        zc, A = _zdot(subject, k, p, fb, B)
-        if k == "b1":
-            err = np.zeros_like(zc)
-        else:  # γ_{n_i} A + n_i η along B, times f; η more for the scaling's underflow
-            err = f * SLACK * (prec.gamma(n_i) * A + n_i * prec.eta) + (prec.eta if f != 1.0 else 0.0)
-        shift = Shift(sign * f * zc, err, f * A, sign * jv, djv, None)
+        zc, A, err, growth = _first_layer_step(subject, k, p, fb, B)
+        P2 = _products(subject, p.W2)
+        # The rounding of ż along B, times f, and η more for the scaling's underflow.
+        shift = Shift(sign * f * zc, f * err + prec.eta, f * A, sign * jv, djv,
+                      f * P2.absolute(growth) + fb.grow0)
     return moved_bounds(p1, fb, shift, prec)
 
 

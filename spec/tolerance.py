@@ -46,6 +46,7 @@ __all__ = [
     "Shift",
     "moved_bounds",
     "output_weights",
+    "first_layer_growth",
     "GradBounds",
     "grad_bounds",
     "exact_step",
@@ -126,9 +127,10 @@ class ForwardBounds:
     kink_doubt: NDArray[np.bool_]
     """Entries where `|ẑ1_i| ≤ 2Δz1_i`: rounding could put the exact `z1_i` or an engine's on
     either side of the kink."""
-    w2_rows: F64
-    """`|W2| mask`, the row sums over the active units: with them the bounds at a point moved in
-    the first layer cost no pass over `W2` (`moved_bounds`)."""
+    grow0: F64
+    """`|W2| E0`, the part of what `Δy` grows by when the first layer moves that depends on the
+    point alone (`first_layer_growth` has the part along the step): with it the bounds at such a
+    moved point cost no pass over `W2` (`moved_bounds`)."""
 
 
 def _mag(v: F64, d: F64) -> F64:
@@ -181,11 +183,10 @@ def _forward_bounds(p: MlpPoint, prec: Precision) -> ForwardBounds:
     d_a1 = np.where((mask > 0) | kink_doubt, d_z1, 0.0)  # exactly 0 where z1 < 0 for certain
     # y = W2 a1 + b2: n_h products and one addend; plus the propagated |W2| Δa1.
     # γ|W2|(|â1| + 2Δa1) + |W2|Δa1 = |W2|(γ|â1| + (2γ + 1)Δa1): one product with |W2|, taken in
-    # the same pass as W2 a1 and the row sums over the active units, |W2| mask (which bound the
-    # bounds at moved points).
+    # the same pass as W2 a1 and |W2| E0 (for the bounds at points moved in the first layer).
     g_h = gamma(n_h + 1, u)
-    Wa, aW = products(W2, a1[:, None], np.stack([output_weights(a1, d_a1, n_h, prec), mask],
-                                                axis=1))
+    Wa, aW = products(W2, a1[:, None], np.stack([output_weights(a1, d_a1, n_h, prec),
+                                                 _growth0(z1, mask, n_h, prec)], axis=1))
     y = Wa[:, 0] + b2 if n_h else b2.copy()
     d_y = SLACK * (aW[:, 0] + g_h * np.abs(b2) + (n_h + 1) * eta)
     return _output(p, prec, z1, d_z1, a1, d_a1, y, d_y, mask, kink_doubt, aW[:, 1])
@@ -208,7 +209,7 @@ def output_weights(a1: F64, d_a1: F64, n_h: int, prec: Precision) -> F64:
 
 def _output(
     p: MlpPoint, prec: Precision, z1: F64, d_z1: F64, a1: F64, d_a1: F64, y: F64, d_y: F64,
-    mask: F64, kink_doubt: NDArray[np.bool_], w2_rows: F64,
+    mask: F64, kink_doubt: NDArray[np.bool_], grow0: F64,
 ) -> ForwardBounds:
     """Return the bounds from `y` on: the residual, `mseGrad` and the loss (vectors of `outDim`)."""
     u, eta = prec.u, prec.eta
@@ -231,8 +232,46 @@ def _output(
         gamma(n_o + 4, u) * float(mr @ mr) + float(np.sum(d_r * (2 * mr + d_r))) + (n_o + 4) * eta
     )
     return ForwardBounds(
-        z1, d_z1, a1, d_a1, y, d_y, r, d_r, g, d_g, loss, d_loss, mask, kink_doubt, w2_rows
+        z1, d_z1, a1, d_a1, y, d_y, r, d_r, g, d_g, loss, d_loss, mask, kink_doubt, grow0
     )
+
+
+def _growth_constants(n_h: int, prec: Precision) -> tuple[float, float, float]:
+    g = gamma(n_h + 1, prec.u)
+    u = prec.u
+    c1 = g + g * u + (2 * g + 1) * u * (1 + u)
+    c0 = g * u + (2 * g + 1) * u * (1 + u)
+    return g, c1, c0
+
+
+def _growth0(z1: F64, mask: F64, n_h: int, prec: Precision) -> F64:
+    # E0 of `first_layer_growth`: the part that depends on the point alone.
+    g, _, c0 = _growth_constants(n_h, prec)
+    out: F64 = mask * (c0 * np.abs(z1) + (2 * g + 1) * 2 * prec.eta)
+    return out
+
+
+def first_layer_growth(
+    fb: ForwardBounds, dz: F64, mag: F64, err: F64, n_i: int, n_h: int, prec: Precision
+) -> F64:
+    """Return `E1`, the weights of what `Δy` grows by per unit step `f` along a direction in the
+    first layer (`W1`, `b1` or `x`), given the change `dz` of `z1` along it, computed, the
+    magnitudes `mag` that bound `|W1'||x'| + |b1'|` − `|W1||x| − |b1|` per unit step, and the
+    bound `err` on the rounding of `dz`: `Δy` at `p ± f·dz` exceeds `Δy` at `p` by at most
+    `|W2| (f E1 + E0)` (`E0`: `grow0` of the forward bounds), as long as the ReLU mask is the
+    one at `p` and in doubt nowhere.
+
+    Derivation, per active unit (inactive ones do not change: `a1 = 0`, `Δa1 = 0` at both
+    points): `Δy`'s weights are `γ|â1| + (2γ + 1)Δa1`, `γ = γ_{n_h + 1}`. The moved value
+    `ẑ1' = fl(ẑ1 + f·dz)` has `|ẑ1'| − |ẑ1| ≤ f|dz| + u(|ẑ1| + f|dz|)`, and `Δz1' − Δz1 =
+    γ_{n_i + 1} f mag + (f err + η) + u|ẑ1'| + η` with `|ẑ1'| ≤ (1 + u)(|ẑ1| + f|dz|)`. Collected:
+    `f (c1 |dz| + (2γ + 1)(γ_{n_i + 1} mag + err)) + (c0 |ẑ1| + 2(2γ + 1)η)`, with
+    `c1 = γ + γu + (2γ + 1)u(1 + u)` and `c0 = γu + (2γ + 1)u(1 + u)`; `SLACK` covers the
+    rounding of the bounds' own arithmetic.
+    """
+    g, c1, _ = _growth_constants(n_h, prec)
+    out: F64 = fb.mask * SLACK * (c1 * np.abs(dz) + (2 * g + 1) * (gamma(n_i + 1, prec.u) * mag + err))
+    return out
 
 
 @dataclass(frozen=True)
@@ -245,8 +284,8 @@ class Shift:
       grows at most.
     - `dy, dy_err`: the change of `y`, computed (the stated derivative `f'(d)` for `W2`, and for
       `W1 b1 x` when the ReLU mask does not change; `d` for `b2`), and a bound on its error.
-    - `dy_mag` (for `W2 b2`; None otherwise): what `|W2|(γ|â1| + (2γ + 1)Δa1) + γ|b2|` grows by at
-      most: `|d|(γ|â1| + (2γ + 1)Δa1)` for `W2`, `γ|d|` for `b2`.
+    - `dy_mag`: what `|W2|(γ|â1| + (2γ + 1)Δa1) + γ|b2|` grows by at most: `|d|(γ|â1| + (2γ +
+      1)Δa1)` for `W2`, `γ|d|` for `b2`, `|W2| (f E1 + E0)` for `W1 b1 x` (`first_layer_growth`).
     """
 
     dz: F64 | None
@@ -254,7 +293,7 @@ class Shift:
     dz_mag: F64 | None
     dy: F64
     dy_err: F64
-    dy_mag: F64 | None
+    dy_mag: F64
 
 
 def moved_bounds(p1: MlpPoint, fb: ForwardBounds, shift: Shift, prec: Precision) -> ForwardBounds:
@@ -287,18 +326,9 @@ def _moved_bounds(p1: MlpPoint, fb: ForwardBounds, shift: Shift, prec: Precision
         a1 = z1 * mask
         d_a1 = mask * d_z1
     y = fb.y + shift.dy
-    if shift.dy_mag is not None:
-        grow = SLACK * shift.dy_mag
-    else:
-        # The weights w = γ|â1| + (2γ + 1)Δa1 grow by at most e, which is 0 off the active units
-        # (the mask is the one at p: else the bounds were computed at p1 above); so
-        # |W2| (w + e) ≤ |W2| w + max(e) |W2| mask. e is the step's share, small: bounding its
-        # product by the row sums over the active units costs no pass over W2.
-        g_h = gamma(n_h + 1, u)
-        e = g_h * np.maximum(np.abs(a1) - np.abs(fb.a1), 0.0) + (2 * g_h + 1) * (d_a1 - fb.d_a1)
-        grow = SLACK * float(np.max(e, initial=0.0)) * fb.w2_rows
+    grow = SLACK * shift.dy_mag
     d_y = fb.d_y + grow + shift.dy_err + u * np.abs(y) + eta
-    return _output(p1, prec, z1, d_z1, a1, d_a1, y, d_y, mask, doubt, fb.w2_rows)
+    return _output(p1, prec, z1, d_z1, a1, d_a1, y, d_y, mask, doubt, fb.grow0)
 
 
 @dataclass(frozen=True)
