@@ -193,6 +193,8 @@ def _float_worst(a: Arr, e: Any, bound: Any, factor: float) -> tuple[int, float,
     fa = a.reshape(-1)
     err_buf, ratio_buf = np.empty(min(n, block)), np.empty(min(n, block))
     best, best_at, best_err, failing = -1.0, 0, 0.0, 0
+    # A power-of-two factor divides the ratios exactly: no scaled copy of the bound is formed.
+    exact_scale = math.frexp(factor)[0] == 0.5
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         for i in range(0, n, block):
             k = min(block, n - i)
@@ -200,14 +202,17 @@ def _float_worst(a: Arr, e: Any, bound: Any, factor: float) -> tuple[int, float,
             np.subtract(fa[i : i + k], read_e(i, k), out=err)
             np.abs(err, out=err)
             b = read_b(i, k)
-            if factor != 1.0:
+            if factor != 1.0 and not exact_scale:
                 b = factor * b
             np.divide(err, b, out=ratio)
+            if factor != 1.0 and exact_scale:
+                np.multiply(ratio, 1.0 / factor, out=ratio)  # (err / b) / factor, in place
             j = int(np.argmax(ratio))  # the first NaN, if there is one
-            # A largest ratio below 1 means every error is below its bound (the division is
+            # A largest ratio below 1 means every error is below its bound (both roundings are
             # monotone and 1 is a float): nothing fails, and no 0/0 or NaN is in the block.
             if not ratio[j] < 1.0:
-                failing += k - int(np.count_nonzero(err <= b))  # NaN compares false: a failure
+                sb = factor * b if factor != 1.0 and exact_scale else b
+                failing += k - int(np.count_nonzero(err <= sb))  # NaN compares false: a failure
                 undefined = np.isnan(ratio)  # 0/0 (a zero bound met exactly), or a NaN value
                 if undefined.any():
                     ratio[undefined] = np.where(err[undefined] == 0, 0.0, np.inf)
