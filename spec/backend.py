@@ -148,10 +148,8 @@ class Subject:
 
     def _checked(self, value: Any, shape: tuple[int, ...], what: str) -> F64:
         watch = self.outputs is not None and math.prod(shape) >= _WATCHED
-        out = as_checked_array(value, shape, what, copy=not watch)
-        if watch and self.outputs is not None:
-            self.outputs.append((out, fingerprint(out)))
-        return out
+        return as_checked_array(value, shape, what, copy=not watch,
+                                watch=self.outputs if watch else None)
 
     def outputs_unchanged(self) -> bool:
         """Return whether every result kept uncopied (`outputs`) still matches its fingerprint."""
@@ -265,16 +263,21 @@ def as_exact_array(value: Any, shape: tuple[int, ...], what: str) -> Arr:
     return out
 
 
-def as_checked_array(value: Any, shape: tuple[int, ...], what: str, copy: bool = True) -> F64:
+def as_checked_array(
+    value: Any, shape: tuple[int, ...], what: str, copy: bool = True,
+    watch: list[tuple[NDArray[Any], Any]] | None = None,
+) -> F64:
     """Return `value` as a float64 array of `shape`, or raise `BackendError` saying what is wrong.
-    With `copy=False` a float64 array comes back as it is (the caller watches it for changes)."""
+    With `copy=False` a float64 array comes back as it is; with a `watch` list, the array and its
+    `fingerprint` are appended to it (taken in the same pass as the finiteness test)."""
     arr = _to_numpy(value, what)
     if arr.shape != shape:
         raise BackendError(f"{what} returned shape {arr.shape}; expected {shape}")
     out = arr.astype(np.float64, copy=copy)
     # A finite sum means finite entries (an inf or NaN entry makes the sum one): one pass, no
     # array allocated; only a non-finite sum (or an overflowing one) looks entry by entry.
-    if out.size and not math.isfinite(float(np.sum(out))):
+    total = _sum_and_fingerprint(out, watch) if watch is not None else float(np.sum(out))
+    if out.size and not math.isfinite(total):
         bad = ~np.isfinite(out)
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -283,6 +286,25 @@ def as_checked_array(value: Any, shape: tuple[int, ...], what: str, copy: bool =
                 f"({int(bad.sum())} of {out.size} entries)"
             )
     return out
+
+
+def _sum_and_fingerprint(a: F64, watch: list[tuple[NDArray[Any], Any]]) -> float:
+    # The float sum (for the finiteness test) and the `fingerprint`, a block at a time: the words
+    # are summed while the block is in cache, so the array is read from memory once.
+    if not (a.flags.c_contiguous and a.size):
+        watch.append((a, fingerprint(a)))
+        return float(np.sum(a))
+    flat = a.reshape(-1)
+    words = flat.view(np.uint64)
+    total, acc = 0.0, 0
+    for i in range(0, flat.size, _FINGERPRINT_BLOCK):
+        total += float(np.add.reduce(flat[i : i + _FINGERPRINT_BLOCK]))
+        acc += int(np.add.reduce(words[i : i + _FINGERPRINT_BLOCK], dtype=np.uint64))
+    watch.append((a, acc % 2**64))  # the sum of the words modulo 2^64, as `fingerprint`
+    return total
+
+
+_FINGERPRINT_BLOCK = 1 << 15
 
 
 def fingerprint(a: NDArray[Any]) -> Any:

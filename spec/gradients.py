@@ -375,21 +375,40 @@ def _jvp(
 def _jvp_along(subject: Subject, k: str, p: MlpPoint, fb: ForwardBounds, B: F64) -> tuple[F64, F64]:
     # The stated derivative along B: γ of each product sum, plus propagated input errors.
     prec = subject.prec
-    n_i, n_h, _ = p.dims
+    n_h = p.dims[1]
     if k == "W2":
         # γ|B|(|â1| + 2Δa1) + |B|Δa1 as one product with |B|.
         P = _probe_products(subject, k, p, fb, B)
         return P.signed(fb.a1), SLACK * (P.absolute(_w2_jvp_weights(fb, n_h, prec)) + n_h * prec.eta)
     if k == "b2":
         return B.copy(), np.zeros_like(B)
+    m, weights = _want_second_layer(subject, k, p, fb, B)
+    P2 = _products(subject, p.W2)
+    return P2.signed(m), SLACK * (P2.absolute(weights) + n_h * prec.eta)
+
+
+def _want_second_layer(
+    subject: Subject, k: str, p: MlpPoint, fb: ForwardBounds, B: F64
+) -> tuple[F64, F64]:
+    """Register with the products of `W2` what a step along `B` in `W1`, `b1` or `x` needs from
+    them: `W2 (R ż)` for the stated derivative, `|W2|` times its bound's weights, and `|W2|` times
+    the growth of Δy (`first_layer_growth`); return the first two vectors."""
     w, _, dw, growth = _first_layer_step(subject, k, p, fb, B)
     m, dm = fb.mask * w, fb.mask * dw
-    g_h = prec.gamma(n_h)
-    P2 = _products(subject, p.W2)
+    g_h = subject.prec.gamma(p.dims[1])
     weights = g_h * np.abs(m) + (2 * g_h + 1) * dm
-    # The growth of Δy at the points moved along B is a product with |W2| too: same pass.
-    P2.want(signed=[m], absolute=[weights, growth])
-    return P2.signed(m), SLACK * (P2.absolute(weights) + n_h * prec.eta)
+    _products(subject, p.W2).want(signed=[m], absolute=[weights, growth])
+    return m, weights
+
+
+def _want_all_second_layer(subject: Subject, ex: MlpExample, fb: ForwardBounds) -> None:
+    # While the subject memoizes one point's calls, register every probe's needs at once: one
+    # pass over W2 then serves the steps in W1, b1 and x, instead of one pass each.
+    if subject.memo is None or subject.prec is EXACT:
+        return
+    for dirs in ex.directions:
+        for k in ("W1", "b1", "x"):
+            _want_second_layer(subject, k, ex.point, fb, dirs[k])
 
 
 def _first_layer_step(
@@ -482,6 +501,7 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
     comps: list[Comparison] = []
     idx = ("W1", "b1", "W2", "b2", "x").index(k)
     exact_ref = subject.exact_reference
+    _want_all_second_layer(subject, ex, fb)
     if exact_ref:
         # Spec, exactly: inside the exact no-kink radius the network is affine in k, so the
         # remainder f(p + s h) − f(p) − f'(s h) is exactly 0.

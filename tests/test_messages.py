@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from spec.backend import Backend, Subject, load_backend
+from spec.backend import Backend, BackendError, Subject, load_backend
 from spec.examples import PARAMS, MlpExample, MlpPoint
 from spec.runner import module_checks
 from spec.tolerance import forward_bounds, grad_bounds
@@ -303,3 +303,16 @@ def test_load_backend_malformed_spec_gives_the_form_and_an_example() -> None:
 def test_load_backend_accepts_a_class_and_an_instance() -> None:
     assert isinstance(load_backend("tests.backends:FsumSums"), B.FsumSums)
     assert load_backend(None).name == "reference"
+
+
+@pytest.mark.parametrize("shape", [(3,), (1000, 77), (1 << 16, 3)])
+def test_watched_results_get_the_plain_fingerprint(shape: tuple[int, ...]) -> None:
+    from spec.backend import as_checked_array, fingerprint
+
+    a = np.random.default_rng(1).standard_normal(shape)
+    watch: list[Any] = []
+    out = as_checked_array(a, shape, "engine.grads['W1']", copy=False, watch=watch)
+    assert out is a and watch == [(a, fingerprint(a))]
+    a.reshape(-1)[-1] = np.inf
+    with pytest.raises(BackendError, match=r"non-finite value inf at index"):
+        as_checked_array(a, shape, "engine.grads['W1']", copy=False, watch=[])
