@@ -67,6 +67,7 @@ from spec.backend import Backend  # noqa: E402
 from spec.checks import Config  # noqa: E402
 from spec.examples import PARAMS, MlpExample, MlpPoint  # noqa: E402
 from spec.runner import check_point  # noqa: E402
+from spec.tolerance import _MOVED  # noqa: E402
 from spec.verdict import Status, Verdict  # noqa: E402
 
 F64 = NDArray[np.float64]
@@ -362,6 +363,23 @@ def check_time(engine: Any, ex: MlpExample, cfg: Config, repeats: int) -> float:
     return statistics.median(times)
 
 
+def paired(engine: Any, ex: MlpExample, cfg: Config, repeats: int, fb_reps: int,
+           ) -> tuple[float, float, float]:
+    """Return the median time of one check, the median time of one forward + backward, and the
+    median of their ratios, measured in pairs: each of `repeats` rounds times one check at a
+    fresh copy of the example, then `fb_reps` forward + backward calls (their median), so that
+    both sides of each ratio see the same state of a shared machine."""
+    thunk = fwd_bwd(engine, ex)
+    checks, fbs, ratios = [], [], []
+    for _ in range(max(1, repeats)):
+        c = check_time(engine, ex, cfg, 1)
+        f = median_time(thunk, fb_reps)
+        checks.append(c)
+        fbs.append(f)
+        ratios.append(c / f)
+    return statistics.median(checks), statistics.median(fbs), statistics.median(ratios)
+
+
 def our_check(engine: Any, ex: MlpExample, cfg: Config,
               ) -> tuple[list[Verdict], dict[str, int], float]:
     """Run the single-point check once on a counted copy of `engine`; return the verdicts, the
@@ -392,6 +410,9 @@ def peak_memory(engine: Backend, ex: MlpExample, cfg: Config) -> int:
     """Return the peak of Python and numpy allocations (bytes, tracemalloc) during one check,
     above what was allocated before it started."""
     ex = fresh(ex)
+    # The moved copies of W1 and W2 are kept between checks for reuse (`spec.tolerance._MOVED`):
+    # let them go, so that the check allocates them again and they are counted.
+    _MOVED.clear()
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
@@ -482,13 +503,9 @@ class Row:
     slow_predicted: float = math.nan
     """`slow_mode_predicted(g_entry)`: slow mode's threshold from its tolerance formula."""
 
-    @property
-    def ratio_ref(self) -> float:
-        return self.ours_ref_s / self.fb_ref_s
-
-    @property
-    def ratio_torch(self) -> float:
-        return self.ours_torch_s / self.fb_torch_s
+    ratio_ref: float = math.nan
+    """check / fwd+bwd on the reference engine: the median of the ratios of `paired` runs."""
+    ratio_torch: float = math.nan
 
     @property
     def slow_over_ours(self) -> float | None:
@@ -514,16 +531,14 @@ def measure_size(d: int, repeats: int, slow_limit: float, slow_detect_limit: flo
     verdicts_t, row.calls_torch, row.engine_share_torch = our_check(tor, ex, cfg)
     row.holds_torch = sum(v.status is Status.HOLDS for v in verdicts_t)
     row.reference = "exact" if cfg.use_exact_reference() else "float64"
-    row.ours_ref_s = check_time(ref, ex, cfg, repeats)
+    fb_reps = max(repeats, 20 if d <= 256 else 5)
+    row.ours_ref_s, row.fb_ref_s, row.ratio_ref = paired(ref, ex, cfg, repeats, fb_reps)
     if cfg.use_exact_reference():
         fcfg = Config(dims=(d, d, d), exact_reference=False)
         row.ours_ref_float_s = check_time(ref, ex, fcfg, repeats)
     else:
         row.ours_ref_float_s = row.ours_ref_s
-    row.ours_torch_s = check_time(tor, ex, cfg, repeats)
-    fb_reps = max(repeats, 20 if d <= 256 else 5)
-    row.fb_ref_s = median_time(fwd_bwd(ref, ex), fb_reps)
-    row.fb_torch_s = median_time(fwd_bwd(tor, ex), fb_reps)
+    row.ours_torch_s, row.fb_torch_s, row.ratio_torch = paired(tor, ex, cfg, repeats, fb_reps)
     inputs, t = torch_inputs(ex)
     f = mse_loss(t)
 

@@ -13,11 +13,12 @@ fault per page.) Only the last few entries are kept.
 
 from __future__ import annotations
 
+import sys
 import weakref
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
-__all__ = ["IdentityMemo"]
+__all__ = ["IdentityMemo", "ArrayPool"]
 
 V = TypeVar("V")
 
@@ -53,3 +54,48 @@ class IdentityMemo(Generic[V]):
     def clear(self) -> None:
         """Forget every entry."""
         self._entries.clear()
+
+
+class ArrayPool:
+    """Parameter-sized float64 arrays handed out again once nothing else refers to them.
+
+    A check moves its point along each probe, and the moved copies of `W1` and `W2` are the only
+    parameter-sized arrays it writes. Taken fresh each time, their memory comes from the system
+    page by page (a page fault each, which on some machines costs more than the check's
+    arithmetic); here an array whose only reference is the pool's own (CPython's reference
+    count: no moved point, view or engine holds it any longer) is handed out again. At most
+    `size` arrays are kept.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._arrays: list[Any] = []
+
+    def take(self, n: int) -> Any:
+        """Return a float64 array of `n` entries, uninitialised."""
+        import numpy as np
+
+        for i in range(len(self._arrays)):
+            # References: the list's, and getrefcount's argument: nothing else holds it.
+            if self._arrays[i].size == n and sys.getrefcount(self._arrays[i]) <= 2:
+                return self._arrays[i]
+        out = np.empty(n)
+        if n >= _POOLED:
+            if len(self._arrays) >= self.size:
+                self._arrays.pop(0)
+            self._arrays.append(out)
+        return out
+
+
+    def clear(self) -> None:
+        """Let go of every kept array."""
+        self._arrays.clear()
+
+    @property
+    def held_bytes(self) -> int:
+        """The bytes of the arrays kept (in use or not)."""
+        return sum(int(a.nbytes) for a in self._arrays)
+
+
+_POOLED = 1 << 16
+"""Arrays this large are pooled; smaller ones cost little to take fresh."""

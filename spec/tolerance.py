@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from .examples import MlpPoint
 from .blocks import OuterSum, products, rproducts
-from .memo import IdentityMemo
+from .memo import ArrayPool, IdentityMemo
 from .types import F64
 
 __all__ = [
@@ -461,7 +461,7 @@ def scaled_moves(p: F64, h: F64, scale: float, prec: Precision = FLOAT64) -> Mov
 def _moves64(p: F64, h: F64, scale: float) -> Moves:
     fp, fh = p.reshape(-1), h.reshape(-1)
     n = fp.size
-    plus, minus = np.empty(n), np.empty(n)
+    plus, minus = _MOVED.take(n), _MOVED.take(n)
     bad = np.empty(n, dtype=bool)
     # A block at a time: the scratch of the test stays in cache, and the only passes over memory
     # are reading p and h and writing the two moved arrays.
@@ -524,6 +524,10 @@ def _inexact_whole(a: NDArray[Any], b: NDArray[Any], s: NDArray[Any], sign: int)
     _inexact(a, b, s, sign, np.empty_like(a), np.empty_like(a), out)
     return out
 
+
+_MOVED = ArrayPool(4)
+"""The moved copies of the parameters: a check's four (`W1 ± d`, `W2 ± d`) are reused by the
+next check once nothing refers to them (`spec.memo.ArrayPool`)."""
 
 _TEST_BLOCK = 1 << 14
 """Entries tested at a time (128 KiB of float64 per scratch buffer)."""

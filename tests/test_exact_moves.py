@@ -89,3 +89,22 @@ def test_scaled_moves_keep_exactly_the_entries_whose_scaled_step_and_moves_are_e
 def test_scaled_moves_take_powers_of_two_only() -> None:
     with pytest.raises(ValueError, match="power of two"):
         scaled_moves(np.ones(3), np.ones(3), 0.3)
+
+
+def test_moved_arrays_are_reused_only_once_nothing_refers_to_them() -> None:
+    from spec.memo import ArrayPool
+
+    pool = ArrayPool(4)
+    a = pool.take(1 << 17)
+    first = id(a)
+    b = pool.take(1 << 17)
+    assert b is not a  # a is held here
+    view = a.reshape(2, -1)
+    del a
+    c = pool.take(1 << 17)
+    assert id(c) != first  # a view of it is alive
+    del view, b, c
+    assert id(pool.take(1 << 17)) == first  # nothing refers to it: reused
+    assert pool.held_bytes == 3 * 8 * (1 << 17)
+    pool.clear()
+    assert pool.held_bytes == 0
