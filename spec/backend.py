@@ -87,9 +87,9 @@ class Subject:
         """The remainders of the `hasFDerivAt_*` lemmas are checked at steps s·2^-k for these k
         (s the largest power of two inside half the no-kink radius); None: `STEP_SCALES`."""
         self.memo: dict[tuple[Any, ...], tuple[tuple[object, ...], Any]] | None = None
-        """When a dict, `forward`, `loss` and `grads` at the same `MlpPoint` object (and whatever
-        else goes through `reuse`) are computed once (used by `spec.runner.check_point`, where
-        every predicate asks at one point)."""
+        """When a dict, `forward`, `loss`, `grads` and `hidden` at the same `MlpPoint` object (and
+        whatever else goes through `reuse`) are computed once (used by `spec.runner.check_point`,
+        where every predicate asks at one point)."""
         self.outputs: list[tuple[NDArray[Any], Any]] | None = None
         """When a list (one point's check, with `memo`), float64 results of at least `_WATCHED`
         entries are kept as the engine returned them, not copied, and fingerprinted here, so that
@@ -181,6 +181,12 @@ class Subject:
     def forward(self, p: MlpPoint) -> Arr:
         out: Arr = self._memoized("forward", p, lambda: self.array(
             "forward", p.b2.shape, *self.inputs(p, *PARAMS)))
+        return out
+
+    def hidden(self, method: str, p: MlpPoint) -> Arr:
+        """Return the engine's `z1` or `a1` (`method`) at `p`, once per point while memoized."""
+        out: Arr = self._memoized(method, p, lambda: self.array(
+            method, p.b1.shape, *self.inputs(p, "W1", "b1", "x")))
         return out
 
     def loss(self, p: MlpPoint) -> Real:

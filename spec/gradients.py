@@ -109,7 +109,7 @@ def _hidden_check(name: str, method: str, ex: MlpExample, subject: Subject) -> V
         comps.append(compare(f"spec {method} W1 b1 x, float64 vs exact", value, truth(), bound, deriv))
     if subject.has(method):
         value, bound = pick(forward_bounds(p, subject.prec))
-        got = subject.array(method, p.b1.shape, *subject.inputs(p, "W1", "b1", "x"))
+        got = subject.hidden(method, p)
         comps.append(against(subject, f"engine {method} vs spec {method} W1 b1 x", got, truth, value,
                              bound, deriv))
         subj = f"engine {subject.name} {method}" + ("; spec" if subject.exact_reference else "")

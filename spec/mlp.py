@@ -170,7 +170,7 @@ def check_affineMat(ex: MlpExample, subject: Subject) -> Verdict:
                              deriv))
     if subject.has("z1"):
         fb = forward_bounds(p, subject.prec)
-        got = subject.array("z1", p.b1.shape, *subject.inputs(p, "W1", "b1", "x"))
+        got = subject.hidden("z1", p)
         comps.append(against(subject, "engine z1 vs affineMat W1 b1 x", got, truth, fb.z1, fb.d_z1,
                              deriv))
         subj = f"engine {subject.name} z1"
