@@ -801,7 +801,8 @@ def plot(rows: Sequence[Row], path: Path) -> bool:
     ax2.set_xticks(ds, [str(d) for d in ds])
     ax2.minorticks_off()
     ax2.grid(True, which="major", alpha=0.3)
-    ax2.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if ax2.get_legend_handles_labels()[0]:  # nothing to label when detection was not run
+        ax2.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

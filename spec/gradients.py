@@ -37,7 +37,7 @@ from .tolerance import (
     grad_bounds,
 )
 from .types import F64, Mat, Vec
-from .verdict import Comparison, Verdict, combine, compare, compare_exact, unmet
+from .verdict import Comparison, Verdict, combine, compare, compare_exact, noted, unmet
 
 __all__ = [
     "z1",
@@ -250,11 +250,13 @@ def _step(zd: F64, fb: ForwardBounds) -> float:
     change of z1 per unit step along h (`_zdot`).
 
     The exact radius is min_i |z1_i| / |ż_i|; with computed values it is at least
-    (|ẑ1_i| − Δz1_i) / |ż_i| up to the relative error γ_n of ż, which the factor 1/2 absorbs.
+    (|ẑ1_i| − Δz1_i) / |ż_i| up to the relative error γ_n of ż, which the factor 1/2 absorbs. The
+    room taken is |ẑ1_i| − 2Δz1_i, so that the moved point stays out of the band where the mask is
+    in doubt (`spec.tolerance` flags |ẑ1_i| ≤ 2Δz1_i); `_inside` halves the step where it does not.
     Steps are capped at 1 (the directions are drawn at the scale of the point).
     """
     zd = np.abs(zd)
-    room = np.abs(fb.z1) - fb.d_z1
+    room = np.abs(fb.z1) - 2 * fb.d_z1  # out of the doubt band of the moved point too
     with np.errstate(divide="ignore", invalid="ignore"):
         ratios = np.where(zd > 0, room / zd, np.inf)
     radius = float(np.min(ratios)) if ratios.size else math.inf
@@ -301,6 +303,31 @@ def _shared_step(subject: Subject, k: str, p: MlpPoint, fb: ForwardBounds, h: F6
     out: float = subject.reuse((p, fb, h), f"step {k}",
                                lambda: _step(_zdot(subject, k, p, fb, h)[0], fb))
     return out
+
+
+_HALVINGS = 30
+"""How many times `_inside` halves a step whose moved point could leave the region."""
+
+
+def _inside(
+    subject: Subject, k: str, p: MlpPoint, fb: ForwardBounds, h: F64, s: float, both: bool
+) -> tuple[_Moved, tuple[ForwardBounds, ...], float] | None:
+    """Return the move by `s·h` (`_moved`), the bounds at `p + d` (and `p − d` with `both`), and
+    the step taken; the step is halved while a moved point could lie across a kink or in its
+    doubt band (a dropped inexact entry can move the step, and the moved bounds are a little
+    wider than those at `p`). None when no nonzero step is left (every entry inexact, or the
+    step underflowed to 0): then there is nothing to compare."""
+    for _ in range(_HALVINGS):
+        if not s > 0:
+            return None
+        mv = _moved(subject, k, p, h, s)
+        if not mv.nonzero:
+            return None
+        bounds = tuple(_bounds_at(subject, k, p, fb, mv, sign) for sign in ((1, -1) if both else (1,)))
+        if not any(_crosses(fb, b) for b in bounds):
+            return mv, bounds, s
+        s /= 2
+    return None
 
 
 def _moved(subject: Subject, k: str, p: MlpPoint, h: F64, s: Any) -> _Moved:
@@ -531,22 +558,26 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
     # of the stated derivative and of the two subtractions added.
     y0 = subject.forward(p)
     exactly = subject.prec is EXACT
+    skipped: list[int] = []
     for j, dirs in enumerate(ex.directions):
         h = dirs[k]
+        compared = len(comps)
         # An exact engine steps by exactly s·h, s inside the exact radius; a float engine by an
         # exactly representable step inside the radius its rounding bounds guarantee.
         s0 = _exact_step_size(k, args, exact(h)) if exactly else _shared_step(subject, k, p, fb, h)
         for scale in subject.step_scales or STEP_SCALES:
-            mv = _moved(subject, k, p, h, s0 / 2**scale if exactly else s0 * 2.0**-scale)
+            if exactly:
+                mv = _moved(subject, k, p, h, s0 / 2**scale)
+                step_txt = f"s/2^{scale}"
+            else:
+                inside = _inside(subject, k, p, fb, h, s0 * 2.0**-scale, both=False)
+                if inside is None:
+                    continue  # no nonzero exact step inside the region: nothing to compare
+                mv, (f1,), s1 = inside
+                step_txt = f"s/2^{scale}" if s1 == s0 * 2.0**-scale else f"2^{round(math.log2(s1))}"
             p1 = mv.plus
-            if not exactly and not mv.nonzero:
-                continue  # every entry of the step was inexact: a zero step checks nothing
-            if not exactly:
-                f1 = _bounds_at(subject, k, p, fb, mv, 1)
-                if _crosses(fb, f1):
-                    continue  # a dropped inexact entry moved the step; never compare across a kink
             y1 = subject.forward(p1)
-            where = f"engine remainder f(p + d) − f(p) − f'(d), step s/2^{scale}, probe {j}"
+            where = f"engine remainder f(p + d) − f(p) − f'(d), step {step_txt}, probe {j}"
             if exact_ref:
                 lin = fprime.apply(_wrap(args[idx], exact(mv.d)))
                 assert isinstance(lin, Vec)
@@ -564,6 +595,8 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
                 comps.append(compare(where, rem_f, np.zeros_like(rem_f),
                                      remainder_bound(fb, f1, (y0, y1, jv, djv), subject.prec),
                                      "Δy(p + d) + Δy(p) + Δ(f'(d)) + γ_2(|f(p + d)| + |f(p)| + |f'(d)|)"))
+        if len(comps) == compared:
+            skipped.append(j)
         if subject.has("jvp"):
             got = subject.array("jvp", p.b2.shape, *subject.inputs(p, *PARAMS), {k: h})
             jv, djv = _jvp(subject, k, p, fb, h, 1.0)
@@ -575,7 +608,19 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
 
             comps.append(against(subject, f"engine jvp along probe {j} vs the stated derivative", got,
                                  stated, jv, djv, "γ of each product sum + propagated |W|Δ"))
-    return combine(name, subj, comps, **p.witness())
+    return noted(combine(name, subj, comps, **p.witness()),
+                 _not_compared("the engine's forward remainder", skipped))
+
+
+def _not_compared(what: str, probes: list[int]) -> str:
+    """Say which probes had no exact nonzero step inside the no-kink region (none left after the
+    inexact entries were dropped, or one that underflowed): `what` was not compared along them."""
+    if not probes:
+        return ""
+    which = ", ".join(str(j) for j in probes)
+    return (f"{what} was not compared along probe {which}: no exact nonzero step there stays inside "
+            "the no-kink region (the point is within a few rounding bounds of a kink, or the step "
+            "underflows)")
 
 
 def _past_first_kink(
@@ -666,19 +711,17 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
     if subject.prec is EXACT:
         comps += _exact_probes(k, ex, subject, exact_args(p), rhs_data, grads[k])
         return combine(name, subj, comps, **p.witness())
+    skipped: list[int] = []
     for j, dirs in enumerate(ex.directions):
-        s = _shared_step(subject, k, p, fb, dirs[k])
-        if s == 0:
+        inside = _inside(subject, k, p, fb, dirs[k], _shared_step(subject, k, p, fb, dirs[k]),
+                         both=True)
+        if inside is None:
+            skipped.append(j)  # no nonzero exact step inside the region: nothing to compare
             continue
-        mv = _moved(subject, k, p, dirs[k], s)
-        if not mv.nonzero:
-            continue  # every entry of the step was inexact: a zero step checks nothing
+        mv, (fp, fm), s = inside
         # The direction actually taken is h_eff = d / s (exact: s is a power of two); the sums
         # below are taken over d = factor · base and divided by s once.
         pp, pm = mv.plus, mv.minus()
-        fp, fm = _bounds_at(subject, k, p, fb, mv, 1), _bounds_at(subject, k, p, fb, mv, -1)
-        if _crosses(fb, fp) or _crosses(fb, fm):
-            continue  # a dropped inexact entry moved the step; never difference across a kink
         Lp, Lm = subject.loss(pp), subject.loss(pm)
         where = f"engine (L(p + s h) − L(p − s h)) / 2s vs ⟪right side, h⟫, probe {j}"
         s_txt = f"s = 2^{round(math.log2(s))}"
@@ -714,7 +757,8 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
             how = f"ΣΔG|h| + γ_{n}Σ|G h|"
         comps.append(compare(where, cd, lin, bound,
                              f"{how} + (Δloss(p + sh) + Δloss(p − sh) + u|ΔL|) / 2s, {s_txt}"))
-    return combine(name, subj, comps, **p.witness())
+    return noted(combine(name, subj, comps, **p.witness()),
+                 _not_compared("the central difference of the engine's loss", skipped))
 
 
 def _products(subject: Subject, B: F64) -> Products:

@@ -131,6 +131,9 @@ class ForwardBounds:
     """`|W2| E0`, the part of what `Δy` grows by when the first layer moves that depends on the
     point alone (`first_layer_growth` has the part along the step): with it the bounds at such a
     moved point cost no pass over `W2` (`moved_bounds`)."""
+    derived: bool = False
+    """Whether these bounds were derived from another point's (`moved_bounds`): they are sound at
+    this point, but `grow0` is the other point's, so they are no base to move from."""
 
 
 def _mag(v: F64, d: F64) -> F64:
@@ -209,7 +212,7 @@ def output_weights(a1: F64, d_a1: F64, n_h: int, prec: Precision) -> F64:
 
 def _output(
     p: MlpPoint, prec: Precision, z1: F64, d_z1: F64, a1: F64, d_a1: F64, y: F64, d_y: F64,
-    mask: F64, kink_doubt: NDArray[np.bool_], grow0: F64,
+    mask: F64, kink_doubt: NDArray[np.bool_], grow0: F64, derived: bool = False,
 ) -> ForwardBounds:
     """Return the bounds from `y` on: the residual, `mseGrad` and the loss (vectors of `outDim`)."""
     u, eta = prec.u, prec.eta
@@ -232,7 +235,7 @@ def _output(
         gamma(n_o + 4, u) * float(mr @ mr) + float(np.sum(d_r * (2 * mr + d_r))) + (n_o + 4) * eta
     )
     return ForwardBounds(
-        z1, d_z1, a1, d_a1, y, d_y, r, d_r, g, d_g, loss, d_loss, mask, kink_doubt, grow0
+        z1, d_z1, a1, d_a1, y, d_y, r, d_r, g, d_g, loss, d_loss, mask, kink_doubt, grow0, derived
     )
 
 
@@ -307,6 +310,9 @@ def moved_bounds(p1: MlpPoint, fb: ForwardBounds, shift: Shift, prec: Precision)
     differ from the one at `p` (or is in doubt), `y` does not move by `f'(d)`: the bounds are then
     computed at `p1` itself. Kept with the other bounds, by the identity of `p1`.
     """
+    if fb.derived:
+        raise ValueError("moved_bounds: the bounds to move from were themselves derived from "
+                         "another point's; move from forward_bounds computed at the point")
     out: ForwardBounds = _FORWARD.get((p1,), prec.name, lambda: _moved_bounds(p1, fb, shift, prec))
     return out
 
@@ -328,7 +334,7 @@ def _moved_bounds(p1: MlpPoint, fb: ForwardBounds, shift: Shift, prec: Precision
     y = fb.y + shift.dy
     grow = SLACK * shift.dy_mag
     d_y = fb.d_y + grow + shift.dy_err + u * np.abs(y) + eta
-    return _output(p1, prec, z1, d_z1, a1, d_a1, y, d_y, mask, doubt, fb.grow0)
+    return _output(p1, prec, z1, d_z1, a1, d_a1, y, d_y, mask, doubt, fb.grow0, derived=True)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ A verdict is one of
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from fractions import Fraction
 from typing import Any
@@ -325,6 +325,13 @@ def combine(lean_name: str, subject: str, comparisons: list[Comparison], **witne
             dict(witness),
         )
     return Verdict(lean_name, Status.HOLDS, subject, "", tuple(comparisons), dict(witness))
+
+
+def noted(verdict: Verdict, note: str) -> Verdict:
+    """Return the verdict with `note` (what was not compared) added to its message."""
+    if not note:
+        return verdict
+    return replace(verdict, message=f"{verdict.message}; {note}" if verdict.message else note)
 
 
 def unmet(lean_name: str, subject: str, message: str, **witness: Any) -> Verdict:

@@ -316,3 +316,38 @@ def test_watched_results_get_the_plain_fingerprint(shape: tuple[int, ...]) -> No
     a.reshape(-1)[-1] = np.inf
     with pytest.raises(BackendError, match=r"non-finite value inf at index"):
         as_checked_array(a, shape, "engine.grads['W1']", copy=False, watch=[])
+
+
+def test_a_probe_with_no_step_inside_the_region_is_named_not_silently_dropped() -> None:
+    # z1 0 = 2.5 Δz1: outside the doubt band, but every exact step in x along −1 would leave the
+    # region (steps that small are not exact at x = ±1): the statements still hold on what was
+    # compared, and say what was not.
+    from spec.checks import Config
+    from spec.runner import check_point
+
+    W1 = _arr([1.0, 1.0], [1.0, 0.0])
+    x = _arr(1.0, -1.0)
+    base = MlpPoint(W1=W1, b1=_arr(0.0, 0.5), W2=_arr([1.0, 1.0]), b2=_arr(0.0), x=x, t=_arr(0.25))
+    dz = float(forward_bounds(base).d_z1[0])
+    p = MlpPoint(W1=W1, b1=_arr(2.5 * dz, 0.5), W2=base.W2, b2=base.b2, x=x, t=base.t)
+    ex = MlpExample(p, ({k: -np.ones(p.get(k).shape) for k in PARAMS},), "mixed")
+    verdicts = {v.lean_name.rsplit(".", 1)[-1]: v for v in check_point(B.NumpyMlp(), ex,
+                                                                         Config(dims=p.dims))}
+    rem, cd = verdicts["hasFDerivAt_mlp_wrt_x"], verdicts["grad_x_mse"]
+    assert rem.status is Status.HOLDS and cd.status is Status.HOLDS
+    assert rem.message.startswith("the engine's forward remainder was not compared along probe 0")
+    assert cd.message.startswith("the central difference of the engine's loss was not compared")
+    assert verdicts["grad_b1_mse"].message == ""  # b1 has a step: compared, nothing to say
+
+
+def test_a_step_that_underflows_to_zero_is_skipped_not_a_crash() -> None:
+    from spec.checks import Config
+    from spec.runner import check_point
+
+    p = MlpPoint(W1=_arr([0.0]), b1=_arr(1e-310), W2=_arr([1.0]), b2=_arr(0.0), x=_arr(0.0),
+                 t=_arr(0.0))
+    dirs = {k: np.ones(p.get(k).shape) for k in PARAMS}
+    dirs["b1"] = _arr(1e30)  # the no-kink radius 1e-340 along it is below every float step
+    verdicts = check_point(B.NumpyMlp(), MlpExample(p, (dirs,), "all-on"), Config(dims=p.dims))
+    b1 = next(v for v in verdicts if v.lean_name.endswith("hasFDerivAt_mlp_wrt_b1"))
+    assert b1.status is Status.HOLDS and "not compared along probe 0" in b1.message

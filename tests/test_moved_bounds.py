@@ -74,3 +74,20 @@ def test_moved_bounds_hold_the_exact_and_the_engine_values(ex: MlpExample) -> No
                 # Steps inside the no-kink radius: the loss bounds stay within 2.5 times (a W2 or
                 # b2 step may be the size of W2, where Δloss grows with Δy as above).
                 assert mb.d_loss + fb.d_loss <= 2.5 * (direct.d_loss + fb.d_loss) + mb.loss * 2.0**-48, k
+
+
+def test_derived_bounds_are_no_base_to_move_from() -> None:
+    import pytest
+
+    from spec.tolerance import Shift, moved_bounds
+    from spec.examples import MlpPoint
+
+    one = np.ones(1)
+    p = MlpPoint(W1=np.ones((1, 1)), b1=one, W2=np.ones((1, 1)), b2=np.zeros(1), x=one, t=one)
+    fb = forward_bounds(p)
+    q = p.with_("b2", np.array([0.5]))
+    shift = Shift(None, None, None, np.array([0.5]), np.zeros(1), np.zeros(1))
+    derived = moved_bounds(q, fb, shift, FLOAT64)
+    assert derived.derived and not fb.derived
+    with pytest.raises(ValueError, match="derived from another point"):
+        moved_bounds(p.with_("b2", np.array([1.0])), derived, shift, FLOAT64)
