@@ -54,32 +54,39 @@ def _abs_product(W: F64, v: F64, transpose: bool) -> F64:
 def products(W: F64, V: F64, A: F64) -> tuple[F64, F64]:
     """Return `W V` and `|W| A` for `W (m, n)`, `V (n, kv)` and `A (n, ka)`, in one pass over `W`
     (each block of rows is read once, and its `|·|` taken in a buffer that stays in cache)."""
+    return _one_pass(W, V, A, transpose=False)
+
+
+def rproducts(W: F64, V: F64, A: F64) -> tuple[F64, F64]:
+    """Return `Wᵀ V` and `|W|ᵀ A` for `W (m, n)`, `V (m, kv)` and `A (m, ka)`, in one pass over
+    `W`: the block sums are accumulated, another grouping of the same sums."""
+    return _one_pass(W, V, A, transpose=True)
+
+
+def _one_pass(W: F64, V: F64, A: F64, transpose: bool) -> tuple[F64, F64]:
     m, n = W.shape
-    out_v: F64 = np.zeros((m, V.shape[1]))
-    out_a: F64 = np.zeros((m, A.shape[1]))
+    rows_out = n if transpose else m
+    out_v: F64 = np.zeros((rows_out, V.shape[1]))
+    out_a: F64 = np.zeros((rows_out, A.shape[1]))
     if n == 0 or m == 0:
         return out_v, out_a
     step = _rows(W)
     buf = np.empty((min(step, m), n)) if A.shape[1] else None
     for i in range(0, m, step):
         block = W[i : i + step]
-        if V.shape[1]:
-            np.matmul(block, V, out=out_v[i : i + step])
-        if buf is not None:
-            b = buf[: block.shape[0]]
-            np.abs(block, out=b)
-            np.matmul(b, A, out=out_a[i : i + step])
+        for right, out, absolute in ((V, out_v, False), (A, out_a, True)):
+            if not right.shape[1]:
+                continue
+            if absolute:
+                assert buf is not None
+                block_abs = buf[: block.shape[0]]
+                np.abs(block, out=block_abs)
+            mat = block_abs if absolute else block
+            if transpose:
+                out += mat.T @ right[i : i + step]
+            else:
+                np.matmul(mat, right, out=out[i : i + step])
     return out_v, out_a
-
-
-def rproducts(W: F64, V: F64, A: F64) -> tuple[F64, F64]:
-    """Return `Wᵀ V` and `|W|ᵀ A` for `W (m, n)`, `V (m, kv)` and `A (m, ka)`, in one pass over
-    `W`: the block sums are accumulated, another grouping of the same sums."""
-    m, n = W.shape
-    out_v: F64 = np.zeros((n, V.shape[1]))
-    out_a: F64 = np.zeros((n, A.shape[1]))
-    if n == 0 or m == 0:
-        return out_v, out_a
     step = _rows(W)
     buf = np.empty((min(step, m), n)) if A.shape[1] else None
     for i in range(0, m, step):
