@@ -24,7 +24,7 @@ from typing import Any
 
 from .types import F64
 
-__all__ = ["abs_matvec", "abs_rmatvec", "abs_dot", "products", "rproducts", "OuterSum"]
+__all__ = ["abs_dot", "products", "rproducts", "OuterSum", "Products"]
 
 BLOCK = 1 << 15
 """Entries per block (256 KiB of float64)."""
@@ -32,23 +32,6 @@ BLOCK = 1 << 15
 
 def _rows(W: F64) -> int:
     return max(1, BLOCK // max(1, int(W.shape[1])))
-
-
-def abs_matvec(W: F64, v: F64) -> F64:
-    """Return `|W| v` for a matrix `W (m, n)` and a vector `v (n,)`."""
-    return _abs_product(W, v, transpose=False)
-
-
-def abs_rmatvec(W: F64, v: F64) -> F64:
-    """Return `|W|ᵀ v` for a matrix `W (m, n)` and a vector `v (m,)`."""
-    return _abs_product(W, v, transpose=True)
-
-
-def _abs_product(W: F64, v: F64, transpose: bool) -> F64:
-    empty = np.empty((v.shape[0], 0))
-    if transpose:
-        return rproducts(W, empty, v[:, None])[1][:, 0]
-    return products(W, empty, v[:, None])[1][:, 0]
 
 
 def products(W: F64, V: F64, A: F64) -> tuple[F64, F64]:
