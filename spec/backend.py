@@ -29,6 +29,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
+from .blocks import BLOCK
 from .examples import PARAMS, MlpPoint
 from .tolerance import EXACT, FLOAT64, Precision
 from .types import F64, Arr, Real
@@ -148,8 +149,7 @@ class Subject:
 
     def _checked(self, value: Any, shape: tuple[int, ...], what: str) -> F64:
         watch = self.outputs is not None and math.prod(shape) >= _WATCHED
-        return as_checked_array(value, shape, what, copy=not watch,
-                                watch=self.outputs if watch else None)
+        return as_checked_array(value, shape, what, watch=self.outputs if watch else None)
 
     def outputs_unchanged(self) -> bool:
         """Return whether every result kept uncopied (`outputs`) still matches its fingerprint."""
@@ -270,16 +270,16 @@ def as_exact_array(value: Any, shape: tuple[int, ...], what: str) -> Arr:
 
 
 def as_checked_array(
-    value: Any, shape: tuple[int, ...], what: str, copy: bool = True,
+    value: Any, shape: tuple[int, ...], what: str,
     watch: list[tuple[NDArray[Any], Any]] | None = None,
 ) -> F64:
-    """Return `value` as a float64 array of `shape`, or raise `BackendError` saying what is wrong.
-    With `copy=False` a float64 array comes back as it is; with a `watch` list, the array and its
-    `fingerprint` are appended to it (taken in the same pass as the finiteness test)."""
+    """Return `value` as a float64 array of `shape` (a copy the engine cannot change), or raise
+    `BackendError` saying what is wrong. With a `watch` list, a float64 array comes back as it is,
+    and it and its `fingerprint` (taken in the same pass as the finiteness test) are appended."""
     arr = _to_numpy(value, what)
     if arr.shape != shape:
         raise BackendError(f"{what} returned shape {arr.shape}; expected {shape}")
-    out = arr.astype(np.float64, copy=copy)
+    out = arr.astype(np.float64, copy=watch is None)
     # A finite sum means finite entries (an inf or NaN entry makes the sum one): one pass, no
     # array allocated; only a non-finite sum (or an overflowing one) looks entry by entry.
     total = _sum_and_fingerprint(out, watch) if watch is not None else float(np.sum(out))
@@ -303,14 +303,11 @@ def _sum_and_fingerprint(a: F64, watch: list[tuple[NDArray[Any], Any]]) -> float
     flat = a.reshape(-1)
     words = flat.view(np.uint64)
     total, acc = 0.0, 0
-    for i in range(0, flat.size, _FINGERPRINT_BLOCK):
-        total += float(np.add.reduce(flat[i : i + _FINGERPRINT_BLOCK]))
-        acc += int(np.add.reduce(words[i : i + _FINGERPRINT_BLOCK], dtype=np.uint64))
+    for i in range(0, flat.size, BLOCK):
+        total += float(np.add.reduce(flat[i : i + BLOCK]))
+        acc += int(np.add.reduce(words[i : i + BLOCK], dtype=np.uint64))
     watch.append((a, acc % 2**64))  # the sum of the words modulo 2^64, as `fingerprint`
     return total
-
-
-_FINGERPRINT_BLOCK = 1 << 15
 
 
 def fingerprint(a: NDArray[Any]) -> Any:

@@ -32,7 +32,9 @@ from .tolerance import (
     forward_bounds,
     gamma,
     moved_bounds,
+    Moves,
     output_weights,
+    propagated_weights,
     scaled_moves,
     grad_bounds,
 )
@@ -266,35 +268,33 @@ def _step(zd: F64, fb: ForwardBounds) -> float:
 
 
 class _Moved:
-    """The step `d` in argument `k` and the points `p + d` and `p − d`: for a float engine, the
-    step is `factor · base` exactly (`spec.tolerance.scaled_moves`: the direction `h` itself and
-    the scale `s` when every entry of `s·h` moves exactly, else the step with its inexact entries
-    zeroed, and 1), so products with `h` serve every scale; for an exact engine, `s·h` exactly as
-    `Fraction`s."""
+    """The step `d` in argument `k` and the points `plus = p + d` and `minus = p − d`: for a float
+    engine, the step is `factor · base` exactly (`spec.tolerance.scaled_moves`: the direction `h`
+    itself and the scale `s` when every entry of `s·h` moves exactly, else the step with its
+    inexact entries zeroed, and 1), so products with `h` serve every scale; for an exact engine,
+    `s·h` exactly as `Fraction`s."""
 
     def __init__(self, k: str, p: MlpPoint, s: Any, h: F64, prec: Precision) -> None:
-        self._d: Any = None
+        self._moves: Moves | None = None
         if prec is EXACT:
-            self._d = fraction_array(h) * to_fraction(s)
-            self.plus = p.moved_exactly(k, self._d)
-            self._minus = p.moved_exactly(k, -self._d)
+            self._d: Any = fraction_array(h) * to_fraction(s)
+            self.plus, self.minus = p.moved_exactly(k, self._d), p.moved_exactly(k, -self._d)
             self.base: Any = self._d
             self.factor, self.nonzero = 1.0, True
         else:
             # The exactness test's rounded sums are the moved arrays themselves.
-            m = scaled_moves(p.get(k), h, float(s), prec)
+            self._moves = m = scaled_moves(p.get(k), h, float(s), prec)
+            self._d = None
             self.base, self.factor, self.nonzero = m.base, m.factor, m.nonzero
-            self.plus, self._minus = p.with_(k, m.plus), p.with_(k, m.minus)
+            self.plus, self.minus = p.with_(k, m.plus), p.with_(k, m.minus)
 
     @property
     def d(self) -> Any:
         """The step, formed (parameter-sized: the float checks use `base` and `factor`)."""
         if self._d is None:
-            self._d = self.base * self.factor if self.factor != 1.0 else self.base
+            assert self._moves is not None
+            self._d = self._moves.step
         return self._d
-
-    def minus(self) -> MlpPoint:
-        return self._minus
 
 
 def _shared_step(subject: Subject, k: str, p: MlpPoint, fb: ForwardBounds, h: F64) -> float:
@@ -333,7 +333,7 @@ def _inside(
 def _moved(subject: Subject, k: str, p: MlpPoint, h: F64, s: Any) -> _Moved:
     """Return the step `s·h` in argument `k` at `p`, with the moved points.
 
-    For a float engine the step is made exactly representable (`exact_moves`), so the engine is
+    For a float engine the step is made exactly representable (`scaled_moves`), so the engine is
     handed points the direction reaches exactly; for an exact engine it is `s·h` exactly.
     While the subject memoizes one point's calls (`spec.runner.check_point`), the remainder check
     at step `s` and the central difference of the gradient check at the same `s` move to the same
@@ -348,16 +348,22 @@ def _exact_step_size(k: str, args: tuple[Mat, Vec, Mat, Vec, Vec], h: Any) -> Ra
     """Return the largest power of two at most half the exact no-kink radius along `h` in
     argument `k` (the radius is `min_i |z1 i| / |ż1 i|` over the units `h` moves; 1 when it moves
     none): for an exact engine, whose remainders and central differences are compared exactly."""
-    zz = z1(args[0], args[1], args[4]).data
     zd = _zdot_exact(k, args, h)
-    ratios = [abs(zz[i]) / abs(zd[i]) for i in range(len(zd)) if zd[i] != 0]
-    if not ratios:
+    if not any(v != 0 for v in zd):
         return Q(1)
-    half = to_fraction(min(ratios)) / 2
+    half = to_fraction(_exact_radius(z1(args[0], args[1], args[4]).data, zd)) / 2
     e = half.numerator.bit_length() - half.denominator.bit_length()
     if Fraction(2) ** e > half:
         e -= 1
     return Q(2**e) if e >= 0 else Q(1, 2**-e)
+
+
+def _exact_radius(zz: Any, zd: Any) -> Rational:
+    # min_i |z1 i| / |ż1 i| over the units the direction moves (exact rationals); 1 when it
+    # moves none.
+    ratios = [abs(zz[i]) / abs(zd[i]) for i in range(len(zd)) if zd[i] != 0]
+    out: Rational = min(ratios) if ratios else Q(1)
+    return out
 
 
 def _crosses(at: ForwardBounds, moved: ForwardBounds) -> bool:
@@ -422,8 +428,7 @@ def _want_second_layer(
     the growth of Δy (`first_layer_growth`); return the first two vectors."""
     w, _, dw, growth = _first_layer_step(subject, k, p, fb, B)
     m, dm = fb.mask * w, fb.mask * dw
-    g_h = subject.prec.gamma(p.dims[1])
-    weights = g_h * np.abs(m) + (2 * g_h + 1) * dm
+    weights = propagated_weights(m, dm, subject.prec.gamma(p.dims[1]))
     _products(subject, p.W2).want(signed=[m], absolute=[weights, growth])
     return m, weights
 
@@ -457,8 +462,8 @@ def _first_layer_step(
 
 
 def _w2_jvp_weights(fb: ForwardBounds, n_h: int, prec: Precision) -> F64:
-    out: F64 = prec.gamma(n_h) * (np.abs(fb.a1) + 2 * fb.d_a1) + fb.d_a1
-    return out
+    # The bound of `d a1` for a step d in W2: n_h products, from â1 known within Δa1.
+    return propagated_weights(fb.a1, fb.d_a1, prec.gamma(n_h))
 
 
 def _bounds_at(
@@ -468,9 +473,9 @@ def _bounds_at(
     and the products along the step that the checks take anyway."""
     prec = subject.prec
     B, f = mv.base, mv.factor
-    p1 = mv.plus if sign > 0 else mv.minus()
+    p1 = mv.plus if sign > 0 else mv.minus
     jv, djv = _jvp(subject, k, p, fb, B, f)
-    n_i, n_h, _ = p.dims
+    n_h = p.dims[1]
     if k == "b2":
         d = mv.d
         shift = Shift(None, None, None, sign * d, np.zeros_like(d),
@@ -539,8 +544,7 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
         for j, dirs in enumerate(ex.directions):
             h = exact(dirs[k])
             zd = _zdot_exact(k, args, h)
-            ratios = [abs(zz[i]) / abs(zd[i]) for i in range(len(zd)) if zd[i] != 0]
-            radius = min(ratios) if ratios else Q(1)
+            radius = _exact_radius(zz, zd)
             for scale in (2, 2**11):
                 s = radius / scale
                 moved: list[Any] = list(args)
@@ -721,7 +725,7 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
         mv, (fp, fm), s = inside
         # The direction actually taken is h_eff = d / s (exact: s is a power of two); the sums
         # below are taken over d = factor · base and divided by s once.
-        pp, pm = mv.plus, mv.minus()
+        pp, pm = mv.plus, mv.minus
         Lp, Lm = subject.loss(pp), subject.loss(pm)
         where = f"engine (L(p + s h) − L(p − s h)) / 2s vs ⟪right side, h⟫, probe {j}"
         s_txt = f"s = 2^{round(math.log2(s))}"
@@ -779,9 +783,7 @@ def _outer_inner(G: OuterSum, dG: OuterSum, P: Products, prec: Precision) -> tup
     plus `(n_b Σ|a| + n_a) η` for underflow.
     """
     ((a, b),) = G.terms
-    ones = np.ones(b.shape[0])
-    abs_b = np.abs(b)
-    P.want(signed=[b], absolute=[*dG.right_factors(), abs_b, ones])  # (already, if it is shared)
+    ones, abs_b = np.ones(b.shape[0]), np.abs(b)  # registered by `_probe_products`, as `P` comes
     total = float(np.sum(P.absolute(ones)))
     value = G.contract([P.signed(b)], 0.0)
     n_a, n_b = G.shape
@@ -816,7 +818,7 @@ def _exact_probes(
         h = exact(dirs[k])
         s = _exact_step_size(k, args, h)
         mv = _moved(subject, k, p, dirs[k], s)
-        Lp, Lm = subject.loss(mv.plus), subject.loss(mv.minus())
+        Lp, Lm = subject.loss(mv.plus), subject.loss(mv.minus)
         cd = np.array((q(Lp) - q(Lm)) / (2 * s), dtype=object)
         why = f"exact, s = {s}; {survival(ex.probe_bits)}"
         lin = sum((a * b for a, b in zip(rhs.flat, h.flat)), Q(0))

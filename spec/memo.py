@@ -1,4 +1,4 @@
-"""Results remembered by the identity of the arrays they were computed from.
+"""Results remembered by the identity of the arrays they were computed from, and arrays reused.
 
 Every predicate at a point reads the same arrays (`W1`, the probe directions, the perturbed points),
 and at a million parameters each pass over them costs about a millisecond: `|W1|`, `W1 x`, the
@@ -8,7 +8,8 @@ A key refers to its objects weakly: an entry whose object is gone is stale and n
 new object with the same id is a miss), and the memo does not keep a point's arrays alive after
 its check. (Kept alive, the perturbed points of the last checks would hold tens of megabytes at a
 million parameters, and every new check would take its memory fresh from the system, a page
-fault per page.) Only the last few entries are kept.
+fault per page.) Only the last few entries are kept. `ArrayPool` hands out the moved copies of the
+parameters again once nothing refers to them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import sys
 import weakref
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
+
+import numpy as np
 
 __all__ = ["IdentityMemo", "ArrayPool"]
 
@@ -51,10 +54,6 @@ class IdentityMemo(Generic[V]):
         self._entries[ids] = (tuple(_ref(o) for o in objects), value)
         return value
 
-    def clear(self) -> None:
-        """Forget every entry."""
-        self._entries.clear()
-
 
 class ArrayPool:
     """Parameter-sized float64 arrays handed out again once nothing else refers to them.
@@ -73,8 +72,6 @@ class ArrayPool:
 
     def take(self, n: int) -> Any:
         """Return a float64 array of `n` entries, uninitialised."""
-        import numpy as np
-
         for i in range(len(self._arrays)):
             # References: the list's, and getrefcount's argument: nothing else holds it.
             if self._arrays[i].size == n and sys.getrefcount(self._arrays[i]) <= 2:
@@ -85,7 +82,6 @@ class ArrayPool:
                 self._arrays.pop(0)
             self._arrays.append(out)
         return out
-
 
     def clear(self) -> None:
         """Let go of every kept array."""

@@ -46,6 +46,7 @@ __all__ = [
     "Shift",
     "moved_bounds",
     "output_weights",
+    "propagated_weights",
     "first_layer_growth",
     "GradBounds",
     "grad_bounds",
@@ -202,12 +203,18 @@ def _signs(z1: F64, d_z1: F64) -> tuple[F64, NDArray[np.bool_]]:
     return mask, np.abs(z1) <= 2 * d_z1
 
 
-def output_weights(a1: F64, d_a1: F64, n_h: int, prec: Precision) -> F64:
-    """Return `γ|â1| + (2γ + 1)Δa1`, `γ = γ_{n_h + 1}`: `Δy` is `|W2|` times this (plus the `b2`
-    terms), for the spec's `â1` and its bound `Δa1`."""
-    g_h = gamma(n_h + 1, prec.u)
-    out: F64 = g_h * np.abs(a1) + (2 * g_h + 1) * d_a1
+def propagated_weights(v: F64, d_v: F64, g: float) -> F64:
+    """Return `g|v̂| + (2g + 1)Δv`: a sum of products `W v` computed with relative error `g`, from
+    an input known within `Δv`, is within `|W|` times this of the exact `W v`
+    (`g|W|(|v̂| + 2Δv) + |W|Δv`, one product with `|W|`)."""
+    out: F64 = g * np.abs(v) + (2 * g + 1) * d_v
     return out
+
+
+def output_weights(a1: F64, d_a1: F64, n_h: int, prec: Precision) -> F64:
+    """Return the weights of `Δy` (`propagated_weights` with `γ_{n_h + 1}`: `n_h` products and
+    `b2`): `Δy` is `|W2|` times this, plus the `b2` terms."""
+    return propagated_weights(a1, d_a1, gamma(n_h + 1, prec.u))
 
 
 def _output(
@@ -458,9 +465,8 @@ def scaled_moves(p: F64, h: F64, scale: float, prec: Precision = FLOAT64) -> Mov
     if not (scale > 0 and math.frexp(scale)[0] == 0.5):
         raise ValueError(f"scaled_moves: scale={scale!r} must be a positive power of two")
     t = prec.dtype
-    if t is not np.float64 or scale == 1.0:
-        d = h if scale == 1.0 else h * scale
-        return _narrow_moves(p, d, prec) if t is not np.float64 else _moves64(p, d, 1.0)
+    if t is not np.float64:
+        return _narrow_moves(p, h if scale == 1.0 else h * scale, prec)
     return _moves64(p, h, scale)
 
 

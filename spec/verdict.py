@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .blocks import OuterSum
+from .blocks import BLOCK, OuterSum
 from .rational import is_rational, to_fraction
 from .types import Arr
 
@@ -167,9 +167,9 @@ def compare(
     )
 
 
-_BLOCK = 1 << 15
-"""Entries compared at a time: at a million entries, fresh error and ratio arrays would cost more
-than the arithmetic (see `spec.blocks`)."""
+_BLOCK = BLOCK
+"""Entries compared at a time (`spec.blocks.BLOCK`): at a million entries, fresh error and ratio
+arrays would cost more than the arithmetic."""
 
 
 def _entry(x: Any, idx: tuple[int, ...], shape: tuple[int, ...]) -> float:

@@ -311,11 +311,11 @@ def test_watched_results_get_the_plain_fingerprint(shape: tuple[int, ...]) -> No
 
     a = np.random.default_rng(1).standard_normal(shape)
     watch: list[Any] = []
-    out = as_checked_array(a, shape, "engine.grads['W1']", copy=False, watch=watch)
+    out = as_checked_array(a, shape, "engine.grads['W1']", watch=watch)
     assert out is a and watch == [(a, fingerprint(a))]
     a.reshape(-1)[-1] = np.inf
     with pytest.raises(BackendError, match=r"non-finite value inf at index"):
-        as_checked_array(a, shape, "engine.grads['W1']", copy=False, watch=[])
+        as_checked_array(a, shape, "engine.grads['W1']", watch=[])
 
 
 def test_a_probe_with_no_step_inside_the_region_is_named_not_silently_dropped() -> None:
