@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 
 from .blocks import BLOCK
 from .examples import PARAMS, MlpPoint
+from .rational import fraction_array
 from .tolerance import EXACT, FLOAT64, Precision
 from .types import F64, Arr, Real
 
@@ -242,10 +243,7 @@ def _as_input(a: Any, exact: bool) -> Any:
         view = a.view()
         view.flags.writeable = False
         return view
-    out = np.empty(a.shape, dtype=object)
-    for idx, v in np.ndenumerate(a):
-        out[idx] = Fraction(float(v))
-    return out
+    return fraction_array(a)
 
 
 def as_exact_array(value: Any, shape: tuple[int, ...], what: str) -> Arr:
