@@ -6,8 +6,8 @@
 "Exact verification" is `spec.runner.check_point` restricted to the `grad_*_mse` lemmas with the
 exact reference: the engine's five gradients are compared with the statements' right sides in exact
 rationals (errors measured exactly, within the engine's own rounding bound), the spec's adjoint
-property is checked exactly along each probe, and each probe's central difference of the engine's
-loss is compared exactly. Prints the median time for each arithmetic and their ratio.
+property is checked exactly along each probe, and each probe's difference of the engine's loss
+(less its quadratic term) is compared exactly. Prints the median time for each arithmetic and their ratio.
 """
 
 from __future__ import annotations

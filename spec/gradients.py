@@ -38,7 +38,7 @@ from .tolerance import (
     scaled_moves,
     grad_bounds,
 )
-from .types import F64, Mat, Vec
+from .types import F64, Mat, Vec, real_inv
 from .verdict import Comparison, Verdict, combine, compare, compare_exact, noted, unmet
 
 __all__ = [
@@ -268,8 +268,7 @@ def _step(zd: F64, fb: ForwardBounds) -> float:
 
 
 class _Moved:
-    """The step `d` in argument `k` and the points `plus = p + d` and `minus = p − d`: for a float
-    engine, the step is `factor · base` exactly (`spec.tolerance.scaled_moves`: the direction `h`
+    """The step `d` in argument `k` and the point `plus = p + d`: for a float engine, the step is `factor · base` exactly (`spec.tolerance.scaled_moves`: the direction `h`
     itself and the scale `s` when every entry of `s·h` moves exactly, else the step with its
     inexact entries zeroed, and 1), so products with `h` serve every scale; for an exact engine,
     `s·h` exactly as `Fraction`s."""
@@ -278,15 +277,15 @@ class _Moved:
         self._moves: Moves | None = None
         if prec is EXACT:
             self._d: Any = fraction_array(h) * to_fraction(s)
-            self.plus, self.minus = p.moved_exactly(k, self._d), p.moved_exactly(k, -self._d)
+            self.plus = p.moved_exactly(k, self._d)
             self.base: Any = self._d
             self.factor, self.nonzero = 1.0, True
         else:
-            # The exactness test's rounded sums are the moved arrays themselves.
+            # The exactness test's rounded sums are the moved array itself.
             self._moves = m = scaled_moves(p.get(k), h, float(s), prec)
             self._d = None
             self.base, self.factor, self.nonzero = m.base, m.factor, m.nonzero
-            self.plus, self.minus = p.with_(k, m.plus), p.with_(k, m.minus)
+            self.plus = p.with_(k, m.plus)
 
     @property
     def d(self) -> Any:
@@ -310,10 +309,10 @@ _HALVINGS = 30
 
 
 def _inside(
-    subject: Subject, k: str, p: MlpPoint, fb: ForwardBounds, h: F64, s: float, both: bool
-) -> tuple[_Moved, tuple[ForwardBounds, ...], float] | None:
-    """Return the move by `s·h` (`_moved`), the bounds at `p + d` (and `p − d` with `both`), and
-    the step taken; the step is halved while a moved point could lie across a kink or in its
+    subject: Subject, k: str, p: MlpPoint, fb: ForwardBounds, h: F64, s: float
+) -> tuple[_Moved, ForwardBounds, float] | None:
+    """Return the move by `s·h` (`_moved`), the bounds at `p + d`, and the step taken; the step
+    is halved while the moved point could lie across a kink or in its
     doubt band (a dropped inexact entry can move the step, and the moved bounds are a little
     wider than those at `p`). None when no nonzero step is left (every entry inexact, or the
     step underflowed to 0): then there is nothing to compare."""
@@ -323,21 +322,21 @@ def _inside(
         mv = _moved(subject, k, p, h, s)
         if not mv.nonzero:
             return None
-        bounds = tuple(_bounds_at(subject, k, p, fb, mv, sign) for sign in ((1, -1) if both else (1,)))
-        if not any(_crosses(fb, b) for b in bounds):
+        bounds = _bounds_at(subject, k, p, fb, mv)
+        if not _crosses(fb, bounds):
             return mv, bounds, s
         s /= 2
     return None
 
 
 def _moved(subject: Subject, k: str, p: MlpPoint, h: F64, s: Any) -> _Moved:
-    """Return the step `s·h` in argument `k` at `p`, with the moved points.
+    """Return the step `s·h` in argument `k` at `p`, with the moved point.
 
     For a float engine the step is made exactly representable (`scaled_moves`), so the engine is
     handed points the direction reaches exactly; for an exact engine it is `s·h` exactly.
     While the subject memoizes one point's calls (`spec.runner.check_point`), the remainder check
-    at step `s` and the central difference of the gradient check at the same `s` move to the same
-    points: sharing the objects shares their bounds (cached per point) and the engine's memoized
+    at step `s` and the loss difference of the gradient check at the same `s` move to the same
+    point: sharing the objects shares their bounds (cached per point) and the engine's memoized
     values, and the exactness test runs once per parameter-sized array.
     """
     out: _Moved = subject.reuse((p, h), f"moved {k} {s}", lambda: _Moved(k, p, s, h, subject.prec))
@@ -347,7 +346,7 @@ def _moved(subject: Subject, k: str, p: MlpPoint, h: F64, s: Any) -> _Moved:
 def _exact_step_size(k: str, args: tuple[Mat, Vec, Mat, Vec, Vec], h: Any) -> Rational:
     """Return the largest power of two at most half the exact no-kink radius along `h` in
     argument `k` (the radius is `min_i |z1 i| / |ż1 i|` over the units `h` moves; 1 when it moves
-    none): for an exact engine, whose remainders and central differences are compared exactly."""
+    none): for an exact engine, whose remainders and loss differences are compared exactly."""
     zd = _zdot_exact(k, args, h)
     if not any(v != 0 for v in zd):
         return Q(1)
@@ -466,31 +465,28 @@ def _w2_jvp_weights(fb: ForwardBounds, n_h: int, prec: Precision) -> F64:
     return propagated_weights(fb.a1, fb.d_a1, prec.gamma(n_h))
 
 
-def _bounds_at(
-    subject: Subject, k: str, p: MlpPoint, fb: ForwardBounds, mv: _Moved, sign: int
-) -> ForwardBounds:
-    """Return the bounds at `p + sign · d` (`spec.tolerance.moved_bounds`), from the bounds at `p`
-    and the products along the step that the checks take anyway."""
+def _bounds_at(subject: Subject, k: str, p: MlpPoint, fb: ForwardBounds, mv: _Moved) -> ForwardBounds:
+    """Return the bounds at `p + d` (`spec.tolerance.moved_bounds`), from the bounds at `p` and the
+    products along the step that the checks take anyway."""
     prec = subject.prec
     B, f = mv.base, mv.factor
-    p1 = mv.plus if sign > 0 else mv.minus
     jv, djv = _jvp(subject, k, p, fb, B, f)
     n_h = p.dims[1]
     if k == "b2":
         d = mv.d
-        shift = Shift(None, None, None, sign * d, np.zeros_like(d),
+        shift = Shift(None, None, None, d, np.zeros_like(d),
                       gamma(n_h + 1, prec.u) * np.abs(d))
     elif k == "W2":
         P = _probe_products(subject, k, p, fb, B)
         grow = f * P.absolute(output_weights(fb.a1, fb.d_a1, n_h, prec))
-        shift = Shift(None, None, None, sign * jv, djv, grow)
+        shift = Shift(None, None, None, jv, djv, grow)
     else:
         zc, A, err, growth = _first_layer_step(subject, k, p, fb, B)
         P2 = _products(subject, p.W2)
         # The rounding of ż along B, times f, and η more for the scaling's underflow.
-        shift = Shift(sign * f * zc, f * err + prec.eta, f * A, sign * jv, djv,
+        shift = Shift(f * zc, f * err + prec.eta, f * A, jv, djv,
                       f * P2.absolute(growth) + fb.grow0)
-    return moved_bounds(p1, fb, shift, prec)
+    return moved_bounds(mv.plus, fb, shift, prec)
 
 
 def _probe_products(subject: Subject, k: str, p: MlpPoint, fb: ForwardBounds, B: F64) -> Products:
@@ -574,10 +570,10 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
                 mv = _moved(subject, k, p, h, s0 / 2**scale)
                 step_txt = f"s/2^{scale}"
             else:
-                inside = _inside(subject, k, p, fb, h, s0 * 2.0**-scale, both=False)
+                inside = _inside(subject, k, p, fb, h, s0 * 2.0**-scale)
                 if inside is None:
                     continue  # no nonzero exact step inside the region: nothing to compare
-                mv, (f1,), s1 = inside
+                mv, f1, s1 = inside
                 step_txt = f"s/2^{scale}" if s1 == s0 * 2.0**-scale else f"2^{round(math.log2(s1))}"
             p1 = mv.plus
             y1 = subject.forward(p1)
@@ -710,42 +706,48 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
     comps.append(against(subject, f"engine grads[{k!r}] vs the statement's right side", grads[k],
                          lambda: rhs_data, G, dG, gb.derivation[k]))
     # ... and the closed form's inner product with each probe is the directional derivative of the
-    # engine's own loss. Along a line inside the no-kink region the loss is exactly quadratic, so
-    # the central difference (L(p + d) − L(p − d)) / 2s is exactly ⟪∇L, d/s⟫ in real arithmetic.
+    # engine's own loss. Along a step d inside the no-kink region the network is affine,
+    # f(p + d) = f(p) + f'(d), so the loss is exactly quadratic:
+    #     L(p + d) − L(p) = ⟪∇L, d⟫ + (1/n)‖f'(d)‖²,
+    # and (L(p + d) − L(p) − (1/n)‖f'(d)‖²) / s is exactly ⟪∇L, d/s⟫ in real arithmetic. One moved
+    # point per probe, shared with the remainder check of `hasFDerivAt_mlp_wrt_*` along it.
     if subject.prec is EXACT:
         comps += _exact_probes(k, ex, subject, exact_args(p), rhs_data, grads[k])
         return combine(name, subj, comps, **p.witness())
     skipped: list[int] = []
+    n_o = p.dims[2]
+    L0 = subject.loss(p)
     for j, dirs in enumerate(ex.directions):
-        inside = _inside(subject, k, p, fb, dirs[k], _shared_step(subject, k, p, fb, dirs[k]),
-                         both=True)
+        inside = _inside(subject, k, p, fb, dirs[k], _shared_step(subject, k, p, fb, dirs[k]))
         if inside is None:
             skipped.append(j)  # no nonzero exact step inside the region: nothing to compare
             continue
-        mv, (fp, fm), s = inside
+        mv, fp, s = inside
         # The direction actually taken is h_eff = d / s (exact: s is a power of two); the sums
         # below are taken over d = factor · base and divided by s once.
-        pp, pm = mv.plus, mv.minus
-        Lp, Lm = subject.loss(pp), subject.loss(pm)
-        where = f"engine (L(p + s h) − L(p − s h)) / 2s vs ⟪right side, h⟫, probe {j}"
+        Lp = subject.loss(mv.plus)
+        where = f"engine (L(p + s h) − L(p) − (1/n)‖f'(s h)‖²) / s vs ⟪right side, h⟫, probe {j}"
         s_txt = f"s = 2^{round(math.log2(s))}"
         if exact_ref:
             # Both sides exactly: the only error left is the engine's in its two losses.
-            cd_x = (q(Lp) - q(Lm)) / (2 * q(s))
+            lin_d = fprime.apply(_wrap(args[("W1", "b1", "W2", "b2", "x").index(k)], exact(mv.d)))
+            assert isinstance(lin_d, Vec)
+            quad_x = real_inv(Q(n_o)) * lin_d.norm_sq()
+            cd_x = (q(Lp) - q(L0) - quad_x) / q(s)
             lin_x = sum((a * b for a, b in zip(rhs_data.flat, exact(mv.d).flat)), Q(0)) / q(s)
             comps.append(compare(where, np.array(cd_x, dtype=object), np.array(lin_x, dtype=object),
-                                 SLACK * (fp.d_loss + fm.d_loss) / (2 * s),
-                                 f"(Δloss(p + sh) + Δloss(p − sh)) / 2s, measured exactly, {s_txt}"))
+                                 SLACK * (fp.d_loss + fb.d_loss) / s,
+                                 f"(Δloss(p + sh) + Δloss(p)) / s, measured exactly, {s_txt}"))
             continue
-        cd = (float(Lp) - float(Lm)) / (2 * s)
-        loss_err = (fp.d_loss + fm.d_loss + subject.prec.u * abs(float(Lp) - float(Lm))) / (2 * s)
+        cd, loss_err = _loss_difference(subject, k, p, fb, mv, float(Lp), float(L0), fp)
+        cd, loss_err = cd / s, loss_err / s  # a power of two: exact, but for underflow (η below)
         if isinstance(G, OuterSum):
             # Over the base of the step (the direction itself when the step is s·h exactly),
             # then times factor / s, a power of two.
             P = _probe_products(subject, k, p, fb, mv.base)
             lin, lin_bound, terms = _outer_inner(G, dG, P, subject.prec)
             ratio = mv.factor / s
-            lin, bound = lin * ratio, SLACK * (lin_bound * ratio + loss_err)
+            lin, bound = lin * ratio, SLACK * (lin_bound * ratio + loss_err + subject.prec.eta)
             how = f"ΣΔG|h| + γ_{terms}Σ|a||h||b| for G = a ⊗ b"
         else:
             d = mv.d
@@ -756,13 +758,41 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
                 abs_dot(dG, d) / s
                 + subject.prec.gamma(n) * abs_dot(G, d) / s
                 + loss_err
-                + n * subject.prec.eta / s
+                + (n + 1) * subject.prec.eta / s
             )
             how = f"ΣΔG|h| + γ_{n}Σ|G h|"
         comps.append(compare(where, cd, lin, bound,
-                             f"{how} + (Δloss(p + sh) + Δloss(p − sh) + u|ΔL|) / 2s, {s_txt}"))
+                             f"{how} + (Δloss(p + sh) + Δloss(p) + Δq + γ_2(|L₊ − L| + q)) / s, "
+                             f"q = (1/n)‖f'(sh)‖², {s_txt}"))
     return noted(combine(name, subj, comps, **p.witness()),
-                 _not_compared("the central difference of the engine's loss", skipped))
+                 _not_compared("the difference of the engine's loss", skipped))
+
+
+def _loss_difference(
+    subject: Subject, k: str, p: MlpPoint, fb: ForwardBounds, mv: _Moved, Lp: float, L0: float,
+    fp: ForwardBounds,
+) -> tuple[float, float]:
+    """Return `(L(p + d) − L(p)) − (1/n)‖f'(d)‖²` from the engine's two losses and the stated
+    derivative along the step (`_jvp`), which is `⟪∇L, d⟫` in real arithmetic inside the no-kink
+    region, and a bound on its error.
+
+    The losses are within `Δloss` each. The quadratic term is `q̂ = (1/n) Σ ĵ²` for `ĵ` the
+    computed `f'(d)`, within `δ` of it entrywise: `|Σ ĵ² − Σ f'(d)²| ≤ Σ (2|ĵ| + δ) δ`, and its
+    evaluation (`n` products and sums, then `1/n`) adds `γ_{n+1} Σ ĵ² + n·η`. The two
+    subtractions add `γ_2 (|L₊ − L| + q̂)`.
+    """
+    prec = subject.prec
+    n_o = p.dims[2]
+    jv, djv = _jvp(subject, k, p, fb, mv.base, mv.factor)
+    inv = 1.0 / n_o if n_o else 0.0  # 1/0 = 0, as in Lean
+    sq = float(jv @ jv)
+    quad = inv * sq
+    d_quad = inv * (float(np.sum((2 * np.abs(jv) + djv) * djv)) + prec.gamma(n_o + 1) * sq
+                    + n_o * prec.eta)
+    diff = Lp - L0
+    value = diff - quad
+    err = fp.d_loss + fb.d_loss + d_quad + prec.gamma(2) * (abs(diff) + quad)
+    return value, SLACK * err
 
 
 def _products(subject: Subject, B: F64) -> Products:
@@ -807,27 +837,32 @@ def _exact_probes(
     k: str, ex: MlpExample, subject: Subject, args: tuple[Mat, Vec, Mat, Vec, Vec], rhs: Any,
     grad: Any,
 ) -> list[Comparison]:
-    """For an exact engine: along each probe, the central difference of its loss (exact: the loss
-    is quadratic along the line inside the no-kink radius, so it is exactly `⟪∇L, h⟫`) must equal
-    both the statement's right side and the engine's own gradient applied to `h`, with no
-    tolerance. A wrong gradient then survives a uniformly drawn integer probe only with the
-    probability `survival` states."""
+    """For an exact engine: along each probe, the difference of its loss less the quadratic term,
+    `(L(p + s h) − L(p)) / s − s (1/n)‖f'(h)‖²` (exactly `⟪∇L, h⟫`: inside the no-kink radius the
+    network is affine along the line, so the loss is exactly quadratic), must equal both the
+    statement's right side and the engine's own gradient applied to `h`, with no tolerance. A
+    wrong gradient then survives a uniformly drawn integer probe only with the probability
+    `survival` states."""
     p = ex.point
     comps: list[Comparison] = []
+    fprime = fderiv_mlp_wrt(k, *args)
+    inv_n = real_inv(Q(p.dims[2]))
+    L0 = q(subject.loss(p))
     for j, dirs in enumerate(ex.directions):
         h = exact(dirs[k])
         s = _exact_step_size(k, args, h)
         mv = _moved(subject, k, p, dirs[k], s)
-        Lp, Lm = subject.loss(mv.plus), subject.loss(mv.minus)
-        cd = np.array((q(Lp) - q(Lm)) / (2 * s), dtype=object)
+        lin_h = fprime.apply(_wrap(args[("W1", "b1", "W2", "b2", "x").index(k)], h))
+        assert isinstance(lin_h, Vec)
+        cd = np.array((q(subject.loss(mv.plus)) - L0) / s - s * inv_n * lin_h.norm_sq(), dtype=object)
         why = f"exact, s = {s}; {survival(ex.probe_bits)}"
         lin = sum((a * b for a, b in zip(rhs.flat, h.flat)), Q(0))
         comps.append(compare_exact(
-            f"engine (L(p + s h) − L(p − s h)) / 2s vs ⟪right side, h⟫, probe {j} ({why})",
+            f"engine (L(p + s h) − L(p)) / s − s(1/n)‖f'(h)‖² vs ⟪right side, h⟫, probe {j} ({why})",
             cd, np.array(lin, dtype=object)))
         own = sum((a * b for a, b in zip(exact(grad).flat, h.flat)), Q(0))
         comps.append(compare_exact(
-            f"engine ⟪grads[{k!r}], h⟫ vs its own (L(p + s h) − L(p − s h)) / 2s, probe {j}",
+            f"engine ⟪grads[{k!r}], h⟫ vs its own (L(p + s h) − L(p)) / s − s(1/n)‖f'(h)‖², probe {j}",
             np.array(own, dtype=object), cd))
     return comps
 

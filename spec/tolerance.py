@@ -408,33 +408,32 @@ def _u_text(prec: Precision) -> str:
 
 
 def exact_step(p: F64, d: F64, prec: Precision = FLOAT64) -> tuple[F64, int]:
-    """Return `d` with the entries zeroed where `p + d` or `p − d` is not exact in `prec` (or `d`
-    itself is not representable there), and how many were zeroed (see `exact_moves`)."""
-    step, _, _, zeroed = exact_moves(p, d, prec)
+    """Return `d` with the entries zeroed where `p + d` is not exact in `prec` (or `d` itself is
+    not representable there), and how many were zeroed (see `exact_moves`)."""
+    step, _, zeroed = exact_moves(p, d, prec)
     return step, zeroed
 
 
-def exact_moves(p: F64, d: F64, prec: Precision = FLOAT64) -> tuple[F64, F64, F64, int]:
-    """Return `(d', p + d', p − d', zeroed)`: `d` with the entries zeroed where `p + d` or `p − d`
-    is not exact in `prec` (or `d` itself is not representable there), the two moved arrays,
-    computed exactly, and how many entries were zeroed. `d'` is `d` itself when none was.
+def exact_moves(p: F64, d: F64, prec: Precision = FLOAT64) -> tuple[F64, F64, int]:
+    """Return `(d', p + d', zeroed)`: `d` with the entries zeroed where `p + d` is not exact in
+    `prec` (or `d` itself is not representable there), the moved array, computed exactly, and how
+    many entries were zeroed. `d'` is `d` itself when none was.
 
     Exactness is decided with Knuth's TwoSum, whose error term is 0 exactly when the rounded sum
-    is the real sum; the rounded sums are the moved arrays themselves. With exact perturbed
-    points, `L(p + d) − L(p − d)` is a difference of losses at points the direction reaches
-    *exactly*, so no rounding of the step enters the comparison.
+    is the real sum; the rounded sums are the moved array itself. At an exact moved point,
+    `L(p + d) − L(p)` is a difference of losses at a point the direction reaches *exactly*, so no
+    rounding of the step enters the comparison.
     """
     m = scaled_moves(p, d, 1.0, prec)
-    return m.step, m.plus, m.minus, m.zeroed
+    return m.step, m.plus, m.zeroed
 
 
 @dataclass(frozen=True, eq=False)
 class Moves:
-    """An exact step and the two points it reaches: the step is `factor · base` exactly, and
-    `plus = p + step`, `minus = p − step` exactly (`scaled_moves`)."""
+    """An exact step and the point it reaches: the step is `factor · base` exactly, and
+    `plus = p + step` exactly (`scaled_moves`)."""
 
     plus: F64
-    minus: F64
     zeroed: int
     """Entries of the requested step that were zeroed (their moves were not exact)."""
     base: F64
@@ -455,8 +454,8 @@ class Moves:
 
 
 def scaled_moves(p: F64, h: F64, scale: float, prec: Precision = FLOAT64) -> Moves:
-    """Return the moves of `p` by the step `scale · h`, `scale` a power of two, with the entries
-    zeroed where `scale · h`, `p + scale · h` or `p − scale · h` is not exact in `prec`.
+    """Return the move of `p` by the step `scale · h`, `scale` a power of two, with the entries
+    zeroed where `scale · h` or `p + scale · h` is not exact in `prec`.
 
     For float64 the step is formed a block at a time in cache (where `scale · h` is exact, which
     is checked: `(scale · h) / scale = h`), so no step-sized array is written unless an entry is
@@ -473,10 +472,10 @@ def scaled_moves(p: F64, h: F64, scale: float, prec: Precision = FLOAT64) -> Mov
 def _moves64(p: F64, h: F64, scale: float) -> Moves:
     fp, fh = p.reshape(-1), h.reshape(-1)
     n = fp.size
-    plus, minus = _MOVED.take(n), _MOVED.take(n)
+    plus = _MOVED.take(n)
     bad = np.empty(n, dtype=bool)
     # A block at a time: the scratch of the test stays in cache, and the only passes over memory
-    # are reading p and h and writing the two moved arrays.
+    # are reading p and h and writing the moved array.
     k0 = min(n, _TEST_BLOCK)
     step, bb, tmp = np.empty(k0), np.empty(k0), np.empty(k0)
     also = np.empty(k0, dtype=bool)
@@ -499,19 +498,15 @@ def _moves64(p: F64, h: F64, scale: float) -> Moves:
                 np.not_equal(tmp[:k], fh[i : i + k], out=out)  # scale · h underflowed
             nonzero += int(np.count_nonzero(b))
             np.add(a, b, out=plus[i : i + k])
-            _inexact(a, b, plus[i : i + k], 1, bb[:k], tmp[:k], also[:k])
-            np.logical_or(out, also[:k], out=out)
-            np.subtract(a, b, out=minus[i : i + k])
-            _inexact(a, b, minus[i : i + k], -1, bb[:k], tmp[:k], also[:k])
+            _inexact(a, b, plus[i : i + k], bb[:k], tmp[:k], also[:k])
             np.logical_or(out, also[:k], out=out)
     zeroed = int(np.count_nonzero(bad))
     shape = p.shape
     if not zeroed:
-        return Moves(plus.reshape(shape), minus.reshape(shape), 0, h, scale, nonzero > 0 or n == 0)
+        return Moves(plus.reshape(shape), 0, h, scale, nonzero > 0 or n == 0)
     d = np.where(bad.reshape(shape), 0.0, h * scale if scale != 1.0 else h)
     np.copyto(plus, fp, where=bad)
-    np.copyto(minus, fp, where=bad)
-    return Moves(plus.reshape(shape), minus.reshape(shape), zeroed, d, 1.0, bool(d.any()) or n == 0)
+    return Moves(plus.reshape(shape), zeroed, d, 1.0, bool(d.any()) or n == 0)
 
 
 def _narrow_moves(p: F64, d: F64, prec: Precision) -> Moves:
@@ -520,47 +515,43 @@ def _narrow_moves(p: F64, d: F64, prec: Precision) -> Moves:
     t = prec.dtype
     p_, d_ = p.astype(t), d.astype(t)
     with np.errstate(over="ignore", invalid="ignore"):
-        plus, minus = p_ + d_, p_ - d_
-        bad = _inexact_whole(p_, d_, plus, 1) | _inexact_whole(p_, d_, minus, -1)
+        plus = p_ + d_
+        bad = _inexact_whole(p_, d_, plus)
         bad |= (d_.astype(np.float64) != d) | (p_.astype(np.float64) != p)
     zeroed = int(np.count_nonzero(bad))
     if zeroed:
         d = np.where(bad, 0.0, d)
-        plus, minus = np.where(bad, p_, plus), np.where(bad, p_, minus)
-    return Moves(plus.astype(np.float64), minus.astype(np.float64), zeroed, d, 1.0,
-                 bool(d.any()) or d.size == 0)
+        plus = np.where(bad, p_, plus)
+    return Moves(plus.astype(np.float64), zeroed, d, 1.0, bool(d.any()) or d.size == 0)
 
 
-def _inexact_whole(a: NDArray[Any], b: NDArray[Any], s: NDArray[Any], sign: int) -> NDArray[np.bool_]:
+def _inexact_whole(a: NDArray[Any], b: NDArray[Any], s: NDArray[Any]) -> NDArray[np.bool_]:
     out = np.empty(a.shape, dtype=bool)
-    _inexact(a, b, s, sign, np.empty_like(a), np.empty_like(a), out)
+    _inexact(a, b, s, np.empty_like(a), np.empty_like(a), out)
     return out
 
 
 _MOVED = ArrayPool(4)
-"""The moved copies of the parameters: a check's four (`W1 ± d`, `W2 ± d`) are reused by the
-next check once nothing refers to them (`spec.memo.ArrayPool`)."""
+"""The moved copies of the parameters: a check's (`W1 + d`, `W2 + d`, one per probe) are reused
+by the next check once nothing refers to them (`spec.memo.ArrayPool`)."""
 
 _TEST_BLOCK = 1 << 14
 """Entries tested at a time (128 KiB of float64 per scratch buffer)."""
 
 
 def _inexact(
-    a: NDArray[Any], b: NDArray[Any], s: NDArray[Any], sign: int, bb: NDArray[Any],
-    tmp: NDArray[Any], out: NDArray[np.bool_],
+    a: NDArray[Any], b: NDArray[Any], s: NDArray[Any], bb: NDArray[Any], tmp: NDArray[Any],
+    out: NDArray[np.bool_],
 ) -> None:
-    """Set `out` where `s = fl(a + sign·b)` differs from the real sum, by Knuth's TwoSum.
+    """Set `out` where `s = fl(a + b)` differs from the real sum, by Knuth's TwoSum.
 
-    TwoSum's error term, with `c = sign·b` and `bb = s − a`, is `(a − (s − bb)) + (c − bb)`: 0
-    exactly when `s` is exact. It is compared as `a − (s − bb) ≠ bb − c` (a sum of two floats
+    TwoSum's error term, with `bb = s − a`, is `(a − (s − bb)) + (b − bb)`: 0 exactly when `s`
+    is exact. It is compared as `a − (s − bb) ≠ bb − b` (a sum of two floats
     rounds to 0 only when it is 0), which saves a pass; an overflow makes `s` infinite and the
     comparison NaN, i.e. inexact. `bb` and `tmp` are scratch buffers, updated in place.
     """
     np.subtract(s, a, out=bb)
     np.subtract(s, bb, out=tmp)
     np.subtract(a, tmp, out=tmp)  # tmp := a − (s − bb)
-    if sign > 0:
-        np.subtract(bb, b, out=bb)  # bb := bb − c
-    else:
-        np.add(bb, b, out=bb)
+    np.subtract(bb, b, out=bb)  # bb := bb − b
     np.not_equal(tmp, bb, out=out)

@@ -226,7 +226,7 @@ def test_a_2_to_minus_80_gradient_error_is_caught_with_the_probability_stated() 
     failing = [c.quantity for c in v.comparisons if not c.ok]
     # Caught entrywise against the exact right side, and along the integer probes.
     assert any("vs the statement's right side" in q for q in failing)
-    assert any("vs its own (L(p + s h) − L(p − s h)) / 2s" in q for q in failing)
+    assert any("vs its own (L(p + s h) − L(p)) / s − s(1/n)‖f'(h)‖²" in q for q in failing)
     probes = [c.quantity for c in v.comparisons if "⟪right side, h⟫" in c.quantity]
     assert probes and all(f"N = 2^{PROBE_BITS}" in q for q in probes)
 

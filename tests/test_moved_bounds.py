@@ -50,9 +50,10 @@ def test_moved_bounds_hold_the_exact_and_the_engine_values(ex: MlpExample) -> No
         s = _shared_step(subject, k, p, fb, h)
         if s == 0:
             continue
-        mv = _moved(subject, k, p, h, s)
-        for sign, q in ((1, mv.plus), (-1, mv.minus)):
-            mb = _bounds_at(subject, k, p, fb, mv, sign)
+        for direction in (h, -h):  # p + d and p − d
+            mv = _moved(subject, k, p, direction, s)
+            q = mv.plus
+            mb = _bounds_at(subject, k, p, fb, mv)
             if (mb.mask != fb.mask).any() or mb.kink_doubt.any():
                 continue  # the check skips such steps
             W1, b1, W2, b2, x = exact_args(q)
