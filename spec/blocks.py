@@ -70,17 +70,6 @@ def _one_pass(W: F64, V: F64, A: F64, transpose: bool) -> tuple[F64, F64]:
             else:
                 np.matmul(mat, right, out=out[i : i + step])
     return out_v, out_a
-    step = _rows(W)
-    buf = np.empty((min(step, m), n)) if A.shape[1] else None
-    for i in range(0, m, step):
-        block = W[i : i + step]
-        if V.shape[1]:
-            out_v += block.T @ V[i : i + step]
-        if buf is not None:
-            b = buf[: block.shape[0]]
-            np.abs(block, out=b)
-            out_a += b.T @ A[i : i + step]
-    return out_v, out_a
 
 
 def abs_dot(a: F64, b: F64) -> float:
