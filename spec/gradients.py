@@ -248,7 +248,7 @@ def _zdot(subject: Subject, k: str, p: MlpPoint, fb: ForwardBounds, B: F64) -> t
 
 
 def _step(zd: F64, fb: ForwardBounds) -> float:
-    """Return a power-of-two step s with p ± s·h inside the no-kink region around p, for `zd` the
+    """Return a power-of-two step s with p + s·h inside the no-kink region around p, for `zd` the
     change of z1 per unit step along h (`_zdot`).
 
     The exact radius is min_i |z1_i| / |ż_i|; with computed values it is at least
@@ -268,10 +268,11 @@ def _step(zd: F64, fb: ForwardBounds) -> float:
 
 
 class _Moved:
-    """The step `d` in argument `k` and the point `plus = p + d`: for a float engine, the step is `factor · base` exactly (`spec.tolerance.scaled_moves`: the direction `h`
-    itself and the scale `s` when every entry of `s·h` moves exactly, else the step with its
-    inexact entries zeroed, and 1), so products with `h` serve every scale; for an exact engine,
-    `s·h` exactly as `Fraction`s."""
+    """The step `d` in argument `k` and the point `plus = p + d`: for a float engine, the step is
+    `factor · base` exactly (`spec.tolerance.scaled_moves`: the direction `h` itself and the scale
+    `s` when every entry of `s·h` moves exactly, else the step with its inexact entries zeroed,
+    and 1), so products with `h` serve every scale; for an exact engine, `s·h` exactly as
+    `Fraction`s."""
 
     def __init__(self, k: str, p: MlpPoint, s: Any, h: F64, prec: Precision) -> None:
         self._moves: Moves | None = None
@@ -740,14 +741,14 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
                                  f"(Δloss(p + sh) + Δloss(p)) / s, measured exactly, {s_txt}"))
             continue
         cd, loss_err = _loss_difference(subject, k, p, fb, mv, float(Lp), float(L0), fp)
-        cd, loss_err = cd / s, loss_err / s  # a power of two: exact, but for underflow (η below)
+        cd, loss_err = cd / s, loss_err / s  # s ≤ 1 is a power of two: exact
         if isinstance(G, OuterSum):
             # Over the base of the step (the direction itself when the step is s·h exactly),
             # then times factor / s, a power of two.
             P = _probe_products(subject, k, p, fb, mv.base)
             lin, lin_bound, terms = _outer_inner(G, dG, P, subject.prec)
             ratio = mv.factor / s
-            lin, bound = lin * ratio, SLACK * (lin_bound * ratio + loss_err + subject.prec.eta)
+            lin, bound = lin * ratio, SLACK * (lin_bound * ratio + loss_err)
             how = f"ΣΔG|h| + γ_{terms}Σ|a||h||b| for G = a ⊗ b"
         else:
             d = mv.d
@@ -758,11 +759,11 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
                 abs_dot(dG, d) / s
                 + subject.prec.gamma(n) * abs_dot(G, d) / s
                 + loss_err
-                + (n + 1) * subject.prec.eta / s
+                + n * subject.prec.eta / s
             )
             how = f"ΣΔG|h| + γ_{n}Σ|G h|"
         comps.append(compare(where, cd, lin, bound,
-                             f"{how} + (Δloss(p + sh) + Δloss(p) + Δq + γ_2(|L₊ − L| + q)) / s, "
+                             f"{how} + (Δloss(p + sh) + Δloss(p) + Δq + γ_2|L₊ − L| + u·q) / s, "
                              f"q = (1/n)‖f'(sh)‖², {s_txt}"))
     return noted(combine(name, subj, comps, **p.witness()),
                  _not_compared("the difference of the engine's loss", skipped))
@@ -778,8 +779,10 @@ def _loss_difference(
 
     The losses are within `Δloss` each. The quadratic term is `q̂ = (1/n) Σ ĵ²` for `ĵ` the
     computed `f'(d)`, within `δ` of it entrywise: `|Σ ĵ² − Σ f'(d)²| ≤ Σ (2|ĵ| + δ) δ`, and its
-    evaluation (`n` products and sums, then `1/n`) adds `γ_{n+1} Σ ĵ² + n·η`. The two
-    subtractions add `γ_2 (|L₊ − L| + q̂)`.
+    evaluation (`n` products and sums, the rounding of `1/n` and the product with it) adds
+    `γ_{n+2} Σ ĵ² + n·η`. The subtraction `L₊ − L` rounds once, within `u|L₊ − L|` of its exact
+    value, which the computed `|L₊ − L|` bounds within `γ_1`; subtracting `q̂` rounds once more,
+    within `u(|L₊ − L| + q̂)`: `γ_2 |L₊ − L| + u q̂` in all.
     """
     prec = subject.prec
     n_o = p.dims[2]
@@ -787,11 +790,11 @@ def _loss_difference(
     inv = 1.0 / n_o if n_o else 0.0  # 1/0 = 0, as in Lean
     sq = float(jv @ jv)
     quad = inv * sq
-    d_quad = inv * (float(np.sum((2 * np.abs(jv) + djv) * djv)) + prec.gamma(n_o + 1) * sq
+    d_quad = inv * (float(np.sum((2 * np.abs(jv) + djv) * djv)) + prec.gamma(n_o + 2) * sq
                     + n_o * prec.eta)
     diff = Lp - L0
     value = diff - quad
-    err = fp.d_loss + fb.d_loss + d_quad + prec.gamma(2) * (abs(diff) + quad)
+    err = fp.d_loss + fb.d_loss + d_quad + prec.gamma(2) * abs(diff) + prec.u * quad
     return value, SLACK * err
 
 

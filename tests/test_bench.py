@@ -48,6 +48,19 @@ def test_counting_engine_counts_and_the_check_holds() -> None:
         engine.no_such_method  # noqa: B018 - only the protocol's optional methods pass through
 
 
+@pytest.mark.parametrize("exact_reference", [True, False], ids=["exact-reference", "float64-reference"])
+def test_the_single_point_check_makes_the_engine_calls_the_cost_model_states(
+    exact_reference: bool,
+) -> None:
+    # docs/performance.md: one moved point per probe, shared by the remainder statement (its
+    # forward) and the gradient statement (its loss), and nothing asked twice at one point.
+    ex = bench.make_example(4)
+    cfg = bench.Config(dims=(4, 4, 4), exact_reference=exact_reference)
+    verdicts, calls, _ = bench.our_check(ReferenceBackend(), ex, cfg)
+    assert verdicts and not bench.flagged(verdicts)
+    assert calls == {"forward": 5, "loss": 6, "grads": 1, "z1": 1, "a1": 1, "mse": 1, "jvp": 4}
+
+
 def test_perturb_entry_and_row() -> None:
     g = np.arange(1.0, 7.0).reshape(2, 3)
     e = bench.perturb(g, "entry", (1, 2), 0.5)

@@ -3,11 +3,17 @@ affine, so `L(p + d) − L(p) − (1/n)‖f'(d)‖²` is exactly `⟪∇L, d⟫`
 engine's two losses and the spec's float64 stated derivative, it must lie within the returned
 bound of that exact value (the right side of `grad_k_mse`, in `Fraction`s, contracted with the
 step actually taken). Engines that sum and square in different orders are used, so the bound is
-exercised against more than one rounding pattern.
+exercised against more than one rounding pattern, in float32 too, and with empty layers. Then
+with losses rounded from their exact values and `Δloss` cut to their actual error: there the
+bound rests on its terms for the error of `(1/n)‖ĵ‖²` and for the subtractions (dropping either
+fails the test).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
@@ -17,51 +23,87 @@ from hypothesis import given, settings
 
 from impl.model import ReferenceBackend
 from spec.backend import Subject
-from spec.examples import PARAMS, MlpExample
+from spec.examples import PARAMS, MlpExample, MlpPoint
 from spec.gradients import _inside, _loss_difference, _shared_step, lemma_rhs
 from spec.linear_maps import inner
-from spec.mlp import exact_args
+from spec.mlp import exact_args, mlpVecMat, mse
 from spec.rational import exact_array, to_fraction
+from spec.runner import round_example
 from spec.strategies import mlp_examples
-from spec.tolerance import FLOAT64, forward_bounds
+from spec.tolerance import FLOAT32, FLOAT64, Precision, forward_bounds
 from spec.types import Mat, Vec
 
 from . import backends as B
 
-ENGINES: dict[str, Any] = {
-    "reference": ReferenceBackend,
-    "norm-loss": B.NormLoss,
-    "pairwise": B.PairwiseSums,
-    "long-double": B.LongDouble,
+ENGINES: dict[str, tuple[Callable[[], Any], Precision]] = {
+    "reference": (ReferenceBackend, FLOAT64),
+    "norm-loss": (B.NormLoss, FLOAT64),
+    "pairwise": (B.PairwiseSums, FLOAT64),
+    "long-double": (B.LongDouble, FLOAT64),
+    "reference-float32": (lambda: ReferenceBackend(np.float32), FLOAT32),
 }
 
 
-@pytest.mark.parametrize("engine", list(ENGINES))
-@settings(max_examples=30, deadline=None)
-@given(ex=mlp_examples(max_dim=6, probes=1))
-def test_loss_difference_is_within_its_bound_of_the_exact_directional_derivative(
-    engine: str, ex: MlpExample
-) -> None:
+def _exact_loss(q: MlpPoint) -> Fraction:
+    return to_fraction(mse(Vec(exact_array(q.t)), mlpVecMat(*exact_args(q))))
+
+
+def _rounding(q: MlpPoint, value: float) -> float:
+    # The error of a loss rounded from the exact one, rounded up: the least sound Δloss.
+    return math.nextafter(float(abs(Fraction(value) - _exact_loss(q))), math.inf)
+
+
+def _check_along_probe(ex: MlpExample, prec: Precision, loss: Callable[[MlpPoint], float],
+                       tight: bool) -> int:
+    """Assert the bound along the probe in every argument; return how many were compared. With
+    `tight`, `Δloss` at each point is the loss's actual error."""
+    ex = round_example(ex, prec)
     p = ex.point
-    backend = ENGINES[engine]()
-    subject = Subject(backend, FLOAT64)
+    subject = Subject(ReferenceBackend(), prec)  # holds the spec's memos; `loss` is the engine
     subject.memo = {}
-    fb = forward_bounds(p)
+    fb = forward_bounds(p, prec)
     if fb.kink_doubt.any():
-        return  # the checks report such a point as unmet
+        return 0  # the checks report such a point as unmet
     args = exact_args(p)
     t = Vec(exact_array(p.t))
-    L0 = float(backend.loss(p.W1, p.b1, p.W2, p.b2, p.x, p.t))
+    L0 = loss(p)
+    if tight:
+        fb = replace(fb, d_loss=_rounding(p, L0))
+    compared = 0
     for k in PARAMS:
         h = ex.directions[0][k]
         inside = _inside(subject, k, p, fb, h, _shared_step(subject, k, p, fb, h))
         if inside is None:
             continue
         mv, fp, _ = inside
-        q = mv.plus
-        Lp = float(backend.loss(q.W1, q.b1, q.W2, q.b2, q.x, q.t))
+        Lp = loss(mv.plus)
+        if tight:
+            fp = replace(fp, d_loss=_rounding(mv.plus, Lp))
         value, bound = _loss_difference(subject, k, p, fb, mv, Lp, L0, fp)
         d = exact_array(mv.d)
         step = Mat(d) if d.ndim == 2 else Vec(d)
-        exact = inner(step, lemma_rhs(k, *args, t))
-        assert abs(Fraction(value) - to_fraction(exact)) <= Fraction(bound), (engine, k, value, bound)
+        exact = to_fraction(inner(step, lemma_rhs(k, *args, t)))
+        assert abs(Fraction(value) - exact) <= Fraction(bound), (k, value, float(exact), bound)
+        compared += 1
+    return compared
+
+
+@pytest.mark.parametrize("engine", list(ENGINES))
+@settings(max_examples=30, deadline=None)
+@given(ex=mlp_examples(min_dim=0, max_dim=6, probes=1))
+def test_loss_difference_is_within_its_bound_of_the_exact_directional_derivative(
+    engine: str, ex: MlpExample
+) -> None:
+    make, prec = ENGINES[engine]
+    backend = make()
+
+    def loss(q: MlpPoint) -> float:
+        return float(backend.loss(q.W1, q.b1, q.W2, q.b2, q.x, q.t))
+
+    _check_along_probe(ex, prec, loss, tight=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ex=mlp_examples(min_dim=0, max_dim=6, probes=1))
+def test_loss_difference_bound_holds_with_correctly_rounded_losses(ex: MlpExample) -> None:
+    _check_along_probe(ex, FLOAT64, lambda q: float(_exact_loss(q)), tight=True)
