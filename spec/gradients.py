@@ -313,9 +313,8 @@ def _inside(
     subject: Subject, k: str, p: MlpPoint, fb: ForwardBounds, h: F64, s: float
 ) -> tuple[_Moved, ForwardBounds, float] | None:
     """Return the move by `s·h` (`_moved`), the bounds at `p + d`, and the step taken; the step
-    is halved while the moved point could lie across a kink or in its
-    doubt band (a dropped inexact entry can move the step, and the moved bounds are a little
-    wider than those at `p`). None when no nonzero step is left (every entry inexact, or the
+    is halved while the moved point could lie across a kink or in its doubt band (a dropped
+    inexact entry can move the step, and the moved bounds are a little wider than those at `p`). None when no nonzero step is left (every entry inexact, or the
     step underflowed to 0): then there is nothing to compare."""
     for _ in range(_HALVINGS):
         if not s > 0:
