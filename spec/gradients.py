@@ -314,8 +314,9 @@ def _inside(
 ) -> tuple[_Moved, ForwardBounds, float] | None:
     """Return the move by `s·h` (`_moved`), the bounds at `p + d`, and the step taken; the step
     is halved while the moved point could lie across a kink or in its doubt band (a dropped
-    inexact entry can move the step, and the moved bounds are a little wider than those at `p`). None when no nonzero step is left (every entry inexact, or the
-    step underflowed to 0): then there is nothing to compare."""
+    inexact entry can move the step, and the moved bounds are a little wider than those at `p`).
+    None when no nonzero step is left (every entry inexact, or the step underflowed to 0): then
+    there is nothing to compare."""
     for _ in range(_HALVINGS):
         if not s > 0:
             return None
@@ -527,7 +528,7 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
     if pre is not None:
         return pre
     comps: list[Comparison] = []
-    idx = ("W1", "b1", "W2", "b2", "x").index(k)
+    idx = PARAMS.index(k)
     exact_ref = subject.exact_reference
     _want_all_second_layer(subject, ex, fb)
     if exact_ref:
@@ -640,7 +641,7 @@ def _past_first_kink(
     r2 = ratios[1][0] if len(ratios) > 1 else 2 * r1
     s = (r1 + min(r2, 2 * r1)) / 2
     sigma = -1 if (zz[i] > 0) == (zd[i] > 0) else 1
-    idx = ("W1", "b1", "W2", "b2", "x").index(k)
+    idx = PARAMS.index(k)
     moved: list[Any] = list(args)
     moved[idx] = _wrap(args[idx], args[idx].data + sigma * s * h)
     step = fprime.apply(_wrap(args[idx], sigma * s * h))
@@ -697,7 +698,7 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
             comps.append(compare("float64 closed form vs the statement's right side (exact)",
                                  g64.value[k], rhs_data, g64.bound[k], g64.derivation[k]))
         for j, dirs in enumerate(ex.directions):
-            h = _wrap(args[("W1", "b1", "W2", "b2", "x").index(k)], exact(dirs[k]))
+            h = _wrap(args[PARAMS.index(k)], exact(dirs[k]))
             lhs = gprime.apply(fprime.apply(h))
             comps.append(compare_exact(f"spec D(loss) h vs ⟪h, right side⟫, probe {j}",
                                        np.array(lhs, dtype=object), np.array(inner(h, rhs), dtype=object)))
@@ -730,11 +731,9 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
         s_txt = f"s = 2^{round(math.log2(s))}"
         if exact_ref:
             # Both sides exactly: the only error left is the engine's in its two losses.
-            lin_d = fprime.apply(_wrap(args[("W1", "b1", "W2", "b2", "x").index(k)], exact(mv.d)))
-            assert isinstance(lin_d, Vec)
-            quad_x = real_inv(Q(n_o)) * lin_d.norm_sq()
-            cd_x = (q(Lp) - q(L0) - quad_x) / q(s)
-            lin_x = sum((a * b for a, b in zip(rhs_data.flat, exact(mv.d).flat)), Q(0)) / q(s)
+            step_x = _wrap(args[PARAMS.index(k)], exact(mv.d))
+            cd_x = _exact_loss_difference(fprime, step_x, Lp, L0, n_o) / q(s)
+            lin_x = sum((a * b for a, b in zip(rhs_data.flat, step_x.data.flat)), Q(0)) / q(s)
             comps.append(compare(where, np.array(cd_x, dtype=object), np.array(lin_x, dtype=object),
                                  SLACK * (fp.d_loss + fb.d_loss) / s,
                                  f"(Δloss(p + sh) + Δloss(p)) / s, measured exactly, {s_txt}"))
@@ -797,6 +796,16 @@ def _loss_difference(
     return value, SLACK * err
 
 
+def _exact_loss_difference(fprime: CLM, step: Elem, Lp: Any, L0: Any, n: int) -> Rational:
+    """Return `L(p + d) − L(p) − (1/n)‖f'(d)‖²` exactly, for the step `d` (an element of the
+    argument's space) and the losses `Lp`, `L0` at `p + d` and `p`: `⟪∇L, d⟫` up to the losses'
+    errors, inside the no-kink region (`_loss_difference` is the float64 one)."""
+    lin = fprime.apply(step)
+    assert isinstance(lin, Vec)
+    out: Rational = q(Lp) - q(L0) - real_inv(Q(n)) * lin.norm_sq()
+    return out
+
+
 def _products(subject: Subject, B: F64) -> Products:
     """Return the products with `B` (a step or a direction), shared while the subject memoizes one
     point's calls: every consumer `want`s its vectors first, and one pass over `B` serves all."""
@@ -848,15 +857,14 @@ def _exact_probes(
     p = ex.point
     comps: list[Comparison] = []
     fprime = fderiv_mlp_wrt(k, *args)
-    inv_n = real_inv(Q(p.dims[2]))
-    L0 = q(subject.loss(p))
+    L0 = subject.loss(p)
     for j, dirs in enumerate(ex.directions):
         h = exact(dirs[k])
         s = _exact_step_size(k, args, h)
         mv = _moved(subject, k, p, dirs[k], s)
-        lin_h = fprime.apply(_wrap(args[("W1", "b1", "W2", "b2", "x").index(k)], h))
-        assert isinstance(lin_h, Vec)
-        cd = np.array((q(subject.loss(mv.plus)) - L0) / s - s * inv_n * lin_h.norm_sq(), dtype=object)
+        diff = _exact_loss_difference(fprime, _wrap(args[PARAMS.index(k)], exact(mv.d)),
+                                      subject.loss(mv.plus), L0, p.dims[2])
+        cd = np.array(diff / s, dtype=object)
         why = f"exact, s = {s}; {survival(ex.probe_bits)}"
         lin = sum((a * b for a, b in zip(rhs.flat, h.flat)), Q(0))
         comps.append(compare_exact(

@@ -546,9 +546,9 @@ def _inexact(
     """Set `out` where `s = fl(a + b)` differs from the real sum, by Knuth's TwoSum.
 
     TwoSum's error term, with `bb = s − a`, is `(a − (s − bb)) + (b − bb)`: 0 exactly when `s`
-    is exact. It is compared as `a − (s − bb) ≠ bb − b` (a sum of two floats
-    rounds to 0 only when it is 0), which saves a pass; an overflow makes `s` infinite and the
-    comparison NaN, i.e. inexact. `bb` and `tmp` are scratch buffers, updated in place.
+    is exact. It is compared as `a − (s − bb) ≠ bb − b` (a sum of two floats rounds to 0 only
+    when it is 0), which saves a pass; an overflow makes `s` infinite and the comparison NaN,
+    i.e. inexact. `bb` and `tmp` are scratch buffers, updated in place.
     """
     np.subtract(s, a, out=bb)
     np.subtract(s, bb, out=tmp)

@@ -167,11 +167,6 @@ def compare(
     )
 
 
-_BLOCK = BLOCK
-"""Entries compared at a time (`spec.blocks.BLOCK`): at a million entries, fresh error and ratio
-arrays would cost more than the arithmetic."""
-
-
 def _entry(x: Any, idx: tuple[int, ...], shape: tuple[int, ...]) -> float:
     # One entry of an array, a scalar broadcast to `shape`, or an `OuterSum`.
     if isinstance(x, OuterSum):
@@ -188,7 +183,9 @@ def _float_worst(a: Arr, e: Any, bound: Any, factor: float) -> tuple[int, float,
     factored = isinstance(e, OuterSum) or isinstance(bound, OuterSum)
     # Blocks of whole rows where a factored side is evaluated a row block at a time.
     width = a.shape[-1] if factored else 1
-    block = max(1, _BLOCK // max(1, width)) * width
+    # Entries compared at a time: at a million entries, fresh error and ratio arrays would cost
+    # more than the arithmetic.
+    block = max(1, BLOCK // max(1, width)) * width
     read_e, read_b = _reader(e, a.shape, block), _reader(bound, a.shape, block)
     fa = a.reshape(-1)
     err_buf, ratio_buf = np.empty(min(n, block)), np.empty(min(n, block))

@@ -24,7 +24,7 @@ from spec.gradients import _bounds_at, _moved, _shared_step, z1
 from spec.mlp import exact_args, mlpVecMat, mse
 from spec.rational import exact_array, to_fraction
 from spec.strategies import mlp_examples
-from spec.tolerance import FLOAT64, _forward_bounds, forward_bounds
+from spec.tolerance import FLOAT64, SLACK, _forward_bounds, forward_bounds
 from spec.types import Vec
 
 
@@ -71,10 +71,11 @@ def test_moved_bounds_hold_the_exact_and_the_engine_values(ex: MlpExample) -> No
             # Δy(p ± d) ≤ 3 Δy(p) + 2 Δy_direct(p ± d), and the sum ≤ 4 (Δy(p) + Δy_direct);
             # d = −W2 attains it. For b2 the same with γ|d|; for W1, b1 and x the step stays
             # within half the no-kink radius, so |ż| ≤ |ẑ1|/2 and each added term is at most
-            # the matching term of Δy_direct. Units in the last place of y are added for the
-            # derived value's one extra rounding.
+            # the matching term of Δy_direct. The derived value's one extra rounding adds
+            # u|y| + η (`moved_bounds`), and SLACK the rounding of the bounds' own arithmetic.
             direct = _forward_bounds(q, FLOAT64)
-            assert np.all(mb.d_y + fb.d_y <= 4 * (direct.d_y + fb.d_y) + np.abs(mb.y) * 2.0**-50), k
+            extra = FLOAT64.u * np.abs(mb.y) + FLOAT64.eta
+            assert np.all(mb.d_y + fb.d_y <= SLACK * (4 * (direct.d_y + fb.d_y) + extra)), k
 
 
 def test_derived_bounds_are_no_base_to_move_from() -> None:
