@@ -24,9 +24,10 @@ __all__ = ["Config", "Check", "lemma", "definition_check", "exact", "guarded", "
 class Config:
     """What the examples are drawn from: dimension range, kink margin, probes per example."""
 
-    min_dim: int = 1
+    min_dim: int = 0
+    """The least size drawn: 0 (Lean's `Fin 0`) puts empty layers into the domain checked."""
     max_dim: int = 8
-    margin: float | Fraction = 2.0**-40
+    margin: float | Fraction = 2.0**-60
     """The least |z1 i| of the drawn points (`spec.strategies.DEFAULT_MARGIN`, kept equal by a
     test); a `Fraction` is kept exactly by rational points and rounded up for float ones."""
     probes: int = 2

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from fractions import Fraction
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from .backend import load_backend
 from .checks import Config
 from .runner import Result, run_all
+from .strategies import DEFAULT_MARGIN
 from .verdict import Status
 
 __all__ = ["main"]
@@ -42,8 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, default=0, metavar="S", help="Hypothesis seed (default 0)")
     c.add_argument("--max-dim", type=int, default=8, metavar="D",
                    help="largest inDim, hidDim, outDim drawn (default 8)")
-    c.add_argument("--min-dim", type=int, default=1, metavar="D",
-                   help="smallest dimension drawn (default 1; 0 is legal in Lean)")
+    c.add_argument("--min-dim", type=int, default=0, metavar="D",
+                   help="smallest dimension drawn (default 0, as Lean allows: empty layers are part "
+                   "of the domain checked; 1 or more narrows it, and the summary says so)")
     c.add_argument("--dims", default=None, metavar="IN,HID,OUT",
                    help="check every MLP point at these sizes (e.g. a real model's layers) instead "
                    "of drawing sizes; the lemmas about single maps keep --min-dim..--max-dim")
@@ -51,10 +54,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="compare the engine with the spec's exact values (errors measured exactly, "
                    "within the engine's own bound) or its float64 values (within twice it); auto: "
                    "exact up to 10,000 parameters")
-    c.add_argument("--margin", type=_margin, default=2.0**-40,
-                   help="the drawn points keep every |z1 i| at least this far from the kink: a number, "
-                   "or a fraction P/Q, which --exact keeps exactly (default 2^-40; float points also "
-                   "stay 2^-16·(|W1||x|)_i away, so rounding never flips a ReLU)")
+    c.add_argument("--margin", type=_margin, default=DEFAULT_MARGIN,
+                   help="the drawn points keep every |z1 i| off the kinks at least this far from "
+                   "the kink: a number, or a fraction P/Q, which --exact keeps exactly (default "
+                   "2^-60; float points also stay outside the band where rounding could flip a "
+                   "ReLU, relative to (|W1||x| + |b1|)_i); a larger margin narrows the domain")
     c.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                    help="the format the engine computes in; bounds are derived for it (default float64)")
     c.add_argument("--exact", action="store_true",
@@ -179,7 +183,14 @@ def _check(args: argparse.Namespace) -> int:
         except ImportError as exc:
             return _fail(f"--plots: {exc}")
     from .progress import progress
-    from .report import render_counterexample, render_headline, replay_command
+    from .report import (
+        narrowings,
+        part_cell,
+        render_counterexample,
+        render_domain,
+        render_headline,
+        replay_command,
+    )
     from .runner import select
 
     config: dict[str, Any] = {"backend": args.backend, "device": args.device, "seed": args.seed,
@@ -200,7 +211,9 @@ def _check(args: argparse.Namespace) -> int:
     head = render_headline(results)
     if head:
         print("\n".join(head) + "\n")
-    print(_table(name, results, total))
+    narrowed = narrowings(cfg)
+    print(_table(name, results, total, part_cell))
+    print("\n".join(render_domain(results, narrowed)))
     if dtype == "exact":
         print(_exact_note(results, cfg.probes))
     for r in results:
@@ -213,7 +226,7 @@ def _check(args: argparse.Namespace) -> int:
     if args.markdown:
         from .report import write_markdown
 
-        write_markdown(args.markdown, name, results, config)
+        write_markdown(args.markdown, name, results, config, narrowed=narrowed)
     if args.plots:
         from .plots import write_plots
 
@@ -227,7 +240,8 @@ def _check(args: argparse.Namespace) -> int:
             "config": {"examples": args.examples, "seed": args.seed, "dtype": dtype,
                        "min_dim": args.min_dim,
                        "max_dim": args.max_dim, "margin": str(args.margin),
-                       "probe_bits": PROBE_BITS if dtype == "exact" else None},
+                       "probe_bits": PROBE_BITS if dtype == "exact" else None,
+                       "narrowed": narrowed},
             "seconds": round(total, 3),
             "results": [r.as_json() for r in results],
         }
@@ -270,16 +284,25 @@ def _ratio(x: float) -> str:
     return "inf" if not np.isfinite(x) else f"{x:.2e}"
 
 
-def _table(backend: str, results: list[Result], total: float) -> str:
-    rows = [("Lean name", "status", "examples", "worst/bound", "time", "subject")]
+def _table(
+    backend: str, results: list[Result], total: float, cell: Callable[[Any], str]
+) -> str:
+    """Return the table: one row per Lean name, with its verdict on each part of the domain
+    (`cell` renders one part)."""
+    from .domain import PARTS
+
+    head = ("Lean name", "status", "examples", *PARTS, "worst/bound", "time", "subject")
+    rows = [head]
     for r in results:
         ex = f"{r.examples}" + (f" ({r.unmet} unmet)" if r.unmet else "")
         rows.append((r.lean_name.removeprefix("Proofs.Autograd."), r.status.value, ex,
-                      _ratio(r.worst_ratio), f"{r.seconds:.2f}s", r.subject))
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+                     *(cell(r.parts.get(p)) for p in PARTS), _ratio(r.worst_ratio),
+                     f"{r.seconds:.2f}s", r.subject))
+    last = len(head) - 1
+    widths = [max(len(row[i]) for row in rows) for i in range(last)]
     lines = [f"MlpMse conformance of engine {backend!r}"]
     for k, row in enumerate(rows):
-        cells = [row[i].ljust(widths[i]) for i in range(5)] + [row[5]]
+        cells = [row[i].ljust(widths[i]) for i in range(last)] + [row[last]]
         lines.append("  ".join(cells).rstrip())
         if k == 0:
             lines.append("  ".join("-" * w for w in widths) + "  -------")
@@ -297,5 +320,3 @@ def _table(backend: str, results: list[Result], total: float) -> str:
                     f"hidden units ({kinds})")
     lines.append(summary)
     return "\n".join(lines)
-
-

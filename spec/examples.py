@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import numpy as np
 from jaxtyping import Float
 
+from .domain import Part, part_of_vector
 from .rational import fraction_array
 from .types import F64, Arr
 
@@ -118,6 +119,8 @@ class MlpExample:
     probe_bits: int | None = None
     """When the directions' entries are integers drawn uniformly among `2**probe_bits` values
     (exact mode), the bits: the checks then state how unlikely a wrong gradient is to survive."""
+    part: Part = "interior"
+    """The part of the domain the point lies in (`spec.domain`), read from its exact `z1`."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,6 +132,11 @@ class VecExample(_ExactValues):
     delta: Float[F64, " n"]
     rational: Mapping[str, Arr] | None = None
 
+    @property
+    def part(self) -> Part:
+        """Return the part of the domain (`spec.domain`): empty, a kink `x i = 0`, near one."""
+        return part_of_vector(self.value("x"), empty=self.x.shape[0] == 0)
+
 
 @dataclass(frozen=True, eq=False)
 class LinearExample(_ExactValues):
@@ -139,6 +147,11 @@ class LinearExample(_ExactValues):
     u: Float[F64, " inDim"]
     rational: Mapping[str, Arr] | None = None
 
+    @property
+    def part(self) -> Part:
+        """Return the part of the domain (`spec.domain`): empty when a dimension is 0."""
+        return "empty" if 0 in self.W.shape else "interior"
+
 
 @dataclass(frozen=True, eq=False)
 class MseExample(_ExactValues):
@@ -148,6 +161,11 @@ class MseExample(_ExactValues):
     y: Float[F64, " n"]
     h: Float[F64, " n"]
     rational: Mapping[str, Arr] | None = None
+
+    @property
+    def part(self) -> Part:
+        """Return the part of the domain (`spec.domain`): empty when `n = 0`."""
+        return "empty" if self.t.shape[0] == 0 else "interior"
 
 
 _E = TypeVar("_E", VecExample, LinearExample, MseExample)

@@ -37,7 +37,8 @@ def _mlp(cfg: Config) -> Any:
     from .strategies import mlp_examples_for
 
     return mlp_examples_for(exact=cfg.dtype == "exact", min_dim=cfg.min_dim, max_dim=cfg.max_dim,
-                            margin=cfg.margin, probes=cfg.probes, fixed_dims=cfg.dims)
+                            margin=cfg.margin, probes=cfg.probes, fixed_dims=cfg.dims,
+                            dtype="float64" if cfg.dtype == "exact" else cfg.dtype)
 
 
 def _mse(cfg: Config) -> Any:

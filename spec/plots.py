@@ -6,7 +6,7 @@ matplotlib is an optional extra (`plots`); it is imported only when a picture is
 The example
 -----------
 Every picture is drawn at one point, built deterministically from the run's seed by
-`spec.strategies._build_mlp` (the function `mlp_examples` maps its drawn choices through): the drawn
+`spec.strategies.build_mlp_example` (what `mlp_examples` builds from its drawn choices): the drawn
 tuple is `((inDim, hidDim, outDim), rich=True, "mixed", seed)`, so the point has dyadic entries
 over many magnitudes and a mixed activation pattern (some hidden units on, some off; `hidDim >= 2`
 whenever the dimension range allows it), and the same seed always gives the same point. The sizes
@@ -95,7 +95,7 @@ def require_matplotlib() -> None:
 def plot_example(cfg: Config, seed: int) -> MlpExample:
     """Return the example every picture is drawn at: built from `seed` by the strategies' own
     builder, with a mixed activation pattern (see the module docstring)."""
-    from .strategies import _build_mlp, _check_margin
+    from .strategies import build_mlp_example
 
     if cfg.dims is not None:
         dims = cfg.dims
@@ -103,8 +103,7 @@ def plot_example(cfg: Config, seed: int) -> MlpExample:
         lo, hi = cfg.min_dim, cfg.max_dim
         n_in, n_hid, n_out = (min(max(d, lo), hi) for d in (3, 4, 2))
         dims = (n_in, n_hid, n_out)
-    return _build_mlp((dims, True, "mixed", seed % 2**32), margin=_check_margin(cfg.margin),
-                      probes=1, kinked=False)
+    return build_mlp_example(dims, seed, margin=cfg.margin, probes=1)
 
 
 def _subject(backend: Backend, cfg: Config) -> Subject:

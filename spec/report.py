@@ -21,13 +21,18 @@ from typing import Any
 
 import numpy as np
 
+from .checks import Config
+from .domain import PARTS
 from .rational import to_fraction
 from .registry import LEAN_REPOSITORY, MODULE_FILE, PINNED_COMMIT, LeanDecl, manifest
-from .runner import Result
+from .runner import PartResult, Result
 from .strategies import DEFAULT_MARGIN
 from .verdict import Comparison, Status
 
 __all__ = [
+    "part_cell",
+    "render_domain",
+    "narrowings",
     "render_headline",
     "render_counterexample",
     "replay_command",
@@ -116,6 +121,73 @@ def _bad(results: Sequence[Result]) -> list[Result]:
 def _ratio_of(r: Result) -> float:
     v = r.counterexample
     return v.worst_ratio if v is not None else r.worst_ratio
+
+
+# --- the domain, part by part -------------------------------------------------------------------
+
+
+def part_cell(p: PartResult | None) -> str:
+    """Return a table cell for one part of one check: `ok 38`, `unmet 14`, `FAIL 3/38`,
+    `ERR 12/12` (failing examples of those drawn in the part), or `-` when none was drawn."""
+    status = None if p is None else p.status
+    if p is None or status is None:
+        return "-"
+    if status is Status.FAILS:
+        return f"FAIL {p.fails}/{p.examples}"
+    if status is Status.ERROR:
+        return f"ERR {p.errors}/{p.examples}"
+    return f"{'ok' if status is Status.HOLDS else 'unmet'} {p.examples}"
+
+
+def narrowings(cfg: Config) -> list[str]:
+    """Return, in words, each way the configuration leaves part of Lean's domain unchecked."""
+    out = []
+    if cfg.dims is not None:
+        if 0 not in cfg.dims:
+            out.append(f"--dims {','.join(map(str, cfg.dims))}: no empty layers at the MLP's "
+                       "points (Lean's sizes may be 0)")
+    elif cfg.min_dim > 0:
+        out.append(f"--min-dim {cfg.min_dim}: no empty layers (Lean's sizes may be 0)")
+    if cfg.dims is None and cfg.max_dim == 0:
+        out.append("--max-dim 0: empty layers only")
+    if Fraction(cfg.margin) > Fraction(DEFAULT_MARGIN):
+        out.append(f"--margin {cfg.margin}: no unit nearer the kink than that (Lean's hx asks "
+                   "only z1 i ≠ 0)")
+    return out
+
+
+def render_domain(results: Sequence[Result], narrowed: Sequence[str] = ()) -> list[str]:
+    """Return the verdicts part by part of the domain: for each part drawn, how many declarations
+    hold, fail, err or are unmet there, and the first failure's message; then the narrowings.
+
+    E.g. `empty      16 hold, 6 error: mse: numpy.loss returned nan; expected a finite number`
+    tells at one glance that an engine is right on non-empty networks and wrong at `n = 0`.
+    """
+    lines = ["by part of the domain (declarations; see spec.domain):"]
+    for part in PARTS:
+        rows = [(r, r.parts[part]) for r in results if part in r.parts]
+        rows = [(r, p) for r, p in rows if p.status is not None]
+        if not rows:
+            lines.append(f"  {part:<10} not drawn")
+            continue
+        counts = {s: sum(p.status is s for _, p in rows) for s in Status}
+        words = [f"{counts[s]} {w}" for s, w in ((Status.HOLDS, "hold"), (Status.FAILS, "fail"),
+                                                 (Status.ERROR, "error"), (Status.UNMET, "unmet"))
+                 if counts[s]]
+        line = f"  {part:<10} " + ", ".join(words)
+        if counts[Status.UNMET]:
+            line += " (their hypothesis fails there)" if part == "kink" else ""
+        bad = [(r, p) for r, p in rows if p.first is not None]
+        if bad:
+            r, p = bad[0]
+            assert p.first is not None
+            first = (p.first.message or p.first.status.value).splitlines()[0]
+            if p.first.worst is not None and not p.first.worst.ok:
+                first = _entry_line(p.first.worst)
+            line += f"; first: {_short(r.lean_name)}: {first}"
+        lines.append(line)
+    lines += [f"narrowed: {n}" for n in narrowed]
+    return lines
 
 
 # --- the headline ------------------------------------------------------------------------------
@@ -393,7 +465,7 @@ def replay_command(lean_name: str, config: Mapping[str, object]) -> str:
     options): `backend` (the `--backend` argument; absent or None for the built-in engine),
     `device`, `seed`, `examples`, `dtype` ("exact" gives `--exact`), `dims` ("IN,HID,OUT" or a
     triple), `reference`, `min_dim`, `max_dim`, `database`, `margin` (given only when not the
-    default 2^-40).
+    default 2^-60).
     """
     cmd = ["python", "-m", "spec", "check"]
 
@@ -442,8 +514,9 @@ def _counts(results: Sequence[Result]) -> dict[Status, int]:
 
 def _figures(r: Result) -> str:
     worst = "inf" if r.worst_ratio == float("inf") else f"{r.worst_ratio:.3g}"
+    parts = ", ".join(f"{name} {part_cell(p)}" for name, p in r.parts.items())
     return (f"examples {r.examples}, holds {r.holds}, unmet {r.unmet}, worst error/bound {worst}, "
-            f"time {r.seconds:.3f} s, checked on: {r.subject}")
+            f"time {r.seconds:.3f} s, checked on: {r.subject}; by part: {parts or 'none'}")
 
 
 def junit_xml(
@@ -536,6 +609,7 @@ def markdown(
     results: Sequence[Result],
     config: Mapping[str, object],
     replay: Replay | None = None,
+    narrowed: Sequence[str] = (),
 ) -> str:
     """Return the run as Markdown: the headline, the configuration, a summary table linking to one
     section per Lean name with its statement, hypotheses, verdict, figures and counterexample."""
@@ -554,13 +628,15 @@ def markdown(
     if config:
         out.append("Configuration: " + ", ".join(f"`{k}` = `{v}`" for k, v in config.items()) + ".")
         out.append("")
-    out += ["| Lean name | status | examples | unmet | worst error/bound | time |",
-            "|---|---|---:|---:|---:|---:|"]
+    out += ["| Lean name | status | examples | unmet | " + " | ".join(PARTS)
+            + " | worst error/bound | time |",
+            "|---|---|---:|---:|" + "---|" * len(PARTS) + "---:|---:|"]
     for r in results:
         worst = "inf" if r.worst_ratio == float("inf") else f"{r.worst_ratio:.2e}"
+        cells = " | ".join(part_cell(r.parts.get(p)) for p in PARTS)
         out.append(f"| [`{_short(r.lean_name)}`](#{_anchor(r.lean_name)}) | {r.status.value} | "
-                   f"{r.examples} | {r.unmet} | {worst} | {r.seconds:.2f} s |")
-    out.append("")
+                   f"{r.examples} | {r.unmet} | {cells} | {worst} | {r.seconds:.2f} s |")
+    out += ["", "```text", *render_domain(results, narrowed), "```", ""]
     for r in results:
         decl = _decl(r.lean_name)
         out.append(f"## {r.lean_name}")
@@ -589,6 +665,7 @@ def write_markdown(
     results: Sequence[Result],
     config: Mapping[str, object],
     replay: Replay | None = None,
+    narrowed: Sequence[str] = (),
 ) -> None:
     """Write the run as Markdown to `path` (see `markdown`)."""
-    Path(path).write_text(markdown(backend, results, config, replay), "utf-8")
+    Path(path).write_text(markdown(backend, results, config, replay, narrowed), "utf-8")

@@ -19,12 +19,71 @@ from hypothesis.errors import Flaky
 
 from .backend import Backend, Subject, fingerprint, same_fingerprint
 from .checks import Check, Config
+from .domain import PARTS
 from .examples import MlpExample, MlpPoint
 from .registry import registered
 from .tolerance import EXACT, FLOAT64, PRECISIONS, Precision
 from .verdict import Status, Verdict, error
 
 __all__ = ["Result", "run_check", "run_all", "module_checks"]
+
+
+@dataclass
+class PartResult:
+    """The outcome of one check on the examples of one part of the domain (`spec.domain`)."""
+
+    examples: int = 0
+    holds: int = 0
+    unmet: int = 0
+    fails: int = 0
+    errors: int = 0
+    worst_ratio: float = 0.0
+    first: Verdict | None = None
+    """The first failing (else erroring) verdict seen in this part, as drawn (not shrunk)."""
+
+    @property
+    def status(self) -> Status | None:
+        """Return the part's verdict: fails, else error, else holds, else unmet; None when no
+        example of the part was drawn."""
+        if self.fails:
+            return Status.FAILS
+        if self.errors:
+            return Status.ERROR
+        if self.holds:
+            return Status.HOLDS
+        return Status.UNMET if self.unmet else None
+
+    def record(self, v: Verdict) -> None:
+        """Count the verdict of one example of this part."""
+        self.examples += 1
+        if v.status is Status.UNMET:
+            self.unmet += 1
+            return
+        if v.status is Status.HOLDS:
+            self.holds += 1
+        elif v.status is Status.FAILS:
+            self.fails += 1
+            if self.first is None or self.first.status is Status.ERROR:
+                self.first = v
+        else:
+            self.errors += 1
+            if self.first is None:
+                self.first = v
+        if np.isfinite(v.worst_ratio) or v.status is Status.FAILS:
+            self.worst_ratio = max(self.worst_ratio, v.worst_ratio)
+
+    def as_json(self) -> dict[str, Any]:
+        status = self.status
+        return {
+            "status": None if status is None else status.value,
+            "examples": self.examples,
+            "holds": self.holds,
+            "unmet": self.unmet,
+            "fails": self.fails,
+            "errors": self.errors,
+            "worst_ratio": self.worst_ratio if np.isfinite(self.worst_ratio) else None,
+            "message": "" if self.first is None else _message(self.first),
+        }
 
 
 @dataclass
@@ -47,6 +106,11 @@ class Result:
     rational_examples: int = 0
     """How many of the examples were points with non-float rational entries (exact mode)."""
     counterexample: Verdict | None = None
+    """The shrunk counterexample of the worst failure (its part is `failing_part`)."""
+    parts: dict[str, PartResult] = field(default_factory=dict)
+    """The outcome on each part of the domain drawn (`spec.domain.PARTS`), in that order."""
+    failing_part: str | None = None
+    """The part the counterexample lies in."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -63,6 +127,8 @@ class Result:
             "active_examples": self.active_examples,
             "patterns": self.patterns,
             "rational_examples": self.rational_examples,
+            "failing_part": self.failing_part,
+            "parts": {name: part.as_json() for name, part in self.parts.items()},
         }
 
 
@@ -81,6 +147,27 @@ def module_checks() -> list[tuple[str, str, Check]]:
     return out
 
 
+def _message(v: Verdict) -> str:
+    worst = v.worst
+    return v.message if worst is None or worst.ok else worst.describe()
+
+
+def _settings(examples: int, database: str | None, phases: tuple[Phase, ...]) -> dict[str, Any]:
+    # `seed` goes inside `settings` (see `run_check`): applied outside, it would switch the
+    # database off.
+    return dict(
+        max_examples=examples,
+        database=None if database is None else DirectoryBasedExampleDatabase(database),
+        deadline=None,
+        derandomize=False,
+        verbosity=Verbosity.quiet,
+        phases=phases,
+        suppress_health_check=[HealthCheck.differing_executors],
+        print_blob=False,
+        report_multiple_bugs=False,
+    )
+
+
 def run_check(
     lean_name: str,
     kind: str,
@@ -91,7 +178,13 @@ def run_check(
     seed_value: int,
     database: str | None = None,
 ) -> Result:
-    """Run one check on `examples` drawn examples; on a failure, shrink it and keep the minimal one.
+    """Run one check on `examples` drawn examples, recording each part of the domain apart; on a
+    failure, shrink the worst one and keep the minimal example.
+
+    The search does not stop at a failure or an error: every example is checked, so a row shows
+    what fails in each part (an engine's NaN at empty layers does not hide a wrong gradient in the
+    interior). Then, if anything failed, the same examples are drawn again (same seed) until the
+    worst failure's part and status recur, and Hypothesis shrinks that one within its part.
 
     With `database` (a directory), Hypothesis saves the shrunk failure there and replays it first
     in every later run of the same check and configuration, in any process or CI job.
@@ -99,26 +192,21 @@ def run_check(
     prec = PRECISIONS[cfg.dtype]
     subject = Subject(backend, prec, exact_reference=cfg.use_exact_reference())
     res = Result(lean_name, kind, Status.HOLDS, 0, 0.0, check.subject)
-    last_failure: list[Verdict] = []
     start = time.perf_counter()
 
-    def body(ex: Any) -> None:
-        # After the first failure Hypothesis replays variants of it while shrinking: those are
-        # run, but only drawn examples are counted.
-        shrinking = bool(last_failure)
+    def verdict_of(ex: Any) -> Verdict:
         rounded = round_example(ex, prec)
         before = snapshot(rounded)
         v = check.run(rounded, subject)
-        if not unchanged(rounded, before):
-            v = written_into(lean_name, subject.name)
-        if v.status in (Status.FAILS, Status.ERROR):
-            if not shrinking:
-                res.examples += 1
-            last_failure[:] = [v]
-            raise _Counterexample(v)
-        if shrinking:
-            return
+        return v if unchanged(rounded, before) else written_into(lean_name, subject.name)
+
+    def survey(ex: Any) -> None:
+        v = verdict_of(ex)
         res.examples += 1
+        part = str(ex.part)
+        if part not in res.parts:
+            res.parts[part] = PartResult()
+        res.parts[part].record(v)
         if isinstance(ex, MlpExample):
             res.patterns[ex.active_pattern] = res.patterns.get(ex.active_pattern, 0) + 1
             active = ex.active_pattern in ("all-on", "mixed")
@@ -126,7 +214,7 @@ def run_check(
             res.rational_examples += int(ex.point.rational is not None)
         if v.status is Status.UNMET:
             res.unmet += 1
-        else:
+        elif v.status is Status.HOLDS:
             if res.holds == 0:
                 # What this engine was actually checked on: an optional method it lacks moves a
                 # comparison to the spec alone (`python -m spec explain NAME` tells the design).
@@ -134,48 +222,97 @@ def run_check(
             res.holds += 1
             res.worst_ratio = max(res.worst_ratio, v.worst_ratio)
 
-    # The database keys each saved example by the test function; every check runs the same `body`,
+    # The database keys each saved example by the test function; every check runs the same body,
     # so the key is made from the Lean name and what shapes its examples (not the example count).
     key = repr((lean_name, cfg.min_dim, cfg.max_dim, cfg.margin, cfg.probes, cfg.dims, cfg.dtype))
-    body._hypothesis_internal_add_digest = key.encode()  # type: ignore[attr-defined]
-    # `seed` goes inside `settings`: applied outside, it would switch the database off.
-    test = settings(
-        max_examples=examples,
-        database=None if database is None else DirectoryBasedExampleDatabase(database),
-        deadline=None,
-        derandomize=False,
-        verbosity=Verbosity.quiet,
-        phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
-        suppress_health_check=[HealthCheck.differing_executors],
-        print_blob=False,
-        report_multiple_bugs=False,
-    )(seed(seed_value)(given(check.strategy(cfg))(body)))
+    strategy = check.strategy(cfg)
+
+    def hypothesis_run(body: Callable[[Any], None], phases: tuple[Phase, ...],
+                       db: str | None) -> None:
+        body._hypothesis_internal_add_digest = key.encode()  # type: ignore[attr-defined]
+        settings(**_settings(examples, db, phases))(seed(seed_value)(given(strategy)(body)))()
+
     try:
-        test()
-    except _Counterexample as exc:
-        _record_failure(res, last_failure[0] if last_failure else exc.verdict)
-    except Flaky as exc:  # the failure did not replay; still report what was seen
-        if last_failure:
-            _record_failure(res, last_failure[0])
-        else:
-            res.status, res.message = Status.ERROR, f"flaky: {exc}"
+        hypothesis_run(survey, (Phase.explicit, Phase.generate), None)
     except Exception as exc:  # noqa: BLE001 - a checker bug is reported, never a crash
         res.status = Status.ERROR
         res.message = f"checker error {type(exc).__name__}: {exc}"
-    else:
-        if res.holds == 0 and res.unmet > 0:
-            res.status = Status.UNMET
-            res.message = "every example failed the lemma's hypothesis"
+        res.seconds = time.perf_counter() - start
+        return res
+    res.parts = {name: res.parts[name] for name in PARTS if name in res.parts}
+    target = _worst_part(res)
+    if target is not None or database is not None:
+        _shrink(res, target, verdict_of, hypothesis_run, database)
+    if res.status is Status.HOLDS and res.holds == 0 and res.unmet > 0:
+        res.status = Status.UNMET
+        res.message = "every example failed the lemma's hypothesis"
     res.seconds = time.perf_counter() - start
     return res
 
 
-def _record_failure(res: Result, v: Verdict) -> None:
-    res.status = v.status
+def _worst_part(res: Result) -> tuple[str, Status] | None:
+    """Return the part and status of the failure to shrink: the part that fails with the largest
+    error/bound ratio, else the first part with an error (in `PARTS` order); None when none."""
+    failing = [(p.worst_ratio, name) for name, p in res.parts.items() if p.fails]
+    if failing:
+        return max(failing)[1], Status.FAILS
+    for name in PARTS:
+        if name in res.parts and res.parts[name].errors:
+            return name, Status.ERROR
+    return None
+
+
+def _shrink(
+    res: Result,
+    target: tuple[str, Status] | None,
+    verdict_of: Callable[[Any], Verdict],
+    hypothesis_run: Callable[[Callable[[Any], None], tuple[Phase, ...], str | None], None],
+    database: str | None,
+) -> None:
+    """Find the failure `target` (a part and a status) again and let Hypothesis shrink it within
+    that part; with no target, replay the database's saved failures (any part, any failure)."""
+    found: list[Verdict] = []
+    found_part: list[str] = []
+
+    def body(ex: Any) -> None:
+        part = str(ex.part)
+        if target is not None and part != target[0]:
+            return
+        v = verdict_of(ex)
+        bad = v.status in (Status.FAILS, Status.ERROR)
+        if target is not None and v.status is not target[1] or not bad:
+            return
+        found[:] = [v]
+        found_part[:] = [part]
+        raise _Counterexample(v)
+
+    phases = (Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink)
+    try:
+        hypothesis_run(body, phases if target is not None else (Phase.reuse, Phase.shrink),
+                       database)
+    except _Counterexample:
+        pass
+    except Flaky:
+        pass  # the failure did not replay as drawn: the survey's example stands
+    except Exception as exc:  # noqa: BLE001 - a checker bug is reported, never a crash
+        res.status = Status.ERROR
+        res.message = f"checker error {type(exc).__name__}: {exc}"
+        return
+    if found and target is None:
+        # A failure saved by an earlier run, which this run's draws missed: count it in its part.
+        part = res.parts.setdefault(found_part[0], PartResult())
+        part.record(found[0])
+        target = (found_part[0], found[0].status)
+    if target is None:
+        return
+    v = found[0] if found else res.parts[target[0]].first
+    assert v is not None
+    res.status = Status.FAILS if any(p.fails for p in res.parts.values()) else Status.ERROR
     res.counterexample = v
-    res.worst_ratio = max(res.worst_ratio, v.worst_ratio)
-    worst = v.worst
-    res.message = v.message if worst is None or worst.ok else worst.describe()
+    res.failing_part = target[0]
+    res.worst_ratio = max([res.worst_ratio, *(p.worst_ratio for p in res.parts.values()
+                                              if p.fails)])
+    res.message = _message(v)
 
 
 def round_example(ex: Any, prec: Precision) -> Any:

@@ -55,6 +55,7 @@ from hypothesis.errors import InvalidArgument
 from hypothesis.strategies import SearchStrategy
 from jaxtyping import Bool, Float
 
+from .domain import PARTS, Part, near_kink_threshold, part_of_units
 from .examples import (
     PARAMS, LinearExample, MlpExample, MlpPoint, MseExample, VecExample, rational_example,
     rational_point,
@@ -75,6 +76,7 @@ __all__ = [
     "either_kind",
     "PROBE_BITS",
     "kinked_mlp_examples",
+    "build_mlp_example",
     "vec_examples",
     "linear_examples",
     "mse_examples",
@@ -91,10 +93,11 @@ _MAX_SCALE = 4  # per-array scale exponent in [-_MAX_SCALE, _MAX_SCALE]
 _SPREAD = 4  # per-entry exponent offset in [-_SPREAD, _SPREAD]
 _ZERO_FRACTION = 0.125
 _MARGIN_RANGE = (2.0**-60, 2.0**60)
-DEFAULT_MARGIN = 2.0**-40
-"""The default least `|z1 i|`. Small on purpose: units also keep `|z1 i| >= 2**-16 (|W1||x|)_i`
-(so rounding never flips a ReLU), and tight units near that floor are what catches a mask
-`z1 > eps` in a wrong engine; a margin of 2**-6 would hide every eps below it."""
+DEFAULT_MARGIN = 2.0**-60
+"""The default least `|z1 i|`: the smallest margin accepted, so that near-kink units reach every
+absolute size down to it (a mask `z1 > 1e-12` is caught only by a unit in `(0, 1e-12]`). Rounding
+is kept from flipping a ReLU by each unit's distance relative to `(|W1||x| + |b1|)_i`, not by the
+margin; a margin of 2**-6 would hide every mask `z1 > eps` with eps below it."""
 # Weights 1 : 1 : 3 for all-on : all-off : mixed; "mixed" comes first so that it is what shrinks.
 _PATTERN_CHOICES = ("mixed", "all-on", "mixed", "all-off", "mixed")
 
@@ -524,17 +527,107 @@ def _kink_span(n_in: int) -> int:
     return min(_SPREAD, max(0, (18 - math.ceil(math.log2(n_in + 1))) // 2))
 
 
+_NEAR_MARGIN_FACTOR = 1.25
+"""Near-kink targets stay at least this many margins from the kink (the placement errs by at most
+r/8, so the exact |z1 i| is still at least the margin)."""
+_NEAR_FLOOR = 8
+"""Near-kink targets are at least this many times `γ_{n+1}(|W1||x|)_i` from the kink."""
+_LEAST_ABSOLUTE = -60  # log2 of the least near-kink target (the least margin accepted)
+
+
+def _unit_gamma(n_in: int, u: float) -> float:
+    """Return `γ_{n+1}` for the unit roundoff `u` (the rounding of `W1 x + b1`)."""
+    k = (n_in + 1) * u
+    return k / (1 - k)
+
+
+def _near_kink_bias(
+    W1: Float[F64, "hidDim inDim"],
+    x: Float[F64, " inDim"],
+    b1: Float[F64, " hidDim"],
+    on: Bool[np.ndarray, " hidDim"],
+    targets: list[tuple[int, bool, float, float]],
+    margin: float,
+    u: float,
+) -> list[int]:
+    """Set `b1 i` for each `(i, absolute, hi, f)` of `targets` so that the exact `z1 i` lies near the
+    kink, just outside the band where an engine of unit roundoff `u` (2**-53 or 2**-24) could
+    round it across; return the units whose construction check failed (none, by the derivation).
+
+    The target is `r = 2**(e_lo + f (e_hi − e_lo))`, log-uniform for `f` uniform in [0, 1], where
+    `e_lo = log2 max(8γS, 2**-60)` is the floor and `e_hi = max(e_lo, log2(hi · S) or log2 hi)`:
+    with `absolute` False the top is relative to S (`hi · S`), else absolute (`hi`).
+
+    Notation for one unit: n = inDim, S = (|W1||x|)_i and s = (W1 x)_i exactly (each product of
+    two 24-bit entries is exact in float64, so `math.fsum` gives S and s correctly rounded:
+    Ŝ, ŝ within u64 = 2**-53 of them), γ = γ_{n+1}(u).
+
+    1. Target: r >= max(1.25 margin, 8γŜ(1 + 2**-10)), d = ±r with the unit's sign, and
+       b1 = fl_u(d − ŝ) (float64 arithmetic, then rounded to the engine's format, so the engine is
+       handed b1 exactly): b1 errs from d − ŝ by at most (u + 2 u64)|d − ŝ|, and
+       |d − ŝ| <= r + (1 + u64) S.
+    2. Hence |z1 − d| = |(s − ŝ) + (b1 − (d − ŝ))| <= (u + 3.01 u64) S + (u + 2 u64) r
+       <= r/8 once r >= 8γS >= 16 u S (n >= 1; for n = 0, S = 0): z1 has the sign of d and
+       |z1| >= 0.874 r >= 1.09 margin.
+    3. Out of the doubt band: S + |b1| <= 2.0001 S + 1.0001 r, and any float evaluation of
+       W1 x + b1, the checker's or the engine's, is within γ(S + |b1|) of z1; the checker flags
+       |ẑ1| <= 2Δz1 with Δz1 <= SLACK γ(1 + 2γ)(S + |b1|). With r >= 8γS,
+       0.874 r − γ(S + |b1|) > 2Δz1 holds as soon as r >= 6.9γS: no correct engine can round the
+       unit across the kink, and the checker does not call it in doubt.
+    """
+    g = _unit_gamma(W1.shape[1], u)
+    wrong = []
+    for i, absolute, hi, f in targets:
+        products = W1[i] * x  # exact
+        S = math.fsum(np.abs(products).tolist())
+        s_hat = math.fsum(products.tolist())
+        e_lo = math.log2(max(_NEAR_FLOOR * g * S * (1 + 2.0**-10), 2.0**_LEAST_ABSOLUTE))
+        top = hi if absolute or S == 0 else hi * S
+        e_hi = max(e_lo, math.log2(top))
+        r = max(2.0 ** (e_lo + f * (e_hi - e_lo)), _NEAR_MARGIN_FACTOR * margin)
+        d = r if on[i] else -r
+        value = float(np.float32(d - s_hat)) if u > 2.0**-53 else d - s_hat
+        b1[i] = value
+        z = math.fsum([*products.tolist(), value])
+        if (z > 0) != bool(on[i]) or abs(z) < margin or abs(z) <= 3.0002 * g * (S + abs(value)):
+            wrong.append(i)
+    return wrong
+
+
+_PART_CHOICES: tuple[Part, ...] = (
+    "interior", "near-kink", "interior", "near-kink", "interior", "near-kink", "kink", "empty",
+)
+"""Weights 3 : 3 : 1 : 1 for interior : near-kink : kink : empty (of the parts a size range
+allows), picked by each example's seed."""
+
+
 def _build_mlp(
     drawn: tuple[tuple[int, int, int], bool, str, int],
     *,
+    parts: tuple[Part, ...],
     margin: float,
     probes: int,
-    kinked: bool,
     probe_bits: int | None = None,
+    u: float = 2.0**-53,
 ) -> MlpExample:
-    """Return the example for the drawn `(dims, rich, pattern, seed)`."""
-    (n_in, hid, n_out), rich, pattern, seed = drawn
+    """Return the example for the drawn `(dims, rich, pattern, seed)`, for an engine of unit
+    roundoff `u`. The seed's generator first picks a part from `parts` (uniformly: repeat a part
+    to weight it), which says how the point is built (its `part` is then read from the point
+    itself, see `spec.domain`). The part is not a Hypothesis choice, so that every part gets its
+    share of each run however Hypothesis spreads its draws; shrinking keeps the part by keeping
+    to seeds that give it (`spec.runner` shrinks a failure within its part).
+
+    - "interior": every unit as `_no_kink_bias` places it;
+    - "near-kink": as interior, then one unit (and each other with probability 1/2) placed near
+      the kink by `_near_kink_bias`, the first nearer than `spec.domain.near_kink_threshold`;
+    - "kink": some units exactly on the kink (short entries, `_kink_span`), the others interior;
+    - "empty": the drawn sizes with a random non-empty subset of them set to 0.
+    """
+    sizes, rich, pattern, seed = drawn
     rng = np.random.default_rng(seed)
+    part, sizes = _part_and_sizes(rng, parts, sizes)
+    n_in, hid, n_out = sizes
+    kinked = part == "kink" and hid > 0
     # rho: the drawn |z1| targets; where it is small or 0 the margin decides (tight units).
     W1, W2, b2, t, rho = _bulk(rng, [(hid, n_in), (n_out, hid), (n_out,), (n_out,), (hid,)], rich)
     kink = np.zeros(hid, dtype=bool)
@@ -546,7 +639,25 @@ def _build_mlp(
     else:
         (x,) = _bulk(rng, [(n_in,)], rich)
     on = _signs(rng, hid, pattern)
-    b1 = _no_kink_bias(W1, x, on, np.abs(rho) if rich else np.ones(hid), margin)
+    # A drawn target of 0 would leave the unit at the margin: units near the kink are the
+    # near-kink part's, so interior units take 1 there.
+    b1 = _no_kink_bias(W1, x, on, np.where(rho == 0, 1.0, np.abs(rho)) if rich else np.ones(hid),
+                       margin)
+    wrong: list[int] = []
+    if part == "near-kink" and hid > 0:
+        # Two units at least: one nearer than the near-kink threshold relative to its scale, one
+        # below 2**-20 in absolute terms (masks `z1 > eps`); each other unit with probability 1/2
+        # anywhere from the floor up to its scale.
+        near = rng.random(hid) < 0.5
+        first, second = rng.integers(hid, size=2).tolist()
+        f = rng.random(hid).tolist()
+        tau = near_kink_threshold(u)
+        targets = [(i, False, 1.0, f[i]) for i in np.flatnonzero(near).tolist()
+                   if i not in (first, second)]
+        targets.append((first, False, tau / 2, f[first]))
+        if second != first:
+            targets.append((second, True, 2.0**-20, f[second]))
+        wrong = _near_kink_bias(W1, x, b1, on, targets, margin, u)
     if kinked:
         # Every product and partial sum of a kinked row is exact (`_kink_span`), so this is the
         # exact -(W1 x)_i, with at most 24 bits; `0.0 - s` avoids a negative zero.
@@ -556,17 +667,19 @@ def _build_mlp(
     # A cheap check of the construction: `_exact_z1` has the signs of the exact z1, and a
     # correctly rounded |z1_i| below `margin` means an exact one below it too.
     z = _exact_z1(W1, b1, x)
-    wrong = [
+    wrong += [
         i
         for i, v in enumerate(z)
         if (v != 0.0 if kink[i] else (abs(v) < margin or (v > 0.0) != on[i]))
     ]
-    return _finish(rng, point, z, wrong, rich, probes, probe_bits)
+    scale = (np.abs(W1) @ np.abs(x) + np.abs(b1)).tolist()
+    return _finish(rng, point, z, wrong, rich, probes, probe_bits,
+                   part_of_units(sizes, z, scale, u))
 
 
 def _finish(
     rng: np.random.Generator, point: MlpPoint, z: Sequence[float | Fraction], wrong: list[int],
-    rich: bool, probes: int, probe_bits: int | None,
+    rich: bool, probes: int, probe_bits: int | None, part: Part,
 ) -> MlpExample:
     """Return the example at `point` (whose exact `z1` is `z`) with its probe directions, once the
     construction's own check found no unit off its target (`wrong` lists those that are)."""
@@ -577,6 +690,7 @@ def _finish(
         directions=_directions(rng, point, rich, probes, probe_bits),
         probe_bits=probe_bits,
         active_pattern=_pattern_of([float(v) for v in z]),
+        part=part,
     )
 
 
@@ -584,19 +698,86 @@ def _point_of(example: MlpExample) -> MlpPoint:
     return example.point
 
 
+_NO_KINK: tuple[Part, ...] = ("interior", "near-kink")
+"""The parts where `hx` holds: what `mlp_examples` and `mlp_points` draw by default."""
+
+_UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24}
+
+
+def _unit_roundoff(dtype: str) -> float:
+    if dtype not in _UNIT_ROUNDOFF:
+        raise InvalidArgument(f"dtype={dtype!r} must be 'float64' or 'float32'; pass the format "
+                              "the engine computes in")
+    return _UNIT_ROUNDOFF[dtype]
+
+
+def _check_parts(parts: Sequence[str]) -> tuple[Part, ...]:
+    chosen = tuple(p for p in PARTS if p in parts)
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown or not chosen:
+        raise InvalidArgument(f"parts={tuple(parts)!r} must be a non-empty subset of {PARTS}; "
+                              "pass e.g. parts=('interior', 'near-kink')")
+    return chosen
+
+
+def _parts_and_sizes(
+    min_dim: int, max_dim: int, fixed_dims: tuple[int, int, int] | None, parts: tuple[Part, ...]
+) -> tuple[tuple[Part, ...], SearchStrategy[tuple[int, int, int]]]:
+    """Return the parts to pick from and the strategy for the sizes: non-empty parts draw every size in
+    `[max(min_dim, 1), max_dim]`, and "empty" zeroes some of them (`_build_mlp`); it is drawn
+    only when `min_dim` is 0 (or every point is empty, with `fixed_dims` holding a 0)."""
+    if fixed_dims is not None:
+        for name, d in zip(("inDim", "hidDim", "outDim"), fixed_dims, strict=True):
+            _check_dims(d, d)
+            if d > MAX_DIM_LIMIT:
+                raise InvalidArgument(f"fixed_dims: {name}={d} exceeds {MAX_DIM_LIMIT}; pass "
+                                      "smaller sizes")
+        allowed: list[Part] = (["empty"] if 0 in fixed_dims
+                               else [p for p in parts if p != "empty"])
+        sizes: SearchStrategy[tuple[int, int, int]] = st.just(fixed_dims)
+    else:
+        _check_dims(min_dim, max_dim)
+        if max_dim == 0:
+            allowed = [p for p in parts if p == "empty"]
+        else:
+            allowed = [p for p in parts if p != "empty" or min_dim == 0]
+        sizes = st.just((0, 0, 0)) if max_dim == 0 else dims(min_dim=max(min_dim, 1),
+                                                             max_dim=max_dim)
+    choices = tuple(p for p in _PART_CHOICES if p in allowed)
+    if not choices:
+        raise InvalidArgument(f"parts={parts!r}: none of them can be drawn with min_dim={min_dim}, "
+                              f"max_dim={max_dim}, fixed_dims={fixed_dims}; pass min_dim=0 for "
+                              "'empty', or sizes of at least 1 for the other parts")
+    return choices, sizes
+
+
+def _part_and_sizes(
+    rng: np.random.Generator, parts: tuple[Part, ...], sizes: tuple[int, int, int]
+) -> tuple[Part, tuple[int, int, int]]:
+    """Return the part picked from `parts` (uniformly) and the sizes for it: "empty" sets a
+    random non-empty subset of the drawn sizes to 0."""
+    part = parts[int(rng.integers(len(parts)))]
+    if part == "empty" and 0 not in sizes:
+        zero = rng.random(3) < 0.5
+        zero[int(rng.integers(3))] = True
+        sizes = (0 if zero[0] else sizes[0], 0 if zero[1] else sizes[1], 0 if zero[2] else sizes[2])
+    return part, sizes
+
+
 def _mlp_strategy(
+    parts: tuple[Part, ...],
     sizes: SearchStrategy[tuple[int, int, int]],
     pattern: str | None,
     *,
     margin: float,
     probes: int,
-    kinked: bool,
     probe_bits: int | None = None,
+    u: float = 2.0**-53,
 ) -> SearchStrategy[MlpExample]:
     patterns = _pattern_choice if pattern is None else st.just(pattern)
     build = _keeping_random_state(
-        functools.partial(_build_mlp, margin=margin, probes=probes, kinked=kinked,
-                          probe_bits=probe_bits)
+        functools.partial(_build_mlp, parts=parts, margin=margin, probes=probes,
+                          probe_bits=probe_bits, u=u)
     )
     return st.tuples(sizes, _richness, patterns, _seeds).map(build)
 
@@ -610,23 +791,34 @@ def mlp_examples(
     pattern: str | None = None,
     fixed_dims: tuple[int, int, int] | None = None,
     probe_bits: int | None = None,
+    parts: Sequence[str] = _NO_KINK,
+    dtype: str = "float64",
 ) -> SearchStrategy[MlpExample]:
-    """Return a strategy for MLP points satisfying the no-kink hypothesis, with probe directions.
+    """Return a strategy for MLP points with probe directions, from the parts of the domain asked
+    for (by default those where the no-kink hypothesis holds).
 
     The point is what `mlp_points` draws. Each of the `probes` directions is a dict with the keys
     of `PARAMS` (`W1 b1 W2 b2 x`), holding arrays of the shapes of the point's arrays, with signed
     dyadic entries of at most 24 significant bits and varied magnitudes, never all zero when the
     array is not empty. `active_pattern` is the pattern the point has, read from the exact signs of
-    `z1`: "all-on", "all-off", "mixed", or "none" when `hidDim = 0`.
+    `z1`: "all-on", "all-off", "mixed", "kinked", or "none" when `hidDim = 0`; `part` is the part
+    of the domain it lies in (`spec.domain`).
 
     - `min_dim` (default 1), `max_dim` (default 8): the range of each dimension, as in `dims`.
-    - `margin` (default 2**-40): every exact `|z1_i| >= margin`, as in `mlp_points`.
+    - `margin` (default 2**-60): every exact `|z1_i| >= margin` off the kinks, as in `mlp_points`.
     - `probes` (default 3): the number of probe directions, at least 1.
     - `pattern` (default None): the hidden-unit pattern, as in `mlp_points`.
     - `fixed_dims` (default None): `(inDim, hidDim, outDim)` to draw every point at, e.g. the layer
       sizes of a real model; `min_dim` and `max_dim` are then not used.
     - `probe_bits` (default None): draw the directions' entries as integers uniform among
       `N = 2**probe_bits` values instead (1 to 53 bits; exact mode uses `PROBE_BITS`).
+    - `parts` (default `("interior", "near-kink")`): the parts of `spec.domain.PARTS` to draw,
+      weighted 3 : 3 : 1 : 1 (interior : near-kink : kink : empty); "empty" needs `min_dim=0`.
+      Near-kink points have units whose exact `|z1 i|` is spread, in log scale, from just outside
+      the band where an engine's rounding could put `z1 i` across the kink up to
+      `(|W1||x|)_i`, absolute values down to the margin.
+    - `dtype` (default "float64"): the format of the engine the points are for, "float64" or
+      "float32": it sets that band, and float32 points have 24-bit `b1` entries.
 
     .. code-block:: pycon
 
@@ -638,22 +830,10 @@ def mlp_examples(
     _check_probes(probes)
     _check_pattern(pattern)
     _check_probe_bits(probe_bits)
-    sizes = _sizes(min_dim, max_dim, fixed_dims)
-    return _mlp_strategy(sizes, pattern, margin=value, probes=probes, kinked=False,
-                         probe_bits=probe_bits)
-
-
-def _sizes(
-    min_dim: int, max_dim: int, fixed_dims: tuple[int, int, int] | None
-) -> SearchStrategy[tuple[int, int, int]]:
-    if fixed_dims is not None:
-        for name, d in zip(("inDim", "hidDim", "outDim"), fixed_dims):
-            _check_dims(d, d)
-            if d > MAX_DIM_LIMIT:
-                raise InvalidArgument(f"fixed_dims: {name}={d} exceeds {MAX_DIM_LIMIT}; pass smaller sizes")
-        return st.just(fixed_dims)
-    _check_dims(min_dim, max_dim)
-    return dims(min_dim=min_dim, max_dim=max_dim)
+    u = _unit_roundoff(dtype)
+    part_choice, sizes = _parts_and_sizes(min_dim, max_dim, fixed_dims, _check_parts(parts))
+    return _mlp_strategy(part_choice, sizes, pattern, margin=value, probes=probes,
+                         probe_bits=probe_bits, u=u)
 
 
 def _check_probe_bits(probe_bits: int | None) -> None:
@@ -707,34 +887,53 @@ def _row_sums(W: Arr, x: Arr) -> list[Fraction]:
 def _build_rational_mlp(
     drawn: tuple[tuple[int, int, int], bool, str, int],
     *,
+    parts: tuple[Part, ...],
     margin: Fraction,
     max_den: int,
     probes: int,
     probe_bits: int | None,
 ) -> MlpExample:
-    """Return the rational example for the drawn `(dims, rich, pattern, seed)`."""
-    (n_in, hid, n_out), rich, pattern, seed = drawn
+    """Return the rational example for the drawn `(dims, rich, pattern, seed)` and a part picked
+    from `parts` as `_build_mlp` picks it: "empty" and
+    "kink" as in `_build_mlp` (a kinked unit gets `b1 i = −(W1 x) i` exactly), "near-kink" with
+    one unit (and each other with probability 1/2) at `|z1 i| = max(margin, 2**-e)`, `e` uniform
+    in 28..60, exactly."""
+    sizes, rich, pattern, seed = drawn
     rng = np.random.default_rng(seed)
+    part, sizes = _part_and_sizes(rng, parts, sizes)
+    n_in, hid, n_out = sizes
     W1, W2, b2, t, x, rho = _rationals(
         rng, [(hid, n_in), (n_out, hid), (n_out,), (n_out,), (n_in,), (hid,)], rich, max_den)
     on = _signs(rng, hid, pattern)
     c = _row_sums(W1, x)
     tight = rng.random(hid) < 0.5
     dens = rng.integers(1, max_den + 1, size=hid).tolist()
+    special = np.zeros(hid, dtype=bool)
+    if part in ("kink", "near-kink") and hid > 0:
+        special = rng.random(hid) < 0.5
+        special[int(rng.integers(hid))] = True
+    depth = rng.integers(28, 61, size=hid).tolist()
     b1 = np.empty(hid, dtype=object)
     for i in range(hid):
         r = max(abs(rho[i]) if rich else Fraction(1), margin)
+        if special[i]:
+            r = Fraction(0) if part == "kink" else max(Fraction(1, 2 ** depth[i]), margin)
         target = (r if on[i] else -r) - c[i]
-        if tight[i]:
+        if tight[i] or special[i]:
             b1[i] = target  # |z1 i| = r exactly: units at the margin catch `z1 > eps` masks
         else:
             # Rounded away from the kink to a small denominator: z1 i keeps its sign and |z1 i| >= r.
             scaled = target * dens[i]
             b1[i] = Fraction(math.ceil(scaled) if on[i] else math.floor(scaled), dens[i])
     point = rational_point({"W1": W1, "b1": b1, "W2": W2, "b2": b2, "x": x, "t": t})
-    z = [ci + bi for ci, bi in zip(c, b1.tolist())]
-    wrong = [i for i, v in enumerate(z) if abs(v) < margin or (v > 0) != on[i]]
-    return _finish(rng, point, z, wrong, rich, probes, probe_bits)
+    z = [ci + bi for ci, bi in zip(c, b1.tolist(), strict=True)]
+    kink = special if part == "kink" else np.zeros(hid, dtype=bool)
+    wrong = [i for i, v in enumerate(z)
+             if (v != 0 if kink[i] else (abs(v) < margin or (v > 0) != on[i]))]
+    scale = [sum((abs(w * v) for w, v in zip(row, x)), abs(b))
+             for row, b in zip(W1.tolist(), b1.tolist(), strict=True)]
+    return _finish(rng, point, z, wrong, rich, probes, probe_bits,
+                   part_of_units(sizes, z, scale, 0.0))
 
 
 def rational_mlp_examples(
@@ -747,6 +946,7 @@ def rational_mlp_examples(
     fixed_dims: tuple[int, int, int] | None = None,
     max_denominator: int = MAX_DENOMINATOR,
     probe_bits: int | None = PROBE_BITS,
+    parts: Sequence[str] = _NO_KINK,
 ) -> SearchStrategy[MlpExample]:
     """Return a strategy for MLP points with small-denominator rational entries, for exact engines.
 
@@ -763,6 +963,8 @@ def rational_mlp_examples(
     - `max_denominator` (default 12): the largest `d`, at least 1.
     - `probe_bits` (default `PROBE_BITS` = 32): directions of integers uniform among `2**probe_bits`
       values; None draws dyadic directions as `mlp_examples` does.
+    - `parts` (default `("interior", "near-kink")`): the parts of the domain, as in `mlp_examples`
+      (`_build_rational_mlp` says how each is built).
 
     .. code-block:: pycon
 
@@ -781,11 +983,11 @@ def rational_mlp_examples(
     _check_probes(probes)
     _check_pattern(pattern)
     _check_probe_bits(probe_bits)
-    sizes = _sizes(min_dim, max_dim, fixed_dims)
+    part_choice, sizes = _parts_and_sizes(min_dim, max_dim, fixed_dims, _check_parts(parts))
     patterns = _pattern_choice if pattern is None else st.just(pattern)
     build = _keeping_random_state(functools.partial(
-        _build_rational_mlp, margin=exact_margin, max_den=max_denominator, probes=probes,
-        probe_bits=probe_bits))
+        _build_rational_mlp, parts=part_choice, margin=exact_margin, max_den=max_denominator,
+        probes=probes, probe_bits=probe_bits))
     return st.tuples(sizes, _richness, patterns, _seeds).map(build)
 
 
@@ -797,16 +999,21 @@ def mlp_examples_for(
     margin: Fraction | float = DEFAULT_MARGIN,
     probes: int = 3,
     fixed_dims: tuple[int, int, int] | None = None,
+    parts: Sequence[str] = PARTS,
+    dtype: str = "float64",
 ) -> SearchStrategy[MlpExample]:
-    """Return the strategy a check draws MLP examples from: `mlp_examples` for a float engine; for
-    an exact engine, rational points (`rational_mlp_examples`) and float points converted exactly,
-    both with integer probes of `PROBE_BITS` bits (shrinking goes towards the rational ones)."""
+    """Return the strategy a check draws MLP examples from, over the whole domain by default
+    (`spec.domain.PARTS`: interior, near-kink, kink, and empty when `min_dim` is 0):
+    `mlp_examples` for a float engine of format `dtype`; for an exact engine, rational points
+    (`rational_mlp_examples`) and float points converted exactly, both with integer probes of
+    `PROBE_BITS` bits (shrinking goes towards the rational ones)."""
     floats = mlp_examples(min_dim=min_dim, max_dim=max_dim, margin=margin, probes=probes,
-                          fixed_dims=fixed_dims, probe_bits=PROBE_BITS if exact else None)
+                          fixed_dims=fixed_dims, probe_bits=PROBE_BITS if exact else None,
+                          parts=parts, dtype="float64" if exact else dtype)
     if not exact:
         return floats
     rationals = rational_mlp_examples(min_dim=min_dim, max_dim=max_dim, margin=Fraction(margin),
-                                      probes=probes, fixed_dims=fixed_dims)
+                                      probes=probes, fixed_dims=fixed_dims, parts=parts)
     return st.one_of(rationals, floats)
 
 
@@ -816,32 +1023,36 @@ def mlp_points(
     max_dim: int = 8,
     margin: float | int = DEFAULT_MARGIN,
     pattern: str | None = None,
+    dtype: str = "float64",
 ) -> SearchStrategy[MlpPoint]:
     """Return a strategy for points `W1 b1 W2 b2 x t` of the MLP at which no hidden unit has a kink.
 
     The no-kink hypothesis `hx : ∀ i, z1 i ≠ 0` of the `W1`, `b1`, `x` gradient lemmas holds by
     construction: `W1 x W2 b2 t` are drawn, then a sign and a magnitude for each `z1_i`, and `b1`
     is set so that every exact `z1_i = (W1 x + b1)_i` (real arithmetic on the float64 entries) has
-    that sign, `|z1_i| >= margin` and `|z1_i| >= 2**-20 * (|W1| |x| + |b1|)_i`, so that no float64
-    summation order can flip its sign. All entries, `b1` included, are dyadic with at most 24
-    significant bits.
+    that sign and `|z1_i| >= margin`, and lies outside the band where a correct engine of format
+    `dtype` could round it across the kink (`_no_kink_bias`, `_near_kink_bias`). Half the points
+    are near the kink (`spec.domain`): some units sit a few rounding errors outside that band.
+    All entries are dyadic with at most 24 significant bits, but for the `b1` of near-kink units
+    in float64 (53 bits: 24 would not place them).
 
     - `min_dim` (default 1), `max_dim` (default 8): the range of each dimension, as in `dims`.
-    - `margin` (default 2**-40): a positive float in `[2**-60, 2**60]`, the least `|z1_i|`.
+    - `margin` (default 2**-60): a positive float in `[2**-60, 2**60]`, the least `|z1_i|`.
     - `pattern` (default None): "all-on" (every `z1_i > 0`), "all-off" (every `z1_i < 0`),
       "mixed" (at least one of each when `hidDim >= 2`, random signs when `hidDim = 1`), or None
       to draw one of them with probabilities 1/5, 1/5, 3/5; shrinks towards "mixed".
+    - `dtype` (default "float64"): the engine's format, as in `mlp_examples`.
 
     .. code-block:: pycon
 
         >>> mlp_points(max_dim=2, pattern="all-on").example().b1
         array([16.22203445,  0.01660156])
     """
-    _check_dims(min_dim, max_dim)
     value = _check_margin(margin)
     _check_pattern(pattern)
-    sizes = dims(min_dim=min_dim, max_dim=max_dim)
-    examples = _mlp_strategy(sizes, pattern, margin=value, probes=0, kinked=False)
+    part_choice, sizes = _parts_and_sizes(min_dim, max_dim, None, _NO_KINK)
+    examples = _mlp_strategy(part_choice, sizes, pattern, margin=value, probes=0,
+                             u=_unit_roundoff(dtype))
     return examples.map(_point_of)
 
 
@@ -850,14 +1061,14 @@ def kinked_mlp_examples(
 ) -> SearchStrategy[MlpExample]:
     """Return a strategy for MLP examples where some hidden unit sits exactly on the ReLU kink.
 
-    At least one exact `z1_i = (W1 x + b1)_i` is 0 (so `hidDim >= 1`): for the kinked rows, `x` and
-    `W1_i` have short entries (`m * 2**e`, `|m| <= 7`, few exponents), so `W1_i x` is exact in
-    float64 in any summation order, and `b1_i = -(W1 x)_i`. The other units are as in
-    `mlp_points` with margin 2**-6 and random signs. `active_pattern` is "kinked". For checking
-    that a predicate reports its precondition `∀ i, z1 i ≠ 0` as unmet.
+    At least one exact `z1_i = (W1 x + b1)_i` is 0 (so every size is at least 1): for the kinked
+    rows, `x` and `W1_i` have short entries (`m * 2**e`, `|m| <= 7`, few exponents), so `W1_i x`
+    is exact in float64 in any summation order, and `b1_i = -(W1 x)_i`. The other units are as in
+    `mlp_points` with margin 2**-6 and random signs. `active_pattern` and `part` are "kinked" and
+    "kink". This is the "kink" part of `mlp_examples_for`.
 
     - `min_dim` (default 1), `max_dim` (default 8): the range of each dimension, as in `dims`,
-      except that `hidDim >= max(min_dim, 1)`; so `max_dim >= 1`.
+      except that every size is at least 1; so `max_dim >= 1`.
     - `probes` (default 3): the number of probe directions, as in `mlp_examples`.
 
     .. code-block:: pycon
@@ -868,9 +1079,25 @@ def kinked_mlp_examples(
     """
     _check_dims(min_dim, max_dim, at_least=1)
     _check_probes(probes)
-    one = st.integers(min_dim, max_dim)
-    sizes = st.tuples(one, st.integers(max(min_dim, 1), max_dim), one)
-    return _mlp_strategy(sizes, "mixed", margin=2.0**-6, probes=probes, kinked=True)
+    sizes = dims(min_dim=max(min_dim, 1), max_dim=max_dim)
+    return _mlp_strategy(("kink",), sizes, "mixed", margin=2.0**-6, probes=probes)
+
+
+def build_mlp_example(
+    sizes: tuple[int, int, int],
+    seed: int,
+    *,
+    margin: float | int | Fraction = DEFAULT_MARGIN,
+    probes: int = 1,
+    part: str = "interior",
+    dtype: str = "float64",
+) -> MlpExample:
+    """Return the one example `mlp_examples` builds for these choices (rich entries, a mixed
+    pattern): a fixed point for plots and scripts, reproducible from `(sizes, seed)`."""
+    (chosen,) = _check_parts([part])
+    _check_probes(probes)
+    return _build_mlp((sizes, True, "mixed", seed % 2**32), parts=(chosen,),
+                      margin=_check_margin(margin), probes=probes, u=_unit_roundoff(dtype))
 
 
 def _arrays(
@@ -895,6 +1122,13 @@ def _build_vec(drawn: tuple[int, bool, int], rational: bool = False) -> VecExamp
     zero, one = (Fraction(0), Fraction(1)) if rational else (0.0, 1.0)
     if rich:
         x[rng.random(n) < 0.25] = zero
+        # Coordinates near the kink, 2**-21 .. 2**-60 (`spec.domain`'s near-kink part): where a
+        # mask `x > eps` differs from relu'.
+        tiny = rng.random(n) < 0.125
+        e = rng.integers(21, 61, size=n)
+        for i in np.flatnonzero(tiny).tolist():
+            mag = Fraction(1, 2 ** int(e[i])) if rational else 2.0 ** -int(e[i])
+            x[i] = -mag if rng.random() < 0.5 else mag
     if n >= 3:
         # relu'(0) = 0 must be exercised, and both other branches: one zero, one of each sign.
         i, j, k = rng.choice(n, size=3, replace=False).tolist()

@@ -54,8 +54,17 @@ __all__ = [
     "WritesIntoInputs",
     "MaskEpsilon",
     "ReluEpsilon",
+    "MaskEpsilon6",
+    "MaskEpsilon9",
+    "MaskEpsilon12",
+    "MaskRelative",
+    "MaskFloat16",
+    "ReluOneAtZero",
+    "ReluDerivOneAtZero",
+    "NaNAtEmptyOutput",
     "WRONG",
     "EPSILON",
+    "EDGE",
     "ERRORING",
     "TINY",
     # correct variants
@@ -541,10 +550,95 @@ class ReluEpsilon(NumpyMlp):
         return _f64((z > self.eps).astype(np.float64))
 
 
+class MaskEpsilon6(MaskEpsilon):
+    """Backward mask `z1 > 1e-6`."""
+
+    name = "mask-epsilon-1e-6"
+    eps = 1e-6
+
+
+class MaskEpsilon9(MaskEpsilon):
+    """Backward mask `z1 > 1e-9`."""
+
+    name = "mask-epsilon-1e-9"
+    eps = 1e-9
+
+
+class MaskEpsilon12(MaskEpsilon):
+    """Backward mask `z1 > 1e-12`: wrong only at units with `0 < z1 ≤ 1e-12`."""
+
+    name = "mask-epsilon-1e-12"
+    eps = 1e-12
+
+
+class MaskRelative(NumpyMlp):
+    """Backward mask `z1 > 1e-9 (|W1||x| + |b1|)`, relative to the unit's own scale: wrong at
+    units whose `z1` is positive but below a billionth of that scale, where `hx` still holds."""
+
+    name = "mask-relative-1e-9"
+
+    def hidden_mask(self, z1: F64, a1: F64, W1: F64, b1: F64, x: F64) -> F64:
+        scale = np.abs(W1) @ np.abs(x) + np.abs(b1)
+        return _f64((z1 > 1e-9 * scale).astype(np.float64))
+
+
+class MaskFloat16(NumpyMlp):
+    """Backward mask read from `z1` stored in float16 (a mixed-precision cache): positive units
+    below float16's least subnormal, `2**-25`, round to 0 and lose their gradient."""
+
+    name = "mask-float16"
+
+    def hidden_mask(self, z1: F64, a1: F64, W1: F64, b1: F64, x: F64) -> F64:
+        return _f64((z1.astype(np.float16) > 0).astype(np.float64))
+
+
+class ReluOneAtZero(NumpyMlp):
+    """Forward ReLU with `relu(0) = 1` (a step where the kink is): wrong only at exact kinks,
+    where the statements without `hx` (`mlpVecMat`, `a1`, `y`, the W2 and b2 lemmas) still hold."""
+
+    name = "relu-one-at-zero"
+
+    def act(self, z: F64) -> F64:
+        return _f64(np.where(z > 0, z, np.where(z == 0, 1.0, 0.0)))
+
+
+class ReluDerivOneAtZero(NumpyMlp):
+    """`relu'(0) = 1` everywhere the engine uses the derivative (its backward mask, `relu_vjp`,
+    `jvp`): Lean's `reluDerivSpec 0 = 0`, which the `reluDerivCLM_*` lemmas state at every x."""
+
+    name = "relu-deriv-one-at-zero"
+
+    def act_deriv(self, z: F64) -> F64:
+        return _f64((z >= 0).astype(np.float64))
+
+
+class NaNAtEmptyOutput(NumpyMlp):
+    """Two faults at once: the loss is NaN at `outDim = 0` (the mean of nothing, as frameworks
+    compute it; Lean's `mse` is 0 there), and the `b2` gradient is off by a factor `1 + 2**-20`
+    everywhere. An error at empty layers must not hide the wrong gradient elsewhere."""
+
+    name = "nan-at-empty-output"
+
+    def mse_value(self, y: F64, t: F64) -> float:
+        return math.nan if y.shape[0] == 0 else super().mse_value(y, t)
+
+    def grads(self, W1: F64, b1: F64, W2: F64, b2: F64, x: F64, t: F64) -> Any:
+        out: Grads = super().grads(W1, b1, W2, b2, x, t)
+        out["b2"] = out["b2"] * (1 + 2.0**-20)
+        return out
+
+
 EPSILON: tuple[type[MinimalMlp], ...] = (MaskEpsilon, ReluEpsilon)
 """Wrong only where `0 < z1 ≤ 1e-3`: invisible to points drawn with every `|z1 i| ≥ margin` when
-the margin exceeds 1e-3, as a margin of `2**-6` would; the default `2**-40` leaves tight units
-(`|z1 i|` about `2**-16·(|W1||x|)_i`) in most runs."""
+the margin exceeds 1e-3, as a margin of `2**-6` would."""
+
+EDGE: tuple[type[MinimalMlp], ...] = (
+    MaskEpsilon, MaskEpsilon6, MaskEpsilon9, MaskEpsilon12, MaskRelative, MaskFloat16,
+    ReluOneAtZero, ReluDerivOneAtZero, NaNAtEmptyOutput,
+)
+"""Wrong only at an edge of the domain: units next to the kink (masks with an epsilon, absolute,
+relative or from float16), exact kinks (`relu(0) = 1`, `relu'(0) = 1`), empty layers (NaN at
+`outDim = 0`, beside a gradient bug elsewhere that the error must not hide)."""
 
 
 # --- Correct variants: must never be flagged -------------------------------------------------
@@ -622,8 +716,9 @@ class EinsumSums(NumpyMlp):
 
 
 class MaskZ1NonNegative(MinimalMlp):
-    """Backward mask `z1 ≥ 0`: differs from Lean's `relu'(0) = 0` only at kinks, which the
-    strategies exclude. Only `forward`, `loss`, `grads`, so the kink convention is never asked."""
+    """Backward mask `z1 ≥ 0`: differs from Lean's `relu'(0) = 0` only at kinks, where the lemmas
+    that use the mask (b1, x, W1) assume `hx` and say nothing. Only `forward`, `loss`, `grads`, so
+    the kink convention is never asked of `relu_vjp`."""
 
     name = "mask-z1-ge-0"
 
