@@ -625,7 +625,7 @@ def _build_mlp(
     """
     sizes, rich, pattern, seed = drawn
     rng = np.random.default_rng(seed)
-    part, sizes = _part_and_sizes(rng, parts, sizes)
+    part, sizes = _part_and_sizes(rng, seed, parts, sizes)
     n_in, hid, n_out = sizes
     kinked = part == "kink" and hid > 0
     # rho: the drawn |z1| targets; where it is small or 0 the margin decides (tight units).
@@ -698,8 +698,9 @@ def _point_of(example: MlpExample) -> MlpPoint:
     return example.point
 
 
-_NO_KINK: tuple[Part, ...] = ("interior", "near-kink")
-"""The parts where `hx` holds: what `mlp_examples` and `mlp_points` draw by default."""
+_NO_KINK: tuple[Part, ...] = ("interior", "near-kink", "empty")
+"""The parts where `hx` holds: what `mlp_examples` and `mlp_points` draw by default (empty points
+only when `min_dim` is 0)."""
 
 _UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24}
 
@@ -752,11 +753,13 @@ def _parts_and_sizes(
 
 
 def _part_and_sizes(
-    rng: np.random.Generator, parts: tuple[Part, ...], sizes: tuple[int, int, int]
+    rng: np.random.Generator, seed: int, parts: tuple[Part, ...], sizes: tuple[int, int, int]
 ) -> tuple[Part, tuple[int, int, int]]:
     """Return the part picked from `parts` (uniformly) and the sizes for it: "empty" sets a
     random non-empty subset of the drawn sizes to 0."""
-    part = parts[int(rng.integers(len(parts)))]
+    # Seed 0, where shrinking goes, gives the first part (interior, where it is drawn): the
+    # simplest example of a run is an interior one.
+    part = parts[0] if seed == 0 else parts[int(rng.integers(len(parts)))]
     if part == "empty" and 0 not in sizes:
         zero = rng.random(3) < 0.5
         zero[int(rng.integers(3))] = True
@@ -812,8 +815,9 @@ def mlp_examples(
       sizes of a real model; `min_dim` and `max_dim` are then not used.
     - `probe_bits` (default None): draw the directions' entries as integers uniform among
       `N = 2**probe_bits` values instead (1 to 53 bits; exact mode uses `PROBE_BITS`).
-    - `parts` (default `("interior", "near-kink")`): the parts of `spec.domain.PARTS` to draw,
-      weighted 3 : 3 : 1 : 1 (interior : near-kink : kink : empty); "empty" needs `min_dim=0`.
+    - `parts` (default `("interior", "near-kink", "empty")`, where `hx` holds): the parts of
+      `spec.domain.PARTS` to draw, weighted 3 : 3 : 1 : 1 (interior : near-kink : kink : empty);
+      "empty" is drawn only with `min_dim=0`.
       Near-kink points have units whose exact `|z1 i|` is spread, in log scale, from just outside
       the band where an engine's rounding could put `z1 i` across the kink up to
       `(|W1||x|)_i`, absolute values down to the margin.
@@ -900,7 +904,7 @@ def _build_rational_mlp(
     in 28..60, exactly."""
     sizes, rich, pattern, seed = drawn
     rng = np.random.default_rng(seed)
-    part, sizes = _part_and_sizes(rng, parts, sizes)
+    part, sizes = _part_and_sizes(rng, seed, parts, sizes)
     n_in, hid, n_out = sizes
     W1, W2, b2, t, x, rho = _rationals(
         rng, [(hid, n_in), (n_out, hid), (n_out,), (n_out,), (n_in,), (hid,)], rich, max_den)
@@ -963,7 +967,7 @@ def rational_mlp_examples(
     - `max_denominator` (default 12): the largest `d`, at least 1.
     - `probe_bits` (default `PROBE_BITS` = 32): directions of integers uniform among `2**probe_bits`
       values; None draws dyadic directions as `mlp_examples` does.
-    - `parts` (default `("interior", "near-kink")`): the parts of the domain, as in `mlp_examples`
+    - `parts` (default `("interior", "near-kink", "empty")`): the parts, as in `mlp_examples`
       (`_build_rational_mlp` says how each is built).
 
     .. code-block:: pycon
@@ -1061,14 +1065,15 @@ def kinked_mlp_examples(
 ) -> SearchStrategy[MlpExample]:
     """Return a strategy for MLP examples where some hidden unit sits exactly on the ReLU kink.
 
-    At least one exact `z1_i = (W1 x + b1)_i` is 0 (so every size is at least 1): for the kinked
-    rows, `x` and `W1_i` have short entries (`m * 2**e`, `|m| <= 7`, few exponents), so `W1_i x`
-    is exact in float64 in any summation order, and `b1_i = -(W1 x)_i`. The other units are as in
-    `mlp_points` with margin 2**-6 and random signs. `active_pattern` and `part` are "kinked" and
-    "kink". This is the "kink" part of `mlp_examples_for`.
+    At least one exact `z1_i = (W1 x + b1)_i` is 0 (so `hidDim >= 1`): for the kinked rows, `x` and
+    `W1_i` have short entries (`m * 2**e`, `|m| <= 7`, few exponents), so `W1_i x` is exact in
+    float64 in any summation order, and `b1_i = -(W1 x)_i`. The other units are as in
+    `mlp_points` with margin 2**-6 and random signs. `active_pattern` is "kinked"; `part` is
+    "kink" (or "empty" when `inDim` or `outDim` is 0). For checking that a predicate reports its
+    precondition `∀ i, z1 i ≠ 0` as unmet; `mlp_examples_for` draws such points as its "kink" part.
 
     - `min_dim` (default 1), `max_dim` (default 8): the range of each dimension, as in `dims`,
-      except that every size is at least 1; so `max_dim >= 1`.
+      except that `hidDim >= max(min_dim, 1)`; so `max_dim >= 1`.
     - `probes` (default 3): the number of probe directions, as in `mlp_examples`.
 
     .. code-block:: pycon
@@ -1079,7 +1084,8 @@ def kinked_mlp_examples(
     """
     _check_dims(min_dim, max_dim, at_least=1)
     _check_probes(probes)
-    sizes = dims(min_dim=max(min_dim, 1), max_dim=max_dim)
+    one = st.integers(min_dim, max_dim)
+    sizes = st.tuples(one, st.integers(max(min_dim, 1), max_dim), one)
     return _mlp_strategy(("kink",), sizes, "mixed", margin=2.0**-6, probes=probes)
 
 

@@ -255,12 +255,14 @@ def _fault(r: Result, engine: str, seed_value: int) -> str | None:
 
 @pytest.mark.parametrize(("short", "engine"), HOLD_PAIRS, ids=[f"{s}-{e}" for s, e in HOLD_PAIRS])
 def test_holds(short: str, engine: str) -> None:
-    """The predicate of `short` holds on the correct engine `engine` (max_dim 4, 2 examples,
-    under the jaxtyping hook; the 20-seed sweep below draws many more)."""
+    """The predicate of `short` holds on the correct engine `engine` (max_dim 4, a few examples,
+    under the jaxtyping hook; the 20-seed sweep below draws many more). Examples at exact kinks
+    leave the `hx` lemmas unmet; every other example is compared, and holds."""
     r = run(short, CORRECT[engine](), examples=HOLD_EXAMPLES)
     assert _fault(r, engine, SEED) is None, _fault(r, engine, SEED)
     assert r.status is Status.HOLDS
-    assert r.holds == r.examples > 0
+    assert r.holds > 0 and r.holds + r.unmet == r.examples
+    assert {p for p, v in r.parts.items() if v.unmet} <= {"kink"}
 
 
 SWEEP_SEEDS = range(20)
