@@ -45,18 +45,18 @@ BASE_DECLS = [
 # The fingerprints of base.lean. If the normalisation changes on purpose, these change, and so
 # must the fingerprints in spec/data/manifest.json: recompute them from the pinned Lean files.
 BASE_FINGERPRINTS = {
-    "Toy.Grad.V": "c7de66a5219b18ce",
-    "Toy.Grad.scaleV": "7bbe5e614b0b394b",
-    "Toy.Grad.scaleV_apply": "e96aed86c43bf27a",
-    "Toy.Grad.halfSq": "7ae78cd227012c0c",
-    "Toy.Grad.halfSq_grad": "388555b5b2a24114",
-    "Toy.Grad.tag": "1cf74ab35fb38d46",
-    "Toy.Grad.out": "630069d9de0f25a4",
-    "Toy.Grad.pair": "d76f1041f0f5897a",
-    "Toy.Grad.loss": "b83489d7a0ffa0f8",
-    "Toy.Grad.lossGrad": "4c332661f519843c",
-    "Toy.Grad.lossGrad_eq": "f8b3597f5dbdfea0",
-    "Toy.Grad.hasFDerivAt_loss": "d3f8d8f2d0c28dfb",
+    "Toy.Grad.V": "851044f952e2be5b",
+    "Toy.Grad.scaleV": "83691c38c8a7e113",
+    "Toy.Grad.scaleV_apply": "5a45ac4de0cf9463",
+    "Toy.Grad.halfSq": "079bf4d726198915",
+    "Toy.Grad.halfSq_grad": "ff23304ded6da2ac",
+    "Toy.Grad.tag": "975755976e911914",
+    "Toy.Grad.out": "26aac5ea530c4c72",
+    "Toy.Grad.pair": "3ce770d334192954",
+    "Toy.Grad.loss": "2babd8cc754f4f7d",
+    "Toy.Grad.lossGrad": "d2b70c44340469dd",
+    "Toy.Grad.lossGrad_eq": "d53ec5dff8ec15b6",
+    "Toy.Grad.hasFDerivAt_loss": "9b9161bd9c8eaa14",
 }
 
 MODEL_VARS = (
