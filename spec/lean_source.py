@@ -1090,9 +1090,10 @@ def _check_tail(toks: Sequence[Token], decls: Sequence[Declaration]) -> None:
     if calc < 0 or toks[calc].line < owner.line:
         return
     steps = [k for k in range(calc + 1, len(toks)) if toks[k].first_on_line and toks[k].text == "_"]
-    if steps and not any(t.text == ":=" for t in toks[steps[-1] :]):
+    step = steps[-1] if steps else calc  # without `_` steps, the first step needs its proof
+    if not any(t.text == ":=" and t.depth == toks[step].depth for t in toks[step:]):
         raise LeanParseError(
-            toks[steps[-1]].line,
+            toks[step].line,
             f"the last `calc` step of {where} has no `:= proof`: the file is cut off inside the "
             "`calc`, and Lean rejects it; restore the rest of the file (truncated file?)",
         )
