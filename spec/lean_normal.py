@@ -10,7 +10,8 @@ Two statements get the same normal form, hence the same fingerprint, when they d
   `let`/`have` or a set-builder `{x | p x}` becomes `§k`, `k` counting binders in order;
 * **redundant parentheses**: `(e)` around one token or one bracketed group, `(e)` that fills a
   whole slot (after `:`, `:=`, `=>` or at the start of a group, and before `,`, `:=`, `;`, `|` or
-  the end of the group), and `x : T` written without parentheses in a `fun`/`∀` binder;
+  the end of the group), `(f a b)` (an application) between infix operators or slot ends, and
+  `x : T` written without parentheses in a `fun`/`∀` binder;
 * line breaks and comments (the tokens never see them).
 
 What is recorded beside the fingerprint (`NormalForm`) says which of these differ between two
@@ -65,6 +66,12 @@ _PREDICATES = frozenset({"∈", "∉", "<", "≤", ">", "≥", "≠", "⊆", "�
 _SLOT_BEFORE = frozenset({":", ":=", "=>", ","})
 _SLOT_AFTER = frozenset({",", ":=", ";", "|"})
 _ATOMIC_KINDS = frozenset({"ident", "number", "string", "char"})
+_INFIX = frozenset({"=", "≠", "<", ">", "≤", "≥", "+", "-", "*", "/", "•", "∘", "∧", "∨", "→", "↔",
+                    "∈", "∉", "⊆", "⊂", "×", "^", "%", "∣"})
+"""Infix operators: each binds less tightly than function application."""
+_NOT_ARGUMENTS = frozenset({"fun", "if", "then", "else", "match", "with", "by", "do", "let",
+                            "have", "show", "from", "at", "calc", "∀", "∃", "λ", "forall",
+                            "exists"})
 
 
 @dataclass
@@ -244,6 +251,13 @@ class _Emitter:
             if isinstance(only, _Group) or only.kind in _ATOMIC_KINDS:
                 return True
         prev = seq[i - 1] if i > 0 else None
+        if all(isinstance(n, _Group) or (n.kind in _ATOMIC_KINDS and n.text not in _NOT_ARGUMENTS)
+               for n in inner):
+            # an application `f a b` binds tighter than any infix operator around it
+            around = {_word(prev), _word(nxt)}
+            if around <= _INFIX | _SLOT_BEFORE | _SLOT_AFTER | {""} and (
+                    prev is None or _word(prev)) and (nxt is None or _word(nxt)):
+                return True
         before = prev is None or _word(prev) in _SLOT_BEFORE
         if _word(prev) == ",":
             # after a big operator's `,` the body is parsed at a precedence: keep them there
