@@ -199,6 +199,8 @@ class _Emitter:
             return f"§{stack[-1]}{dot}{rest}"
         if self.pattern:
             self.form.patterns.add(text)
+        if text in _NOT_ARGUMENTS:
+            return text  # a keyword, not a name
         if text not in self._free_seen and not self.pattern:
             if self.proof:
                 if text not in self.form.free:
@@ -421,7 +423,12 @@ class _Emitter:
             self.leaf(n)
         elif self.redundant(seq, i):
             self.form.parens += 1
-            self.seq(n.children)
+            only = n.children[0]
+            if len(n.children) == 1 and isinstance(only, _Group):
+                # `((e))`: the inner group stands where the outer stood
+                self.node([*seq[:i], only, *seq[i + 1 :]], i)
+            else:
+                self.seq(n.children)
         else:
             self.group(n)
 

@@ -116,7 +116,9 @@ def test_real_manifest_declarations_agree_with_the_closure() -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def test_unchanged_checkout_has_no_drift(checkout: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unchanged_checkout_has_no_drift(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, err = run(["--lean-source", str(checkout)], capsys)
     assert (code, err) == (0, "")
     assert out.strip() == (f"{checkout}: 2 file(s) compared, 0 with drift that needs attention, "
