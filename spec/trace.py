@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .closure import Closure, closure
+from .closure import Closure, closure, reaching
 from .drift import CheckoutReport, DriftReport, against_manifest, against_source, annotate
 from .drift import manifest_file_for as _manifest_file_for
 from .lean_source import LeanParseError, parse_file
@@ -68,6 +68,8 @@ __all__ = [
     "build_rows",
     "render_table",
     "render_markdown",
+    "render_closure",
+    "lean_source_drift",
     "problems",
     "DOCS_PAGE",
     "WRITE_DOCS_COMMAND",
@@ -409,6 +411,41 @@ def render_markdown(rows: Sequence[Row]) -> str:
     return "\n".join(out) + "\n"
 
 
+def render_closure(c: Closure | None) -> str:
+    """Return the closure section of `docs/traceability.md` ("" when the manifest has none)."""
+    if c is None:
+        return ""
+    base = f"https://github.com/{LEAN_REPOSITORY}/blob/{PINNED_COMMIT}"
+    total = sum(len(src.declarations) for src in c.files.values())
+    out = [
+        "",
+        "## The closure: what the statements are built from",
+        "",
+        f"The {len(c.roots())} declarations of `{c.module}` reach {total} TorchLean declarations "
+        f"in {len(c.files)} files, through the names their statements and the definitions among "
+        "them use (`spec.closure`; rebuilt from a checkout at the pinned commit by "
+        "`python -m spec.closure CHECKOUT --write`). `python -m spec trace --lean-source "
+        "CHECKOUT` compares each of them; a change names the module's declarations it reaches "
+        "(the last column).",
+        "",
+        "| Lean name | kind | Lean file:line | fingerprint | reaches |",
+        "|---|---|---|---|---|",
+    ]
+    names = [d.name for f in sorted(c.files) for d in c.files[f].declarations]
+    reach = reaching(c, names)
+    for f in sorted(c.files):
+        for d in c.files[f].declarations:
+            n = len(reach[d.name])
+            out.append(f"| `{d.name}` | {d.kind} | [{f}:{d.line}]({base}/{f}#L{d.line}) | "
+                       f"`{d.fingerprint}` | {n} |")
+    out += [
+        "",
+        "Outside TorchLean (Mathlib and Lean core: the boundary, not fingerprinted): "
+        + ", ".join(f"`{n}`" for n in c.external) + ".",
+    ]
+    return "\n".join(out) + "\n"
+
+
 def problems(registry: Mapping[str, Entry], decls: Sequence[LeanDecl], root: Path) -> list[str]:
     """Return one line per traceability problem (empty when all is in order)."""
     out: list[str] = []
@@ -445,7 +482,7 @@ def problems(registry: Mapping[str, Entry], decls: Sequence[LeanDecl], root: Pat
             "spec/data/manifest.json does not list; correct the name or add it to the manifest"
         )
     docs_page = root / DOCS_PAGE
-    expected = render_markdown(rows)
+    expected = render_markdown(rows) + render_closure(_closure())
     try:
         current: str | None = docs_page.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
@@ -615,7 +652,7 @@ def main(argv: list[str]) -> int:
         if not (args.check or args.write_docs):
             return status
     if args.write_docs:
-        text = render_markdown(build_rows(REGISTRY, decls, root))
+        text = render_markdown(build_rows(REGISTRY, decls, root)) + render_closure(_closure())
         page = root / DOCS_PAGE
         page.parent.mkdir(parents=True, exist_ok=True)
         page.write_text(text, encoding="utf-8")
