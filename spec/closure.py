@@ -48,7 +48,7 @@ __all__ = [
     "build",
     "closure",
     "reaching",
-    "to_json",
+    "resolve",
     "main",
 ]
 
@@ -285,7 +285,7 @@ def index_checkout(root: Path, folders: Sequence[str] = ("NN",)) -> Index:
 
 
 def _prefixes(namespace: str) -> list[str]:
-    """Return `A.B`, `A` for the namespace `A.B.C`'s enclosing namespaces... and itself first."""
+    """Return the namespace and those enclosing it, innermost first (`A.B`, `A` for `A.B`)."""
     parts = namespace.split(".") if namespace else []
     return [".".join(parts[:k]) for k in range(len(parts), 0, -1)]
 
@@ -363,11 +363,6 @@ def build(root: Path, module: str, index: Index | None = None,
         for f, tracked in by_file.items()
     }
     return Closure(module, files, tuple(sorted(external)))
-
-
-def to_json(c: Closure) -> dict[str, Any]:
-    """Return the closure as the manifest stores it."""
-    return c.as_json()
 
 
 def _write(c: Closure, manifest_path: Path) -> list[str]:

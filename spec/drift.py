@@ -61,6 +61,7 @@ __all__ = [
     "against_manifest",
     "between",
     "annotate",
+    "missing_file",
     "manifest_file_for",
 ]
 
@@ -500,6 +501,14 @@ def against_source(lean: LeanFile, src: SourceFile) -> DriftReport:
     findings.sort(key=lambda f: (_ORDER.index(f.category), f.old_line or f.new_line or 0, f.name))
     return DriftReport(src.file, lean.path, src.complete, len(src.declarations),
                        len(lean.declarations), findings)
+
+
+def missing_file(src: SourceFile, path: str) -> DriftReport:
+    """Return the report for a file of the closure that the checkout lacks: all is removed."""
+    findings = [Finding("removed", d.name, old_kind=d.kind, old_line=d.line,
+                        old_fingerprint=d.fingerprint) for d in src.declarations]
+    return DriftReport(src.file, path, src.complete, len(src.declarations), 0, findings,
+                       f"{path} does not exist: every tracked declaration is gone")
 
 
 def annotate(report: DriftReport, c: Closure) -> DriftReport:

@@ -9,8 +9,11 @@ declarations the way the traceability and drift checks need them:
 * the statement: the signature after the name, up to the `:=`, `where` or line-leading `|` at
   bracket depth 0 that begins the body (a `:=` inside brackets, as in `(n := m)`, does not count),
 * the section `variable` binders the declaration uses, added as Lean adds them,
-* a fingerprint (`fingerprint`) that survives reformatting, comments, proof edits and renames, and
-  changes when the statement changes.
+* a fingerprint (`fingerprint`) that survives reformatting, comments, proof edits, renames and
+  whatever else Lean's parser identifies (`spec.lean_normal`), and changes when the statement
+  changes,
+* the names the statement uses (`refs`, for `spec.closure`), and the file's scope commands:
+  `open`/`export`, namespaces, `variable`s, aliases, and the scopes left open at its end.
 
 One pass over the text makes the tokens (comments, nested block comments and strings handled
 there); a second pass over the tokens cuts them into commands; a third walks the commands with a
@@ -23,15 +26,15 @@ command wherever they stand at bracket depth 0, since Lean reserves them for com
 start a command only in column 0. A doc comment, `@[...]` or a modifier (`private`,
 `noncomputable`, ...) starts a command only when the chain it begins ends in a command keyword.
 
-The fingerprint is the first 16 hex digits of the sha256 of a canonical text: the section
-variables the declaration takes (one binder per name, in the order declared), the signature, and,
-for every kind but `theorem` and `lemma`, the body. A definition's value is part of what it
-states (a mirror computes it), and two definitions of the same type, like MlpMse's `z1` and `a1`
-(`: Vec hidDim`), differ only there; a proof is not (proof irrelevance). The text is the tokens
-joined by single spaces, comments and doc comments dropped, the declaration's own name (as
-written and fully qualified) replaced by a placeholder. Attributes, modifiers and the kind keyword
-are left out, so `lemma` ↔ `theorem` and `def` ↔ `abbrev` keep the fingerprint; `spec.drift`
-reports those as kind changes.
+The fingerprint is the first 16 hex digits of the sha256 of the normal form
+(`spec.lean_normal.normal_form`) of: the section variables the declaration takes (one binder per
+name, in the order declared), the signature, and, for every kind but `theorem` and `lemma`, the
+body. A definition's value is part of what it states (a mirror computes it), and two definitions
+of the same type, like MlpMse's `z1` and `a1` (`: Vec hidDim`), differ only there; a proof is not
+(proof irrelevance). Comments and doc comments are dropped, the declaration's own name (as written
+and fully qualified) is replaced by a placeholder. Attributes, modifiers and the kind keyword are
+left out, so `lemma` ↔ `theorem` and `def` ↔ `abbrev` keep the fingerprint; `spec.drift` treats
+the first pair as one kind and reports the second as a kind change.
 
 Limits. Nothing is elaborated: notations and macros are not expanded, `open` does not resolve
 names, auto-bound implicits are not added, and a section variable counts as used when its name
@@ -41,9 +44,12 @@ value) would be cut there, as would a `match` at bracket depth 0 in a signature;
 `let`/`have` at depth 0 in a signature is skipped. Anonymous instances are named
 `«instance <8 hex digits of the fingerprint>»` (Lean's generated names need elaboration); notation
 names are built from their atoms as Lean does (`«termVJP[_,_]»`); private names are not mangled.
-Errors detected: unterminated comment, string or «name»; unbalanced brackets; an `end` that closes
-nothing or the wrong scope; a declaration without a name or without a body. Other malformed text
-(a garbled term) is accepted as it stands.
+Errors detected (text Lean rejects): unterminated comment, string or «name»; unbalanced brackets;
+an `end` that closes nothing or the wrong scope; a declaration without a name or without a body;
+a name declared twice (aliases included); a file that ends inside a term or a proof (after `by`,
+`:=`, an operator, ...) or inside a `calc` whose last step has no `:= proof`. A scope left open at
+the end is not an error here (Lean accepts it); `spec.drift` compares it with the recorded file.
+Other malformed text (a garbled term) is accepted as it stands.
 """
 
 from __future__ import annotations

@@ -52,9 +52,9 @@ from pathlib import Path
 from typing import Any
 
 from .closure import Closure, closure, reaching
-from .drift import CheckoutReport, DriftReport, against_manifest, against_source, annotate
+from .drift import CheckoutReport, against_manifest, against_source, annotate, missing_file
 from .drift import manifest_file_for as _manifest_file_for
-from .lean_source import LeanParseError, parse_file
+from .lean_source import LeanFile, LeanParseError, parse_file
 from .registry import LEAN_REPOSITORY, PINNED_COMMIT, Entry, LeanDecl
 
 __all__ = [
@@ -520,7 +520,7 @@ def _closure() -> Closure | None:
     return closure()
 
 
-def _read(path: str) -> tuple[object, str | None]:
+def _read(path: str) -> tuple[LeanFile | None, str | None]:
     """Parse the Lean file at `path`; return (LeanFile, None) or (None, an error line)."""
     try:
         return parse_file(path), None
@@ -535,19 +535,18 @@ def _one_file(path: str, rel: str | None, decls: Sequence[LeanDecl], c: Closure 
               out: CheckoutReport, note: str | None = None) -> None:
     """Compare one Lean file with its manifest file `rel` (guessed if None); add to `out`."""
     lean, err = _read(path)
-    if err is not None:
-        out.errors.append(err)
+    if lean is None:
+        out.errors.append(err or f"error: cannot read Lean file {path}")
         return
-    assert lean is not None
     if rel is None and c is not None:
         files = {d.file for d in decls} | set(c.files)
         rel, note = _manifest_file_for(path, files, c.module)
     src = c.files.get(rel) if c is not None and rel is not None else None
     try:
         if src is not None and c is not None:
-            report = annotate(against_source(lean, src), c)  # type: ignore[arg-type]
+            report = annotate(against_source(lean, src), c)
         else:
-            report = against_manifest(lean, decls, rel)  # type: ignore[arg-type]
+            report = against_manifest(lean, decls, rel)
     except LeanParseError as exc:
         out.errors.append(f"error: cannot use {exc}")
         return
@@ -579,13 +578,7 @@ def lean_source_drift(paths: Sequence[str], decls: Sequence[LeanDecl], lean_file
                 if target.is_file():
                     _one_file(str(target), rel, decls, c, out)
                     continue
-                src = c.files[rel]
-                report = DriftReport(rel, str(target), src.complete, len(src.declarations), 0)
-                report.note = f"{target} does not exist: every tracked declaration is gone"
-                report.findings = [
-                    f for f in against_manifest_like_missing(src)
-                ]
-                out.reports.append(annotate(report, c))
+                out.reports.append(annotate(missing_file(c.files[rel], str(target)), c))
         else:
             _one_file(path, lean_file, decls, c, out)
     if as_json:
@@ -597,16 +590,6 @@ def lean_source_drift(paths: Sequence[str], decls: Sequence[LeanDecl], lean_file
     if len(out.reports) == 1 and not Path(paths[0]).is_dir():
         return out.exit_code, out.reports[0].format()
     return out.exit_code, out.format()
-
-
-def against_manifest_like_missing(src: object) -> list[Any]:
-    """Return a `removed` finding for each tracked declaration of a missing file."""
-    from .closure import SourceFile
-    from .drift import Finding
-
-    assert isinstance(src, SourceFile)
-    return [Finding("removed", d.name, old_kind=d.kind, old_line=d.line,
-                    old_fingerprint=d.fingerprint) for d in src.declarations]
 
 
 def _parser() -> argparse.ArgumentParser:
