@@ -400,6 +400,14 @@ def test_invalid_fixture_raises_with_line(fixture: str, line: int, message: str)
         ("theorem : True := trivial\n", 1, "`theorem` without a name"),
         ("lemma cut (n : Nat) :\n    n = n\n", 1, "`lemma cut` has no body"),
         ("def cut : Nat\ndef next : Nat := 1\n", 1, "before the next command"),
+        ("namespace A\ndef f : Nat := 1\nend A\nnamespace A\ndef f : Nat := 2\nend A\n", 5,
+         "`A.f` is declared twice (lines 2 and 5): Lean rejects the file"),
+        ("def g : Nat := 1\nalias g := f\n", 2, "`g` is declared twice (lines 1 and 2)"),
+        ("theorem t : True := by\n", 1, "the file ends after `by`: `t` (line 1) is cut off"),
+        ("def f : Nat := 1 +\n  ", 1, "the file ends after `+`"),
+        ("theorem t : a = c := by\n  calc a = b := h\n    _ = c\n", 3,
+         "the last `calc` step of `t` (line 1) has no `:= proof`"),
+        ("theorem t : a = b := by\n  calc a\n", 2, "the last `calc` step of `t` (line 1)"),
     ],
 )
 def test_invalid_text_raises_with_line(text: str, line: int, message: str) -> None:
@@ -411,7 +419,31 @@ def test_invalid_text_raises_with_line(text: str, line: int, message: str) -> No
 
 
 def test_namespace_left_open_at_end_of_file_is_allowed() -> None:
-    assert parse("namespace A\nsection\ndef f : Nat := 1\n").names() == ["A.f"]
+    # Lean accepts it; `spec.drift` compares the scopes left open with the recorded file's.
+    f = parse("namespace A\nsection\ndef f : Nat := 1\n")
+    assert f.names() == ["A.f"]
+    assert [(s.kind, s.header, s.line) for s in f.open_at_end] == [("namespace", "A", 1),
+                                                                   ("section", None, 2)]
+
+
+def test_complete_calc_and_private_copies_in_other_namespaces_are_accepted() -> None:
+    text = ("namespace A\nprivate def f : Nat := 1\nend A\nnamespace B\ndef f : Nat := 2\nend B\n"
+            "theorem t : a = c := by\n  calc a = b := h1\n    _ = c := h2\n")
+    assert parse(text).names() == ["A.f", "B.f", "t"]
+
+
+def test_scope_commands_are_recorded() -> None:
+    text = ("namespace N\nopen Foo Bar\nopen scoped Baz\nexport Q (x y)\n"
+            "variable (a b : Nat) [Fact (0 < a)]\nalias ⟨mp, mpr⟩ := iff\nend N\n")
+    f = parse(text)
+    assert [(o.text, o.namespace, o.names, o.explicit) for o in f.opens] == [
+        ("open Foo Bar", "N", ("Foo", "Bar"), ()),
+        ("open scoped Baz", "N", ("Baz",), ()),
+        ("export Q ( x y )", "N", ("Q",), ("x", "y")),
+    ]
+    assert [(v.line, v.names) for v in f.variables] == [(5, ("a", "b"))]
+    assert [(a.name, a.target) for a in f.aliases] == [("N.mp", "iff"), ("N.mpr", "iff")]
+    assert f.namespaces == ("N",) and f.open_at_end == ()
 
 
 # ---------------------------------------------------------------------------------------------
