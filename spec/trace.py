@@ -573,6 +573,11 @@ def lean_source_drift(paths: Sequence[str], decls: Sequence[LeanDecl], lean_file
                 out.errors.append(f"error: {path} is a folder, but the manifest has no closure "
                                   "to compare a checkout with; pass the Lean files themselves")
                 continue
+            if not any((root / rel).is_file() for rel in c.files):
+                out.errors.append(
+                    f"error: {path}: none of the {len(c.files)} files of the closure (e.g. "
+                    f"{c.module}) is in this folder; pass the root of a TorchLean checkout")
+                continue
             for rel in sorted(c.files):
                 target = root / rel
                 if target.is_file():

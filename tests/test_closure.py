@@ -243,3 +243,12 @@ def test_lean_file_needs_a_single_path(checkout: Path, capsys: pytest.CaptureFix
                           "--lean-file", MODULE], capsys)
     assert (code, out) == (2, "")
     assert err == "error: --lean-file names the manifest file of one PATH; give one PATH\n"
+
+
+def test_a_folder_that_is_no_checkout_exits_2(
+    checkout: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(["--lean-source", str(checkout / "Toy")], capsys)
+    assert (code, out) == (2, "")
+    assert err == (f"error: {checkout / 'Toy'}: none of the 2 files of the closure (e.g. "
+                   "Toy/Grad.lean) is in this folder; pass the root of a TorchLean checkout\n")
