@@ -9,8 +9,11 @@ declarations the way the traceability and drift checks need them:
 * the statement: the signature after the name, up to the `:=`, `where` or line-leading `|` at
   bracket depth 0 that begins the body (a `:=` inside brackets, as in `(n := m)`, does not count),
 * the section `variable` binders the declaration uses, added as Lean adds them,
-* a fingerprint (`fingerprint`) that survives reformatting, comments, proof edits and renames, and
-  changes when the statement changes.
+* a fingerprint (`fingerprint`) that survives reformatting, comments, proof edits, renames and
+  whatever else Lean's parser identifies (`spec.lean_normal`), and changes when the statement
+  changes,
+* the names the statement uses (`refs`, for `spec.closure`), and the file's scope commands:
+  `open`/`export`, namespaces, `variable`s, aliases, and the scopes left open at its end.
 
 One pass over the text makes the tokens (comments, nested block comments and strings handled
 there); a second pass over the tokens cuts them into commands; a third walks the commands with a
@@ -23,15 +26,15 @@ command wherever they stand at bracket depth 0, since Lean reserves them for com
 start a command only in column 0. A doc comment, `@[...]` or a modifier (`private`,
 `noncomputable`, ...) starts a command only when the chain it begins ends in a command keyword.
 
-The fingerprint is the first 16 hex digits of the sha256 of a canonical text: the section
-variables the declaration takes (one binder per name, in the order declared), the signature, and,
-for every kind but `theorem` and `lemma`, the body. A definition's value is part of what it
-states (a mirror computes it), and two definitions of the same type, like MlpMse's `z1` and `a1`
-(`: Vec hidDim`), differ only there; a proof is not (proof irrelevance). The text is the tokens
-joined by single spaces, comments and doc comments dropped, the declaration's own name (as
-written and fully qualified) replaced by a placeholder. Attributes, modifiers and the kind keyword
-are left out, so `lemma` ↔ `theorem` and `def` ↔ `abbrev` keep the fingerprint; `spec.drift`
-reports those as kind changes.
+The fingerprint is the first 16 hex digits of the sha256 of the normal form
+(`spec.lean_normal.normal_form`) of: the section variables the declaration takes (one binder per
+name, in the order declared), the signature, and, for every kind but `theorem` and `lemma`, the
+body. A definition's value is part of what it states (a mirror computes it), and two definitions
+of the same type, like MlpMse's `z1` and `a1` (`: Vec hidDim`), differ only there; a proof is not
+(proof irrelevance). Comments and doc comments are dropped, the declaration's own name (as written
+and fully qualified) is replaced by a placeholder. Attributes, modifiers and the kind keyword are
+left out, so `lemma` ↔ `theorem` and `def` ↔ `abbrev` keep the fingerprint; `spec.drift` treats
+the first pair as one kind and reports the second as a kind change.
 
 Limits. Nothing is elaborated: notations and macros are not expanded, `open` does not resolve
 names, auto-bound implicits are not added, and a section variable counts as used when its name
@@ -41,9 +44,12 @@ value) would be cut there, as would a `match` at bracket depth 0 in a signature;
 `let`/`have` at depth 0 in a signature is skipped. Anonymous instances are named
 `«instance <8 hex digits of the fingerprint>»` (Lean's generated names need elaboration); notation
 names are built from their atoms as Lean does (`«termVJP[_,_]»`); private names are not mangled.
-Errors detected: unterminated comment, string or «name»; unbalanced brackets; an `end` that closes
-nothing or the wrong scope; a declaration without a name or without a body. Other malformed text
-(a garbled term) is accepted as it stands.
+Errors detected (text Lean rejects): unterminated comment, string or «name»; unbalanced brackets;
+an `end` that closes nothing or the wrong scope; a declaration without a name or without a body;
+a name declared twice (aliases included); a file that ends inside a term or a proof (after `by`,
+`:=`, an operator, ...) or inside a `calc` whose last step has no `:= proof`. A scope left open at
+the end is not an error here (Lean accepts it); `spec.drift` compares it with the recorded file.
+Other malformed text (a garbled term) is accepted as it stands.
 """
 
 from __future__ import annotations
@@ -53,6 +59,8 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .lean_normal import SPELLINGS, normal_form
 
 __all__ = [
     "LeanParseError",
@@ -103,6 +111,8 @@ class Token:
     first_on_line: bool
     depth: int
     """Bracket depth outside the token: an opener and its closer have the same depth."""
+    offset: int = -1
+    """Index of the token's first character in the text."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -127,7 +137,8 @@ _RAW_STRING_RE = re.compile(r'r(#*)"')
 _CHAR_RE = re.compile(r"'(?:\\(?:u\{[0-9a-fA-F]{1,6}\}|x[0-9a-fA-F]{2}|[^\n])|[^\\'\n])'")
 _SPACE_RE = re.compile(r"[^\S\n]+")
 _COMMENT_MARK_RE = re.compile(r"/-|-/")
-_MULTI_SYMBOLS = (":=", "::", "=>", "<|>", "<|", "|>.", "|>", "||", "..")
+_MULTI_SYMBOLS = (":=", "::", "=>", "<|>", "<|", "|>.", "|>", "||", "..", "<->", "->", "<-",
+                  "<=", ">=", "/\\", "\\/", "<;>")
 _OPENERS = {"(": ")", "[": "]", "{": "}", "⟨": "⟩", "⦃": "⦄", "⟦": "⟧", "⟪": "⟫"}
 _CLOSERS = {v: k for k, v in _OPENERS.items()}
 
@@ -148,7 +159,8 @@ def tokenize(text: str) -> list[Token]:
 
     def add(kind: str, tok_text: str, tok_line: int, col: int, depth: int) -> None:
         nonlocal last_line
-        toks.append(Token(kind, tok_text, tok_line, col, tok_line != last_line, depth))
+        toks.append(Token(kind, tok_text, tok_line, col, tok_line != last_line, depth,
+                          line_start + col if tok_line == line else -1))
         last_line = tok_line
 
     while pos < n:
@@ -289,7 +301,7 @@ _NOTATION_KEYWORDS = frozenset({"notation", "infix", "infixl", "infixr", "prefix
 _OTHER_KEYWORDS = frozenset(
     {"namespace", "section", "end", "mutual", "variable", "universe", "include", "omit",
      "deriving", "macro", "macro_rules", "syntax", "elab", "elab_rules", "declare_syntax_cat",
-     "initialize", "builtin_initialize", "add_decl_doc"}
+     "initialize", "builtin_initialize", "add_decl_doc", "alias"}
 )
 _UNAMBIGUOUS = _DECL_KEYWORDS | _NOTATION_KEYWORDS | _OTHER_KEYWORDS
 # Also used inside proofs and terms (`open Foo in`, `set_option ... in`): commands in column 0 only.
@@ -410,8 +422,35 @@ class Declaration:
     attributes: tuple[str, ...]
     doc: str | None
     fingerprint: str
+    """sha256 prefix of the statement's normal form (`spec.lean_normal`)."""
     body_hash: str
     """sha256 prefix of the normalised body (the proof of a theorem, the value of a definition)."""
+    namespace: str = ""
+    """The namespace the declaration stands in."""
+    opens: tuple[str, ...] = ()
+    """The namespaces opened where the declaration stands (`open` commands in scope), in order."""
+    spellings: tuple[tuple[str, int], ...] = ()
+    """The alternative spellings the statement uses, with counts (`lean_normal.SPELLINGS`)."""
+    binders: tuple[str, ...] = ()
+    """The statement's bound names, in order (what alpha-equivalence renames)."""
+    parens: int = 0
+    """Redundant parentheses the normal form dropped (or binder types it parenthesised)."""
+    layout: str = ""
+    """sha256 prefix of the statement's source text as written (line breaks, comments)."""
+    refs: tuple[str, ...] = ()
+    """The names the statement (and a definition's value) uses, unresolved (`NormalForm.free`)."""
+    local_refs: frozenset[str] = frozenset()
+    """Those of `refs` used only inside `by` blocks, or bound by a match pattern."""
+    normal: str = ""
+    """The statement's normal form, whose hash is `fingerprint`."""
+
+    @property
+    def visibility(self) -> str:
+        """Return `private`, `protected` or `public`."""
+        for m in ("private", "protected"):
+            if m in self.modifiers:
+                return m
+        return "public"
 
     @property
     def short_name(self) -> str:
@@ -431,6 +470,13 @@ class LeanFile:
     path: str | None
     declarations: tuple[Declaration, ...]
     lines: int
+    opens: tuple[OpenCommand, ...] = ()
+    namespaces: tuple[str, ...] = ()
+    """Every namespace the file enters, fully qualified, in order of first entry."""
+    variables: tuple[VariableCommand, ...] = ()
+    aliases: tuple[Alias, ...] = ()
+    open_at_end: tuple[OpenScope, ...] = ()
+    """The scopes still open at the end of the file, outermost first."""
 
     def get(self, name: str) -> Declaration | None:
         """Return the declaration with fully qualified `name`, or None."""
@@ -441,6 +487,48 @@ class LeanFile:
 
     def names(self) -> list[str]:
         return [d.name for d in self.declarations]
+
+
+@dataclass(frozen=True)
+class OpenCommand:
+    """An `open` or `export` command: its line, its text (tokens), the namespace it stands in."""
+
+    line: int
+    text: str
+    namespace: str
+    names: tuple[str, ...]
+    """The namespaces it opens (for `open A (x)` and `open A hiding x`, `A`)."""
+    only_next: bool = False
+    """`open ... in`: it applies to the next command only."""
+    explicit: tuple[str, ...] = ()
+    """The names listed in parentheses (`open A (x y)`, `export A (x y)`)."""
+
+
+@dataclass(frozen=True)
+class VariableCommand:
+    """A `variable` command: its line, the names it binds, and a hash of its normal form."""
+
+    line: int
+    names: tuple[str, ...]
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Alias:
+    """An `alias` command: the fully qualified new name, its target as written, the line."""
+
+    name: str
+    target: str
+    line: int
+
+
+@dataclass(frozen=True)
+class OpenScope:
+    """A `namespace` or `section` (or `mutual`) open at some point: kind, header, line."""
+
+    kind: str
+    header: str | None
+    line: int
 
 
 @dataclass
@@ -457,6 +545,7 @@ class _Scope:
     line: int
     prefix: str  # the namespace inside this scope
     n_vars: int  # how many variables were visible when the scope opened
+    n_opens: int = 0  # how many `open`s were in force when the scope opened
     undo: list[tuple[str, str, int]] = field(default_factory=list)
 
 
@@ -473,6 +562,7 @@ class _Context:
         self.last: dict[str, int] = {}  # variable name -> index of its latest binder
         self.by_dep: dict[str, list[int]] = {}  # name -> instance binders whose type mentions it
         self.included: dict[str, int] = {}  # `include`d names -> how many scopes include them
+        self.opens: list[str] = []  # namespaces opened, in order
 
     @property
     def namespace(self) -> str:
@@ -482,7 +572,7 @@ class _Context:
         prefix = self.namespace
         if kind == "namespace" and header:
             prefix = f"{prefix}.{header}" if prefix else header
-        self.scopes.append(_Scope(kind, header, line, prefix, len(self.vars)))
+        self.scopes.append(_Scope(kind, header, line, prefix, len(self.vars), len(self.opens)))
 
     def close(self) -> None:
         scope = self.scopes.pop()
@@ -495,6 +585,7 @@ class _Context:
             else:
                 table[key] = value
         del self.vars[scope.n_vars :]
+        del self.opens[scope.n_opens :]
 
     def add(self, var: _Var) -> None:
         index = len(self.vars)
@@ -699,6 +790,22 @@ def _parse(text: str, path: str | None) -> LeanFile:
     ctx = _Context()
     decls: list[Declaration] = []
     n_lines = text.count("\n") + 1
+    seen: dict[str, int] = {}  # fully qualified name -> line of its declaration
+    opens: list[OpenCommand] = []
+    namespaces: list[str] = []
+    variables: list[VariableCommand] = []
+    aliases: list[Alias] = []
+    open_in: list[str] = []  # `open X in`: opens for the next command only
+
+    def declare(name: str, line: int) -> None:
+        first = seen.get(name)
+        if first is not None:
+            raise LeanParseError(
+                line,
+                f"`{name}` is declared twice (lines {first} and {line}): Lean rejects the file "
+                "(\"has already been declared\"); remove or rename one of the copies",
+            )
+        seen[name] = line
 
     bounds = list(zip(starts, [*starts[1:], len(toks)], strict=False))
     for lo, hi in bounds:
@@ -737,12 +844,15 @@ def _parse(text: str, path: str | None) -> LeanFile:
         kw = toks[kw_index]
         word = _word(kw)
         after = kw_index + 1
+        for_next, open_in = open_in, []
 
         if word == "namespace":
             if after >= hi or toks[after].kind != "ident":
                 raise LeanParseError(kw.line, "`namespace` without a name: write `namespace Name`")
             for comp in _components(toks[after].text):
                 ctx.open("namespace", comp, kw.line)
+                if ctx.namespace not in namespaces:
+                    namespaces.append(ctx.namespace)
             continue
         if word == "section":
             if after < hi and toks[after].kind == "ident" and toks[after].line == kw.line:
@@ -778,8 +888,49 @@ def _parse(text: str, path: str | None) -> LeanFile:
                 ctx.close()
             continue
         if word == "variable":
-            for var in _parse_variables(toks, partner, after, hi):
+            parsed = _parse_variables(toks, partner, after, hi)
+            for var in parsed:
                 ctx.add(var)
+            variables.append(VariableCommand(
+                kw.line, tuple(v.name for v in parsed if v.name is not None),
+                _hash(_spelled(toks[after:hi])),
+            ))
+            continue
+        if word in ("open", "export"):
+            names: list[str] = []
+            explicit = tuple(t.text for t in toks[after:hi]
+                             if t.depth == kw.depth + 1 and t.kind == "ident")
+            for t in toks[after:hi]:
+                if t.depth != kw.depth or t.text in ("hiding", "renaming", "in"):
+                    if t.text in ("hiding", "renaming"):
+                        break
+                    continue
+                if t.kind == "ident" and t.text != "scoped":
+                    names.append(t.text)
+            only_next = hi > after and toks[hi - 1].text == "in"
+            opens.append(OpenCommand(kw.line, _spelled(toks[kw_index:hi]), ctx.namespace,
+                                     tuple(names), only_next, explicit))
+            if only_next:
+                open_in = names
+            elif word == "open":
+                ctx.opens.extend(names)
+            continue
+        if word == "alias":
+            j = after
+            new: list[str] = []
+            if j < hi and toks[j].text == "⟨":
+                close = partner[j]
+                new = [t.text for t in toks[j + 1 : close] if t.kind == "ident"]
+                j = close + 1
+            elif j < hi and toks[j].kind == "ident":
+                new = [toks[j].text]
+                j += 1
+            target = " ".join(t.text for t in toks[j + 1 : hi]) if j < hi else ""
+            for nm in new:
+                fq_alias = (nm[len("_root_.") :] if nm.startswith("_root_.")
+                            else f"{ctx.namespace}.{nm}" if ctx.namespace else nm)
+                declare(fq_alias, kw.line)
+                aliases.append(Alias(fq_alias, target, kw.line))
             continue
         if word in ("include", "omit"):
             ctx.include((t.text for t in toks[after:hi] if t.kind == "ident"), word == "include")
@@ -800,8 +951,11 @@ def _parse(text: str, path: str | None) -> LeanFile:
                     modifiers=tuple(modifiers),
                     attributes=tuple(attributes),
                     doc=doc,
-                    fingerprint=_hash("notation\u241e" + stmt),
+                    fingerprint=_hash("notation\u241e" + _spelled(sig)),
                     body_hash=_hash(""),
+                    namespace=prefix,
+                    opens=(*ctx.opens, *for_next),
+                    refs=_notation_refs(sig),
                 )
             )
             continue
@@ -868,13 +1022,16 @@ def _parse(text: str, path: str | None) -> LeanFile:
         used = ctx.used(_first_components(scanned), own_binders)
 
         self_names = {written, fq} if written else set()
-        canonical = "vars: " + " ".join(used) + "\u241esig: " + _canon(sig, self_names)
-        if kind not in THEOREM_KINDS:
-            canonical += "\u241evalue: " + _canon(body, self_names)
-        fingerprint = _hash(canonical)
+        form = normal_form([tokenize(v) for v in used], sig,
+                           () if kind in THEOREM_KINDS else body, self_names)
+        fingerprint = _hash(form.text)
         if written is None:  # anonymous instance: Lean invents a name; ours is stable
             anonymous = f"«instance {fingerprint[:8]}»"
             fq = f"{prefix}.{anonymous}" if prefix else anonymous
+        else:
+            declare(fq, kw.line)
+        stop = toks[sig_end].offset if sig_end < len(toks) else len(text)
+        layout = text[kw.offset : stop].rstrip() if kw.offset >= 0 and stop >= 0 else ""
         decls.append(
             Declaration(
                 name=fq,
@@ -888,6 +1045,79 @@ def _parse(text: str, path: str | None) -> LeanFile:
                 doc=doc,
                 fingerprint=fingerprint,
                 body_hash=_hash(_canon(body, self_names)),
+                namespace=prefix,
+                opens=(*ctx.opens, *for_next),
+                spellings=tuple(sorted(form.spellings.items())),
+                binders=tuple(form.binders),
+                parens=form.parens,
+                layout=_hash(layout),
+                refs=tuple(form.free),
+                local_refs=frozenset(form.proof_only | form.patterns),
+                normal=form.text,
             )
         )
-    return LeanFile(path, tuple(decls), n_lines)
+    _check_tail(toks, decls)
+    return LeanFile(
+        path, tuple(decls), n_lines, tuple(opens), tuple(namespaces), tuple(variables),
+        tuple(aliases),
+        tuple(OpenScope(sc.kind, sc.header, sc.line) for sc in ctx.scopes[1:]),
+    )
+
+
+_DANGLING = frozenset(
+    {"by", ":=", "=>", "↦", ",", "calc", "from", "fun", "λ", "·", ".", "<;>", "|", "with", "at",
+     "←", "<-", "then", "else", "do", "<|", "$", "+", "-", "*", "/", "=", "≠", "≤", "<", "≥", ">",
+     "<=", ">=", "∧", "∨", "→", "->", "↔", "<->", "∘", "•", ":", "::", "^", "∑", "∏", "∀", "∃",
+     "show", "have", "let", "using", "exact", "apply", "refine", "rw", "rwa", "intro", "obtain",
+     "suffices", "if", "match", "and", "&&", "||"}
+)
+"""Tokens after which a term or a tactic must go on: a file may not end with one."""
+
+
+def _check_tail(toks: Sequence[Token], decls: Sequence[Declaration]) -> None:
+    """Raise `LeanParseError` when the file ends inside a proof or a term (a truncated file).
+
+    Two signs, both of text Lean rejects ("unexpected end of input"): the last token needs
+    something after it (`by`, `:=`, an operator, ...), or the last `calc` ends with a step that
+    has no `:=` justification.
+    """
+    last = next((t for t in reversed(toks) if t.kind != "doc"), None)
+    if last is None or not decls or decls[-1].end_line < last.line:
+        return
+    owner = decls[-1]
+    where = f"`{owner.name}` (line {owner.line})"
+    if last.kind in ("ident", "symbol") and last.text in _DANGLING:
+        raise LeanParseError(
+            last.line,
+            f"the file ends after `{last.text}`: {where} is cut off there, and Lean rejects it "
+            "(unexpected end of input); restore the rest of the file (truncated file?)",
+        )
+    calc = next((k for k in range(len(toks) - 1, -1, -1) if toks[k].text == "calc"), -1)
+    if calc < 0 or toks[calc].line < owner.line:
+        return
+    steps = [k for k in range(calc + 1, len(toks)) if toks[k].first_on_line and toks[k].text == "_"]
+    step = steps[-1] if steps else calc  # without `_` steps, the first step needs its proof
+    if not any(t.text == ":=" and t.depth == toks[step].depth for t in toks[step:]):
+        raise LeanParseError(
+            toks[step].line,
+            f"the last `calc` step of {where} has no `:= proof`: the file is cut off inside the "
+            "`calc`, and Lean rejects it; restore the rest of the file (truncated file?)",
+        )
+
+
+def _notation_refs(sig: Sequence[Token]) -> tuple[str, ...]:
+    """Return the names a notation's expansion (after `=>`) uses, its own parameters excluded."""
+    arrow = next((k for k, t in enumerate(sig) if t.text == "=>" and t.depth == sig[0].depth), -1)
+    if arrow < 0:
+        return ()
+    params = {t.text for t in sig[:arrow] if t.kind == "ident"}
+    out: list[str] = []
+    for t in sig[arrow + 1 :]:
+        if t.kind == "ident" and t.text not in params and t.text not in out:
+            out.append(t.text)
+    return tuple(out)
+
+
+def _spelled(toks: Iterable[Token]) -> str:
+    """Return the tokens joined by spaces, each alternative spelling replaced (`SPELLINGS`)."""
+    return " ".join(SPELLINGS.get(t.text, t.text) for t in toks if t.kind != "doc")

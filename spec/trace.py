@@ -1,6 +1,6 @@
 """`python -m spec trace`: each Lean name of the manifest, its mirror, its tests, its docs page.
 
-    python -m spec trace [--check] [--lean-source PATH [--lean-file FILE]] [--json]
+    python -m spec trace [--check] [--lean-source PATH [PATH ...] [--lean-file FILE]] [--json]
                          [--results PATH] [--write-docs]
 
 * no flags: print the traceability table (Lean name, kind, Lean file:line, Python object with
@@ -9,10 +9,14 @@
 * `--check`: print one line per problem and exit 1 when a manifest name has no mirror, a mirror
   names a Lean name the manifest lacks (or another kind), a lemma has no test, a docs page names
   a Lean declaration the manifest lacks, or `docs/traceability.md` is stale.
-* `--lean-source PATH`: report drift of that Lean file against the manifest (`spec.drift`);
-  exit 0 when only benign changes, 1 otherwise, 2 when the file cannot be read or parsed.
-  `--lean-file FILE` names the manifest file PATH is a copy of, when PATH's own name does not
-  tell (it is guessed from the end of PATH, else its base name, else MlpMse.lean).
+* `--lean-source PATH [PATH ...]`: report drift against the manifest (`spec.drift`). A folder
+  is a TorchLean checkout: every file of the manifest's closure (`spec.closure`) is read from it
+  and compared, and a change in a helper names the module's declarations it reaches. A file is
+  compared with the manifest file it is a copy of (guessed from the end of PATH, else its base
+  name, else MlpMse.lean; `--lean-file FILE` says which, for a single PATH). Exit 0 when only
+  benign changes, 1 otherwise, 2 when a file cannot be read or Lean would reject it (duplicate
+  declarations, a truncated proof, an unclosed scope, unbalanced brackets): one
+  `error: file:line: reason` line each.
 * `--write-docs`: regenerate `docs/traceability.md` from the registry.
 * `--json`: machine-readable output for whichever of the above runs.
 
@@ -47,8 +51,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .drift import against_manifest
-from .lean_source import LeanParseError, parse_file
+from .closure import Closure, closure, reaching
+from .drift import CheckoutReport, against_manifest, against_source, annotate, missing_file
+from .drift import manifest_file_for as _manifest_file_for
+from .lean_source import LeanFile, LeanParseError, parse_file
 from .registry import LEAN_REPOSITORY, PINNED_COMMIT, Entry, LeanDecl
 
 __all__ = [
@@ -62,6 +68,8 @@ __all__ = [
     "build_rows",
     "render_table",
     "render_markdown",
+    "render_closure",
+    "lean_source_drift",
     "problems",
     "DOCS_PAGE",
     "WRITE_DOCS_COMMAND",
@@ -397,8 +405,44 @@ def render_markdown(rows: Sequence[Row]) -> str:
         else:
             py = f"[`{r.python.label}`](../{r.python.file})"
         tests = "<br>".join(f"`{t}`" for t in r.tests) or "—"
-        docs = "<br>".join(f"[{Path(p).stem}]({Path(p).relative_to('docs').as_posix()})" for p in r.docs) or "—"
+        docs = "<br>".join(f"[{Path(p).stem}]({Path(p).relative_to('docs').as_posix()})"
+                           for p in r.docs) or "—"
         out.append(f"| `{r.lean_name}` | {r.kind} | {lean} | {py} | {tests} | {docs} |")
+    return "\n".join(out) + "\n"
+
+
+def render_closure(c: Closure | None) -> str:
+    """Return the closure section of `docs/traceability.md` ("" when the manifest has none)."""
+    if c is None:
+        return ""
+    base = f"https://github.com/{LEAN_REPOSITORY}/blob/{PINNED_COMMIT}"
+    total = sum(len(src.declarations) for src in c.files.values())
+    out = [
+        "",
+        "## The closure: what the statements are built from",
+        "",
+        f"The {len(c.roots())} declarations of `{c.module}` reach {total} TorchLean declarations "
+        f"in {len(c.files)} files, through the names their statements and the definitions among "
+        "them use (`spec.closure`; rebuilt from a checkout at the pinned commit by "
+        "`python -m spec.closure CHECKOUT --write`). `python -m spec trace --lean-source "
+        "CHECKOUT` compares each of them; a change names the module's declarations it reaches "
+        "(the last column).",
+        "",
+        "| Lean name | kind | Lean file:line | fingerprint | reaches |",
+        "|---|---|---|---|---|",
+    ]
+    names = [d.name for f in sorted(c.files) for d in c.files[f].declarations]
+    reach = reaching(c, names)
+    for f in sorted(c.files):
+        for d in c.files[f].declarations:
+            n = len(reach[d.name])
+            out.append(f"| `{d.name}` | {d.kind} | [{f}:{d.line}]({base}/{f}#L{d.line}) | "
+                       f"`{d.fingerprint}` | {n} |")
+    out += [
+        "",
+        "Outside TorchLean (Mathlib and Lean core: the boundary, not fingerprinted): "
+        + ", ".join(f"`{n}`" for n in c.external) + ".",
+    ]
     return "\n".join(out) + "\n"
 
 
@@ -438,7 +482,7 @@ def problems(registry: Mapping[str, Entry], decls: Sequence[LeanDecl], root: Pat
             "spec/data/manifest.json does not list; correct the name or add it to the manifest"
         )
     docs_page = root / DOCS_PAGE
-    expected = render_markdown(rows)
+    expected = render_markdown(rows) + render_closure(_closure())
     try:
         current: str | None = docs_page.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
@@ -471,6 +515,88 @@ def _load_results(path: str) -> dict[str, str]:
     return out
 
 
+def _closure() -> Closure | None:
+    """Return the manifest's closure (a seam for tests)."""
+    return closure()
+
+
+def _read(path: str) -> tuple[LeanFile | None, str | None]:
+    """Parse the Lean file at `path`; return (LeanFile, None) or (None, an error line)."""
+    try:
+        return parse_file(path), None
+    except LeanParseError as exc:
+        return None, f"error: cannot parse {exc}"
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return None, f"error: cannot read Lean file {path}: {why}"
+
+
+def _one_file(path: str, rel: str | None, decls: Sequence[LeanDecl], c: Closure | None,
+              out: CheckoutReport, note: str | None = None) -> None:
+    """Compare one Lean file with its manifest file `rel` (guessed if None); add to `out`."""
+    lean, err = _read(path)
+    if lean is None:
+        out.errors.append(err or f"error: cannot read Lean file {path}")
+        return
+    if rel is None and c is not None:
+        files = {d.file for d in decls} | set(c.files)
+        rel, note = _manifest_file_for(path, files, c.module)
+    src = c.files.get(rel) if c is not None and rel is not None else None
+    try:
+        if src is not None and c is not None:
+            report = annotate(against_source(lean, src), c)
+        else:
+            report = against_manifest(lean, decls, rel)
+    except LeanParseError as exc:
+        out.errors.append(f"error: cannot use {exc}")
+        return
+    except ValueError as exc:
+        out.errors.append(f"error: --lean-file: {exc}")
+        return
+    report.note = report.note or note
+    out.reports.append(report)
+
+
+def lean_source_drift(paths: Sequence[str], decls: Sequence[LeanDecl], lean_file: str | None,
+                      as_json: bool) -> tuple[int, str]:
+    """Return the exit status and the text of `trace --lean-source PATHS`.
+
+    A folder is a checkout: each file of the closure is read from it (a missing file is reported
+    as the removal of its tracked declarations). A file is compared with its manifest file.
+    """
+    c = _closure()
+    out = CheckoutReport(" ".join(paths))
+    for path in paths:
+        root = Path(path)
+        if root.is_dir():
+            if c is None:
+                out.errors.append(f"error: {path} is a folder, but the manifest has no closure "
+                                  "to compare a checkout with; pass the Lean files themselves")
+                continue
+            if not any((root / rel).is_file() for rel in c.files):
+                out.errors.append(
+                    f"error: {path}: none of the {len(c.files)} files of the closure (e.g. "
+                    f"{c.module}) is in this folder; pass the root of a TorchLean checkout")
+                continue
+            for rel in sorted(c.files):
+                target = root / rel
+                if target.is_file():
+                    _one_file(str(target), rel, decls, c, out)
+                    continue
+                out.reports.append(annotate(missing_file(c.files[rel], str(target)), c))
+        else:
+            _one_file(path, lean_file, decls, c, out)
+    if as_json:
+        data = out.as_json() if len(paths) > 1 or out.errors or Path(paths[0]).is_dir() \
+            or len(out.reports) != 1 else out.reports[0].as_json()
+        return out.exit_code, json.dumps(data, indent=1, ensure_ascii=False)
+    if out.errors:
+        return 2, "\n".join(out.errors)
+    if len(out.reports) == 1 and not Path(paths[0]).is_dir():
+        return out.exit_code, out.reports[0].format()
+    return out.exit_code, out.format()
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m spec trace",
@@ -479,8 +605,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--check", action="store_true",
                    help="exit 1, one line per problem, if the traceability is incomplete or stale")
-    p.add_argument("--lean-source", metavar="PATH", default=None,
-                   help="report drift of this Lean file against spec/data/manifest.json")
+    p.add_argument("--lean-source", metavar="PATH", nargs="+", default=None,
+                   help="report drift of these Lean files, or of every file of the closure in "
+                   "this TorchLean checkout folder, against spec/data/manifest.json")
     p.add_argument("--lean-file", metavar="FILE", default=None,
                    help="with --lean-source: the manifest file (e.g. NN/Proofs/Autograd/FDeriv/"
                    "Core.lean) that PATH is a copy of (default: guessed from PATH)")
@@ -500,29 +627,20 @@ def main(argv: list[str]) -> int:
     root = repo_root()
     status = 0
     if args.lean_source is not None:
-        try:
-            lean = parse_file(args.lean_source)
-        except LeanParseError as exc:
-            print(f"error: cannot parse {exc}", file=sys.stderr)
+        if args.lean_file is not None and len(args.lean_source) > 1:
+            print("error: --lean-file names the manifest file of one PATH; give one PATH",
+                  file=sys.stderr)
             return 2
-        except (OSError, UnicodeDecodeError) as exc:
-            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            print(f"error: cannot read Lean file {args.lean_source}: {why}", file=sys.stderr)
+        code, text = lean_source_drift(args.lean_source, decls, args.lean_file, args.json)
+        if code == 2 and text.startswith("error: "):
+            print(text, file=sys.stderr)
             return 2
-        try:
-            report = against_manifest(lean, decls, args.lean_file)
-        except ValueError as exc:
-            print(f"error: --lean-file: {exc}", file=sys.stderr)
-            return 2
-        if args.json:
-            print(json.dumps(report.as_json(), indent=1, ensure_ascii=False))
-        else:
-            print(report.format())
-        status = max(status, report.exit_code)
+        print(text)
+        status = max(status, code)
         if not (args.check or args.write_docs):
             return status
     if args.write_docs:
-        text = render_markdown(build_rows(REGISTRY, decls, root))
+        text = render_markdown(build_rows(REGISTRY, decls, root)) + render_closure(_closure())
         page = root / DOCS_PAGE
         page.parent.mkdir(parents=True, exist_ok=True)
         page.write_text(text, encoding="utf-8")

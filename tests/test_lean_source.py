@@ -45,18 +45,18 @@ BASE_DECLS = [
 # The fingerprints of base.lean. If the normalisation changes on purpose, these change, and so
 # must the fingerprints in spec/data/manifest.json: recompute them from the pinned Lean files.
 BASE_FINGERPRINTS = {
-    "Toy.Grad.V": "c7de66a5219b18ce",
-    "Toy.Grad.scaleV": "7bbe5e614b0b394b",
-    "Toy.Grad.scaleV_apply": "e96aed86c43bf27a",
-    "Toy.Grad.halfSq": "7ae78cd227012c0c",
-    "Toy.Grad.halfSq_grad": "388555b5b2a24114",
-    "Toy.Grad.tag": "1cf74ab35fb38d46",
-    "Toy.Grad.out": "630069d9de0f25a4",
-    "Toy.Grad.pair": "d76f1041f0f5897a",
-    "Toy.Grad.loss": "b83489d7a0ffa0f8",
-    "Toy.Grad.lossGrad": "4c332661f519843c",
-    "Toy.Grad.lossGrad_eq": "f8b3597f5dbdfea0",
-    "Toy.Grad.hasFDerivAt_loss": "d3f8d8f2d0c28dfb",
+    "Toy.Grad.V": "851044f952e2be5b",
+    "Toy.Grad.scaleV": "83691c38c8a7e113",
+    "Toy.Grad.scaleV_apply": "5a45ac4de0cf9463",
+    "Toy.Grad.halfSq": "079bf4d726198915",
+    "Toy.Grad.halfSq_grad": "ff23304ded6da2ac",
+    "Toy.Grad.tag": "975755976e911914",
+    "Toy.Grad.out": "26aac5ea530c4c72",
+    "Toy.Grad.pair": "3ce770d334192954",
+    "Toy.Grad.loss": "2babd8cc754f4f7d",
+    "Toy.Grad.lossGrad": "d2b70c44340469dd",
+    "Toy.Grad.lossGrad_eq": "d53ec5dff8ec15b6",
+    "Toy.Grad.hasFDerivAt_loss": "9b9161bd9c8eaa14",
 }
 
 MODEL_VARS = (
@@ -400,6 +400,14 @@ def test_invalid_fixture_raises_with_line(fixture: str, line: int, message: str)
         ("theorem : True := trivial\n", 1, "`theorem` without a name"),
         ("lemma cut (n : Nat) :\n    n = n\n", 1, "`lemma cut` has no body"),
         ("def cut : Nat\ndef next : Nat := 1\n", 1, "before the next command"),
+        ("namespace A\ndef f : Nat := 1\nend A\nnamespace A\ndef f : Nat := 2\nend A\n", 5,
+         "`A.f` is declared twice (lines 2 and 5): Lean rejects the file"),
+        ("def g : Nat := 1\nalias g := f\n", 2, "`g` is declared twice (lines 1 and 2)"),
+        ("theorem t : True := by\n", 1, "the file ends after `by`: `t` (line 1) is cut off"),
+        ("def f : Nat := 1 +\n  ", 1, "the file ends after `+`"),
+        ("theorem t : a = c := by\n  calc a = b := h\n    _ = c\n", 3,
+         "the last `calc` step of `t` (line 1) has no `:= proof`"),
+        ("theorem t : a = b := by\n  calc a\n", 2, "the last `calc` step of `t` (line 1)"),
     ],
 )
 def test_invalid_text_raises_with_line(text: str, line: int, message: str) -> None:
@@ -411,7 +419,31 @@ def test_invalid_text_raises_with_line(text: str, line: int, message: str) -> No
 
 
 def test_namespace_left_open_at_end_of_file_is_allowed() -> None:
-    assert parse("namespace A\nsection\ndef f : Nat := 1\n").names() == ["A.f"]
+    # Lean accepts it; `spec.drift` compares the scopes left open with the recorded file's.
+    f = parse("namespace A\nsection\ndef f : Nat := 1\n")
+    assert f.names() == ["A.f"]
+    assert [(s.kind, s.header, s.line) for s in f.open_at_end] == [("namespace", "A", 1),
+                                                                   ("section", None, 2)]
+
+
+def test_complete_calc_and_private_copies_in_other_namespaces_are_accepted() -> None:
+    text = ("namespace A\nprivate def f : Nat := 1\nend A\nnamespace B\ndef f : Nat := 2\nend B\n"
+            "theorem t : a = c := by\n  calc a = b := h1\n    _ = c := h2\n")
+    assert parse(text).names() == ["A.f", "B.f", "t"]
+
+
+def test_scope_commands_are_recorded() -> None:
+    text = ("namespace N\nopen Foo Bar\nopen scoped Baz\nexport Q (x y)\n"
+            "variable (a b : Nat) [Fact (0 < a)]\nalias ⟨mp, mpr⟩ := iff\nend N\n")
+    f = parse(text)
+    assert [(o.text, o.namespace, o.names, o.explicit) for o in f.opens] == [
+        ("open Foo Bar", "N", ("Foo", "Bar"), ()),
+        ("open scoped Baz", "N", ("Baz",), ()),
+        ("export Q ( x y )", "N", ("Q",), ("x", "y")),
+    ]
+    assert [(v.line, v.names) for v in f.variables] == [(5, ("a", "b"))]
+    assert [(a.name, a.target) for a in f.aliases] == [("N.mp", "iff"), ("N.mpr", "iff")]
+    assert f.namespaces == ("N",) and f.open_at_end == ()
 
 
 # ---------------------------------------------------------------------------------------------
