@@ -302,6 +302,7 @@ def _shrink(
         # A failure saved by an earlier run, which this run's draws missed: count it in its part.
         part = res.parts.setdefault(found_part[0], PartResult())
         part.record(found[0])
+        res.examples += 1
         target = (found_part[0], found[0].status)
     if target is None:
         return

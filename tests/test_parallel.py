@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from impl import ReferenceBackend
@@ -56,16 +57,22 @@ def test_workers_need_a_factory() -> None:
         run_all(ReferenceBackend(), SMALL, 5, 0, ["mse", "mseGrad"], workers=2)
 
 
-def test_database_replays_a_failure_first_under_another_seed(tmp_path: Path) -> None:
-    """A failure found once is stored in the database and replayed as the first example of a later
-    run, even with another seed; without the database that seed needs several examples to find it."""
+def test_database_replays_a_failure_under_another_seed(tmp_path: Path) -> None:
+    """A failure found once is stored in the database and replayed by a later run, even with
+    another seed and too few examples to draw it: that run fails with the saved (shrunk)
+    counterexample, where the same run without the database holds."""
     db = str(tmp_path / "db")
     engine = B.HidDimOneNoMask()
     only = ["grad_b1_mse"]
     first = run_all(engine, SMALL, 200, 11, only, database=db)[0]
-    assert first.status is Status.FAILS
+    assert first.status is Status.FAILS and first.counterexample is not None
     assert any(Path(db).rglob("*")), "the failure was not saved"
-    fresh = run_all(engine, SMALL, 200, 12, only)[0]
-    replay = run_all(engine, SMALL, 200, 12, only, database=db)[0]
-    assert replay.status is Status.FAILS and replay.examples == 1
-    assert fresh.status is Status.FAILS and fresh.examples > 1
+    fresh = run_all(engine, SMALL, 1, 12, only)[0]
+    replay = run_all(engine, SMALL, 1, 12, only, database=db)[0]
+    assert fresh.status is Status.HOLDS and fresh.examples == 1
+    assert replay.status is Status.FAILS and replay.counterexample is not None
+    assert replay.failing_part == first.failing_part
+    saved, again = first.counterexample.witness, replay.counterexample.witness
+    assert saved.keys() == again.keys()
+    assert all(np.array_equal(saved[k], again[k]) for k in saved)
+    assert replay.examples == 2 == sum(p.examples for p in replay.parts.values())
