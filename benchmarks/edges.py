@@ -7,7 +7,7 @@ its examples from the seed alone. Then runs every predicate on correct engines (
 variants of `tests.backends.CORRECT`, the reference engine, and with `--float32` the reference,
 torch and JAX engines computing in float32) and counts false alarms.
 
-    python benchmarks/edges.py [--seeds 20] [--examples 100] [--float32] [--correct]
+    python benchmarks/edges.py [--seeds 20] [--examples 100] [--correct float64|float32|all]
 
 Prints one line per wrong engine (seeds caught of seeds tried) and, with `--correct`, the runs of
 correct engines and every fault found (there should be none).
@@ -46,14 +46,16 @@ def caught(engine: str, seeds: range, examples: int) -> tuple[int, float]:
     return hits, time.perf_counter() - start
 
 
-def correct_engines(float32: bool) -> dict[str, tuple[Callable[[], Any], str]]:
-    """Return the correct engines to sweep: name -> (factory, dtype)."""
+def correct_engines(which: str) -> dict[str, tuple[Callable[[], Any], str]]:
+    """Return the correct engines to sweep (`which`: float64, float32 or all): name -> (factory,
+    dtype)."""
     from impl import ReferenceBackend
 
-    out: dict[str, tuple[Callable[[], Any], str]] = {
-        cls.name: (cls, "float64") for cls in B.CORRECT}
-    out["reference"] = (ReferenceBackend, "float64")
-    if float32:
+    out: dict[str, tuple[Callable[[], Any], str]] = {}
+    if which in ("float64", "all"):
+        out.update({cls.name: (cls, "float64") for cls in B.CORRECT})
+        out["reference"] = (ReferenceBackend, "float64")
+    if which in ("float32", "all"):
         import numpy as np
 
         from impl.torch_backend import TorchBackend
@@ -67,8 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=20)
     p.add_argument("--examples", type=int, default=100)
-    p.add_argument("--correct", action="store_true", help="also sweep the correct engines")
-    p.add_argument("--float32", action="store_true", help="with --correct, float32 engines too")
+    p.add_argument("--correct", choices=("float64", "float32", "all"), default=None,
+                   help="also sweep the correct engines of that format for false alarms")
     p.add_argument("--engines", default=",".join(CATCHING_ROW),
                    help="comma-separated wrong engines (default: all of tests.backends.EDGE)")
     args = p.parse_args(argv)
@@ -80,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.correct:
         return 0
     faults = []
-    for name, (factory, dtype) in correct_engines(args.float32).items():
+    for name, (factory, dtype) in correct_engines(args.correct).items():
         start, runs = time.perf_counter(), 0
         engine = factory()
         for s in seeds:
