@@ -23,10 +23,12 @@ import hypothesis.configuration as hyp_conf
 import jsonschema
 import pytest
 
-from spec.cli import main
+from spec.cli import _exact_note, main
+from spec.gradients import survival
 from spec.registry import manifest
-from spec.runner import module_checks
+from spec.runner import Result, module_checks
 from spec.strategies import DEFAULT_MARGIN, PROBE_BITS
+from spec.verdict import Status
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = [name for name, _, _ in module_checks()]
@@ -132,6 +134,48 @@ def test_an_exact_run_records_its_mode(run_cli: Any) -> None:
     assert data["config"]["margin"] == "1/3"
     for r in data["results"]:
         assert r["status"] == "holds" and 0 < r["rational_examples"] <= r["examples"], r
+
+
+NOTE = ("exact: engine values compared with zero tolerance (the worst/bound column is the spec's "
+        "own float64 values against exact ones).")
+POINTS = (" Points: {} of {} with small-denominator rational entries, the others floats "
+          "converted exactly.")
+
+
+def test_the_exact_note_says_what_the_run_did(run_cli: Any,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """The note an exact run prints under its table gives the counts of the JSON report (of the
+    check with the most examples, the first such in the Lean file's order) and the survival
+    probability of the probes the run used (`Config.probes`, 2)."""
+    capsys.readouterr()
+    code, data = run_cli(["--exact", "--examples", "8", "--max-dim", "3", "--only", "mse",
+                          "grad_b1_mse", "reluDerivCLM_apply"])
+    assert code == 0
+    out = capsys.readouterr().out.splitlines()
+    mlp = [r for r in data["results"] if r["active_examples"] is not None]
+    assert [r["lean_name"] for r in mlp] == ["Proofs.Autograd.mse", "Proofs.Autograd.grad_b1_mse"]
+    r = max(mlp, key=lambda r: r["examples"])
+    note = NOTE + POINTS.format(r["rational_examples"], r["examples"])
+    i = out.index(note)
+    assert out[i + 1] == f"grad_* probes: {survival(PROBE_BITS, 2)}, at each point."
+    assert r["rational_examples"] > 0
+
+
+def test_the_exact_note_of_runs_without_points_or_gradients() -> None:
+    """Without a check at MLP points the note claims no points; without a grad_* check, no probe
+    probability."""
+    def result(name: str, active: int | None, rational: int, examples: int = 5) -> Result:
+        return Result(name, "lemma", Status.HOLDS, examples, 0.1, "engine",
+                      active_examples=active, rational_examples=rational)
+
+    single = [result("Proofs.Autograd.reluDerivCLM_apply", None, 0)]
+    assert _exact_note(single, 2) == NOTE
+    mlp = [result("Proofs.Autograd.mse", 4, 3), result("Proofs.Autograd.z1", 5, 2, examples=6),
+           result("Proofs.Autograd.y", 6, 1, examples=6)]
+    assert _exact_note(mlp, 2) == NOTE + POINTS.format(2, 6)
+    grads = [*single, result("Proofs.Autograd.grad_x_mse", 5, 1)]
+    assert _exact_note(grads, 3) == (NOTE + POINTS.format(1, 5) + "\ngrad_* probes: "
+                                     f"{survival(PROBE_BITS, 3)}, at each point.")
 
 
 def _valid_report() -> dict[str, Any]:
