@@ -84,6 +84,10 @@ def test_describe_of_a_comparison() -> None:
     assert ok.ulps == 0.5 / float(np.spacing(1.0))
     assert ok.describe() == ("q[0]: actual 1.5, expected 1.0, error 0.5 (2.25e+15 ulp) within "
                              "bound 1 (ratio 0.5; 0 of 1 entries fail; bound: d)")
+    scalar = compare("s", np.float64(3.0), 1.0, 1.0, "d")
+    assert scalar.index == () and scalar.describe() == (
+        "s: actual 3.0, expected 1.0, error 2 EXCEEDS bound 1 (ratio 2; 1 of 1 entries fail; "
+        "bound: d)")
     empty = compare("q", np.zeros(0), np.zeros(0), 0.0, "d")
     assert empty.ok and empty.index is None and empty.describe() == "q: nothing to compare (empty)"
 
@@ -96,7 +100,8 @@ def test_a_shape_mismatch_fails_infinitely() -> None:
 
 def test_compare_exact_demands_equality() -> None:
     same = compare_exact("q", [Fraction(1, 3)], [Fraction(1, 3)])
-    assert same.ok and same.bound == 0.0 and same.derivation == "exact rational arithmetic, bound 0"
+    assert same.quantity == "q" and same.ok and same.bound == 0.0
+    assert same.derivation == "exact rational arithmetic, bound 0"
     off = compare_exact("q", [Fraction(1, 3) + Fraction(1, 2**80)], [Fraction(1, 3)])
     assert not off.ok and off.worst_ratio == math.inf and off.failing == 1
     assert off.error == pytest.approx(2.0**-80, rel=1e-12)
