@@ -14,11 +14,14 @@ import pytest
 
 from spec.registry import manifest
 from spec.runner import module_checks
+from tests.test_report_schema import SCHEMA, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = [name for name, _, _ in module_checks()]
-RESULT_KEYS = {"lean_name", "status", "examples", "worst_ratio", "seconds", "subject", "message"}
-STATUSES = {"holds", "fails", "unmet", "error"}
+RESULT_KEYS = set(SCHEMA["$defs"]["result"]["required"])
+"""Every field of a result, as the schema `spec/data/report.schema.json` (and docs/reports.md)
+has them."""
+STATUSES = set(SCHEMA["$defs"]["result"]["properties"]["status"]["enum"])
 
 
 def cli(args: list[str], cwd: Path, *, extra_path: Path | None = None,
@@ -142,11 +145,15 @@ def test_json_report_schema(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stdout + r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
     data = json.loads((tmp_path / "report.json").read_text("utf-8"))
+    validate(data)
     assert data["backend"] == "reference"
+    assert data["config"] == {"examples": 2, "seed": 0, "dtype": "float64", "min_dim": 1,
+                              "max_dim": 3, "margin": repr(2.0**-40), "probe_bits": None}
     results = data["results"]
     assert [x["lean_name"] for x in results] == NAMES
     for x in results:
-        assert RESULT_KEYS <= set(x), x
+        assert set(x) == RESULT_KEYS, x
+        assert x["kind"] == manifest().declarations[x["lean_name"]].kind
         assert x["status"] in STATUSES and x["status"] == "holds"
         assert isinstance(x["examples"], int) and 1 <= x["examples"] <= 2
         assert x["worst_ratio"] is None or (isinstance(x["worst_ratio"], float)
@@ -162,6 +169,7 @@ def test_json_report_of_a_failure(tmp_path: Path) -> None:
                               "--json", str(tmp_path / "r.json")], tmp_path)
     assert r.returncode == 1, r.stdout + r.stderr
     data = json.loads((tmp_path / "r.json").read_text("utf-8"))
+    validate(data)
     by_name = {x["lean_name"].removeprefix("Proofs.Autograd."): x for x in data["results"]}
     assert set(by_name) == {"grad_W1_mse", "mseGrad"}
     assert by_name["mseGrad"]["status"] == "holds"

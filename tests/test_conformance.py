@@ -106,6 +106,21 @@ def test_all_patterns_are_drawn(config: str) -> None:
     assert ("none" in r.patterns) == (CONFIGS[config].min_dim == 0), r.patterns
 
 
+SMALL = Config(min_dim=2, max_dim=4)
+"""Small runs draw small sizes, and at size 1 some bugs vanish: a spec `mse` n times too large is
+right at outDim = 1, and 2 examples may both draw it. With every dimension at least 2, two
+examples are enough to show such a bug."""
+
+
+@pytest.mark.parametrize("short", list(CHECKS))
+def test_holds_with_two_examples_at_sizes_above_1(short: str) -> None:
+    """Every check holds on the reference engine with 2 examples whose sizes are all at least 2."""
+    name, kind, check = CHECKS[short]
+    r = run_check(name, kind, check, ReferenceBackend(), SMALL, 2, SEED)
+    assert r.status is Status.HOLDS, r.counterexample.describe() if r.counterexample else r
+    assert r.holds == r.examples > 0
+
+
 KINKED = kinked_mlp_examples(max_dim=4, probes=2)
 KINK_SETTINGS = settings(max_examples=25, database=None, deadline=None,
                          suppress_health_check=[HealthCheck.too_slow])

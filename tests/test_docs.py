@@ -10,9 +10,14 @@ The rules (whatever is not run is listed with its reason and checked against the
 2. `norun` anywhere in the info string (```` ```bash norun ````) leaves the whole block out.
 3. In `bash`, `sh` and `shell` blocks each non-blank line that is not a comment is a command (a
    trailing backslash continues it on the next line). In `console` blocks commands are the lines
-   starting with `$ `; the lines after a command, up to the next one, are its expected output,
-   and the first non-blank one must appear in what the command prints (stdout and stderr,
-   whitespace runs collapsed; `...` in the expected line matches anything).
+   starting with `$ `; the lines after a command, up to the next one, are its output, and every
+   one of them is checked: the shown lines must be what the command prints (stdout and stderr),
+   line for line from the first to the last, blank lines aside and whitespace runs collapsed.
+   Two placeholders, both visible in the docs: `...` inside a line stands for text that differs
+   from run to run (a time: `0.51s` is shown `...s`) or from commit to commit (a source line
+   number), and a line that is `...` alone stands for lines the docs leave out (any number,
+   perhaps none). Without a `...` line at its start or end, the shown output must begin at the
+   first printed line or end at the last.
 4. A trailing `# exit N` (or `# exits N`) comment gives a command's expected exit status (default
    0); any other trailing comment is ignored.
 5. `python -m spec …` and `python3 -m spec …`, optionally preceded by `VAR=value` assignments,
@@ -91,7 +96,8 @@ class Command:
     argv: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     exit_status: int = 0
-    expect: str | None = None
+    expect: list[str] = field(default_factory=list)
+    """The output the docs show, without blank lines (rule 3)."""
     skip: str | None = None
 
 
@@ -130,8 +136,8 @@ def shell_commands(block: Block) -> list[Command]:
         for k, raw in enumerate(block.body):
             if raw.startswith("$ "):
                 cmds.append(Command(raw[2:], block.line + 1 + k))
-            elif cmds and cmds[-1].expect is None and raw.strip():
-                cmds[-1].expect = raw.strip()
+            elif cmds and raw.strip():
+                cmds[-1].expect.append(raw.strip())
     else:
         pending = ""
         for k, raw in enumerate(block.body):
@@ -252,9 +258,48 @@ def _normal(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _matches(expected: str, output: str) -> bool:
-    pattern = ".*?".join(re.escape(part) for part in _normal(expected).split("..."))
-    return re.search(pattern, _normal(output)) is not None
+GAP = "..."
+"""A shown output line that stands for lines left out (rule 3)."""
+
+
+def _line_matches(expected: str, line: str) -> bool:
+    """Whether one printed line is the shown one; `...` inside it matches any text."""
+    pattern = ".*".join(re.escape(part) for part in _normal(expected).split("..."))
+    return re.fullmatch(pattern, _normal(line)) is not None
+
+
+def _mismatch(expected: list[str], output: str) -> str | None:
+    """Return None when the printed `output` is the shown `expected` output (rule 3), else what
+    differs: the first shown line not printed where the docs show it."""
+    printed = [ln for ln in output.splitlines() if ln.strip()]
+    shown = [ln for ln in expected if ln.strip()]
+    if not shown:
+        return None
+    # Runs of consecutive shown lines, between `...` lines.
+    runs: list[list[str]] = [[]]
+    for ln in shown:
+        if _normal(ln) == GAP:
+            runs.append([])
+        else:
+            runs[-1].append(ln)
+    open_start, open_end = _normal(shown[0]) == GAP, _normal(shown[-1]) == GAP
+    at = 0
+    for k, run in enumerate(runs):
+        if not run:
+            continue
+        last = k == len(runs) - 1 and not open_end
+        first = k == 0 and not open_start
+        if first and last and len(run) != len(printed):
+            return f"printed {len(printed)} lines, the docs show {len(run)}:\n  " + "\n  ".join(run)
+        starts = ([0] if first else [len(printed) - len(run)] if last
+                  else range(at, len(printed) - len(run) + 1))
+        found = next((i for i in starts if i >= at and all(
+            _line_matches(e, printed[i + j]) for j, e in enumerate(run))), None)
+        if found is None:
+            where = "as the first lines" if first else "as the last lines" if last else "in order"
+            return f"not printed {where}:\n  " + "\n  ".join(run)
+        at = found + len(run)
+    return None
 
 
 BLOCKS = collected()
@@ -308,9 +353,8 @@ def test_docs(block: Block, command: Command | None, tmp_path: Path,
     r = {r.command.line: r for r in shell_results(block)}[command.line]
     where = f"{block.path.name}:{command.line}: {shlex.join(r.argv)}"
     assert r.returncode == command.exit_status, f"{where}\nexit {r.returncode}\n{r.output[-4000:]}"
-    if command.expect is not None:
-        assert _matches(command.expect, r.output), (
-            f"{where}\nexpected {command.expect!r} in:\n{r.output}")
+    problem = _mismatch(command.expect, r.output)
+    assert problem is None, f"{where}\n{problem}\nprinted:\n{r.output}"
 
 
 def run_python(block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -349,7 +393,8 @@ def test_rules_classify_commands() -> None:
         "$ python3 -m pytest",
     ])
     a, b, c, d = shell_commands(block)
-    assert a.exit_status == 1 and a.expect == "FAIL Proofs.Autograd.grad_W1_mse: ..."
+    assert a.exit_status == 1 and a.expect == ["FAIL Proofs.Autograd.grad_W1_mse: ...",
+                                               "more output"]
     assert a.env == {"PYTHONPATH": f"{ROOT}/docs"} and a.skip is None
     assert _argv(a)[1:] == ["-m", "spec", "check", "--backend", "m:E", "--examples", "5"]
     assert b.skip == "installs packages"
@@ -357,9 +402,35 @@ def test_rules_classify_commands() -> None:
     assert d.skip == "runs the test suite this test belongs to"
     assert _argv(Command("python -m spec check", 1, ["python", "-m", "spec", "check"]))[-4:] == [
         "--examples", "3", "--max-dim", "4"]
-    assert _matches("FAIL X: engine ... = -8.0", "FAIL X:  engine grads['W1'][0, 0] = -8.0, right")
+    assert _line_matches("FAIL X: engine ... = -8.0", "FAIL X:  engine grads['W1'][0, 0] = -8.0")
+    assert not _line_matches("FAIL X: engine", "FAIL X: engine grads")
     (unknown,) = shell_commands(Block(ROOT / "x.md", 1, "bash", frozenset(), ["rm -rf build"]))
     assert unknown.skip == UNKNOWN
     (bench,) = shell_commands(Block(ROOT / "x.md", 1, "bash", frozenset(), [
         "python benchmarks/bench.py --sizes 16  # d = 16"]))
     assert bench.skip is not None and bench.skip.startswith("a benchmark")
+
+
+PRINTED = "head\nrow 1  0.51s\n\nrow 2  1.20s\nsummary in 1.7s\n"
+
+
+@pytest.mark.parametrize(("shown", "ok"), [
+    (["head", "row 1 ...s", "row 2 ...s", "summary in ...s"], True),
+    (["head", "...", "summary in ...s"], True),
+    (["...", "row 2 ...s", "summary in ...s"], True),
+    (["head", "row 1 ...s", "..."], True),
+    (["head", "...", "row 2 ...s", "..."], True),
+    ([], True),
+    (["head"], False),  # the rest is neither shown nor elided
+    (["head", "row 1 ...s"], False),
+    (["row 1 ...s", "...", "summary in ...s"], False),  # not the first line
+    (["head", "row 2 ...s", "..."], False),  # a line skipped without `...`
+    (["head", "...", "row 1 ...s"], False),  # not the last line
+    (["head", "row 1 0.50s", "..."], False),  # a time shown exactly differs
+    (["head", "...", "row 3", "..."], False),
+    (["head", "...", "summary in 1.7s", "row 2 ...s"], False),  # out of order
+], ids=lambda v: str(v) if isinstance(v, bool) else "|".join(v) or "nothing")
+def test_shown_output_is_checked_line_for_line(shown: list[str], ok: bool) -> None:
+    """Rule 3 on a small printed output: every shown line is checked, in order, from the first to
+    the last, except where a `...` line elides lines; `...` in a line matches a time."""
+    assert (_mismatch(shown, PRINTED) is None) == ok, _mismatch(shown, PRINTED)

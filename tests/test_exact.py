@@ -1,17 +1,24 @@
-"""Exact mode end to end: rational points, integer probes, zero tolerance, and the engines it catches.
+"""Exact mode end to end: rational points, integer probes, zero tolerance, the engines it catches.
 
 `rational_mlp_examples` must give points whose no-kink margin holds exactly and whose entries are
 not all dyadic; the reference engine must hold on every predicate at such points; and engines that
 are wrong in ways only exact arithmetic sees (one that computes in float64 and returns fractions,
 one whose gradient is off by 2^-80 relative) must be caught. The run summary must state how
-unlikely a wrong gradient is to survive the integer probes.
+unlikely a wrong gradient is to survive the integer probes. And `check --exact` must prove what it
+prints: a recording engine sees only exact rationals (some no float holds), the counts of rational
+points in the note and the JSON report agree and are not 0, and an error of 2^-80 fails against a
+bound of 0.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import subprocess
 import sys
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,7 +34,12 @@ from spec.gradients import survival
 from spec.report import render_counterexample
 from spec.runner import Result, module_checks, run_all, run_check
 from spec.strategies import (
-    PROBE_BITS, linear_examples, mlp_examples_for, mse_examples, rational_mlp_examples, vec_examples,
+    PROBE_BITS,
+    linear_examples,
+    mlp_examples_for,
+    mse_examples,
+    rational_mlp_examples,
+    vec_examples,
 )
 from spec.tolerance import EXACT
 from spec.verdict import Status
@@ -39,8 +51,8 @@ CHECKS = {name.rsplit(".", 1)[-1]: (name, kind, check) for name, kind, check in 
 def _z1(ex: MlpExample) -> list[Fraction]:
     r = ex.point.rational
     assert r is not None
-    return [sum((w * v for w, v in zip(row, r["x"])), Fraction(0)) + b
-            for row, b in zip(r["W1"].tolist(), r["b1"].tolist())]
+    return [sum((w * v for w, v in zip(row, r["x"], strict=True)), Fraction(0)) + b
+            for row, b in zip(r["W1"].tolist(), r["b1"].tolist(), strict=True)]
 
 
 MARGINS = [Fraction(1, 3), Fraction(1, 1000), Fraction(2) ** -40, Fraction(7, 5)]
@@ -49,7 +61,9 @@ MARGINS = [Fraction(1, 3), Fraction(1, 1000), Fraction(2) ** -40, Fraction(7, 5)
 @settings(max_examples=60, deadline=None)
 @given(st.sampled_from(MARGINS).flatmap(
     lambda m: st.tuples(st.just(m), rational_mlp_examples(min_dim=0, max_dim=5, margin=m))))
-def test_rational_points_satisfy_hx_with_the_exact_margin(case: tuple[Fraction, MlpExample]) -> None:
+def test_rational_points_satisfy_hx_with_the_exact_margin(
+    case: tuple[Fraction, MlpExample],
+) -> None:
     margin, ex = case
     p = ex.point
     assert p.rational is not None
@@ -62,7 +76,7 @@ def test_rational_points_satisfy_hx_with_the_exact_margin(case: tuple[Fraction, 
         assert exact_k.shape == float_k.shape
         assert all(type(v) is Fraction for v in exact_k.flat)
         # The float image is the rounding to nearest of each entry.
-        assert all(float(v) == f for v, f in zip(exact_k.flat, float_k.flat))
+        assert all(float(v) == f for v, f in zip(exact_k.flat, float_k.flat, strict=True))
 
 
 @settings(max_examples=40, deadline=None)
@@ -74,7 +88,8 @@ def test_rational_single_map_examples_are_exact_with_rounded_floats(ex: Any) -> 
     for name, exact_a in ex.rational.items():
         float_a = getattr(ex, name)
         assert exact_a.shape == float_a.shape
-        assert all(type(v) is Fraction and float(v) == f for v, f in zip(exact_a.flat, float_a.flat))
+        assert all(type(v) is Fraction and float(v) == f
+                   for v, f in zip(exact_a.flat, float_a.flat, strict=True))
     if isinstance(ex, MseExample) and ex.h.size:
         assert any(v != 0 for v in ex.rational["h"].flat)
     if isinstance(ex, VecExample) and ex.x.size >= 3:
@@ -117,7 +132,9 @@ def test_survival_states_the_probability() -> None:
     assert "no probability is claimed" in survival(None)
 
 
-def _results(engine: Any, seed: int, only: list[str] | None = None, examples: int = 30) -> list[Result]:
+def _results(
+    engine: Any, seed: int, only: list[str] | None = None, examples: int = 30,
+) -> list[Result]:
     return run_all(engine, EXACT_CFG, examples, seed, only)
 
 
@@ -254,11 +271,13 @@ def test_a_fractional_margin_is_kept_exactly_and_replayed() -> None:
         [sys.executable, "-m", "spec", "check", "--exact", "--margin", "1/3", "--examples", "10",
          "--only", "hasFDerivAt_mlp_wrt_b1"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    cmd = replay_command("N", {"dtype": "exact", "margin": Fraction(1, 3), "seed": 0, "examples": 1})
+    cmd = replay_command("N", {"dtype": "exact", "margin": Fraction(1, 3), "seed": 0,
+                               "examples": 1})
     assert "--margin 1/3" in cmd
     bad = subprocess.run([sys.executable, "-m", "spec", "check", "--margin", "1/0"],
                          capture_output=True, text=True, timeout=300)
-    assert bad.returncode != 0 and "give a positive number or a fraction P/Q" in bad.stderr + bad.stdout
+    assert bad.returncode != 0
+    assert "give a positive number or a fraction P/Q" in bad.stderr + bad.stdout
 
 
 def test_cli_exact_run_states_points_and_survival_probability() -> None:
@@ -268,3 +287,88 @@ def test_cli_exact_run_states_points_and_survival_probability() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "small-denominator rational entries" in proc.stdout
     assert "passes 2 independent probes with probability ≤ 2^-64" in proc.stdout
+
+
+RECORD = "SPEC_TEST_EXACT_RECORD"
+"""The environment variable naming the file `RecordingEngine` appends its records to."""
+
+
+class RecordingEngine(ReferenceBackend):
+    """The reference engine, recording the arguments it is handed: for each call of `forward`,
+    `loss` and `grads`, one JSON line with the types of their entries and whether any entry is a
+    rational no float holds (a denominator that is not a power of 2)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.name = "recording"
+
+    def _record(self, method: str, args: tuple[Any, ...]) -> None:
+        entries = [v for a in args for v in np.asarray(a, dtype=object).flat]
+        types = sorted({type(v).__name__ for v in entries})
+        non_dyadic = any(isinstance(v, Fraction) and v.denominator & (v.denominator - 1)
+                         for v in entries)
+        with open(os.environ[RECORD], "a", encoding="utf-8") as f:
+            f.write(json.dumps({"method": method, "types": types, "non_dyadic": non_dyadic,
+                                "entries": len(entries)}) + "\n")
+
+    def forward(self, *args: Any) -> Any:
+        self._record("forward", args)
+        return super().forward(*args)
+
+    def loss(self, *args: Any) -> Any:
+        self._record("loss", args)
+        return super().loss(*args)
+
+    def grads(self, *args: Any) -> Any:
+        self._record("grads", args)
+        return super().grads(*args)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cli(args: list[str], cwd: Path, record: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT)
+    env[RECORD] = str(record)
+    return subprocess.run([sys.executable, "-m", "spec", "check", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_cli_exact_run_hands_the_engine_rationals(tmp_path: Path) -> None:
+    """What `--exact` says it did, it did: every point the engine was handed is exact rationals
+    (some no float holds), the JSON report's counts of rational points are those the note prints
+    and are not 0, and the configuration it records is exact."""
+    record = tmp_path / "calls.jsonl"
+    # At seed 0, 6 of the 30 points drawn per check are rational, some with non-dyadic entries.
+    proc = _cli(["--exact", "--backend", "tests.test_exact:RecordingEngine", "--examples", "30",
+                 "--max-dim", "3", "--only", "grad_W1_mse", "mlpVecMat", "--json", "r.json"],
+                tmp_path, record)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    calls = [json.loads(line) for line in record.read_text("utf-8").splitlines()]
+    assert {c["method"] for c in calls} >= {"forward", "loss", "grads"}
+    assert all(c["types"] == ["Fraction"] for c in calls if c["entries"]), calls
+    assert sum(c["non_dyadic"] for c in calls) > 0, "no point with thirds, fifths, sevenths"
+    data = json.loads((tmp_path / "r.json").read_text("utf-8"))
+    assert data["config"]["dtype"] == "exact" and data["config"]["probe_bits"] == PROBE_BITS
+    m = re.search(r"Points: (\d+) of (\d+) with small-denominator rational entries", proc.stdout)
+    assert m is not None, proc.stdout
+    shown, of = int(m.group(1)), int(m.group(2))
+    counts = [(r["rational_examples"], r["examples"]) for r in data["results"]]
+    assert (shown, of) in counts and 0 < shown <= of, (shown, of, counts)
+    assert all(0 < k <= n for k, n in counts), counts
+
+
+def test_cli_exact_run_holds_the_engine_to_a_zero_bound(tmp_path: Path) -> None:
+    """An error of 2^-80 relative in one gradient entry, invisible in float64, fails an `--exact`
+    run: the bound the run used is 0."""
+    proc = _cli(["--exact", "--backend", "tests.test_exact:GradOffBy2ToMinus80", "--examples", "20",
+                 "--max-dim", "3", "--only", "grad_W1_mse", "--json", "r.json"], tmp_path,
+                tmp_path / "unused")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    (r,) = json.loads((tmp_path / "r.json").read_text("utf-8"))["results"]
+    assert r["status"] == "fails", r
+    assert "FAILS: Proofs.Autograd.grad_W1_mse" in proc.stdout
+    worst = next(ln for ln in proc.stdout.splitlines() if ln.startswith("  worst: "))
+    m = re.search(r"error (\S+) EXCEEDS bound 0 ", worst)
+    assert m is not None and 0 < float(m.group(1)) < 1e-20, worst

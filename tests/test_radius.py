@@ -1,5 +1,6 @@
 """The no-kink radius of the `hasFDerivAt_mlp_wrt_*` predicates is tight, not merely safe: a step
-just past the first kink breaks the affine identity (`spec.gradients._past_first_kink`)."""
+just past the first kink breaks the affine identity (`spec.gradients._past_first_kink`). The
+property test asserts that it compared, and that the identity did break on most drawn points."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ from hypothesis import given, settings
 from spec.checks import exact
 from spec.examples import MlpExample
 from spec.gradients import _past_first_kink, _zdot_exact, fderiv_mlp_wrt, z1
-from spec.mlp import exact_args
-from spec.mlp import mlpVecMat
+from spec.mlp import exact_args, mlpVecMat
 from spec.strategies import mlp_examples
 
 
@@ -37,15 +37,34 @@ def test_hasFDerivAt_mlp_wrt_b1_breaks_just_past_the_kink(h: float) -> None:
     assert _tightness(0.0, h) == (False, True)
 
 
-@settings(max_examples=40, deadline=None)
-@given(mlp_examples(max_dim=4, probes=1))
-def test_the_tightness_comparison_holds_on_drawn_points(ex: MlpExample) -> None:
-    """On drawn points, for every argument whose step moves z1, the comparison holds."""
-    args = exact_args(ex.point)
-    zz = z1(args[0], args[1], args[4]).data
-    for k in ("b1", "x", "W1"):
-        h = exact(ex.directions[0][k])
-        zd = _zdot_exact(k, args, h)
-        c = _past_first_kink(k, args, fderiv_mlp_wrt(k, *args), mlpVecMat(*args), zz, zd, h)
-        if c is not None:
-            assert c.ok, c.describe()
+MIN_COMPARED = 0.6
+"""The least share of (example, argument) pairs whose tightness comparison is made (measured: 0.83
+to 0.87; it is not made when no unit moves or the two nearest kinks tie)."""
+MIN_BROKEN = 0.5
+"""The least share of pairs where the step past the kink does break the identity (a nonzero
+remainder; measured 0.76 to 0.83): the comparison is not only ever made on `W2[:, i] = 0`."""
+
+
+def test_the_tightness_comparison_holds_on_drawn_points() -> None:
+    """On drawn points, for every argument whose step moves z1, the comparison holds; it is made
+    for most (example, argument) pairs, and most of them show the identity broken."""
+    made: list[bool] = []
+    broken: list[bool] = []
+
+    @settings(max_examples=40, deadline=None)
+    @given(mlp_examples(max_dim=4, probes=1))
+    def each(ex: MlpExample) -> None:
+        args = exact_args(ex.point)
+        zz = z1(args[0], args[1], args[4]).data
+        for k in ("b1", "x", "W1"):
+            h = exact(ex.directions[0][k])
+            zd = _zdot_exact(k, args, h)
+            c = _past_first_kink(k, args, fderiv_mlp_wrt(k, *args), mlpVecMat(*args), zz, zd, h)
+            made.append(c is not None)
+            broken.append(c is not None and bool(c.actual))
+            if c is not None:
+                assert c.ok, c.describe()
+
+    each()
+    assert sum(made) >= MIN_COMPARED * len(made), f"compared {sum(made)} of {len(made)} pairs"
+    assert sum(broken) >= MIN_BROKEN * len(made), f"broken at {sum(broken)} of {len(made)} pairs"
