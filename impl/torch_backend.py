@@ -48,7 +48,7 @@ import contextlib
 import time
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, cast, no_type_check
 
 import numpy as np
 import torch
@@ -104,6 +104,15 @@ def matmul_precision(device: torch.device) -> str:
     except (AttributeError, RuntimeError):
         return "unknown"
     return IEEE if value in ("none", IEEE) else value
+
+
+def _headline(exc: BaseException) -> str:
+    """Return the first line of `exc`'s message, with the next one when it ends with a colon
+    (`BackendCompilerFailed: backend='inductor' raised:` / `ZeroDivisionError: ...`)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].endswith(":"):
+        return f"{lines[0]} {lines[1]}"
+    return lines[0] if lines else ""
 
 
 def _patch_config(**changes: object) -> contextlib.AbstractContextManager[None]:
@@ -322,28 +331,21 @@ class TorchBackend:
 
     # Compiled functions (`compile=...`).
 
+    @no_type_check  # keeps the test suite's runtime type checker out of the traced functions
     def _compiled_functions(
         self, backend: str, dynamic: bool | None
     ) -> dict[str, Callable[..., Any]]:
         """Return the functions of tensors the compiled engine calls, each `torch.compile`d.
 
-        They take the parameters as arguments and put them into modules built once on the meta
-        device (`torch.func.functional_call`), so one compiled graph serves every call, and the
-        engine's building blocks (`linear`, `relu`, `make_loss`) are the ones traced.
+        They take the parameters as arguments and put them into the layers of a `TorchMlp` built
+        once on the meta device (`torch.func.functional_call`), so one compiled graph serves every
+        call, and the engine's building blocks (`linear`, `relu`, `make_loss`) are the ones
+        traced.
         """
         net = self._module(1, 1, 1)
         layer = _linear(1, 1, self.torch_dtype, self.linear, bias=False)
         relu = type(self).relu
         mse = self._mse
-
-        def forward(W1: Tensor, b1: Tensor, W2: Tensor, b2: Tensor, x: Tensor) -> Tensor:
-            params = dict(zip(_MODULE_PARAMS, (W1, b1, W2, b2), strict=True))
-            out: Tensor = functional_call(net, params, (x,))
-            return out
-
-        def loss(W1: Tensor, b1: Tensor, W2: Tensor, b2: Tensor, x: Tensor, t: Tensor) -> Tensor:
-            out: Tensor = mse(forward(W1, b1, W2, b2, x), t)
-            return out
 
         def z1(W1: Tensor, b1: Tensor, x: Tensor) -> Tensor:
             out: Tensor = functional_call(net.l1, {"weight": W1, "bias": b1}, (x,))
@@ -351,6 +353,15 @@ class TorchBackend:
 
         def a1(W1: Tensor, b1: Tensor, x: Tensor) -> Tensor:
             return relu(z1(W1, b1, x))
+
+        def forward(W1: Tensor, b1: Tensor, W2: Tensor, b2: Tensor, x: Tensor) -> Tensor:
+            # `TorchMlp.forward`, layer by layer.
+            out: Tensor = functional_call(net.l2, {"weight": W2, "bias": b2}, (a1(W1, b1, x),))
+            return out
+
+        def loss(W1: Tensor, b1: Tensor, W2: Tensor, b2: Tensor, x: Tensor, t: Tensor) -> Tensor:
+            out: Tensor = mse(forward(W1, b1, W2, b2, x), t)
+            return out
 
         def mse_of(y: Tensor, t: Tensor) -> Tensor:
             out: Tensor = mse(y, t)
@@ -398,14 +409,9 @@ class TorchBackend:
             try:
                 out = thunk()
             except Exception as exc:
-                first = (str(exc).strip().splitlines() or [""])[0]
-                cause = exc.__cause__ if exc.__cause__ is not None else exc
-                detail = f"{type(cause).__name__}: {str(cause).strip().splitlines()[0]}" \
-                    if str(cause).strip() else type(cause).__name__
                 raise RuntimeError(
                     f"the call that compiles {method} (torch.compile, backend {self.compile!r}) "
-                    f"raised {type(exc).__name__}: {first}"
-                    + ("" if cause is exc else f" ({detail})")
+                    f"raised {type(exc).__name__}: {_headline(exc)}"
                 ) from exc
             log.compiled(method, time.perf_counter() - start)
             return out

@@ -205,7 +205,7 @@ def _check(args: argparse.Namespace) -> int:
     if head:
         print("\n".join(head) + "\n")
     print(_table(name, results, total))
-    notes = getattr(backend, "report_notes", None)  # e.g. compile time, TF32 (impl/torch_backend.py)
+    notes = getattr(backend, "report_notes", None)  # e.g. compile time, TF32 (impl/)
     if callable(notes):
         print("\n".join(notes()))
     if dtype == "exact":

@@ -392,8 +392,8 @@ def replay_command(lean_name: str, config: Mapping[str, object]) -> str:
     Reads these keys of `config` when present (the `--json` config of the CLI plus the engine's
     options): `backend` (the `--backend` argument; absent or None for the built-in engine),
     `device`, `compile`, `seed`, `examples`, `dtype` ("exact" gives `--exact`), `dims`
-    ("IN,HID,OUT" or a triple), `reference`, `min_dim`, `max_dim`, `database`, `margin` (given only when not the
-    default 2^-40).
+    ("IN,HID,OUT" or a triple), `reference`, `min_dim`, `max_dim`, `database`, `margin` (given
+    only when not the default 2^-40).
     """
     cmd = ["python", "-m", "spec", "check"]
 
