@@ -20,6 +20,9 @@ class MethodLog:
     """The compilations and calls of one protocol method (e.g. `grads`)."""
 
     compilations: int = 0
+    failed: int = 0
+    """Calls whose compilation raised (the engine reports the error; the time counts as compile
+    time)."""
     compile_seconds: float = 0.0
     calls: int = 0
     """Calls that ran code compiled earlier (a call that compiled is not counted here)."""
@@ -43,6 +46,12 @@ class CompileLog:
         """Record a call of `method` that compiled, and took `seconds`."""
         m = self.methods.setdefault(method, MethodLog())
         m.compilations += 1
+        m.compile_seconds += seconds
+
+    def failed(self, method: str, seconds: float) -> None:
+        """Record a call of `method` whose compilation raised after `seconds`."""
+        m = self.methods.setdefault(method, MethodLog())
+        m.failed += 1
         m.compile_seconds += seconds
 
     def ran(self, method: str, seconds: float) -> None:
@@ -72,8 +81,12 @@ class CompileLog:
             return (f"{self.what}: no call in this process (with --workers the checks run in "
                     "worker processes)")
         calls = sum(m.calls for m in self.methods.values())
-        per = ", ".join(f"{k} {m.compilations} ({m.compile_seconds:.1f}s)"
+        failed = sum(m.failed for m in self.methods.values())
+        per = ", ".join(f"{k} {m.compilations} ({m.compile_seconds:.1f}s"
+                        + (f", {m.failed} failed)" if m.failed else ")")
                         for k, m in sorted(self.methods.items()))
-        return (f"{self.what}: {self.compilations} compilation(s) in {self.compile_seconds:.1f}s; "
+        return (f"{self.what}: {self.compilations} compilation(s)"
+                + (f" and {failed} failed one(s)" if failed else "")
+                + f" in {self.compile_seconds:.1f}s; "
                 f"{calls} call(s) of compiled code in {self.run_seconds:.1f}s\n"
                 f"  compilations per method: {per}")

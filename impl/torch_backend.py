@@ -81,7 +81,8 @@ T = TypeVar("T")
 
 RECOMPILE_LIMIT = 1024
 """The engine's calls run with `torch.compiler.config.recompile_limit` raised to this (PyTorch's
-default, 8, is met by a default run: up to 27 size classes per function) and with
+default, 8, is reached by a default run: 8 size classes for a function of three sizes drawn from
+1 to 8, 27 with size 0, one per shape with `dynamic=False`) and with
 `fail_on_recompile_limit_hit`, so that passing it is an error rather than eager code."""
 
 _RECOMPILE = "Detected recompile when torch.compile stance is 'fail_on_recompile'"
@@ -407,8 +408,13 @@ class TorchBackend:
                 return out
             start = time.perf_counter()
             try:
-                out = thunk()
+                with warnings.catch_warnings():
+                    # AOTAutograd traces backward graphs in anomaly mode, which warns with the
+                    # forward's stack before a failure that the engine raises, one line long.
+                    warnings.filterwarnings("ignore", message="Error detected in ")
+                    out = thunk()
             except Exception as exc:
+                log.failed(method, time.perf_counter() - start)
                 raise RuntimeError(
                     f"the call that compiles {method} (torch.compile, backend {self.compile!r}) "
                     f"raised {type(exc).__name__}: {_headline(exc)}"
