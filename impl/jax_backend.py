@@ -15,15 +15,21 @@ float64 where it asks for it (JAX's defaults for Python scalars and `jnp.array([
 float64). `JaxBackend(dtype=np.dtype("float32"))` still computes in float32: its inputs are
 converted to float32 arrays, and JAX keeps the dtype of array operands.
 
-Speed: JAX recompiles a jitted function for every new input shape; the checker draws
+Speed: JAX compiles a jitted function for every new input shape; the checker draws
 `inDim, hidDim, outDim` up to 8, a few hundred shapes. `jit=True` (the default) compiles each
-function once per shape and reuses it; `jit=False` runs op by op. On the default run (100 examples
-per predicate), jit was faster; docs/engines.md gives the figures.
+method's whole computation, derivative included, once per shape and reuses it; `jit=False` runs
+op by op. On the default run (100 examples per predicate), jit was faster; docs/engines.md gives
+the figures. Every method is one jitted function, `a1` included (before, `a1` was the jitted `z1`
+followed by a separate call of `jax.nn.relu`, itself a jitted function: two executables, not one
+program). The compilations go through JAX's ahead-of-time API (`jax.jit(f).lower(*args)
+.compile()`, cached per method and input shapes), so they are counted and timed per method
+(`compile_log`, printed by `report_notes()`), apart from the time the compiled code runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any, cast
 
 import jax
@@ -32,6 +38,7 @@ import numpy as np
 from jaxtyping import Float
 from numpy.typing import NDArray
 
+from .compile_log import CompileLog
 from .model import PARAMS, check_tangents, float_input
 
 # `jax.config.update` is untyped in jax's stubs; its signature is `(name, value) -> None`.
@@ -47,6 +54,32 @@ In = NDArray[Any]
 _DTYPES: tuple[str, ...] = ("float64", "float32", "float16")
 
 Fn = Callable[..., Any]
+
+
+class _Compiled:
+    """A function compiled with `jax.jit` once per input shapes, explicitly (ahead of time), with
+    its compilations and calls logged under `method`."""
+
+    def __init__(self, method: str, fn: Fn, log: CompileLog) -> None:
+        self.method = method
+        self.jitted = jax.jit(fn)
+        self.log = log
+        self.cache: dict[Hashable, Fn] = {}
+
+    def __call__(self, *args: Any) -> Any:
+        leaves, tree = jax.tree_util.tree_flatten(args)
+        key = (tree, tuple((leaf.shape, str(leaf.dtype)) for leaf in leaves))
+        start = time.perf_counter()
+        compiled = self.cache.get(key)
+        if compiled is not None:
+            out = compiled(*args)
+            self.log.ran(self.method, time.perf_counter() - start)
+            return out
+        compiled = self.jitted.lower(*args).compile()
+        self.cache[key] = compiled
+        out = compiled(*args)
+        self.log.compiled(self.method, time.perf_counter() - start)
+        return out
 
 
 def _device(device: str | None) -> jax.Device | None:
@@ -81,7 +114,9 @@ class JaxBackend:
       `float32` or `float16`, as a numpy dtype or its name.
     - `device` (default None, JAX's default device): e.g. `"cpu"`, `"gpu"`, `"cuda:1"`, `"tpu"`;
       a device this machine does not have is a `ValueError`.
-    - `jit` (default True): compile each function (once per shape) with `jax.jit`.
+    - `jit` (default True): compile each method's computation (once per shape) with `jax.jit`.
+    - `compile` (default None): `"jit"` (or `"default"`) is `jit=True`, the CLI's `--compile`;
+      JAX has no other compiler to choose.
 
     The activation is the class attribute `activation`, `jax.nn.relu`; a subclass may replace it
     (e.g. by `lambda z: jnp.maximum(z, 0)`) to check another way of writing ReLU.
@@ -93,8 +128,19 @@ class JaxBackend:
     activation: Callable[[jax.Array], jax.Array] = staticmethod(jax.nn.relu)
 
     def __init__(
-        self, dtype: Any = np.dtype("float64"), device: str | None = None, jit: bool = True
+        self,
+        dtype: Any = "float64",
+        device: str | None = None,
+        jit: bool = True,
+        compile: str | None = None,
     ) -> None:
+        if compile not in (None, "default", "jit"):
+            raise ValueError(
+                f"JaxBackend: compile={compile!r}: JAX compiles with jax.jit only; pass "
+                "compile='jit' (what jit=True, the default, does)"
+            )
+        if compile is not None and not jit:
+            raise ValueError(f"JaxBackend: compile={compile!r} and jit=False exclude each other")
         dt = np.dtype(dtype)
         if dt.name not in _DTYPES:
             raise ValueError(
@@ -136,20 +182,35 @@ class JaxBackend:
         def z1(W1: jax.Array, b1: jax.Array, x: jax.Array) -> jax.Array:
             return W1 @ x + b1
 
-        wrap: Callable[[Fn], Fn] = jax.jit if jit else (lambda f: f)
-        self._forward = wrap(forward)
-        self._loss = wrap(loss)
-        self._grads = wrap(jax.grad(loss, argnums=(0, 1, 2, 3, 4)))
-        self._jvp = wrap(jvp)
-        self._z1 = wrap(z1)
-        self._mse = wrap(mse)
-        self._mse_grad = wrap(jax.grad(mse))
-        self._relu_vjp = wrap(relu_vjp)
-        self._linear_input_vjp = wrap(linear_input_vjp)
+        def a1(W1: jax.Array, b1: jax.Array, x: jax.Array) -> jax.Array:
+            return relu(z1(W1, b1, x))
+
+        self.compile_log: CompileLog | None = (
+            CompileLog("jax.jit (ahead of time, once per method and input shapes)") if jit
+            else None)
+        log = self.compile_log
+
+        def wrap(method: str, f: Fn) -> Fn:
+            return f if log is None else _Compiled(method, f, log)
+
+        self._forward = wrap("forward", forward)
+        self._loss = wrap("loss", loss)
+        self._grads = wrap("grads", jax.grad(loss, argnums=(0, 1, 2, 3, 4)))
+        self._jvp = wrap("jvp", jvp)
+        self._z1 = wrap("z1", z1)
+        self._a1 = wrap("a1", a1)
+        self._mse = wrap("mse", mse)
+        self._mse_grad = wrap("mse_grad", jax.grad(mse))
+        self._relu_vjp = wrap("relu_vjp", relu_vjp)
+        self._linear_input_vjp = wrap("linear_input_vjp", linear_input_vjp)
 
     def __repr__(self) -> str:
         dev = "" if self.device is None else f", device={str(self.device)!r}"
         return f"JaxBackend(dtype=np.dtype({self.dtype.name!r}){dev}, jit={self.jit})"
+
+    def report_notes(self) -> list[str]:
+        """Return what the report must say about this engine's run: its compilations (jit)."""
+        return [] if self.compile_log is None else [self.compile_log.summary()]
 
     # Conversions.
 
@@ -214,8 +275,7 @@ class JaxBackend:
         self, W1: Float[In, "hidDim inDim"], b1: Float[In, " hidDim"], x: Float[In, " inDim"]
     ) -> Float[F64, " hidDim"]:
         """`Proofs.Autograd.a1` (def): Return `jax.nn.relu(W1 @ x + b1)`."""
-        # `jax.nn.relu` is jitted by JAX itself; applied to `z1`, it compiles once per hidDim.
-        return self._np(type(self).activation(self._z1(self._j(W1), self._j(b1), self._j(x))))
+        return self._np(self._a1(self._j(W1), self._j(b1), self._j(x)))
 
     def mse(self, y: Float[In, " n"], t: Float[In, " n"]) -> float:
         """`Proofs.Autograd.mse` (def): Return `jnp.mean(jnp.square(y - t))` (NaN if n = 0)."""
@@ -226,7 +286,8 @@ class JaxBackend:
         return self._np(self._mse_grad(self._j(y), self._j(t)))
 
     def relu_vjp(self, z: Float[In, " n"], delta: Float[In, " n"]) -> Float[F64, " n"]:
-        """`Proofs.Autograd.reluDerivCLM` (def): Return `jax.vjp` of the activation at `z` on `δ`."""
+        """`Proofs.Autograd.reluDerivCLM` (def): Return `jax.vjp` of the activation at `z` on
+        `δ`."""
         return self._np(self._relu_vjp(self._j(z), self._j(delta)))
 
     def linear_input_vjp(

@@ -20,15 +20,35 @@ State: each call builds its own modules and tensors. The layers are constructed 
 device, so constructing them neither allocates nor draws from PyTorch's global random generator,
 and their parameters are then replaced by the caller's `W1 b1 W2 b2`. Gradients are computed under
 `torch.enable_grad()`, so a caller's `torch.no_grad()` does not change them. The user's thread
-count and float32 matmul precision are left alone (`torch.set_float32_matmul_precision("high")`
-allows TF32 on GPUs, which is not float32 arithmetic and is reported against the float32 bounds).
+count and float32 matmul precision are left alone.
+
+Reduced-precision float32 matmuls: `torch.set_float32_matmul_precision("high")` (or
+`torch.backends.cuda.matmul.fp32_precision = "tf32"`) lets cuBLAS, and oneDNN on CPUs that have
+it, multiply float32 matrices in TF32 (10 explicit mantissa bits); `"medium"` allows bfloat16 on
+the CPU. That is not float32 arithmetic, and the checker's float32 bounds do not cover it. The
+engine reads the setting of its device at every call (`matmul_precisions`), puts it in its name
+when it is not IEEE float32 (`torch-float32-cuda-tf32`), and says in `report_notes()` what the
+verdicts then mean, so a failure caused by TF32 is neither hidden nor mistaken for a wrong
+derivative.
+
+Compiled: `TorchBackend(compile="inductor")` (or `"aot_eager"`, any name of
+`torch.compiler.list_backends(exclude_tags=())`) runs the same network through `torch.compile`:
+the forward, the loss and every function whose derivative is taken are compiled with
+`fullgraph=True` (a graph break is an error, never a silent fallback to eager code), and the
+backward passes are AOTAutograd's compiled backward graphs. Sizes are dynamic by default
+(`dynamic=True`): one compilation serves every size at least 2, and PyTorch specialises sizes 0
+and 1, so a function compiles at most 3^k times for k independent sizes. Compilations are counted
+and timed per method (`compile_log`, printed by `report_notes()`); the recompile limit is raised
+and made a hard error for the engine's calls, so no call runs eagerly behind the report's back.
 """
 
 from __future__ import annotations
 
+import contextlib
+import time
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar, cast, no_type_check
 
 import numpy as np
 import torch
@@ -39,6 +59,7 @@ from torch import Tensor, nn
 from torch.func import functional_call
 from torch.func import jvp as torch_jvp
 
+from .compile_log import CompileLog
 from .model import PARAMS, check_tangents, float_input
 
 __all__ = ["TorchBackend", "TorchMlp"]
@@ -55,6 +76,57 @@ _DTYPES: dict[str, torch.dtype] = {
 
 # The parameter names of `TorchMlp`, in the order of `PARAMS[:4]`.
 _MODULE_PARAMS: tuple[str, ...] = ("l1.weight", "l1.bias", "l2.weight", "l2.bias")
+
+T = TypeVar("T")
+
+RECOMPILE_LIMIT = 1024
+"""The engine's calls run with `torch.compiler.config.recompile_limit` raised to this (PyTorch's
+default, 8, is reached by a default run: 8 size classes for a function of three sizes drawn from
+1 to 8, 27 with size 0, one per shape with `dynamic=False`) and with
+`fail_on_recompile_limit_hit`, so that passing it is an error rather than eager code."""
+
+_RECOMPILE = "Detected recompile when torch.compile stance is 'fail_on_recompile'"
+"""The start of the `RuntimeError` that `torch.compiler.set_stance("fail_on_recompile")` raises."""
+
+IEEE = "ieee"
+"""`matmul_precision` of float32 matmuls computed in float32 arithmetic."""
+
+
+def matmul_precision(device: torch.device) -> str:
+    """Return how float32 matmuls may run on `device`: `"ieee"` (float32 arithmetic), `"tf32"` or
+    `"bf16"`, as `torch.backends.cuda.matmul.fp32_precision` (CUDA) or
+    `torch.backends.mkldnn.matmul.fp32_precision` (CPU) say; `"unknown"` if they cannot be read."""
+    try:
+        if device.type == "cuda":
+            value = str(torch.backends.cuda.matmul.fp32_precision)
+        else:
+            # `torch.backends.mkldnn.matmul` is missing from torch's stubs.
+            value = str(getattr(torch.backends.mkldnn, "matmul").fp32_precision)  # noqa: B009
+    except (AttributeError, RuntimeError):
+        return "unknown"
+    return IEEE if value in ("none", IEEE) else value
+
+
+def _headline(exc: BaseException) -> str:
+    """Return the first line of `exc`'s message, with the next one when it ends with a colon
+    (`BackendCompilerFailed: backend='inductor' raised:` / `ZeroDivisionError: ...`)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].endswith(":"):
+        return f"{lines[0]} {lines[1]}"
+    return lines[0] if lines else ""
+
+
+def _patch_config(**changes: object) -> contextlib.AbstractContextManager[None]:
+    """Return `torch.compiler.config.patch(**changes)`, a context manager (untyped in torch)."""
+    patch = cast(Callable[..., contextlib.AbstractContextManager[None]],
+                 getattr(torch.compiler.config, "patch"))  # noqa: B009
+    return patch(**changes)
+
+
+def compile_backends() -> list[str]:
+    """Return the names `TorchBackend(compile=...)` accepts: every `torch.compile` backend."""
+    names: list[str] = torch.compiler.list_backends(exclude_tags=())
+    return names
 
 
 def _linear(
@@ -110,8 +182,13 @@ class TorchBackend:
       `float32` or `float16`, as a numpy dtype or its name.
     - `device` (default `"cpu"`): a torch device string, e.g. `"cuda"` or `"cuda:1"`; a device this
       machine does not have is a `ValueError`.
+    - `compile` (default None: eager PyTorch): a `torch.compile` backend, `"inductor"` (also
+      `"default"`) or `"aot_eager"` (any of `compile_backends()`): the network, the loss and
+      their backward graphs run compiled.
+    - `dynamic` (default True): `torch.compile`'s `dynamic`; False compiles once per shape.
 
-    Example: `TorchBackend(dtype=np.dtype("float32"), device="cuda").name == "torch-float32-cuda"`.
+    Example: `TorchBackend(dtype=np.dtype("float32"), device="cuda").name == "torch-float32-cuda"`;
+    `TorchBackend(compile="inductor").name == "torch-float64-inductor"`.
 
     The building blocks are class attributes, so that a subclass can swap one for its own (as the
     deliberately wrong engines of `tests/torch_mutants.py` do): `linear` (`nn.Linear`), `relu`
@@ -126,7 +203,20 @@ class TorchBackend:
         """Return the loss module, called as `loss(y, t)`: `nn.MSELoss(reduction="mean")`."""
         return nn.MSELoss(reduction="mean")
 
-    def __init__(self, dtype: Any = np.dtype("float64"), device: str = "cpu") -> None:
+    def __init__(
+        self,
+        dtype: Any = "float64",
+        device: str = "cpu",
+        compile: str | None = None,
+        dynamic: bool | None = True,
+    ) -> None:
+        if compile == "default":
+            compile = "inductor"
+        if compile is not None and compile not in compile_backends():
+            raise ValueError(
+                f"TorchBackend: compile={compile!r} is not a torch.compile backend; pass one of "
+                "inductor (the default), aot_eager, eager"
+            )
         dt = np.dtype(dtype)
         if dt.name not in _DTYPES:
             raise ValueError(
@@ -135,7 +225,8 @@ class TorchBackend:
         try:
             dev = torch.device(device)
         except (RuntimeError, TypeError) as exc:
-            raise ValueError(f"TorchBackend: device={device!r} is not a torch device: {exc}") from exc
+            raise ValueError(
+                f"TorchBackend: device={device!r} is not a torch device: {exc}") from exc
         if dev.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(
                 f"TorchBackend: device={device!r}, but this PyTorch ({torch.__version__}) sees no "
@@ -151,16 +242,56 @@ class TorchBackend:
         self.torch_dtype: torch.dtype = _DTYPES[dt.name]
         self.device: torch.device = dev
         self.name = f"torch-{dt.name}" + ("" if dev.type == "cpu" else f"-{device}")
+        precision = matmul_precision(dev)
+        if dt.name == "float32" and precision != IEEE:
+            self.name += f"-{precision}"
+        if compile is not None:
+            self.name += f"-{compile}"
+        self.matmul_precisions: set[str] = set()
+        """How float32 matmuls could run (`matmul_precision`) at the engine's calls so far."""
         self._mse = self.make_loss()
+        self.compile = compile
+        self.dynamic = dynamic
+        self.compile_log: CompileLog | None = None
+        """Compilations and compiled calls per method (compiled engines only)."""
+        self._fns: dict[str, Callable[..., Any]] = {}
+        if compile is not None:
+            self.compile_log = CompileLog(
+                f"torch.compile (backend {compile!r}, dynamic={dynamic}, fullgraph=True)")
+            self._fns = self._compiled_functions(compile, dynamic)
 
     def __repr__(self) -> str:
-        return f"TorchBackend(dtype=np.dtype({self.dtype.name!r}), device={str(self.device)!r})"
+        extra = ("" if self.compile is None
+                 else f", compile={self.compile!r}, dynamic={self.dynamic}")
+        return (f"TorchBackend(dtype=np.dtype({self.dtype.name!r}), device={str(self.device)!r}"
+                f"{extra})")
+
+    def report_notes(self) -> list[str]:
+        """Return what the report must say about this engine's run: its compilations and how
+        float32 matmuls ran (TF32 or bfloat16 allowed is not float32 arithmetic)."""
+        notes = [] if self.compile_log is None else [self.compile_log.summary()]
+        if self.dtype.name != "float32":
+            return notes
+        seen = sorted(self.matmul_precisions) or [matmul_precision(self.device)]
+        where = "cuda" if self.device.type == "cuda" else "mkldnn"
+        setting = f"torch.backends.{where}.matmul.fp32_precision"
+        if seen == [IEEE]:
+            notes.append(f"float32 matmuls: IEEE float32 arithmetic at every call ({setting}, "
+                         "TF32 off), the arithmetic the float32 bounds are derived for")
+        else:
+            notes.append(
+                f"float32 matmuls: {' and '.join(seen)} allowed ({setting}) during this run: not "
+                "float32 arithmetic, and outside the float32 bounds; a row that fails here may "
+                "fail for that rounding, not for a wrong derivative. Check float32 arithmetic with "
+                "torch.set_float32_matmul_precision('highest')")
+        return notes
 
     # Conversions.
 
     def _t(self, a: In) -> Tensor:
         """Return the numpy array as a tensor of the backend's dtype, on its device."""
         arr = float_input(a, self.name)
+        self.matmul_precisions.add(matmul_precision(self.device))
         if arr.flags.writeable:
             # A copy, never a view of a caller's array it may change; float64 → float32 rounds
             # to nearest.
@@ -173,6 +304,10 @@ class TorchBackend:
             warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
             shared = torch.from_numpy(np.ascontiguousarray(arr))
         return shared.to(dtype=self.torch_dtype, device=self.device)
+
+    def _ts(self, *arrays: In) -> list[Tensor]:
+        """Return the numpy arrays as tensors (`_t`)."""
+        return [self._t(a) for a in arrays]
 
     @staticmethod
     def _np(t: Tensor) -> F64:
@@ -195,6 +330,125 @@ class TorchBackend:
         _set(layer, W, b)
         return layer
 
+    # Compiled functions (`compile=...`).
+
+    @no_type_check  # keeps the test suite's runtime type checker out of the traced functions
+    def _compiled_functions(
+        self, backend: str, dynamic: bool | None
+    ) -> dict[str, Callable[..., Any]]:
+        """Return the functions of tensors the compiled engine calls, each `torch.compile`d.
+
+        They take the parameters as arguments and put them into the layers of a `TorchMlp` built
+        once on the meta device (`torch.func.functional_call`), so one compiled graph serves every
+        call, and the engine's building blocks (`linear`, `relu`, `make_loss`) are the ones
+        traced.
+        """
+        net = self._module(1, 1, 1)
+        layer = _linear(1, 1, self.torch_dtype, self.linear, bias=False)
+        relu = type(self).relu
+        mse = self._mse
+
+        def z1(W1: Tensor, b1: Tensor, x: Tensor) -> Tensor:
+            out: Tensor = functional_call(net.l1, {"weight": W1, "bias": b1}, (x,))
+            return out
+
+        def a1(W1: Tensor, b1: Tensor, x: Tensor) -> Tensor:
+            return relu(z1(W1, b1, x))
+
+        def forward(W1: Tensor, b1: Tensor, W2: Tensor, b2: Tensor, x: Tensor) -> Tensor:
+            # `TorchMlp.forward`, layer by layer.
+            out: Tensor = functional_call(net.l2, {"weight": W2, "bias": b2}, (a1(W1, b1, x),))
+            return out
+
+        def loss(W1: Tensor, b1: Tensor, W2: Tensor, b2: Tensor, x: Tensor, t: Tensor) -> Tensor:
+            out: Tensor = mse(forward(W1, b1, W2, b2, x), t)
+            return out
+
+        def mse_of(y: Tensor, t: Tensor) -> Tensor:
+            out: Tensor = mse(y, t)
+            return out
+
+        def linear_of(W: Tensor, x: Tensor) -> Tensor:
+            out: Tensor = functional_call(layer, {"weight": W}, (x,))
+            return out
+
+        def jvp(W1: Tensor, b1: Tensor, W2: Tensor, b2: Tensor, x: Tensor, dW1: Tensor,
+                db1: Tensor, dW2: Tensor, db2: Tensor, dx: Tensor) -> Tensor:
+            out = torch_jvp(forward, (W1, b1, W2, b2, x), (dW1, db1, dW2, db2, dx))
+            dy: Tensor = out[1]
+            return dy
+
+        fns: dict[str, Callable[..., Any]] = {
+            "forward": forward, "loss": loss, "z1": z1, "a1": a1, "mse": mse_of, "relu": relu,
+            "linear": linear_of, "jvp": jvp,
+        }
+        return {k: torch.compile(f, backend=backend, dynamic=dynamic, fullgraph=True)
+                for k, f in fns.items()}
+
+    def _run(self, method: str, thunk: Callable[[], T]) -> T:
+        """Return `thunk()`, which calls compiled functions, logging whether it compiled.
+
+        The call is first made under `torch.compiler.set_stance("fail_on_recompile")`: it runs
+        if compiled code fits, and raises before running anything if it would compile. Then it
+        is made again, compiling, and timed as compile time. The backward graph AOTAutograd
+        compiles at a function's first backward pass falls in that second call too.
+        """
+        log = self.compile_log
+        assert log is not None
+        with _patch_config(recompile_limit=RECOMPILE_LIMIT, fail_on_recompile_limit_hit=True):
+            start = time.perf_counter()
+            try:
+                with torch.compiler.set_stance("fail_on_recompile"):
+                    out = thunk()
+            except RuntimeError as exc:
+                if not str(exc).startswith(_RECOMPILE):
+                    raise
+            else:
+                log.ran(method, time.perf_counter() - start)
+                return out
+            start = time.perf_counter()
+            try:
+                with warnings.catch_warnings():
+                    # AOTAutograd traces backward graphs in anomaly mode, which warns with the
+                    # forward's stack before a failure that the engine raises, one line long.
+                    warnings.filterwarnings("ignore", message="Error detected in ")
+                    out = thunk()
+            except Exception as exc:
+                log.failed(method, time.perf_counter() - start)
+                raise RuntimeError(
+                    f"the call that compiles {method} (torch.compile, backend {self.compile!r}) "
+                    f"raised {type(exc).__name__}: {_headline(exc)}"
+                ) from exc
+            log.compiled(method, time.perf_counter() - start)
+            return out
+
+    def _grad_of(self, method: str, fn: str, args: list[Tensor], wrt: list[int],
+                 grad_output: Tensor | None = None) -> list[Tensor]:
+        """Return the gradients of the compiled function `fn` at `args` in the arguments `wrt`
+        (on `grad_output`), by `torch.autograd.grad` through its compiled backward graph; an
+        argument the graph does not reach has gradient 0."""
+
+        def thunk() -> list[Tensor]:
+            with torch.enable_grad():
+                leaves = [a.detach().requires_grad_(i in wrt) for i, a in enumerate(args)]
+                out = self._fns[fn](*leaves)
+                gs = torch.autograd.grad(out, [leaves[i] for i in wrt], grad_outputs=grad_output,
+                                         allow_unused=True)
+                return [g if g is not None else torch.zeros_like(leaves[i])
+                        for g, i in zip(gs, wrt, strict=True)]
+
+        return self._run(method, thunk)
+
+    def _value_of(self, method: str, fn: str, args: list[Tensor]) -> Tensor:
+        """Return the compiled function `fn` at `args`, without autograd."""
+
+        def thunk() -> Tensor:
+            with torch.no_grad():
+                out: Tensor = self._fns[fn](*args)
+                return out
+
+        return self._run(method, thunk)
+
     # The protocol.
 
     def forward(
@@ -206,6 +460,8 @@ class TorchBackend:
         x: Float[In, " inDim"],
     ) -> Float[F64, " outDim"]:
         """`Proofs.Autograd.mlpVecMat` (def): Return `y = W2 · relu(W1 x + b1) + b2`."""
+        if self._fns:
+            return self._np(self._value_of("forward", "forward", self._ts(W1, b1, W2, b2, x)))
         with torch.no_grad():
             net = self._net(self._t(W1), self._t(b1), self._t(W2), self._t(b2))
             return self._np(net(self._t(x)))
@@ -220,6 +476,8 @@ class TorchBackend:
         t: Float[In, " outDim"],
     ) -> float:
         """Return `MSELoss(reduction="mean")(net(x), t)`; NaN when `outDim = 0` (Lean: 0)."""
+        if self._fns:
+            return float(self._value_of("loss", "loss", self._ts(W1, b1, W2, b2, x, t)).item())
         with torch.no_grad():
             net = self._net(self._t(W1), self._t(b1), self._t(W2), self._t(b2))
             return float(self._mse(net(self._t(x)), self._t(t)).item())
@@ -236,8 +494,13 @@ class TorchBackend:
         """Return the gradients of the loss in `W1 b1 W2 b2 x`, from `loss.backward()`.
 
         The four parameters are the layers' `.weight.grad`/`.bias.grad`; `x` is a leaf with
-        `requires_grad`. A leaf autograd leaves at `None` (unreached: an empty layer) has gradient 0.
+        `requires_grad`. A leaf autograd leaves at `None` (unreached: an empty layer) has gradient
+        0. Compiled: `torch.autograd.grad` of the compiled loss, through its compiled backward
+        graph.
         """
+        if self._fns:
+            gs = self._grad_of("grads", "loss", self._ts(W1, b1, W2, b2, x, t), [0, 1, 2, 3, 4])
+            return {k: self._np(g) for k, g in zip(PARAMS, gs, strict=True)}
         with torch.enable_grad():
             net = self._net(self._t(W1), self._t(b1), self._t(W2), self._t(b2))
             xt = self._t(x).requires_grad_(True)
@@ -255,6 +518,8 @@ class TorchBackend:
         self, W1: Float[In, "hidDim inDim"], b1: Float[In, " hidDim"], x: Float[In, " inDim"]
     ) -> Float[F64, " hidDim"]:
         """`Proofs.Autograd.z1` (def): Return the first `nn.Linear`'s output `W1 x + b1`."""
+        if self._fns:
+            return self._np(self._value_of("z1", "z1", self._ts(W1, b1, x)))
         with torch.no_grad():
             return self._np(self._layer(self._t(W1), self._t(b1))(self._t(x)))
 
@@ -262,16 +527,22 @@ class TorchBackend:
         self, W1: Float[In, "hidDim inDim"], b1: Float[In, " hidDim"], x: Float[In, " inDim"]
     ) -> Float[F64, " hidDim"]:
         """`Proofs.Autograd.a1` (def): Return `relu` of the first layer's output."""
+        if self._fns:
+            return self._np(self._value_of("a1", "a1", self._ts(W1, b1, x)))
         with torch.no_grad():
             return self._np(self.relu(self._layer(self._t(W1), self._t(b1))(self._t(x))))
 
     def mse(self, y: Float[In, " n"], t: Float[In, " n"]) -> float:
         """`Proofs.Autograd.mse` (def): Return `MSELoss(reduction="mean")(y, t)` (NaN if n = 0)."""
+        if self._fns:
+            return float(self._value_of("mse", "mse", self._ts(y, t)).item())
         with torch.no_grad():
             return float(self._mse(self._t(y), self._t(t)).item())
 
     def mse_grad(self, y: Float[In, " n"], t: Float[In, " n"]) -> Float[F64, " n"]:
         """`Proofs.Autograd.mseGrad` (def): Return the autograd gradient of `MSELoss` in `y`."""
+        if self._fns:
+            return self._np(self._grad_of("mse_grad", "mse", self._ts(y, t), [0])[0])
         with torch.enable_grad():
             yt = self._t(y).requires_grad_(True)
             (g,) = torch.autograd.grad(self._mse(yt, self._t(t)), yt)
@@ -279,6 +550,9 @@ class TorchBackend:
 
     def relu_vjp(self, z: Float[In, " n"], delta: Float[In, " n"]) -> Float[F64, " n"]:
         """`Proofs.Autograd.reluDerivCLM` (def): Return autograd's VJP of `F.relu` at `z` on `δ`."""
+        if self._fns:
+            zt, dt = self._ts(z, delta)
+            return self._np(self._grad_of("relu_vjp", "relu", [zt], [0], dt)[0])
         with torch.enable_grad():
             zt = self._t(z).requires_grad_(True)
             (g,) = torch.autograd.grad(self.relu(zt), zt, grad_outputs=self._t(delta))
@@ -289,6 +563,10 @@ class TorchBackend:
     ) -> Float[F64, " inDim"]:
         """`Spec.linearInputDerivSpec` (def): Return autograd's VJP of `nn.Linear` (no bias, weight
         `W`), i.e. of `F.linear(·, W)`, in its input, on `δ`."""
+        if self._fns:
+            Wt, dt = self._ts(W, delta)
+            x0 = torch.zeros(Wt.shape[1], dtype=self.torch_dtype, device=self.device)
+            return self._np(self._grad_of("linear_input_vjp", "linear", [Wt, x0], [1], dt)[0])
         with torch.enable_grad():
             layer = self._layer(self._t(W), None)
             # The map is linear, so its VJP does not depend on the point: take it at 0.
@@ -314,6 +592,11 @@ class TorchBackend:
         check_tangents(tangents, {k: tuple(p.shape) for k, p in zip(PARAMS, primals, strict=True)})
         # Differentiate in the arguments that have a tangent only: a zero tangent contributes
         # nothing, and materialising one the size of W1 costs more than the product with it.
+        if self._fns:
+            # Compiled: every tangent is passed (zeros where missing), so one graph serves all.
+            tans_all = [self._t(tangents[k]) if k in tangents else torch.zeros_like(p)
+                        for k, p in zip(PARAMS, primals, strict=True)]
+            return self._np(self._value_of("jvp", "jvp", [*primals, *tans_all]))
         moving = [i for i, k in enumerate(PARAMS) if k in tangents]
         if not moving:
             return np.zeros(primals[3].shape[0])

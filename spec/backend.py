@@ -335,14 +335,22 @@ BUILTIN_BACKENDS: dict[str, str] = {
 }
 """Engines named by a short name; each class takes `dtype` (and `device`) keyword arguments."""
 
+COMPILING: tuple[str, ...] = ("torch", "jax")
+"""The built-in engines that take `compile` (`--compile MODE`)."""
 
-def load_backend(spec: str | None, dtype: str = "float64", device: str | None = None) -> Backend:
+
+def load_backend(
+    spec: str | None, dtype: str = "float64", device: str | None = None, compile: str | None = None
+) -> Backend:
     """Return the engine named by `spec`: a built-in name (`reference`, `torch`, `jax`), built for
-    `dtype` (and `device`), or `MODULE:ATTR` naming an engine object or a zero-argument callable.
-    None means the built-in reference engine."""
+    `dtype` (and `device`, and `compile`: a mode of `COMPILING` engines), or `MODULE:ATTR` naming an
+    engine object or a zero-argument callable. None means the built-in reference engine."""
     import importlib
 
     name = "reference" if spec is None else spec
+    if compile is not None and name not in COMPILING:
+        raise ValueError(f"--compile applies to --backend {' and '.join(COMPILING)}; "
+                         f"{name!r} cannot be compiled by this checker")
     if name in BUILTIN_BACKENDS:
         module_name, _, attr = BUILTIN_BACKENDS[name].partition(":")
         try:
@@ -355,6 +363,8 @@ def load_backend(spec: str | None, dtype: str = "float64", device: str | None = 
         kwargs: dict[str, Any] = {"dtype": np.dtype(dtype)}
         if device is not None:
             kwargs["device"] = device
+        if compile is not None:
+            kwargs["compile"] = compile
         try:
             engine: Backend = cls(**kwargs)
         except (TypeError, ValueError, RuntimeError) as exc:

@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
                    "engine object or a zero-argument callable returning one")
     c.add_argument("--device", default=None,
                    help="device for the built-in torch engine (e.g. cuda); default cpu")
+    c.add_argument("--compile", nargs="?", const="default", default=None, metavar="MODE",
+                   help="check the compiled engine: torch.compile with backend MODE for --backend "
+                   "torch (inductor, the default, or aot_eager), jax.jit for --backend jax (jit)")
     c.add_argument("--examples", type=int, default=100, metavar="N",
                    help="examples per predicate (default 100)")
     c.add_argument("--seed", type=int, default=0, metavar="S", help="Hypothesis seed (default 0)")
@@ -139,7 +142,7 @@ def _check(args: argparse.Namespace) -> int:
         shard = (int(k_s), int(n_s))
     # An exact engine is built as the float64 one; it computes exactly on rational inputs.
     factory = functools.partial(load_backend, args.backend, "float64" if args.exact else args.dtype,
-                                args.device)
+                                args.device, args.compile)
     try:
         backend = factory()
     except ValueError as exc:
@@ -193,7 +196,8 @@ def _check(args: argparse.Namespace) -> int:
     )
     from .runner import select
 
-    config: dict[str, Any] = {"backend": args.backend, "device": args.device, "seed": args.seed,
+    config: dict[str, Any] = {"backend": args.backend, "device": args.device,
+                              "compile": args.compile, "seed": args.seed,
                               "examples": args.examples, "dtype": dtype, "dims": args.dims,
                               "reference": args.reference, "min_dim": args.min_dim,
                               "max_dim": args.max_dim, "margin": args.margin,
@@ -214,6 +218,9 @@ def _check(args: argparse.Namespace) -> int:
     narrowed = narrowings(cfg)
     print(_table(name, results, total, part_cell))
     print("\n".join(render_domain(results, narrowed)))
+    notes = getattr(backend, "report_notes", None)  # e.g. compile time, TF32 (impl/)
+    if callable(notes):
+        print("\n".join(notes()))
     if dtype == "exact":
         print(_exact_note(results, cfg.probes))
     for r in results:

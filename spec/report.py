@@ -463,9 +463,9 @@ def replay_command(lean_name: str, config: Mapping[str, object]) -> str:
 
     Reads these keys of `config` when present (the `--json` config of the CLI plus the engine's
     options): `backend` (the `--backend` argument; absent or None for the built-in engine),
-    `device`, `seed`, `examples`, `dtype` ("exact" gives `--exact`), `dims` ("IN,HID,OUT" or a
-    triple), `reference`, `min_dim`, `max_dim`, `database`, `margin` (given only when not the
-    default 2^-60).
+    `device`, `compile`, `seed`, `examples`, `dtype` ("exact" gives `--exact`), `dims`
+    ("IN,HID,OUT" or a triple), `reference`, `min_dim`, `max_dim`, `database`, `margin` (given
+    only when not the default 2^-60).
     """
     cmd = ["python", "-m", "spec", "check"]
 
@@ -476,6 +476,7 @@ def replay_command(lean_name: str, config: Mapping[str, object]) -> str:
 
     opt("--backend", "backend")
     opt("--device", "device")
+    opt("--compile", "compile")
     opt("--seed", "seed")
     opt("--examples", "examples")
     dtype = config.get("dtype")

@@ -65,7 +65,8 @@ def test_every_optional_method_runs_on_the_engine() -> None:
 
 
 def test_built_in_name_and_options() -> None:
-    assert jnp.zeros(1).dtype == jnp.float64  # jax_enable_x64, set when impl.jax_backend is imported
+    # jax_enable_x64, set when impl.jax_backend is imported
+    assert jnp.zeros(1).dtype == jnp.float64
     assert load_backend("jax").name == "jax-float64"
     assert load_backend("jax", "float32").name == "jax-float32"
     assert load_backend("jax", "float64", "cpu").name == "jax-float64"
@@ -99,6 +100,38 @@ def test_jit_and_eager_agree() -> None:
     tangents = {"W1": np.ones((3, 2))}
     assert np.allclose(jitted.jvp(W1, b1, W2, b2, x, tangents),
                        eager.jvp(W1, b1, W2, b2, x, tangents), rtol=1e-14, atol=0)
+
+
+def test_every_method_is_one_compilation_per_shape() -> None:
+    # One jitted function per method, `a1` included, compiled ahead of time once per input shapes
+    # and reused: the compile log counts exactly that.
+    e = JaxBackend()
+    rng = np.random.default_rng(5)
+    W1, b1, W2, b2, x, t = (rng.standard_normal(s) for s in
+                            ((3, 2), (3,), (2, 3), (2,), (2,), (2,)))
+    for _ in range(2):
+        e.forward(W1, b1, W2, b2, x)
+        e.grads(W1, b1, W2, b2, x, t)
+        e.a1(W1, b1, x)
+        e.jvp(W1, b1, W2, b2, x, {"x": np.ones(2)})
+    e.grads(W1[:, :1], b1, W2, b2, x[:1], t)  # a new shape: one more compilation of grads
+    log = e.compile_log
+    assert log is not None
+    assert {k: (m.compilations, m.calls) for k, m in log.methods.items()} == {
+        "forward": (1, 1), "grads": (2, 1), "a1": (1, 1), "jvp": (1, 1)}
+    assert e.report_notes() == [log.summary()]
+    assert log.summary().startswith("jax.jit (ahead of time, once per method and input shapes): "
+                                    "5 compilation(s) in ")
+    assert JaxBackend(jit=False).report_notes() == []
+
+
+def test_compile_option() -> None:
+    assert load_backend("jax", "float64", None, "jit").name == "jax-float64"
+    assert JaxBackend(compile="default").jit
+    with pytest.raises(ValueError, match=r"compile='inductor': JAX compiles with jax.jit only"):
+        JaxBackend(compile="inductor")
+    with pytest.raises(ValueError, match=r"compile='jit' and jit=False exclude each other"):
+        JaxBackend(compile="jit", jit=False)
 
 
 # --- Divergences from the Lean module, reported ------------------------------------------------

@@ -11,6 +11,13 @@ unless the name says otherwise.
 
 Each class is usable as `--backend tests.torch_mutants:ClassName` (a class is a zero-argument
 callable): e.g. `python -m spec check --backend tests.torch_mutants:UnmaskedReluBackward`.
+
+Compiled: `torch.compile` traces a custom `torch.autograd.Function` into its graph (forward and
+backward) only when the function has no forward-mode rule (`jvp`); with one, Dynamo stops at
+"Unsupported custom jvp". `UnmaskedReluBackwardOnly` is `UnmaskedReluBackward` without the `jvp`
+rule, and `_MseNoFactor2` has none, so `UnmaskedReluBackwardOnly(compile="aot_eager")` and
+`MseBackwardNoFactor2(compile="inductor")` put a wrong backward inside the compiled graph
+(`tests/test_torch_compile.py` asserts they are caught).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ __all__ = [
     "MseBackwardNoFactor2",
     "SumReductionMse",
     "LinearBackwardNotTransposed",
+    "UnmaskedReluBackwardOnly",
     "MUTANTS",
 ]
 
@@ -84,6 +92,22 @@ class _DoubledRelu(torch.autograd.Function):
         return dz * (z > 0)
 
 
+class _UnmaskedReluNoJvp(torch.autograd.Function):
+    """`_UnmaskedRelu` without a forward-mode rule, so that `torch.compile` can trace it."""
+
+    @staticmethod
+    def forward(z: Tensor) -> Tensor:
+        return F.relu(z)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
+        pass
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> Tensor:
+        return g  # BUG: should be g * (z > 0)
+
+
 def _apply1(fn: type[torch.autograd.Function]) -> Callable[[Tensor], Tensor]:
     """Return `fn.apply`, typed: torch leaves `Function.apply` untyped (`(*args) -> Any`)."""
     return cast(Callable[[Tensor], Tensor], fn.apply)
@@ -99,10 +123,22 @@ def doubled_relu(z: Tensor) -> Tensor:
     return _apply1(_DoubledRelu)(z)
 
 
+def unmasked_relu_backward_only(z: Tensor) -> Tensor:
+    """Return `relu(z)`, with the unmasked backward of `_UnmaskedReluNoJvp` and no `jvp` rule."""
+    return _apply1(_UnmaskedReluNoJvp)(z)
+
+
 class UnmaskedReluBackward(TorchBackend):
     """ReLU backward without the mask: dead units pass gradient. Caught where a unit is off."""
 
     relu = staticmethod(unmasked_relu)
+
+
+class UnmaskedReluBackwardOnly(TorchBackend):
+    """`UnmaskedReluBackward` whose ReLU has no forward-mode rule: `torch.compile` can trace it,
+    and `jvp` (`torch.func.jvp`) raises for it."""
+
+    relu = staticmethod(unmasked_relu_backward_only)
 
 
 class DoubledReluBackward(TorchBackend):
