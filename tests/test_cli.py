@@ -147,8 +147,9 @@ def test_json_report_schema(tmp_path: Path) -> None:
     data = json.loads((tmp_path / "report.json").read_text("utf-8"))
     validate(data)
     assert data["backend"] == "reference"
-    assert data["config"] == {"examples": 2, "seed": 0, "dtype": "float64", "min_dim": 1,
-                              "max_dim": 3, "margin": repr(2.0**-40), "probe_bits": None}
+    assert data["config"] == {"examples": 2, "seed": 0, "dtype": "float64", "min_dim": 0,
+                              "max_dim": 3, "margin": repr(2.0**-60), "probe_bits": None,
+                              "narrowed": []}
     results = data["results"]
     assert [x["lean_name"] for x in results] == NAMES
     for x in results:

@@ -79,7 +79,9 @@ def float32_precision() -> Iterator[None]:
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_compiled_holds_on_every_predicate(dtype: str, fresh: None) -> None:
     engine = TorchBackend(dtype=dtype, compile="aot_eager")
-    results = run_all(engine, Config(dims=DIMS, max_dim=3, dtype=dtype), 5, 0)
+    # The single-map lemmas keep drawing sizes: from 1, since compiled MSELoss cannot compile
+    # its backward at n = 0 (`test_empty_output_is_reported_not_a_crash` pins it).
+    results = run_all(engine, Config(dims=DIMS, min_dim=1, max_dim=3, dtype=dtype), 5, 0)
     assert [r.lean_name.rsplit(".", 1)[-1] for r in results] == ALL
     assert all(r.status is Status.HOLDS for r in results), _summary(results)
     log = engine.compile_log
