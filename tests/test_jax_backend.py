@@ -24,6 +24,10 @@ from spec.checks import Config
 from spec.runner import Result, module_checks, run_all
 from spec.verdict import Status
 
+EMPTY_OUTPUT = Config(dims=(2, 3, 0), min_dim=0, max_dim=1)
+"""Every MLP point with `outDim = 0`, the lemmas about single maps at sizes 0 and 1: where the
+engine's loss departs from Lean's `mse` (NaN, or no compiled backward, against 0)."""
+
 SEEDS = (0, 1, 2)
 EXAMPLES = 5
 """Examples per predicate and seed: 25 predicates x 3 seeds x 5 examples per dtype."""
@@ -148,7 +152,7 @@ def test_empty_output_mse_is_nan_and_reported_as_error() -> None:
     assert np.isnan(e.mse(np.zeros(0), np.zeros(0)))  # Lean: mse t y = 0 when n = 0
     assert e.mse_grad(np.zeros(0), np.zeros(0)).shape == (0,)  # the empty vector, as in Lean
     results = _by_name(run_all(
-        e, Config(min_dim=0, max_dim=1), 30, 0,
+        e, EMPTY_OUTPUT, 30, 0,
         ["mse", "hasFDerivAt_mse", "mseGrad", "grad_b2_mse", "mseGrad_eq_adjoint_fderiv"]))
     for name in ("mse", "hasFDerivAt_mse", "grad_b2_mse"):
         r = results[name]

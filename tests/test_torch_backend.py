@@ -21,6 +21,10 @@ from spec.runner import Result, module_checks, run_all
 from spec.verdict import Status
 from tests import torch_mutants as M
 
+EMPTY_OUTPUT = Config(dims=(2, 3, 0), min_dim=0, max_dim=1)
+"""Every MLP point with `outDim = 0`, the lemmas about single maps at sizes 0 and 1: where the
+engine's loss departs from Lean's `mse` (NaN, or no compiled backward, against 0)."""
+
 SEEDS = (0, 1, 2)
 EXAMPLES = 5
 """Examples per predicate and seed: 25 predicates x 3 seeds x 5 examples per dtype (the CLI runs
@@ -119,7 +123,7 @@ def test_empty_output_mse_is_nan_and_reported_as_error() -> None:
     assert all(np.all(g == 0) for g in grads.values())  # every gradient is 0, as in Lean
 
     results = {r.lean_name.rsplit(".", 1)[-1]: r for r in run_all(
-        e, Config(min_dim=0, max_dim=2), 30, 0,
+        e, EMPTY_OUTPUT, 30, 0,
         ["mse", "hasFDerivAt_mse", "mseGrad", "grad_b2_mse", "mseGrad_eq_adjoint_fderiv"])}
     for name in ("mse", "hasFDerivAt_mse", "grad_b2_mse"):
         r = results[name]

@@ -31,6 +31,10 @@ from spec.runner import Result, module_checks, run_all
 from spec.verdict import Status
 from tests import torch_mutants as M
 
+EMPTY_OUTPUT = Config(dims=(2, 3, 0), min_dim=0, max_dim=1)
+"""Every MLP point with `outDim = 0`, the lemmas about single maps at sizes 0 and 1: where the
+engine's loss departs from Lean's `mse` (NaN, or no compiled backward, against 0)."""
+
 pytestmark = [
     pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning"),
     pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning"),
@@ -170,7 +174,7 @@ def test_empty_output_is_reported_not_a_crash() -> None:
     # at trace time, so compiling `grads` fails; eager PyTorch returns a NaN loss there. Both are
     # departures from Lean (mse = 0 at n = 0), reported as `error` rows.
     e = TorchBackend(compile="aot_eager")
-    results = _by_name(run_all(e, Config(min_dim=0, max_dim=1), 30, 0,
+    results = _by_name(run_all(e, EMPTY_OUTPUT, 30, 0,
                                ["mse", "grad_b2_mse", "mseGrad_eq_adjoint_fderiv"]))
     assert results["mse"].status is Status.ERROR
     assert results["mse"].message == ("torch-float64-aot_eager.loss returned nan; expected a "
