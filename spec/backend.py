@@ -16,14 +16,20 @@ taking read-only float64 arrays `W1 (hid, in)`, `b1 (hid,)`, `W2 (out, hid)`, `b
 - `relu_vjp(z, delta) -> array`: the ReLU backward rule, `relu'(z) ⊙ delta`
 - `linear_input_vjp(W, delta) -> array`: the linear layer's input gradient, `Wᵀ delta`
 - `jvp(W1, b1, W2, b2, x, tangents) -> array`: the forward-mode derivative of `forward` along
-  `tangents` (a mapping with the keys of `grads`)
+  `tangents`, a mapping from argument names to tangent arrays that holds only the arguments being
+  varied (the checker passes one key at a time, e.g. `{"W1": dW1}`: read them with
+  `tangents.get(k)` and treat an absent key as a zero tangent)
+
+`--backend MODULE:ATTR` may name a class or a function returning the engine; if it accepts a
+`dtype` keyword argument, it is called with `dtype=numpy.dtype("float32")` (or float64) from
+`--dtype`, so one class serves both formats.
 """
 
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from collections.abc import Callable, Mapping
+from fractions import Fraction
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -365,7 +371,15 @@ def load_backend(spec: str | None, dtype: str = "float64", device: str | None = 
                          f"not to {spec!r}")
     assert spec is not None
     module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
+    if not sep:
+        import difflib
+
+        close = difflib.get_close_matches(spec, list(BUILTIN_BACKENDS), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise ValueError(
+            f"--backend {spec!r}: no built-in engine of that name; {hint}the built-in engines are "
+            f"{', '.join(BUILTIN_BACKENDS)}; for your own, give MODULE:ATTR, e.g. mypkg.engine:Engine")
+    if not module_name or not attr:
         raise ValueError(f"--backend {spec!r}: expected MODULE:ATTR, e.g. mypkg.engine:Engine")
     try:
         module = importlib.import_module(module_name)
@@ -382,13 +396,16 @@ def load_backend(spec: str | None, dtype: str = "float64", device: str | None = 
                 "naming an engine object or a zero-argument callable (a class) that returns one"
             )
         obj = getattr(obj, part)
-    # A class is a zero-argument callable too (and would pass the structural check unbound).
+    # A class is a zero-argument callable too (and would pass the structural check unbound). One
+    # that accepts a `dtype` keyword is handed the run's format, as the built-in engines are.
     if isinstance(obj, type) or (not isinstance(obj, Backend) and callable(obj)):
+        kwargs = {"dtype": np.dtype(dtype)} if accepts_dtype(obj) else {}
         try:
-            obj = obj()
+            obj = obj(**kwargs)
         except Exception as exc:  # noqa: BLE001
+            call = f"{attr}(dtype={dtype!r})" if kwargs else f"{attr}()"
             raise ValueError(
-                f"--backend {spec!r}: calling {attr}() raised {type(exc).__name__}: {exc}"
+                f"--backend {spec!r}: calling {call} raised {type(exc).__name__}: {exc}"
             ) from exc
     if not isinstance(obj, Backend):
         missing = [m for m in ("name", "forward", "loss", "grads") if not hasattr(obj, m)]
@@ -397,3 +414,16 @@ def load_backend(spec: str | None, dtype: str = "float64", device: str | None = 
             f"{', '.join(missing)} (see `spec.backend` for the protocol)"
         )
     return obj
+
+
+def accepts_dtype(factory: Callable[..., Any]) -> bool:
+    """Return whether `factory` (an engine class or a function returning an engine) takes a
+    `dtype` keyword argument, by which `load_backend` hands it the run's format (`--dtype`)."""
+    import inspect
+
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False
+    return "dtype" in params and params["dtype"].kind in (
+        inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)

@@ -7,16 +7,15 @@ import argparse
 import functools
 import json
 import math
+import os
 import sys
-import tempfile
 import time
-from fractions import Fraction
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from hypothesis.configuration import set_hypothesis_home_dir
 
 from .backend import load_backend
 from .checks import Config
@@ -24,7 +23,7 @@ from .runner import Result, run_all
 from .strategies import DEFAULT_MARGIN
 from .verdict import Status
 
-__all__ = ["main"]
+__all__ = ["main", "render_report"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -131,6 +130,11 @@ def _check(args: argparse.Namespace) -> int:
         return _fail(f"--margin {args.margin}: {exc}")
     if args.workers < 1:
         return _fail(f"--workers {args.workers}: give at least 1")
+    for flag in ("json", "junit", "markdown", "plots"):
+        path = getattr(args, flag)
+        problem = None if path is None else _unusable(path, folder=flag == "plots")
+        if problem is not None:
+            return _fail(f"--{flag} {path}: {problem}")
     shard = None
     if args.shard is not None:
         k_s, _, n_s = args.shard.partition("/")
@@ -167,8 +171,11 @@ def _check(args: argparse.Namespace) -> int:
             parsed = tuple(int(v) for v in args.dims.split(","))
         except ValueError:
             parsed = ()
-        if len(parsed) != 3 or min(parsed) < 0:
+        if len(parsed) != 3:
             return _fail(f"--dims {args.dims!r}: give three sizes IN,HID,OUT, e.g. --dims 784,256,10")
+        if min(parsed) < 0:
+            return _fail(f"--dims {args.dims!r}: sizes must be >= 0 (0 is an empty layer, as Lean's "
+                         "Fin 0), e.g. --dims 784,256,10")
         # Only the points of the MLP take these sizes; the lemmas about single maps (ReLU, the
         # linear layer, mse) keep drawing small sizes, where their exact checks stay cheap.
         dims = (parsed[0], parsed[1], parsed[2])
@@ -183,15 +190,8 @@ def _check(args: argparse.Namespace) -> int:
         except ImportError as exc:
             return _fail(f"--plots: {exc}")
     from .progress import progress
-    from .report import (
-        narrowings,
-        part_cell,
-        render_counterexample,
-        render_domain,
-        render_headline,
-        replay_command,
-    )
-    from .runner import select
+    from .report import narrowings
+    from .runner import hypothesis_home, select
 
     config: dict[str, Any] = {"backend": args.backend, "device": args.device, "seed": args.seed,
                               "examples": args.examples, "dtype": dtype, "dims": args.dims,
@@ -200,25 +200,15 @@ def _check(args: argparse.Namespace) -> int:
                               "database": args.database}
     start = time.perf_counter()
     # Hypothesis keeps caches in ./.hypothesis even without a database: keep the cwd clean.
-    with tempfile.TemporaryDirectory(prefix="spec-hypothesis-") as home:
-        set_hypothesis_home_dir(home)
+    with hypothesis_home():
         with progress(len(select(args.only, shard))) as advance:
             results = run_all(backend, cfg, args.examples, args.seed, args.only, shard=shard,
                               workers=args.workers, backend_factory=factory,
                               database=args.database, on_result=advance)
     total = time.perf_counter() - start
     name = str(getattr(backend, "name", type(backend).__name__))
-    head = render_headline(results)
-    if head:
-        print("\n".join(head) + "\n")
     narrowed = narrowings(cfg)
-    print(_table(name, results, total, part_cell))
-    print("\n".join(render_domain(results, narrowed)))
-    if dtype == "exact":
-        print(_exact_note(results, cfg.probes))
-    for r in results:
-        if r.counterexample is not None or r.status is Status.ERROR:
-            print("\n" + render_counterexample(r, replay_command(r.lean_name, config)))
+    print(render_report(name, results, total, cfg, config))
     if args.junit:
         from .report import write_junit
 
@@ -248,6 +238,65 @@ def _check(args: argparse.Namespace) -> int:
         Path(args.json).write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", "utf-8")
     bad = [r for r in results if r.status in (Status.FAILS, Status.ERROR)]
     return 1 if bad else 0
+
+
+def render_report(
+    name: str, results: list[Result], total: float, cfg: Config, config: dict[str, Any]
+) -> str:
+    """Return what `check` prints for a run: the headline of a failing run, the table, the
+    verdicts part by part of the domain, and each counterexample with its replay command.
+
+    - `name`: the engine's name; `results`: the run's results; `total`: its seconds.
+    - `cfg`: what the examples were drawn from; `config`: the options that replay a check
+      (`spec.report.replay_command` says which keys it reads).
+    """
+    from .report import (
+        narrowings,
+        part_cell,
+        render_counterexample,
+        render_domain,
+        render_headline,
+        replay_command,
+    )
+
+    out: list[str] = []
+    head = render_headline(results)
+    if head:
+        out.append("\n".join(head) + "\n")
+    out.append(_table(name, results, total, part_cell))
+    out.append("\n".join(render_domain(results, narrowings(cfg))))
+    if cfg.dtype == "exact":
+        out.append(_exact_note(results, cfg.probes))
+    for r in results:
+        if r.counterexample is not None or r.status is Status.ERROR:
+            out.append("\n" + render_counterexample(r, replay_command(r.lean_name, config)))
+    return "\n".join(out)
+
+
+def _unusable(path: str, folder: bool) -> str | None:
+    """Return why a report `path` cannot be written (None when it can): a file path whose folder is
+    missing or not writable, or that is a folder; for `folder` (`--plots`), a path that is a file.
+    Nothing is created: a run writes only what it was asked to, and only at the end."""
+    p = Path(path)
+    if folder:
+        if p.exists() and not p.is_dir():
+            return "is a file; give a folder (it is created if missing)"
+        parent = p if p.is_dir() else next((a for a in p.parents if a.exists()), Path("."))
+        if not parent.is_dir():
+            return f"{parent} is a file, not a folder; give another folder"
+        if not os.access(parent, os.W_OK):
+            return f"cannot write into {parent}; give a folder you can write to"
+        return None
+    if p.is_dir():
+        return "is a folder; give a file path, e.g. " + str(p / "report")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.exists():
+        return f"folder {parent} does not exist; create it (mkdir -p {parent}) or give another path"
+    if not parent.is_dir():
+        return f"{parent} is a file, not a folder; give another path"
+    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        return f"cannot write {p}; give a path you can write to"
+    return None
 
 
 def _exact_note(results: list[Result], probes: int) -> str:

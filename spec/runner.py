@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import multiprocessing
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, is_dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis import configuration as _hypothesis_configuration
 from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
+from numpy.typing import NDArray
 
 from .backend import Backend, Subject, fingerprint, same_fingerprint
 from .checks import Check, Config
@@ -25,7 +28,31 @@ from .registry import registered
 from .tolerance import EXACT, FLOAT64, PRECISIONS, Precision
 from .verdict import Status, Verdict, error
 
-__all__ = ["Result", "run_check", "run_all", "module_checks"]
+__all__ = ["Result", "run_check", "run_all", "module_checks", "hypothesis_home"]
+
+
+def _current_home() -> Path | None:
+    """Return the Hypothesis home directory set with `set_hypothesis_home_dir`, or None."""
+    home = vars(_hypothesis_configuration).get("__hypothesis_home_directory")
+    return home if isinstance(home, Path) else None
+
+
+@contextmanager
+def hypothesis_home() -> Iterator[str]:
+    """Point Hypothesis's home directory at a fresh temporary folder for the duration, and give
+    back the previous one afterwards.
+
+    Hypothesis keeps caches in `./.hypothesis` even without a database; a conformance run must not
+    write into the caller's current folder unasked. Worker processes of `run_all` inherit the
+    folder (`run_all` passes it on).
+    """
+    before = _current_home()
+    with tempfile.TemporaryDirectory(prefix="spec-hypothesis-") as home:
+        _hypothesis_configuration.set_hypothesis_home_dir(home)
+        try:
+            yield home
+        finally:
+            _hypothesis_configuration.set_hypothesis_home_dir(before)
 
 
 @dataclass
@@ -461,12 +488,14 @@ def run_all(
     if backend_factory is None:
         raise ValueError("run_all: workers > 1 needs a backend_factory to build the engine in each process")
     results: dict[int, Result] = {}
+    home = _current_home()
     # Not "fork": a parent that has loaded a multithreaded engine (JAX, PyTorch) can deadlock a
     # forked child. A fork server starts from a clean process.
     ctx = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         futures = {
-            pool.submit(_run_in_worker, i, backend_factory, cfg, examples, seed_value, database): i
+            pool.submit(_run_in_worker, i, backend_factory, cfg, examples, seed_value, database,
+                        None if home is None else str(home)): i
             for i in indices
         }
         for fut in as_completed(futures):
@@ -487,8 +516,12 @@ def _run_in_worker(
     examples: int,
     seed_value: int,
     database: str | None,
+    home: str | None = None,
 ) -> Result:
-    # One engine per worker process, built on its first task.
+    # One engine per worker process, built on its first task; Hypothesis's caches go where the
+    # parent's go (a temporary folder), never into the current folder.
+    if home is not None:
+        _hypothesis_configuration.set_hypothesis_home_dir(home)
     if not _WORKER_BACKEND:
         _WORKER_BACKEND.append(factory())
     return _run_index(index, _WORKER_BACKEND[0], cfg, examples, seed_value, database)
