@@ -92,13 +92,12 @@ def _run_options(config: pytest.Config) -> dict[str, Any]:
     dtype = _setting(config, "dtype")
     if dtype not in DTYPES:
         raise pytest.UsageError(f"--mlpmse-dtype {dtype!r}: give one of {', '.join(DTYPES)}")
-    out = {"examples": _int(config, "examples", 1), "seed": _int(config, "seed", 0),
-           "dtype": dtype, "min_dim": _int(config, "min_dim", 0),
-           "max_dim": _int(config, "max_dim", 0)}
-    if out["max_dim"] < out["min_dim"]:
-        raise pytest.UsageError(f"--mlpmse-min-dim {out['min_dim']} --mlpmse-max-dim "
-                                f"{out['max_dim']}: need min-dim <= max-dim")
-    return out
+    low, high = _int(config, "min_dim", 0), _int(config, "max_dim", 0)
+    if high < low:
+        raise pytest.UsageError(f"--mlpmse-min-dim {low} --mlpmse-max-dim {high}: need "
+                                "min-dim <= max-dim")
+    return {"examples": _int(config, "examples", 1), "seed": _int(config, "seed", 0),
+            "dtype": dtype, "min_dim": low, "max_dim": high}
 
 
 def pytest_configure(config: pytest.Config) -> None:
