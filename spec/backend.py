@@ -103,6 +103,9 @@ class Subject:
         entries are kept as the engine returned them, not copied, and fingerprinted here, so that
         `outputs_unchanged` tells at the end whether the engine changed one afterwards (an engine
         that reuses its output buffers); at a million entries the copies cost more than that."""
+        self.returned: set[str] = set()
+        """The dtypes of what the engine returned (`float32`, `torch.float32`, …), to name the
+        format when a float64 run fails by float32-sized errors."""
 
     def _memoized(self, method: str, p: MlpPoint, compute: Callable[[], Any]) -> Any:
         return self.reuse((p,), method, compute)
@@ -137,7 +140,12 @@ class Subject:
         # way, e.g. `torch.from_numpy`, is caught by the runner comparing the example after.)
         inputs = [_as_input(a, self.prec is EXACT) for a in args]
         try:
-            return fn(*inputs)
+            out = fn(*inputs)
+            for value in out.values() if isinstance(out, Mapping) else (out,):
+                kind = getattr(value, "dtype", None)
+                if kind is not None:
+                    self.returned.add(str(kind))
+            return out
         except Exception as exc:  # noqa: BLE001 - any engine failure is reported, not raised
             hint = ""
             if isinstance(exc, ValueError) and "read-only" in str(exc):

@@ -345,7 +345,9 @@ def _table(
     for r in results:
         ex = f"{r.examples}" + (f" ({r.unmet} unmet)" if r.unmet else "")
         rows.append((r.lean_name.removeprefix("Proofs.Autograd."), r.status.value, ex,
-                     *(cell(r.parts.get(p)) for p in PARTS), _ratio(r.worst_ratio),
+                     *(cell(r.parts.get(p)) for p in PARTS),
+                     # An error row compared nothing: no ratio to show.
+                     "-" if r.status is Status.ERROR and not r.holds else _ratio(r.worst_ratio),
                      f"{r.seconds:.2f}s", r.subject))
     last = len(head) - 1
     widths = [max(len(row[i]) for row in rows) for i in range(last)]
