@@ -379,6 +379,10 @@ def load_backend(spec: str | None, dtype: str = "float64", device: str | None = 
                          f"not to {spec!r}")
     assert spec is not None
     module_name, sep, attr = spec.partition(":")
+    if not sep and "." in spec:
+        module_part, _, last = spec.rpartition(".")
+        raise ValueError(f"--backend {spec!r}: expected MODULE:ATTR, e.g. mypkg.engine:Engine "
+                         f"(did you mean {module_part}:{last}?)")
     if not sep:
         import difflib
 

@@ -59,9 +59,11 @@ def progress(
     it disappears when the context exits.
     """
     stream = sys.stderr if file is None else file
-    if enabled is None and not stream.isatty():
-        yield _lines(total, stream, INTERVAL if interval is None else interval)
-        return
+    if enabled is None:
+        if not stream.isatty():
+            yield _lines(total, stream, INTERVAL if interval is None else interval)
+            return
+        enabled = True
     if not enabled:
         yield _nothing
         return
