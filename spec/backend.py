@@ -1,6 +1,7 @@
 """The backend protocol: what an engine must provide to be checked, and a guard around its calls.
 
-The protocol is structural: a plug-in imports nothing from this project. An engine is any object with
+The protocol is structural: a plug-in imports nothing from this project. An engine is any object
+with
 
 - `name: str`
 - `forward(W1, b1, W2, b2, x) -> y`
@@ -8,8 +9,9 @@ The protocol is structural: a plug-in imports nothing from this project. An engi
 - `grads(W1, b1, W2, b2, x, t) -> Mapping[str, array]`, its reverse-mode gradient of `loss`, with
   keys `"W1" "b1" "W2" "b2" "x"`
 
-taking read-only float64 arrays `W1 (hid, in)`, `b1 (hid,)`, `W2 (out, hid)`, `b2 (out,)`, `x (in,)`,
-`t (out,)`. Optional methods let more lemmas run on the engine rather than on the spec alone:
+taking read-only float64 arrays `W1 (hid, in)`, `b1 (hid,)`, `W2 (out, hid)`, `b2 (out,)`,
+`x (in,)`, `t (out,)`. Optional methods let more lemmas run on the engine rather than on the spec
+alone:
 
 - `z1(W1, b1, x)` and `a1(W1, b1, x)`: the hidden pre-activation and activation
 - `mse(y, t) -> float` and `mse_grad(y, t) -> array`: the loss and its gradient in `y`
@@ -150,7 +152,8 @@ class Subject:
             hint = ""
             if isinstance(exc, ValueError) and "read-only" in str(exc):
                 hint = (" (the engine writes into an input array, which the checker hands out "
-                        "read-only so that the point stays intact: copy an input before changing it)")
+                        "read-only so that the point stays intact: copy an input before "
+                        "changing it)")
             raise BackendError(
                 f"{self.name}.{method} raised {type(exc).__name__}: {exc}{hint}"
             ) from exc
@@ -160,7 +163,9 @@ class Subject:
         array of exact rationals when the engine runs exactly)."""
         what = f"{self.name}.{method}"
         out = self._call(method, *args)
-        return as_exact_array(out, shape, what) if self.prec is EXACT else self._checked(out, shape, what)
+        if self.prec is EXACT:
+            return as_exact_array(out, shape, what)
+        return self._checked(out, shape, what)
 
     def _checked(self, value: Any, shape: tuple[int, ...], what: str) -> F64:
         watch = self.outputs is not None and math.prod(shape) >= _WATCHED
@@ -375,8 +380,8 @@ def load_backend(spec: str | None, dtype: str = "float64", device: str | None = 
             raise ValueError(f"--backend {name}: {exc}") from exc
         return engine
     if device is not None:
-        raise ValueError(f"--device applies to the built-in engines ({', '.join(BUILTIN_BACKENDS)}), "
-                         f"not to {spec!r}")
+        raise ValueError(f"--device applies to the built-in engines "
+                         f"({', '.join(BUILTIN_BACKENDS)}), not to {spec!r}")
     assert spec is not None
     module_name, sep, attr = spec.partition(":")
     if not sep and "." in spec:
@@ -390,7 +395,8 @@ def load_backend(spec: str | None, dtype: str = "float64", device: str | None = 
         hint = f"did you mean {close[0]}? " if close else ""
         raise ValueError(
             f"--backend {spec!r}: no built-in engine of that name; {hint}the built-in engines are "
-            f"{', '.join(BUILTIN_BACKENDS)}; for your own, give MODULE:ATTR, e.g. mypkg.engine:Engine")
+            f"{', '.join(BUILTIN_BACKENDS)}; for your own, give MODULE:ATTR, e.g. "
+            "mypkg.engine:Engine")
     if not module_name or not attr:
         raise ValueError(f"--backend {spec!r}: expected MODULE:ATTR, e.g. mypkg.engine:Engine")
     try:

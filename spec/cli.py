@@ -29,7 +29,8 @@ __all__ = ["main", "render_report"]
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m spec",
-        description="Check a backprop engine against TorchLean's MlpMse.lean, Lean name by Lean name.",
+        description="Check a backprop engine against TorchLean's MlpMse.lean, Lean name by Lean "
+        "name.",
     )
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("check", help="run every predicate on an engine (default: the built-in one)")
@@ -44,8 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--max-dim", type=int, default=8, metavar="D",
                    help="largest inDim, hidDim, outDim drawn (default 8)")
     c.add_argument("--min-dim", type=int, default=0, metavar="D",
-                   help="smallest dimension drawn (default 0, as Lean allows: empty layers are part "
-                   "of the domain checked; 1 or more narrows it, and the summary says so)")
+                   help="smallest dimension drawn (default 0, as Lean allows: empty layers are "
+                   "part of the domain checked; 1 or more narrows it, and the summary says so)")
     c.add_argument("--dims", default=None, metavar="IN,HID,OUT",
                    help="check every MLP point at these sizes (e.g. a real model's layers) instead "
                    "of drawing sizes; the lemmas about single maps keep --min-dim..--max-dim")
@@ -59,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
                    "2^-60; float points also stay outside the band where rounding could flip a "
                    "ReLU, relative to (|W1||x| + |b1|)_i); a larger margin narrows the domain")
     c.add_argument("--dtype", choices=("float64", "float32"), default="float64",
-                   help="the format the engine computes in; bounds are derived for it (default float64)")
+                   help="the format the engine computes in; bounds are derived for it (default "
+                   "float64)")
     c.add_argument("--exact", action="store_true",
                    help="hand the engine exact rationals (fractions.Fraction) and demand exact "
                    "results: every bound is 0 (the built-in engine supports it)")
@@ -76,11 +78,13 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--workers", type=int, default=1, metavar="N",
                    help="run the predicates in N processes (default 1)")
     c.add_argument("--shard", default=None, metavar="K/N",
-                   help="run only the K-th of N deterministic slices of the predicates (for CI jobs)")
+                   help="run only the K-th of N deterministic slices of the predicates (for CI "
+                   "jobs)")
     c.add_argument("--database", default=None, metavar="DIR",
                    help="keep failing examples in DIR (Hypothesis's directory database) and replay "
                    "them first in every later run, shard or job")
-    e = sub.add_parser("explain", help="the statement, hypotheses, predicate, bounds and docs of one Lean name")
+    e = sub.add_parser("explain", help="the statement, hypotheses, predicate, bounds and docs of "
+                       "one Lean name")
     e.add_argument("name", help="a Lean name, short (grad_W1_mse) or fully qualified")
     t = sub.add_parser("trace", help="Lean name ↔ mirror ↔ tests ↔ docs; drift against a Lean file",
                        add_help=False)
@@ -117,7 +121,8 @@ def _check(args: argparse.Namespace) -> int:
     if args.examples < 1:
         return _fail(f"--examples {args.examples}: give at least 1")
     if args.min_dim < 0 or args.max_dim < args.min_dim:
-        return _fail(f"--min-dim {args.min_dim} --max-dim {args.max_dim}: need 0 ≤ min-dim ≤ max-dim")
+        return _fail(f"--min-dim {args.min_dim} --max-dim {args.max_dim}: need "
+                     "0 ≤ min-dim ≤ max-dim")
     if args.margin is None:
         return _fail("--margin: give a positive number or a fraction P/Q, e.g. 1e-6 or 1/3")
     from hypothesis.errors import InvalidArgument
@@ -161,7 +166,8 @@ def _check(args: argparse.Namespace) -> int:
                 return _fail(str(exc.args[0]))
             if not entry.checks:
                 return _fail(f"--only {name}: {entry.decl.name} has no predicate of its own (the "
-                             "module's predicates use it); `python -m spec trace` lists those that do")
+                             "module's predicates use it); `python -m spec trace` lists those "
+                             "that do")
     if args.exact and args.dtype != "float64":
         return _fail("--exact and --dtype exclude each other: an exact engine does not round")
     dtype = "exact" if args.exact else args.dtype
@@ -172,10 +178,11 @@ def _check(args: argparse.Namespace) -> int:
         except ValueError:
             parsed = ()
         if len(parsed) != 3:
-            return _fail(f"--dims {args.dims!r}: give three sizes IN,HID,OUT, e.g. --dims 784,256,10")
+            return _fail(f"--dims {args.dims!r}: give three sizes IN,HID,OUT, e.g. "
+                         "--dims 784,256,10")
         if min(parsed) < 0:
-            return _fail(f"--dims {args.dims!r}: sizes must be >= 0 (0 is an empty layer, as Lean's "
-                         "Fin 0), e.g. --dims 784,256,10")
+            return _fail(f"--dims {args.dims!r}: sizes must be >= 0 (0 is an empty layer, as "
+                         "Lean's Fin 0), e.g. --dims 784,256,10")
         # Only the points of the MLP take these sizes; the lemmas about single maps (ReLU, the
         # linear layer, mse) keep drawing small sizes, where their exact checks stay cheap.
         dims = (parsed[0], parsed[1], parsed[2])
@@ -235,7 +242,8 @@ def _check(args: argparse.Namespace) -> int:
             "seconds": round(total, 3),
             "results": [r.as_json() for r in results],
         }
-        Path(args.json).write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", "utf-8")
+        text = json.dumps(payload, indent=1, ensure_ascii=False) + "\n"
+        Path(args.json).write_text(text, "utf-8")
     bad = [r for r in results if r.status in (Status.FAILS, Status.ERROR)]
     return 1 if bad else 0
 
@@ -359,8 +367,8 @@ def _table(
             lines.append("  ".join("-" * w for w in widths) + "  -------")
     counts = {s: sum(r.status is s for r in results) for s in Status}
     summary = (
-        f"{counts[Status.HOLDS]} holds, {counts[Status.FAILS]} fails, {counts[Status.UNMET]} unmet, "
-        f"{counts[Status.ERROR]} error in {total:.1f}s"
+        f"{counts[Status.HOLDS]} holds, {counts[Status.FAILS]} fails, "
+        f"{counts[Status.UNMET]} unmet, {counts[Status.ERROR]} error in {total:.1f}s"
     )
     # Every check draws its examples from the same seed, so one row tells what the points were.
     mlp = [r for r in results if r.active_examples is not None]

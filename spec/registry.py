@@ -117,8 +117,8 @@ def lookup(name: str) -> Entry:
 def mirrors(name: str, kind: Kind) -> Callable[[T], T]:
     """Register the decorated object as the mirror of the Lean declaration `name`.
 
-    The kind must match the manifest's, the docstring must open with the Lean name, and a name may be
-    registered once: these are the traceability rules, enforced where the mirror is written.
+    The kind must match the manifest's, the docstring must open with the Lean name, and a name may
+    be registered once: these are the traceability rules, enforced where the mirror is written.
     """
 
     def register(obj: T) -> T:

@@ -10,12 +10,12 @@ spec's float64 values at the witness, recomputed with `spec.tolerance`, to help 
 from __future__ import annotations
 
 import re
-from fractions import Fraction
 import shlex
 import socket
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 

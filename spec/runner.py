@@ -540,7 +540,8 @@ def run_all(
             out.append(r)
         return out
     if backend_factory is None:
-        raise ValueError("run_all: workers > 1 needs a backend_factory to build the engine in each process")
+        raise ValueError("run_all: workers > 1 needs a backend_factory to build the engine in "
+                         "each process")
     results: dict[int, Result] = {}
     home = _current_home()
     # Not "fork": a parent that has loaded a multithreaded engine (JAX, PyTorch) can deadlock a
