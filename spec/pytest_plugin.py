@@ -200,7 +200,11 @@ def pytest_collection_modifyitems(
     if not _enabled(config):
         return
     suite = _Suite.from_parent(session, name="mlpmse", nodeid="mlpmse")
-    items[:0] = suite.collect()
+    collected = suite.collect()
+    # Reported as a collection, so that the counts ("25 tests collected") include the items.
+    config.hook.pytest_collectreport(
+        report=pytest.CollectReport(suite.nodeid, "passed", None, collected))
+    items[:0] = collected
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

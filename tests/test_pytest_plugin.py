@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,9 @@ pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = [name for name, _, _ in module_checks()]
-PLUGIN = ["-p", "spec.pytest_plugin", "-p", "no:randomly"]
+# Installed, the package registers the plugin (entry point `mlpmse`); from a clone, load it by name.
+INSTALLED = bool(entry_points(group="pytest11", name="mlpmse"))
+PLUGIN = ([] if INSTALLED else ["-p", "spec.pytest_plugin"]) + ["-p", "no:randomly"]
 FAST = ["--mlpmse-examples", "10", "--mlpmse-max-dim", "3"]
 
 
