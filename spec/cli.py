@@ -163,7 +163,7 @@ def _check(args: argparse.Namespace) -> int:
             try:
                 entry = lookup(name)
             except KeyError as exc:
-                return _fail(str(exc.args[0]))
+                return _fail(f"--only {name}: {exc.args[0]}")
             if not entry.checks:
                 return _fail(f"--only {name}: {entry.decl.name} has no predicate of its own (the "
                              "module's predicates use it); `python -m spec trace` lists those "

@@ -94,8 +94,8 @@ def test_invalid_report_path_exits_2_before_the_run(
     (["--backend", "nosuchname"], "no built-in engine of that name; the built-in engines are "
      "reference, torch, jax; for your own, give MODULE:ATTR"),
     (["--backend", "torhc"], "did you mean torch?"),
-    (["--only", "grad_W1_mes"], "no mirror of a Lean declaration named 'grad_W1_mes' (did you "
-     "mean grad_W1_mse or "),
+    (["--only", "grad_W1_mes"], "--only grad_W1_mes: no mirror of a Lean declaration named "
+     "'grad_W1_mes' (did you mean grad_W1_mse or "),
     (["--dims", "3,-1,2"], "--dims '3,-1,2': sizes must be >= 0"),
 ])
 def test_invalid_names_and_sizes_say_what_to_give(
