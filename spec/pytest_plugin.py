@@ -203,7 +203,7 @@ def pytest_collection_modifyitems(
     collected = suite.collect()
     # Reported as a collection, so that the counts ("25 tests collected") include the items.
     config.hook.pytest_collectreport(
-        report=pytest.CollectReport(suite.nodeid, "passed", None, collected))
+        report=pytest.CollectReport(suite.nodeid, "passed", None, [*collected]))
     items[:0] = collected
 
 
