@@ -12,6 +12,7 @@ left, so a CI log shows the run is alive and when it will end.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -61,7 +62,11 @@ def progress(
     stream = sys.stderr if file is None else file
     if enabled is None:
         if not stream.isatty():
-            yield _lines(total, stream, INTERVAL if interval is None else interval)
+            lines = _Lines(total, stream, INTERVAL if interval is None else interval)
+            try:
+                yield lines.advance
+            finally:
+                lines.stop()
             return
         enabled = True
     if not enabled:
@@ -119,25 +124,50 @@ def _clock(seconds: float) -> str:
     return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
 
 
-def _lines(total: int, stream: TextStream, interval: float) -> Callable[[Result], None]:
-    """Return `advance` writing a plain line to `stream` when `interval` seconds have passed since
-    the start or the last line: checks done, failing so far, time taken, estimated time left."""
-    start = time.monotonic()
-    state = {"done": 0, "bad": 0, "last": start}
+class _Lines:
+    """Plain progress lines for a stream that is not a terminal: one every `interval` seconds,
+    written by `advance` when a check ends or by a timer while a long check runs, so that a CI log
+    shows the run is alive. Nothing is written by a run shorter than `interval`."""
 
-    def advance(result: Result) -> None:
-        state["done"] += 1
-        state["bad"] += result.status in (Status.FAILS, Status.ERROR)
+    def __init__(self, total: int, stream: TextStream, interval: float) -> None:
+        self.total, self.stream, self.interval = total, stream, interval
+        self.start = self.last = time.monotonic()
+        self.done = self.bad = 0
+        self.name = ""
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
+        self.timer = threading.Thread(target=self._tick, daemon=True)
+        if interval > 0:
+            self.timer.start()
+
+    def advance(self, result: Result) -> None:
+        """Count one finished check, and write a line if `interval` has passed."""
+        with self.lock:
+            self.done += 1
+            self.bad += result.status in (Status.FAILS, Status.ERROR)
+            self.name = result.lean_name.rsplit(".", 1)[-1]
+            if self.done < self.total:
+                self._write_if_due()
+
+    def stop(self) -> None:
+        """Stop the timer (at the end of the run)."""
+        self.stopped.set()
+
+    def _tick(self) -> None:
+        while not self.stopped.wait(self.interval / 4):
+            with self.lock:
+                self._write_if_due()
+
+    def _write_if_due(self) -> None:
         now = time.monotonic()
-        if now - state["last"] < interval or state["done"] >= total:
+        if now - self.last < self.interval:
             return
-        state["last"] = now
-        done, elapsed = int(state["done"]), now - start
-        left = eta(done, total, elapsed)
-        bad = f", {int(state['bad'])} failing" if state["bad"] else ""
-        estimate = "" if left is None else f", about {_clock(left)} left"
-        stream.write(f"checking: {done}/{total} done{bad}, {_clock(elapsed)} taken{estimate} "
-                     f"(last: {result.lean_name.rsplit('.', 1)[-1]})\n")
-        stream.flush()
-
-    return advance
+        self.last = now
+        elapsed = now - self.start
+        left = eta(self.done, self.total, elapsed)
+        bad = f", {self.bad} failing" if self.bad else ""
+        estimate = "" if left is None else f", about {_clock(left)} left at this pace"
+        last = f" (last: {self.name})" if self.name else ""
+        self.stream.write(f"checking: {self.done}/{self.total} done{bad}, {_clock(elapsed)} "
+                          f"taken{estimate}{last}\n")
+        self.stream.flush()

@@ -226,15 +226,27 @@ def result(name: str, status: Status) -> Result:
 
 def test_progress_lines_off_a_terminal_give_the_time_left() -> None:
     out = NotATerminal()
-    with progress(4, file=out, interval=0.0) as advance:
+    with progress(4, file=out, interval=1e-9) as advance:
         advance(result("mse", Status.HOLDS))
         advance(result("grad_W1_mse", Status.FAILS))
         advance(result("grad_x_mse", Status.HOLDS))
         advance(result("grad_b1_mse", Status.HOLDS))
     lines = out.getvalue().splitlines()
     assert len(lines) == 3  # none after the last check: the report follows at once
-    assert lines[0].startswith("checking: 1/4 done, 0s taken, about 0s left (last: mse)")
+    assert lines[0] == "checking: 1/4 done, 0s taken, about 0s left at this pace (last: mse)"
     assert lines[1].startswith("checking: 2/4 done, 1 failing, ")
+
+
+def test_a_long_check_gets_lines_while_it_runs() -> None:
+    import time
+
+    out = NotATerminal()
+    with progress(3, file=out, interval=0.2) as advance:
+        time.sleep(0.7)  # the first check is slow: the timer speaks meanwhile
+        advance(result("mse", Status.HOLDS))
+    lines = out.getvalue().splitlines()
+    assert len(lines) >= 2, lines
+    assert lines[0].startswith("checking: 0/3 done, 0s taken") and "left" not in lines[0]
 
 
 def test_short_runs_write_nothing_off_a_terminal() -> None:
