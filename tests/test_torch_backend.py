@@ -116,8 +116,11 @@ def test_empty_output_mse_is_nan_and_reported_as_error() -> None:
     grads = e.grads(W1, b1, W2, b2, x, t)
     assert all(np.all(g == 0) for g in grads.values())  # every gradient is 0, as in Lean
 
+    # Empty layers are 1 part in 8 of the draws, and only some of them have outDim = 0: 100
+    # examples draw them whatever the seed's stream (it moves with the constants Hypothesis
+    # collects from the source), where 30 could miss them.
     results = {r.lean_name.rsplit(".", 1)[-1]: r for r in run_all(
-        e, Config(min_dim=0, max_dim=2), 30, 0,
+        e, Config(min_dim=0, max_dim=2), 100, 0,
         ["mse", "hasFDerivAt_mse", "mseGrad", "grad_b2_mse", "mseGrad_eq_adjoint_fderiv"])}
     for name in ("mse", "hasFDerivAt_mse", "grad_b2_mse"):
         r = results[name]
