@@ -28,7 +28,8 @@ of docs/engines.md cover 20 seeds x 100 examples; here the runtime type checks o
 configuration make each call several times slower)."""
 
 # PyTorch 2.13 loads its forward-mode decompositions with `torch.jit.script` on the first
-# `torch.func.jvp`, which warns that `torch.jit.script` is deprecated: PyTorch's internals, not ours.
+# `torch.func.jvp`, which warns that `torch.jit.script` is deprecated: PyTorch's internals, not
+# ours.
 pytestmark = pytest.mark.filterwarnings(
     "ignore:`torch.jit.script` is deprecated:DeprecationWarning"
 )
@@ -84,7 +85,8 @@ def test_built_in_name_and_options() -> None:
     if torch.cuda.is_available():
         assert TorchBackend(device="cuda").name == "torch-float64-cuda"
     else:
-        with pytest.raises(ValueError, match=r"device='cuda', but this PyTorch .* sees no CUDA GPU"):
+        no_gpu = r"device='cuda', but this PyTorch .* sees no CUDA GPU"
+        with pytest.raises(ValueError, match=no_gpu):
             TorchBackend(device="cuda")
         with pytest.raises(ValueError, match="--backend torch: .*sees no CUDA GPU"):
             load_backend("torch", "float64", "cuda")
