@@ -1,6 +1,7 @@
 """The backend protocol: what an engine must provide to be checked, and a guard around its calls.
 
-The protocol is structural: a plug-in imports nothing from this project. An engine is any object with
+The protocol is structural: a plug-in imports nothing from this project. An engine is any object
+with
 
 - `name: str`
 - `forward(W1, b1, W2, b2, x) -> y`
@@ -8,22 +9,29 @@ The protocol is structural: a plug-in imports nothing from this project. An engi
 - `grads(W1, b1, W2, b2, x, t) -> Mapping[str, array]`, its reverse-mode gradient of `loss`, with
   keys `"W1" "b1" "W2" "b2" "x"`
 
-taking read-only float64 arrays `W1 (hid, in)`, `b1 (hid,)`, `W2 (out, hid)`, `b2 (out,)`, `x (in,)`,
-`t (out,)`. Optional methods let more lemmas run on the engine rather than on the spec alone:
+taking read-only float64 arrays `W1 (hid, in)`, `b1 (hid,)`, `W2 (out, hid)`, `b2 (out,)`,
+`x (in,)`, `t (out,)`. Optional methods let more lemmas run on the engine rather than on the spec
+alone:
 
 - `z1(W1, b1, x)` and `a1(W1, b1, x)`: the hidden pre-activation and activation
 - `mse(y, t) -> float` and `mse_grad(y, t) -> array`: the loss and its gradient in `y`
 - `relu_vjp(z, delta) -> array`: the ReLU backward rule, `relu'(z) ⊙ delta`
 - `linear_input_vjp(W, delta) -> array`: the linear layer's input gradient, `Wᵀ delta`
 - `jvp(W1, b1, W2, b2, x, tangents) -> array`: the forward-mode derivative of `forward` along
-  `tangents` (a mapping with the keys of `grads`)
+  `tangents`, a mapping from argument names to tangent arrays that holds only the arguments being
+  varied (the checker passes one key at a time, e.g. `{"W1": dW1}`: read them with
+  `tangents.get(k)` and treat an absent key as a zero tangent)
+
+`--backend MODULE:ATTR` may name a class or a function returning the engine; if it accepts a
+`dtype` keyword argument, it is called with `dtype=numpy.dtype("float32")` (or float64) from
+`--dtype`, so one class serves both formats.
 """
 
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from collections.abc import Callable, Mapping
+from fractions import Fraction
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -97,6 +105,9 @@ class Subject:
         entries are kept as the engine returned them, not copied, and fingerprinted here, so that
         `outputs_unchanged` tells at the end whether the engine changed one afterwards (an engine
         that reuses its output buffers); at a million entries the copies cost more than that."""
+        self.returned: set[str] = set()
+        """The dtypes of what the engine returned (`float32`, `torch.float32`, …), to name the
+        format when a float64 run fails by float32-sized errors."""
 
     def _memoized(self, method: str, p: MlpPoint, compute: Callable[[], Any]) -> Any:
         return self.reuse((p,), method, compute)
@@ -131,12 +142,18 @@ class Subject:
         # way, e.g. `torch.from_numpy`, is caught by the runner comparing the example after.)
         inputs = [_as_input(a, self.prec is EXACT) for a in args]
         try:
-            return fn(*inputs)
+            out = fn(*inputs)
+            for value in out.values() if isinstance(out, Mapping) else (out,):
+                kind = getattr(value, "dtype", None)
+                if kind is not None:
+                    self.returned.add(str(kind))
+            return out
         except Exception as exc:  # noqa: BLE001 - any engine failure is reported, not raised
             hint = ""
             if isinstance(exc, ValueError) and "read-only" in str(exc):
                 hint = (" (the engine writes into an input array, which the checker hands out "
-                        "read-only so that the point stays intact: copy an input before changing it)")
+                        "read-only so that the point stays intact: copy an input before "
+                        "changing it)")
             raise BackendError(
                 f"{self.name}.{method} raised {type(exc).__name__}: {exc}{hint}"
             ) from exc
@@ -146,7 +163,9 @@ class Subject:
         array of exact rationals when the engine runs exactly)."""
         what = f"{self.name}.{method}"
         out = self._call(method, *args)
-        return as_exact_array(out, shape, what) if self.prec is EXACT else self._checked(out, shape, what)
+        if self.prec is EXACT:
+            return as_exact_array(out, shape, what)
+        return self._checked(out, shape, what)
 
     def _checked(self, value: Any, shape: tuple[int, ...], what: str) -> F64:
         watch = self.outputs is not None and math.prod(shape) >= _WATCHED
@@ -371,11 +390,24 @@ def load_backend(
             raise ValueError(f"--backend {name}: {exc}") from exc
         return engine
     if device is not None:
-        raise ValueError(f"--device applies to the built-in engines ({', '.join(BUILTIN_BACKENDS)}), "
-                         f"not to {spec!r}")
+        raise ValueError(f"--device applies to the built-in engines "
+                         f"({', '.join(BUILTIN_BACKENDS)}), not to {spec!r}")
     assert spec is not None
     module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
+    if not sep and "." in spec:
+        module_part, _, last = spec.rpartition(".")
+        raise ValueError(f"--backend {spec!r}: expected MODULE:ATTR, e.g. mypkg.engine:Engine "
+                         f"(did you mean {module_part}:{last}?)")
+    if not sep:
+        import difflib
+
+        close = difflib.get_close_matches(spec, list(BUILTIN_BACKENDS), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise ValueError(
+            f"--backend {spec!r}: no built-in engine of that name; {hint}the built-in engines are "
+            f"{', '.join(BUILTIN_BACKENDS)}; for your own, give MODULE:ATTR, e.g. "
+            "mypkg.engine:Engine")
+    if not module_name or not attr:
         raise ValueError(f"--backend {spec!r}: expected MODULE:ATTR, e.g. mypkg.engine:Engine")
     try:
         module = importlib.import_module(module_name)
@@ -392,13 +424,16 @@ def load_backend(
                 "naming an engine object or a zero-argument callable (a class) that returns one"
             )
         obj = getattr(obj, part)
-    # A class is a zero-argument callable too (and would pass the structural check unbound).
+    # A class is a zero-argument callable too (and would pass the structural check unbound). One
+    # that accepts a `dtype` keyword is handed the run's format, as the built-in engines are.
     if isinstance(obj, type) or (not isinstance(obj, Backend) and callable(obj)):
+        kwargs = {"dtype": np.dtype(dtype)} if accepts_dtype(obj) else {}
         try:
-            obj = obj()
+            obj = obj(**kwargs)
         except Exception as exc:  # noqa: BLE001
+            call = f"{attr}(dtype={dtype!r})" if kwargs else f"{attr}()"
             raise ValueError(
-                f"--backend {spec!r}: calling {attr}() raised {type(exc).__name__}: {exc}"
+                f"--backend {spec!r}: calling {call} raised {type(exc).__name__}: {exc}"
             ) from exc
     if not isinstance(obj, Backend):
         missing = [m for m in ("name", "forward", "loss", "grads") if not hasattr(obj, m)]
@@ -407,3 +442,16 @@ def load_backend(
             f"{', '.join(missing)} (see `spec.backend` for the protocol)"
         )
     return obj
+
+
+def accepts_dtype(factory: Callable[..., Any]) -> bool:
+    """Return whether `factory` (an engine class or a function returning an engine) takes a
+    `dtype` keyword argument, by which `load_backend` hands it the run's format (`--dtype`)."""
+    import inspect
+
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False
+    return "dtype" in params and params["dtype"].kind in (
+        inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)

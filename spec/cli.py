@@ -7,16 +7,15 @@ import argparse
 import functools
 import json
 import math
+import os
 import sys
-import tempfile
 import time
-from fractions import Fraction
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from hypothesis.configuration import set_hypothesis_home_dir
 
 from .backend import load_backend
 from .checks import Config
@@ -24,13 +23,14 @@ from .runner import Result, run_all
 from .strategies import DEFAULT_MARGIN
 from .verdict import Status
 
-__all__ = ["main"]
+__all__ = ["main", "render_report"]
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m spec",
-        description="Check a backprop engine against TorchLean's MlpMse.lean, Lean name by Lean name.",
+        description="Check a backprop engine against TorchLean's MlpMse.lean, Lean name by Lean "
+        "name.",
     )
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("check", help="run every predicate on an engine (default: the built-in one)")
@@ -48,8 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--max-dim", type=int, default=8, metavar="D",
                    help="largest inDim, hidDim, outDim drawn (default 8)")
     c.add_argument("--min-dim", type=int, default=0, metavar="D",
-                   help="smallest dimension drawn (default 0, as Lean allows: empty layers are part "
-                   "of the domain checked; 1 or more narrows it, and the summary says so)")
+                   help="smallest dimension drawn (default 0, as Lean allows: empty layers are "
+                   "part of the domain checked; 1 or more narrows it, and the summary says so)")
     c.add_argument("--dims", default=None, metavar="IN,HID,OUT",
                    help="check every MLP point at these sizes (e.g. a real model's layers) instead "
                    "of drawing sizes; the lemmas about single maps keep --min-dim..--max-dim")
@@ -63,7 +63,8 @@ def _parser() -> argparse.ArgumentParser:
                    "2^-60; float points also stay outside the band where rounding could flip a "
                    "ReLU, relative to (|W1||x| + |b1|)_i); a larger margin narrows the domain")
     c.add_argument("--dtype", choices=("float64", "float32"), default="float64",
-                   help="the format the engine computes in; bounds are derived for it (default float64)")
+                   help="the format the engine computes in; bounds are derived for it (default "
+                   "float64)")
     c.add_argument("--exact", action="store_true",
                    help="hand the engine exact rationals (fractions.Fraction) and demand exact "
                    "results: every bound is 0 (the built-in engine supports it)")
@@ -80,11 +81,13 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--workers", type=int, default=1, metavar="N",
                    help="run the predicates in N processes (default 1)")
     c.add_argument("--shard", default=None, metavar="K/N",
-                   help="run only the K-th of N deterministic slices of the predicates (for CI jobs)")
+                   help="run only the K-th of N deterministic slices of the predicates (for CI "
+                   "jobs)")
     c.add_argument("--database", default=None, metavar="DIR",
                    help="keep failing examples in DIR (Hypothesis's directory database) and replay "
                    "them first in every later run, shard or job")
-    e = sub.add_parser("explain", help="the statement, hypotheses, predicate, bounds and docs of one Lean name")
+    e = sub.add_parser("explain", help="the statement, hypotheses, predicate, bounds and docs of "
+                       "one Lean name")
     e.add_argument("name", help="a Lean name, short (grad_W1_mse) or fully qualified")
     t = sub.add_parser("trace", help="Lean name ↔ mirror ↔ tests ↔ docs; drift against a Lean file",
                        add_help=False)
@@ -121,7 +124,8 @@ def _check(args: argparse.Namespace) -> int:
     if args.examples < 1:
         return _fail(f"--examples {args.examples}: give at least 1")
     if args.min_dim < 0 or args.max_dim < args.min_dim:
-        return _fail(f"--min-dim {args.min_dim} --max-dim {args.max_dim}: need 0 ≤ min-dim ≤ max-dim")
+        return _fail(f"--min-dim {args.min_dim} --max-dim {args.max_dim}: need "
+                     "0 ≤ min-dim ≤ max-dim")
     if args.margin is None:
         return _fail("--margin: give a positive number or a fraction P/Q, e.g. 1e-6 or 1/3")
     from hypothesis.errors import InvalidArgument
@@ -134,6 +138,11 @@ def _check(args: argparse.Namespace) -> int:
         return _fail(f"--margin {args.margin}: {exc}")
     if args.workers < 1:
         return _fail(f"--workers {args.workers}: give at least 1")
+    for flag in ("json", "junit", "markdown", "plots"):
+        path = getattr(args, flag)
+        problem = None if path is None else _unusable(path, folder=flag == "plots")
+        if problem is not None:
+            return _fail(f"--{flag} {path}: {problem}")
     shard = None
     if args.shard is not None:
         k_s, _, n_s = args.shard.partition("/")
@@ -157,10 +166,11 @@ def _check(args: argparse.Namespace) -> int:
             try:
                 entry = lookup(name)
             except KeyError as exc:
-                return _fail(str(exc.args[0]))
+                return _fail(f"--only {name}: {exc.args[0]}")
             if not entry.checks:
                 return _fail(f"--only {name}: {entry.decl.name} has no predicate of its own (the "
-                             "module's predicates use it); `python -m spec trace` lists those that do")
+                             "module's predicates use it); `python -m spec trace` lists those "
+                             "that do")
     if args.exact and args.dtype != "float64":
         return _fail("--exact and --dtype exclude each other: an exact engine does not round")
     dtype = "exact" if args.exact else args.dtype
@@ -170,8 +180,12 @@ def _check(args: argparse.Namespace) -> int:
             parsed = tuple(int(v) for v in args.dims.split(","))
         except ValueError:
             parsed = ()
-        if len(parsed) != 3 or min(parsed) < 0:
-            return _fail(f"--dims {args.dims!r}: give three sizes IN,HID,OUT, e.g. --dims 784,256,10")
+        if len(parsed) != 3:
+            return _fail(f"--dims {args.dims!r}: give three sizes IN,HID,OUT, e.g. "
+                         "--dims 784,256,10")
+        if min(parsed) < 0:
+            return _fail(f"--dims {args.dims!r}: sizes must be >= 0 (0 is an empty layer, as "
+                         "Lean's Fin 0), e.g. --dims 784,256,10")
         # Only the points of the MLP take these sizes; the lemmas about single maps (ReLU, the
         # linear layer, mse) keep drawing small sizes, where their exact checks stay cheap.
         dims = (parsed[0], parsed[1], parsed[2])
@@ -186,15 +200,8 @@ def _check(args: argparse.Namespace) -> int:
         except ImportError as exc:
             return _fail(f"--plots: {exc}")
     from .progress import progress
-    from .report import (
-        narrowings,
-        part_cell,
-        render_counterexample,
-        render_domain,
-        render_headline,
-        replay_command,
-    )
-    from .runner import select
+    from .report import narrowings
+    from .runner import hypothesis_home, select
 
     config: dict[str, Any] = {"backend": args.backend, "device": args.device,
                               "compile": args.compile, "seed": args.seed,
@@ -204,28 +211,17 @@ def _check(args: argparse.Namespace) -> int:
                               "database": args.database}
     start = time.perf_counter()
     # Hypothesis keeps caches in ./.hypothesis even without a database: keep the cwd clean.
-    with tempfile.TemporaryDirectory(prefix="spec-hypothesis-") as home:
-        set_hypothesis_home_dir(home)
+    with hypothesis_home():
         with progress(len(select(args.only, shard))) as advance:
             results = run_all(backend, cfg, args.examples, args.seed, args.only, shard=shard,
                               workers=args.workers, backend_factory=factory,
                               database=args.database, on_result=advance)
     total = time.perf_counter() - start
     name = str(getattr(backend, "name", type(backend).__name__))
-    head = render_headline(results)
-    if head:
-        print("\n".join(head) + "\n")
     narrowed = narrowings(cfg)
-    print(_table(name, results, total, part_cell))
-    print("\n".join(render_domain(results, narrowed)))
-    notes = getattr(backend, "report_notes", None)  # e.g. compile time, TF32 (impl/)
-    if callable(notes):
-        print("\n".join(notes()))
-    if dtype == "exact":
-        print(_exact_note(results, cfg.probes))
-    for r in results:
-        if r.counterexample is not None or r.status is Status.ERROR:
-            print("\n" + render_counterexample(r, replay_command(r.lean_name, config)))
+    report_notes = getattr(backend, "report_notes", None)  # e.g. compile time, TF32 (impl/)
+    notes = list(report_notes()) if callable(report_notes) else []
+    print(render_report(name, results, total, cfg, config, notes))
     if args.junit:
         from .report import write_junit
 
@@ -252,9 +248,72 @@ def _check(args: argparse.Namespace) -> int:
             "seconds": round(total, 3),
             "results": [r.as_json() for r in results],
         }
-        Path(args.json).write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n", "utf-8")
+        text = json.dumps(payload, indent=1, ensure_ascii=False) + "\n"
+        Path(args.json).write_text(text, "utf-8")
     bad = [r for r in results if r.status in (Status.FAILS, Status.ERROR)]
     return 1 if bad else 0
+
+
+def render_report(
+    name: str, results: list[Result], total: float, cfg: Config, config: dict[str, Any],
+    notes: list[str] | None = None,
+) -> str:
+    """Return what `check` prints for a run: the headline of a failing run, the table, the
+    verdicts part by part of the domain, and each counterexample with its replay command.
+
+    - `name`: the engine's name; `results`: the run's results; `total`: its seconds.
+    - `cfg`: what the examples were drawn from; `config`: the options that replay a check
+      (`spec.report.replay_command` says which keys it reads).
+    - `notes`: lines the engine adds about itself (compile time, TF32), after the summary.
+    """
+    from .report import (
+        narrowings,
+        part_cell,
+        render_counterexample,
+        render_domain,
+        render_headline,
+        replay_command,
+    )
+
+    out: list[str] = []
+    head = render_headline(results)
+    if head:
+        out.append("\n".join(head) + "\n")
+    out.append(_table(name, results, total, part_cell))
+    out.append("\n".join(render_domain(results, narrowings(cfg))))
+    out += notes or []
+    if cfg.dtype == "exact":
+        out.append(_exact_note(results, cfg.probes))
+    for r in results:
+        if r.counterexample is not None or r.status is Status.ERROR:
+            out.append("\n" + render_counterexample(r, replay_command(r.lean_name, config)))
+    return "\n".join(out)
+
+
+def _unusable(path: str, folder: bool) -> str | None:
+    """Return why a report `path` cannot be written (None when it can): a file path whose folder is
+    missing or not writable, or that is a folder; for `folder` (`--plots`), a path that is a file.
+    Nothing is created: a run writes only what it was asked to, and only at the end."""
+    p = Path(path)
+    if folder:
+        if p.exists() and not p.is_dir():
+            return "is a file; give a folder (it is created if missing)"
+        parent = p if p.is_dir() else next((a for a in p.parents if a.exists()), Path("."))
+        if not parent.is_dir():
+            return f"{parent} is a file, not a folder; give another folder"
+        if not os.access(parent, os.W_OK):
+            return f"cannot write into {parent}; give a folder you can write to"
+        return None
+    if p.is_dir():
+        return "is a folder; give a file path, e.g. " + str(p / "report")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.exists():
+        return f"folder {parent} does not exist; create it (mkdir -p {parent}) or give another path"
+    if not parent.is_dir():
+        return f"{parent} is a file, not a folder; give another path"
+    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        return f"cannot write {p}; give a path you can write to"
+    return None
 
 
 def _exact_note(results: list[Result], probes: int) -> str:
@@ -303,7 +362,9 @@ def _table(
     for r in results:
         ex = f"{r.examples}" + (f" ({r.unmet} unmet)" if r.unmet else "")
         rows.append((r.lean_name.removeprefix("Proofs.Autograd."), r.status.value, ex,
-                     *(cell(r.parts.get(p)) for p in PARTS), _ratio(r.worst_ratio),
+                     *(cell(r.parts.get(p)) for p in PARTS),
+                     # An error row compared nothing: no ratio to show.
+                     "-" if r.status is Status.ERROR and not r.holds else _ratio(r.worst_ratio),
                      f"{r.seconds:.2f}s", r.subject))
     last = len(head) - 1
     widths = [max(len(row[i]) for row in rows) for i in range(last)]
@@ -315,8 +376,8 @@ def _table(
             lines.append("  ".join("-" * w for w in widths) + "  -------")
     counts = {s: sum(r.status is s for r in results) for s in Status}
     summary = (
-        f"{counts[Status.HOLDS]} holds, {counts[Status.FAILS]} fails, {counts[Status.UNMET]} unmet, "
-        f"{counts[Status.ERROR]} error in {total:.1f}s"
+        f"{counts[Status.HOLDS]} holds, {counts[Status.FAILS]} fails, "
+        f"{counts[Status.UNMET]} unmet, {counts[Status.ERROR]} error in {total:.1f}s"
     )
     # Every check draws its examples from the same seed, so one row tells what the points were.
     mlp = [r for r in results if r.active_examples is not None]

@@ -103,7 +103,13 @@ def lookup(name: str) -> Entry:
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        raise KeyError(f"no mirror of a Lean declaration named {name!r}; `python -m spec trace` lists them")
+        import difflib
+
+        known = sorted({e.decl.short_name for e in REGISTRY.values()} | set(REGISTRY))
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        raise KeyError(f"no mirror of a Lean declaration named {name!r}{hint}; "
+                       "`python -m spec trace` lists them")
     names = ", ".join(sorted(e.decl.name for e in matches))
     raise KeyError(f"{name!r} is ambiguous: {names}; give the fully qualified name")
 
@@ -111,8 +117,8 @@ def lookup(name: str) -> Entry:
 def mirrors(name: str, kind: Kind) -> Callable[[T], T]:
     """Register the decorated object as the mirror of the Lean declaration `name`.
 
-    The kind must match the manifest's, the docstring must open with the Lean name, and a name may be
-    registered once: these are the traceability rules, enforced where the mirror is written.
+    The kind must match the manifest's, the docstring must open with the Lean name, and a name may
+    be registered once: these are the traceability rules, enforced where the mirror is written.
     """
 
     def register(obj: T) -> T:

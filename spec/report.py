@@ -10,12 +10,12 @@ spec's float64 values at the witness, recomputed with `spec.tolerance`, to help 
 from __future__ import annotations
 
 import re
-from fractions import Fraction
 import shlex
 import socket
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +108,7 @@ def _entry_line(c: Comparison) -> str:
     left, right = _sides(c.quantity)
     idx = _index(c.index)
     times = "exact equality required" if c.bound == 0 else f"{_times(c.worst_ratio)} the bound"
-    return (f"{left}{idx} = {c.actual!r}, {_right_label(right)} {c.expected!r}, "
+    return (f"{left}{idx} = {c.actual!r}, {_right_label(right)} = {c.expected!r}, "
             f"error {_g(c.error)} > bound {_g(c.bound)} ({times})")
 
 
@@ -212,10 +212,16 @@ def render_headline(results: Sequence[Result]) -> list[str]:
     rest = bad[1:]
     if rest:
         names = ", ".join(_short(r.lean_name) for r in rest[:6]) + (", …" if len(rest) > 6 else "")
-        kinds = sum(r.status is Status.ERROR for r in rest)
-        what = "failing declaration" + ("s" if len(rest) > 1 else "")
-        extra = f" ({kinds} of them engine or checker errors)" if kinds else ""
-        lines.append(f"… and {len(rest)} more {what}{extra}: {names}")
+        errs = sum(r.status is Status.ERROR for r in rest)
+        fails = len(rest) - errs
+        plural = "s" if len(rest) > 1 else ""
+        if not errs:
+            what = f"failing declaration{plural}"
+        elif not fails:
+            what = f"declaration{plural} with engine or checker errors"
+        else:
+            what = f"declarations ({fails} failing, {errs} with engine or checker errors)"
+        lines.append(f"… and {len(rest)} more {what}: {names}")
     return lines[:MAX_HEADLINE]
 
 
@@ -224,7 +230,8 @@ def _headline_of(r: Result) -> str:
     v = r.counterexample
     worst = v.worst if v is not None else None
     if r.status is Status.FAILS and worst is not None and not worst.ok:
-        return f"{tag} {r.lean_name}: {_entry_line(worst)}"
+        hint = f"; dtype: {r.hint}" if r.hint else ""
+        return f"{tag} {r.lean_name}: {_entry_line(worst)}{hint}"
     msg = (v.message if v is not None and v.message else r.message) or r.status.value
     return f"{tag} {r.lean_name}: {msg.splitlines()[0]}"
 
@@ -382,6 +389,8 @@ def render_counterexample(result: Result, replay: str) -> str:
     failing = result.status is Status.FAILS and worst is not None and not worst.ok
     if failing and worst is not None:
         out.append("  worst: " + worst.describe())
+        if result.hint:
+            out.append("  dtype: " + result.hint)
     else:
         msg = (v.message if v is not None and v.message else result.message) or result.status.value
         out.append(f"  {result.status.value}: {msg}")
@@ -399,6 +408,9 @@ def render_counterexample(result: Result, replay: str) -> str:
     dims = _dimensions(witness)
     if dims is not None:
         out.append(f"  dimensions: {dims}   (the smallest example found)")
+    if result.status is Status.ERROR and witness:
+        shapes = ", ".join(f"{k} {np.shape(a)}" for k, a in witness.items())
+        out.append(f"  shapes handed to the engine: {shapes}")
     if witness:
         out.append("  inputs:")
         for k, a in witness.items():
@@ -627,13 +639,17 @@ def markdown(
                f"at `{PINNED_COMMIT[:12]}`.")
     out.append("")
     if config:
-        out.append("Configuration: " + ", ".join(f"`{k}` = `{v}`" for k, v in config.items()) + ".")
+        # The default engine is `--backend` None: name it as the report's title does.
+        shown = {k: (backend if k == "backend" and v is None else v) for k, v in config.items()}
+        out.append("Configuration: " + ", ".join(f"`{k}` = `{v}`" for k, v in shown.items()) + ".")
         out.append("")
     out += ["| Lean name | status | examples | unmet | " + " | ".join(PARTS)
             + " | worst error/bound | time |",
             "|---|---|---:|---:|" + "---|" * len(PARTS) + "---:|---:|"]
     for r in results:
         worst = "inf" if r.worst_ratio == float("inf") else f"{r.worst_ratio:.2e}"
+        if r.status is Status.ERROR and not r.holds:
+            worst = "-"  # nothing was compared: the engine erred
         cells = " | ".join(part_cell(r.parts.get(p)) for p in PARTS)
         out.append(f"| [`{_short(r.lean_name)}`](#{_anchor(r.lean_name)}) | {r.status.value} | "
                    f"{r.examples} | {r.unmet} | {cells} | {worst} | {r.seconds:.2f} s |")

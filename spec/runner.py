@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import multiprocessing
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, is_dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis import configuration as _hypothesis_configuration
 from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
+from numpy.typing import NDArray
 
 from .backend import Backend, Subject, fingerprint, same_fingerprint
 from .checks import Check, Config
@@ -23,9 +26,33 @@ from .domain import PARTS
 from .examples import MlpExample, MlpPoint
 from .registry import registered
 from .tolerance import EXACT, FLOAT64, PRECISIONS, Precision
-from .verdict import Status, Verdict, error
+from .verdict import Comparison, Status, Verdict, error
 
-__all__ = ["Result", "run_check", "run_all", "module_checks"]
+__all__ = ["Result", "run_check", "run_all", "module_checks", "hypothesis_home"]
+
+
+def _current_home() -> Path | None:
+    """Return the Hypothesis home directory set with `set_hypothesis_home_dir`, or None."""
+    home = vars(_hypothesis_configuration).get("__hypothesis_home_directory")
+    return home if isinstance(home, Path) else None
+
+
+@contextmanager
+def hypothesis_home() -> Iterator[str]:
+    """Point Hypothesis's home directory at a fresh temporary folder for the duration, and give
+    back the previous one afterwards.
+
+    Hypothesis keeps caches in `./.hypothesis` even without a database; a conformance run must not
+    write into the caller's current folder unasked. Worker processes of `run_all` inherit the
+    folder (`run_all` passes it on).
+    """
+    before = _current_home()
+    with tempfile.TemporaryDirectory(prefix="spec-hypothesis-") as home:
+        _hypothesis_configuration.set_hypothesis_home_dir(home)
+        try:
+            yield home
+        finally:
+            _hypothesis_configuration.set_hypothesis_home_dir(before)
 
 
 @dataclass
@@ -111,6 +138,9 @@ class Result:
     """The outcome on each part of the domain drawn (`spec.domain.PARTS`), in that order."""
     failing_part: str | None = None
     """The part the counterexample lies in."""
+    hint: str = ""
+    """What likely explains a failure, when the checker can tell (e.g. float32 arithmetic in a
+    float64 run); empty otherwise."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -128,6 +158,7 @@ class Result:
             "patterns": self.patterns,
             "rational_examples": self.rational_examples,
             "failing_part": self.failing_part,
+            "hint": self.hint,
             "parts": {name: part.as_json() for name, part in self.parts.items()},
         }
 
@@ -198,7 +229,12 @@ def run_check(
         rounded = round_example(ex, prec)
         before = snapshot(rounded)
         v = check.run(rounded, subject)
-        return v if unchanged(rounded, before) else written_into(lean_name, subject.name)
+        if not unchanged(rounded, before):
+            return written_into(lean_name, subject.name)
+        if v.status is Status.ERROR and not v.witness:
+            # An engine's error is reported with the inputs (and so the shapes) it was handed.
+            v = replace(v, witness=witness_of(rounded))
+        return v
 
     def survey(ex: Any) -> None:
         v = verdict_of(ex)
@@ -243,6 +279,14 @@ def run_check(
     target = _worst_part(res)
     if target is not None or database is not None:
         _shrink(res, target, verdict_of, hypothesis_run, database)
+    if res.status is Status.FAILS and prec is FLOAT64:
+        # The shown counterexample, else the first failure of each part (a float32 engine's
+        # near-kink failures are mask flips, its interior ones rounding).
+        seen = [res.counterexample, *(part.first for part in res.parts.values())]
+        for v in seen:
+            res.hint = dtype_hint(subject.returned, None if v is None else v.worst)
+            if res.hint:
+                break
     if res.status is Status.HOLDS and res.holds == 0 and res.unmet > 0:
         res.status = Status.UNMET
         res.message = "every example failed the lemma's hypothesis"
@@ -314,6 +358,43 @@ def _shrink(
     res.worst_ratio = max([res.worst_ratio, *(p.worst_ratio for p in res.parts.values()
                                               if p.fails)])
     res.message = _message(v)
+
+
+FLOAT32_RATIO = 2.0**29
+"""float32's unit roundoff over float64's (2^-24 / 2^-53): how far beyond a float64 bound float32
+arithmetic can land."""
+
+
+def dtype_hint(returned: set[str], worst: Comparison | None) -> str:
+    """Return why a float64 run may fail by rounding alone: the engine returned lower-precision
+    arrays, or the worst entry it computed is a float32 number (as float32 arithmetic cast back to
+    float64 gives) where the exact value is not, and within 2^29 times its float64 bound (what
+    float32's rounding gives); empty when neither."""
+    low = sorted(d for d in returned if any(f in d for f in ("float32", "float16", "bfloat16")))
+    if low:
+        return (f"the engine returned {', '.join(low)} values in a float64 run: it computes in "
+                "lower precision; check it with --dtype float32 (bounds for binary32), or make "
+                "it compute in float64")
+    if worst is None or worst.ok or not isinstance(worst.actual, (float, int)):
+        return ""
+    actual, expected = float(worst.actual), float(worst.expected or 0.0)
+    if float(np.float32(actual)) == actual and float(np.float32(expected)) != expected and (
+            worst.worst_ratio <= FLOAT32_RATIO):
+        return (f"the engine's value {actual!r} is a float32 number, and its error "
+                f"{worst.worst_ratio:.2g}× the float64 bound is what float32 rounding gives: "
+                "the engine computes in float32 somewhere; check it with --dtype float32")
+    return ""
+
+
+def witness_of(ex: Any) -> dict[str, Any]:
+    """Return the arrays an example hands the engine, by name: `W1 b1 W2 b2 x t` for a point of
+    the MLP, the example's own vectors otherwise."""
+    if isinstance(ex, MlpExample):
+        return dict(ex.point.arrays())
+    if is_dataclass(ex) and not isinstance(ex, type):
+        return {f.name: getattr(ex, f.name) for f in fields(ex)
+                if isinstance(getattr(ex, f.name), np.ndarray)}
+    return {}
 
 
 def round_example(ex: Any, prec: Precision) -> Any:
@@ -460,14 +541,17 @@ def run_all(
             out.append(r)
         return out
     if backend_factory is None:
-        raise ValueError("run_all: workers > 1 needs a backend_factory to build the engine in each process")
+        raise ValueError("run_all: workers > 1 needs a backend_factory to build the engine in "
+                         "each process")
     results: dict[int, Result] = {}
+    home = _current_home()
     # Not "fork": a parent that has loaded a multithreaded engine (JAX, PyTorch) can deadlock a
     # forked child. A fork server starts from a clean process.
     ctx = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         futures = {
-            pool.submit(_run_in_worker, i, backend_factory, cfg, examples, seed_value, database): i
+            pool.submit(_run_in_worker, i, backend_factory, cfg, examples, seed_value, database,
+                        None if home is None else str(home)): i
             for i in indices
         }
         for fut in as_completed(futures):
@@ -488,8 +572,12 @@ def _run_in_worker(
     examples: int,
     seed_value: int,
     database: str | None,
+    home: str | None = None,
 ) -> Result:
-    # One engine per worker process, built on its first task.
+    # One engine per worker process, built on its first task; Hypothesis's caches go where the
+    # parent's go (a temporary folder), never into the current folder.
+    if home is not None:
+        _hypothesis_configuration.set_hypothesis_home_dir(home)
     if not _WORKER_BACKEND:
         _WORKER_BACKEND.append(factory())
     return _run_index(index, _WORKER_BACKEND[0], cfg, examples, seed_value, database)

@@ -89,8 +89,8 @@ def test_built_in_name_and_options() -> None:
     if torch.cuda.is_available():
         assert TorchBackend(device="cuda").name == "torch-float64-cuda"
     else:
-        with pytest.raises(ValueError,
-                           match=r"device='cuda', but this PyTorch .* sees no CUDA GPU"):
+        no_gpu = r"device='cuda', but this PyTorch .* sees no CUDA GPU"
+        with pytest.raises(ValueError, match=no_gpu):
             TorchBackend(device="cuda")
         with pytest.raises(ValueError, match="--backend torch: .*sees no CUDA GPU"):
             load_backend("torch", "float64", "cuda")
