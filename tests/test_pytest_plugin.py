@@ -1,4 +1,4 @@
-"""`spec.pytest_plugin`: the conformance suite as pytest items, run in temporary projects through
+"""`pytest_mlpmse`: the conformance suite as pytest items, run in temporary projects through
 `pytester`, as a framework author's test suite would run it."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NAMES = [name for name, _, _ in module_checks()]
 # Installed, the package registers the plugin (entry point `mlpmse`); from a clone, load it by name.
 INSTALLED = bool(entry_points(group="pytest11", name="mlpmse"))
-PLUGIN = ([] if INSTALLED else ["-p", "spec.pytest_plugin"]) + ["-p", "no:randomly"]
+PLUGIN = ([] if INSTALLED else ["-p", "pytest_mlpmse"]) + ["-p", "no:randomly"]
 FAST = ["--mlpmse-examples", "10", "--mlpmse-max-dim", "3"]
 
 
@@ -171,4 +171,4 @@ def test_plugin_is_registered_as_an_entry_point() -> None:
     import tomllib
 
     data = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
-    assert data["project"]["entry-points"]["pytest11"] == {"mlpmse": "spec.pytest_plugin"}
+    assert data["project"]["entry-points"]["pytest11"] == {"mlpmse": "pytest_mlpmse"}

@@ -188,7 +188,7 @@ def _valid_report() -> dict[str, Any]:
     result = {"lean_name": "Proofs.Autograd.mse", "kind": "def", "status": "holds", "examples": 2,
               "holds": 2, "unmet": 0, "worst_ratio": 0.25, "seconds": 0.01, "subject": "engine",
               "message": "", "active_examples": 1, "patterns": {"all-on": 1, "mixed": 1},
-              "rational_examples": 0, "failing_part": None,
+              "rational_examples": 0, "failing_part": None, "hint": "",
               "parts": {"interior": {"status": "holds", "examples": 2, "holds": 2, "unmet": 0,
                                      "fails": 0, "errors": 0, "worst_ratio": 0.25,
                                      "message": ""}}}

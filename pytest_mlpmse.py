@@ -1,5 +1,8 @@
 """A pytest plugin: the conformance suite as pytest items, one per Lean declaration.
 
+It imports `spec` only once asked to run: pytest loads the plugin at start-up, before jaxtyping's
+import hook (which the project's own tests use) would see `spec` imported.
+
 Installed with the package (the `pytest11` entry point `mlpmse`), it does nothing until asked:
 
     pytest --mlpmse-engine mypkg.engine:MyEngine        # an engine named as --backend names it
@@ -87,7 +90,7 @@ def _int(config: pytest.Config, key: str, least: int) -> int:
 def _run_options(config: pytest.Config) -> dict[str, Any]:
     """Return the keyword arguments of `spec.api.check_engine` the options ask for, or raise
     `pytest.UsageError` naming the bad option."""
-    from .api import DTYPES
+    from spec.api import DTYPES
 
     dtype = _setting(config, "dtype")
     if dtype not in DTYPES:
@@ -108,7 +111,7 @@ def pytest_configure(config: pytest.Config) -> None:
     opts = _run_options(config)
     spec = _engine_spec(config)
     if spec is not None:
-        from .backend import load_backend
+        from spec.backend import load_backend
 
         try:
             engine = load_backend(spec, "float64" if opts["dtype"] == "exact" else opts["dtype"])
@@ -138,8 +141,8 @@ class _Suite(pytest.Collector):
     """The conformance items: one per Lean declaration with a predicate."""
 
     def collect(self) -> list[pytest.Item]:
-        from . import _load_mirrors
-        from .runner import module_checks
+        from spec import _load_mirrors
+        from spec.runner import module_checks
 
         _load_mirrors()
         items: list[pytest.Item] = []
@@ -167,11 +170,11 @@ def _check_one(index: int, engine: Any, opts: dict[str, Any]) -> None:
     """Run the `index`-th check on `engine`: return if it holds, skip if every example was unmet,
     fail with the CLI's report of it otherwise."""
     __tracebackhide__ = True
-    from .backend import Backend
-    from .checks import Config
-    from .cli import render_report
-    from .runner import hypothesis_home, module_checks, run_check
-    from .verdict import Status
+    from spec.backend import Backend
+    from spec.checks import Config
+    from spec.cli import render_report
+    from spec.runner import hypothesis_home, module_checks, run_check
+    from spec.verdict import Status
 
     if not isinstance(engine, Backend):
         missing = [m for m in ("name", "forward", "loss", "grads") if not hasattr(engine, m)]
