@@ -71,13 +71,18 @@ def _index(idx: tuple[int, ...] | None) -> str:
     return f"[{', '.join(map(str, idx))}]" if idx else ""
 
 
-def _arr(a: Any) -> str:
-    """Return an array printed compactly: 8 significant digits, one line when it fits."""
+def _arr(a: Any, exact: bool = False) -> str:
+    """Return an array printed compactly: 8 significant digits, one line when it fits; with
+    `exact`, floats as their shortest round-trip repr (a counterexample's inputs: a near-kink
+    `b1 = 1.0000000002683038` must not print as `1.`)."""
     arr = np.asarray(a)
     if arr.dtype == object:
         # Exact values (a rational point's entries, exact results) print as fractions: -7/3.
         return np.array2string(arr, separator=", ", threshold=64, max_line_width=96,
                                formatter={"all": lambda v: str(to_fraction(v))})
+    if exact:
+        return np.array2string(arr, separator=", ", floatmode="unique", threshold=64,
+                               max_line_width=96)
     return np.array2string(arr, separator=", ", precision=8, floatmode="maxprec", threshold=64,
                            max_line_width=96)
 
@@ -414,7 +419,7 @@ def render_counterexample(result: Result, replay: str) -> str:
     if witness:
         out.append("  inputs:")
         for k, a in witness.items():
-            out.append(f"    {k} = {_arr(a)}".replace("\n", "\n" + " " * (7 + len(k))))
+            out.append(f"    {k} = {_arr(a, exact=True)}".replace("\n", "\n" + " " * (7 + len(k))))
     values = _values_lines(witness, mv)
     if values:
         out.append("  at this point (the spec's float64 values):")

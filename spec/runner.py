@@ -296,10 +296,12 @@ def run_check(
 
 def _worst_part(res: Result) -> tuple[str, Status] | None:
     """Return the part and status of the failure to shrink: the part that fails with the largest
-    error/bound ratio, else the first part with an error (in `PARTS` order); None when none."""
-    failing = [(p.worst_ratio, name) for name, p in res.parts.items() if p.fails]
+    error/bound ratio (the first in `PARTS` order among equal ones), else the first part with an
+    error; None when none."""
+    failing = [(p.worst_ratio, -PARTS.index(name), name)
+               for name, p in res.parts.items() if p.fails]
     if failing:
-        return max(failing)[1], Status.FAILS
+        return max(failing)[2], Status.FAILS  # on a tie, the first part (interior first)
     for name in PARTS:
         if name in res.parts and res.parts[name].errors:
             return name, Status.ERROR

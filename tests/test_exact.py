@@ -248,13 +248,32 @@ def test_a_2_to_minus_80_gradient_error_is_caught_with_the_probability_stated() 
     assert probes and all(f"N = 2^{PROBE_BITS}" in q for q in probes)
 
 
-def test_rational_counterexamples_print_fractions() -> None:
+def test_counterexample_inputs_print_exactly() -> None:
+    """A counterexample's inputs print as the exact values checked: fractions for a rational
+    point (b1 = [1/12], not 0.08333333), the shortest round-trip repr for a float one (a near-kink
+    b1 = [1.0000000002683038], not 1.), so that what is shown is what fails."""
     name, kind, check = CHECKS["y"]
     r = run_check(name, kind, check, FloatInDisguise(), EXACT_CFG, 50, 3)
-    assert r.status is Status.FAILS
+    assert r.status is Status.FAILS and r.counterexample is not None
     text = render_counterexample(r, "replay")
     inputs = text.split("inputs:")[1].split("at this point")[0]
-    assert "/" in inputs, text  # e.g. b1 = [1/12], not its float 0.08333333
+    for key, value in r.counterexample.witness.items():
+        arr = np.asarray(value)
+        shown = inputs.split(f"{key} = ", 1)[1].split(" = ", 1)[0]
+        numbers = re.findall(r"-?\d+(?:/\d+|\.\d*(?:e[-+]?\d+)?)?", shown)
+        if arr.dtype == object:
+            parsed = [Fraction(v) for v in numbers]
+        else:
+            parsed = [Fraction(float(v)) for v in numbers]
+        assert parsed[: arr.size] == [Fraction(v) for v in arr.flat], (key, shown)
+
+
+def test_rational_values_print_as_fractions() -> None:
+    from spec.report import _arr
+
+    assert _arr(np.array([Fraction(1, 12), Fraction(-7, 3)], dtype=object)) == "[1/12, -7/3]"
+    assert _arr(np.array([1 + 2.0**-32]), exact=True) == "[1.0000000002328306]"
+    assert _arr(np.array([1 + 2.0**-32])) == "[1.]"  # derived values stay compact
 
 
 def test_a_float_engine_is_not_handed_a_rational_point() -> None:
