@@ -7,7 +7,8 @@
 exact reference: the engine's five gradients are compared with the statements' right sides in exact
 rationals (errors measured exactly, within the engine's own rounding bound), the spec's adjoint
 property is checked exactly along each probe, and each probe's difference of the engine's loss
-(less its quadratic term) is compared exactly. Prints the median time for each arithmetic and their ratio.
+(less its quadratic term) is compared exactly. Prints the median time for each arithmetic and
+their ratio.
 """
 
 from __future__ import annotations

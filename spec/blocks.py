@@ -4,8 +4,9 @@ The rounding bounds need `|W| v`, `|W|ᵀ v` and `Σ |a| |b|` for matrices of up
 entries, usually next to the signed `W v` of the same matrix. Forming `|W|` first costs a fresh
 array of the matrix's size each time, and at that size a fresh array costs more than the
 arithmetic (its pages are faulted in anew). Here `|·|` is taken a block of rows at a time into
-one small buffer that stays in cache, so nothing parameter-sized is allocated, and `products` takes every product a caller needs with one matrix (signed and with
-`|W|`, several vectors at once) in a single pass over it. Results are the same sums in another
+one small buffer that stays in cache, so nothing parameter-sized is allocated, and `products`
+takes every product a caller needs with one matrix (signed and with `|W|`, several vectors at
+once) in a single pass over it. Results are the same sums in another
 grouping, which the bounds allow (`SLACK` covers the rounding of every bound computation).
 
 `OuterSum` keeps a matrix `Σ_t a_t ⊗ b_t + c` (the closed-form gradients `outer g a1` and
@@ -16,11 +17,11 @@ formed whole, which at a million entries saves more time than any arithmetic on 
 
 from __future__ import annotations
 
-import numpy as np
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from .types import F64
 

@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 
 from hypothesis.strategies import SearchStrategy
 
-from .rational import exact_array
 from .backend import BackendError, Subject
+from .rational import exact_array
 from .registry import Kind, attach_check, mirrors
 from .tolerance import EXACT
 from .types import Arr

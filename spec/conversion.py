@@ -1,4 +1,5 @@
-"""Lean banner "Tensor ↔ Mat conversion (only for matrix-shaped tensors)": `toMatE`, `toMatrix_toMatE`."""
+"""Lean banner "Tensor ↔ Mat conversion (only for matrix-shaped tensors)": `toMatE`,
+`toMatrix_toMatE`."""
 
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ def check_toMatE(ex: LinearExample, subject: Subject) -> Verdict:
     )
 
 
-@lemma("Proofs.Autograd.toMatrix_toMatE", _linear, "spec: toMatrix (toMatE W) vs tensorToMatrix W, exactly")
+@lemma("Proofs.Autograd.toMatrix_toMatE", _linear,
+       "spec: toMatrix (toMatE W) vs tensorToMatrix W, exactly")
 def toMatrix_toMatE(ex: LinearExample, subject: Subject) -> Verdict:
     """`Proofs.Autograd.toMatrix_toMatE` (lemma): Check `toMatrix (toMatE W) = tensorToMatrix W`.
 

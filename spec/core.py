@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .linear_maps import CLM, Elem, FunCLM, Space, data_of
 from .rational import Q, is_rational
 from .rational import matvec as rational_matvec
-from .linear_maps import CLM, Elem, FunCLM, Space, data_of
 from .registry import mirrors
 from .types import Arr, Mat, Matrix, Real, Tensor, Vec
 
@@ -91,7 +91,8 @@ def vecMatMulSpec(v: Tensor, A: Tensor) -> Tensor:
 
 @mirrors("Spec.linearInputDerivSpec", "def")
 def linearInputDerivSpec(W: Tensor, grad_output: Tensor) -> Tensor:
-    """`Spec.linearInputDerivSpec` (def): Return the linear layer's input gradient, `vecMatMulSpec δ W`."""
+    """`Spec.linearInputDerivSpec` (def): Return the linear layer's input gradient,
+    `vecMatMulSpec δ W`."""
     return vecMatMulSpec(grad_output, W)
 
 
@@ -273,7 +274,9 @@ class Differentiable:
     function's actual first-order remainder; `jacobian` and `vjp` then read it.
     """
 
-    def __init__(self, name: str, fn: Callable[[Elem], Elem], fderiv: Callable[[Elem], CLM]) -> None:
+    def __init__(
+        self, name: str, fn: Callable[[Elem], Elem], fderiv: Callable[[Elem], CLM]
+    ) -> None:
         self.name, self.fn, self.fderiv = name, fn, fderiv
 
     def __call__(self, p: Elem) -> Elem:

@@ -15,7 +15,8 @@ from .rational import fraction_array
 from .types import F64, Arr
 
 __all__ = [
-    "PARAMS", "MlpPoint", "rational_point", "rational_example", "MlpExample", "VecExample", "LinearExample", "MseExample",
+    "PARAMS", "MlpPoint", "rational_point", "rational_example", "MlpExample", "VecExample",
+    "LinearExample", "MseExample",
 ]
 
 PARAMS: tuple[str, ...] = ("W1", "b1", "W2", "b2", "x")
@@ -109,7 +110,8 @@ def rational_point(exact: Mapping[str, Any]) -> MlpPoint:
 
 @dataclass(frozen=True, eq=False)
 class MlpExample:
-    """A point of the MLP and probe directions, one array per argument in `PARAMS` for each probe."""
+    """A point of the MLP and probe directions, one array per argument in `PARAMS` for each
+    probe."""
 
     point: MlpPoint
     directions: tuple[dict[str, F64], ...] = field(default_factory=tuple)

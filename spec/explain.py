@@ -1,4 +1,5 @@
-"""`python -m spec explain NAME`: everything about one Lean declaration, from the places that hold it.
+"""`python -m spec explain NAME`: everything about one Lean declaration, from the places that
+hold it.
 
 The statement and hypotheses come from the manifest, the mirror's location from the registry, what
 the predicate checks from its docstring and its subject, and the reasoning (why the check is sound,

@@ -13,30 +13,30 @@ from typing import Any
 
 import numpy as np
 
-from .rational import Q, Rational, fraction_array, q, to_fraction
 from .backend import Subject
+from .blocks import OuterSum, Products, abs_dot
 from .checks import Config, against, definition_check, exact, lemma
 from .core import matApplyLin, matCLM, outer, reluDerivCLM, reluVec, toMatrix
 from .examples import PARAMS, MlpExample, MlpPoint
-from .blocks import OuterSum, Products, abs_dot
 from .linear_maps import CLM, Elem, FunCLM, Space, inner
-from .mlp import why_no_float_check, affineMat, exact_args, mlpVecMat, mse_fderiv, mseGrad
+from .mlp import affineMat, exact_args, mlpVecMat, mse_fderiv, mseGrad, why_no_float_check
+from .rational import Q, Rational, fraction_array, q, to_fraction
 from .registry import mirrors
 from .tolerance import (
     EXACT,
     SLACK,
     ForwardBounds,
+    Moves,
     Precision,
     Shift,
     first_layer_growth,
     forward_bounds,
     gamma,
+    grad_bounds,
     moved_bounds,
-    Moves,
     output_weights,
     propagated_weights,
     scaled_moves,
-    grad_bounds,
 )
 from .types import F64, Mat, Vec, real_inv
 from .verdict import Comparison, Verdict, combine, compare, compare_exact, noted, unmet
@@ -109,12 +109,13 @@ def _hidden_check(name: str, method: str, ex: MlpExample, subject: Subject) -> V
     subj = "spec (float64 vs exact)"
     if subject.exact_reference and p.rational is None:
         value, bound = pick(forward_bounds(p))
-        comps.append(compare(f"spec {method} W1 b1 x, float64 vs exact", value, truth(), bound, deriv))
+        comps.append(compare(f"spec {method} W1 b1 x, float64 vs exact", value, truth(), bound,
+                             deriv))
     if subject.has(method):
         value, bound = pick(forward_bounds(p, subject.prec))
         got = subject.hidden(method, p)
-        comps.append(against(subject, f"engine {method} vs spec {method} W1 b1 x", got, truth, value,
-                             bound, deriv))
+        comps.append(against(subject, f"engine {method} vs spec {method} W1 b1 x", got, truth,
+                             value, bound, deriv))
         subj = f"engine {subject.name} {method}" + ("; spec" if subject.exact_reference else "")
     if not comps:
         return unmet(name, f"engine {subject.name}", f"the engine has no {method}() and "
@@ -122,13 +123,15 @@ def _hidden_check(name: str, method: str, ex: MlpExample, subject: Subject) -> V
     return combine(name, subj, comps, **p.witness())
 
 
-@definition_check("Proofs.Autograd.z1", _mlp, "engine z1 where it has it, else the spec float64 vs exact")
+@definition_check("Proofs.Autograd.z1", _mlp,
+                  "engine z1 where it has it, else the spec float64 vs exact")
 def check_z1(ex: MlpExample, subject: Subject) -> Verdict:
     """Check the engine's pre-activation against `z1 W1 b1 x`."""
     return _hidden_check("Proofs.Autograd.z1", "z1", ex, subject)
 
 
-@definition_check("Proofs.Autograd.a1", _mlp, "engine a1 where it has it, else the spec float64 vs exact")
+@definition_check("Proofs.Autograd.a1", _mlp,
+                  "engine a1 where it has it, else the spec float64 vs exact")
 def check_a1(ex: MlpExample, subject: Subject) -> Verdict:
     """Check the engine's hidden activation against `a1 W1 b1 x`."""
     return _hidden_check("Proofs.Autograd.a1", "a1", ex, subject)
@@ -208,7 +211,7 @@ def _first_kink(p: MlpPoint) -> int | None:
         rows = list(range(p.dims[1]))  # rounded entries bound nothing: decide every row exactly
     W1, b1, x = p.value("W1"), p.value("b1"), p.value("x")
     for i in rows:
-        row = sum((q(w) * q(v) for w, v in zip(W1[i], x)), Q(0))
+        row = sum((q(w) * q(v) for w, v in zip(W1[i], x, strict=True)), Q(0))
         if row + q(b1[i]) == 0:
             return int(i)
     return None
@@ -413,7 +416,8 @@ def _jvp_along(subject: Subject, k: str, p: MlpPoint, fb: ForwardBounds, B: F64)
     if k == "W2":
         # γ|B|(|â1| + 2Δa1) + |B|Δa1 as one product with |B|.
         P = _probe_products(subject, k, p, fb, B)
-        return P.signed(fb.a1), SLACK * (P.absolute(_w2_jvp_weights(fb, n_h, prec)) + n_h * prec.eta)
+        return P.signed(fb.a1), SLACK * (P.absolute(_w2_jvp_weights(fb, n_h, prec))
+                                         + n_h * prec.eta)
     if k == "b2":
         return B.copy(), np.zeros_like(B)
     m, weights = _want_second_layer(subject, k, p, fb, B)
@@ -467,7 +471,9 @@ def _w2_jvp_weights(fb: ForwardBounds, n_h: int, prec: Precision) -> F64:
     return propagated_weights(fb.a1, fb.d_a1, prec.gamma(n_h))
 
 
-def _bounds_at(subject: Subject, k: str, p: MlpPoint, fb: ForwardBounds, mv: _Moved) -> ForwardBounds:
+def _bounds_at(
+    subject: Subject, k: str, p: MlpPoint, fb: ForwardBounds, mv: _Moved
+) -> ForwardBounds:
     """Return the bounds at `p + d` (`spec.tolerance.moved_bounds`), from the bounds at `p` and the
     products along the step that the checks take anyway."""
     prec = subject.prec
@@ -596,7 +602,8 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
                 rem_f = (y1 - y0) - jv
                 comps.append(compare(where, rem_f, np.zeros_like(rem_f),
                                      remainder_bound(fb, f1, (y0, y1, jv, djv), subject.prec),
-                                     "Δy(p + d) + Δy(p) + Δ(f'(d)) + γ_2(|f(p + d)| + |f(p)| + |f'(d)|)"))
+                                     "Δy(p + d) + Δy(p) + Δ(f'(d)) "
+                                     "+ γ_2(|f(p + d)| + |f(p)| + |f'(d)|)"))
         if len(comps) == compared:
             skipped.append(j)
         if subject.has("jvp"):
@@ -608,8 +615,8 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
                 assert isinstance(out, Vec)
                 return out.data
 
-            comps.append(against(subject, f"engine jvp along probe {j} vs the stated derivative", got,
-                                 stated, jv, djv, "γ of each product sum + propagated |W|Δ"))
+            comps.append(against(subject, f"engine jvp along probe {j} vs the stated derivative",
+                                 got, stated, jv, djv, "γ of each product sum + propagated |W|Δ"))
     return noted(combine(name, subj, comps, **p.witness()),
                  _not_compared("the engine's forward remainder", skipped))
 
@@ -620,9 +627,9 @@ def _not_compared(what: str, probes: list[int]) -> str:
     if not probes:
         return ""
     which = ", ".join(str(j) for j in probes)
-    return (f"{what} was not compared along probe {which}: no exact nonzero step there stays inside "
-            "the no-kink region (the point is within a few rounding bounds of a kink, or the step "
-            "underflows)")
+    return (f"{what} was not compared along probe {which}: no exact nonzero step there stays "
+            "inside the no-kink region (the point is within a few rounding bounds of a kink, or "
+            "the step underflows)")
 
 
 def _past_first_kink(
@@ -702,7 +709,8 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
             h = _wrap(args[PARAMS.index(k)], exact(dirs[k]))
             lhs = gprime.apply(fprime.apply(h))
             comps.append(compare_exact(f"spec D(loss) h vs ⟪h, right side⟫, probe {j}",
-                                       np.array(lhs, dtype=object), np.array(inner(h, rhs), dtype=object)))
+                                       np.array(lhs, dtype=object),
+                                       np.array(inner(h, rhs), dtype=object)))
     # Engine: its reverse-mode gradient equals the closed form ...
     grads = subject.grads(p)
     comps.append(against(subject, f"engine grads[{k!r}] vs the statement's right side", grads[k],
@@ -734,7 +742,8 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
             # Both sides exactly: the only error left is the engine's in its two losses.
             step_x = _wrap(args[PARAMS.index(k)], exact(mv.d))
             cd_x = _exact_loss_difference(fprime, step_x, Lp, L0, n_o) / q(s)
-            lin_x = sum((a * b for a, b in zip(rhs_data.flat, step_x.data.flat)), Q(0)) / q(s)
+            products = zip(rhs_data.flat, step_x.data.flat, strict=True)
+            lin_x = sum((a * b for a, b in products), Q(0)) / q(s)
             comps.append(compare(where, np.array(cd_x, dtype=object), np.array(lin_x, dtype=object),
                                  SLACK * (fp.d_loss + fb.d_loss) / s,
                                  f"(Δloss(p + sh) + Δloss(p)) / s, measured exactly, {s_txt}"))
@@ -814,7 +823,9 @@ def _products(subject: Subject, B: F64) -> Products:
     return out
 
 
-def _outer_inner(G: OuterSum, dG: OuterSum, P: Products, prec: Precision) -> tuple[float, float, int]:
+def _outer_inner(
+    G: OuterSum, dG: OuterSum, P: Products, prec: Precision
+) -> tuple[float, float, int]:
     """Return `⟪G, B⟫` for the closed form `G = a ⊗ b` (taken as `a · (B b)`, the exact outer
     product of the float factors: no rounding of `G`'s entries enters), a bound on its distance
     from `⟪∇L, B⟫`, and the rounding count of that formula.
@@ -867,13 +878,15 @@ def _exact_probes(
                                       subject.loss(mv.plus), L0, p.dims[2])
         cd = np.array(diff / s, dtype=object)
         why = f"exact, s = {s}; {survival(ex.probe_bits)}"
-        lin = sum((a * b for a, b in zip(rhs.flat, h.flat)), Q(0))
+        lin = sum((a * b for a, b in zip(rhs.flat, h.flat, strict=True)), Q(0))
         comps.append(compare_exact(
-            f"engine (L(p + s h) − L(p)) / s − s(1/n)‖f'(h)‖² vs ⟪right side, h⟫, probe {j} ({why})",
+            f"engine (L(p + s h) − L(p)) / s − s(1/n)‖f'(h)‖² vs ⟪right side, h⟫, "
+            f"probe {j} ({why})",
             cd, np.array(lin, dtype=object)))
-        own = sum((a * b for a, b in zip(exact(grad).flat, h.flat)), Q(0))
+        own = sum((a * b for a, b in zip(exact(grad).flat, h.flat, strict=True)), Q(0))
         comps.append(compare_exact(
-            f"engine ⟪grads[{k!r}], h⟫ vs its own (L(p + s h) − L(p)) / s − s(1/n)‖f'(h)‖², probe {j}",
+            f"engine ⟪grads[{k!r}], h⟫ vs its own (L(p + s h) − L(p)) / s − s(1/n)‖f'(h)‖², "
+            f"probe {j}",
             np.array(own, dtype=object), cd))
     return comps
 

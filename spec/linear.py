@@ -7,12 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from .rational import Q
 from .backend import Subject
 from .checks import Config, against, exact, lemma
 from .core import linearInputDerivSpec, matCLM, tensorToMatrix, toVecE
 from .examples import LinearExample
 from .linear_maps import hilbert_adjoint
+from .rational import Q
 from .tolerance import SLACK
 from .types import Tensor, Vec
 from .verdict import Comparison, Verdict, combine, compare, compare_exact
@@ -66,8 +66,8 @@ def toVecE_linear_input_deriv_spec_eq_adjoint(ex: LinearExample, subject: Subjec
             # Exactly: ⟪W u, δ⟫ − ⟪u, V δ⟫ = ⟪u, Wᵀδ − V δ⟫, within Σ_j |u_j| γ_m (|W|ᵀ|δ|)_j.
             u_x = exact(ex.value("u"))
             Wu_x = tensorToMatrix(W).data @ u_x if n else exact(np.zeros(m))
-            lhs_x = sum((a * b for a, b in zip(Wu_x, d.data)), Q(0))
-            rhs_x = sum((a * b for a, b in zip(u_x, exact(got))), Q(0))
+            lhs_x = sum((a * b for a, b in zip(Wu_x, d.data, strict=True)), Q(0))
+            rhs_x = sum((a * b for a, b in zip(u_x, exact(got), strict=True)), Q(0))
             comps.append(compare("engine ⟪W u, δ⟫ vs ⟪u, linear_input_vjp(W, δ)⟫, summed exactly",
                                  np.array(lhs_x, dtype=object), np.array(rhs_x, dtype=object),
                                  SLACK * g_m * triple, f"γ_{m}·Σ|δ_i W_ij u_j|"))

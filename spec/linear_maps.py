@@ -13,7 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from .rational import Q, is_rational
 from .types import Mat, Real, Vec
 
-Elem = Union[Vec, Mat, Real]
+Elem = Vec | Mat | Real
 """An element of one of the spaces: `Vec n`, `Mat m n`, or `ℝ` (a scalar)."""
 
 __all__ = ["Elem", "Space", "CLM", "FunCLM", "Comp", "hilbert_adjoint", "inner", "is_exact"]

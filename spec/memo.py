@@ -39,7 +39,9 @@ class IdentityMemo(Generic[V]):
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._entries: dict[tuple[tuple[int, ...], Hashable], tuple[tuple[Callable[[], Any], ...], V]] = {}
+        self._entries: dict[
+            tuple[tuple[int, ...], Hashable], tuple[tuple[Callable[[], Any], ...], V]
+        ] = {}
 
     def get(self, objects: tuple[object, ...], key: Hashable, compute: Callable[[], V]) -> V:
         """Return the value for `objects` (by identity) and `key`, computing it on a miss."""

@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .rational import Q, fraction_array, q
 from .backend import Subject
 from .checks import Config, against, definition_check, exact, lemma
 from .core import Differentiable, affine, innerSL, reluVec, toMatrix, vjp
 from .examples import PARAMS, MlpExample, MlpPoint, MseExample, rational_point
 from .linear_maps import CLM, Elem, FunCLM, Space, inner
+from .rational import Q, fraction_array, q
 from .registry import mirrors
 from .tolerance import EXACT, SLACK, exact_step, forward_bounds, grad_bounds
 from .types import Mat, Real, Vec, real_inv
@@ -84,7 +84,8 @@ def _is_exact(v: Vec) -> bool:
 
 @mirrors("Proofs.Autograd.mse", "def")
 def mse(t: Vec, y: Vec) -> Real:
-    """`Proofs.Autograd.mse` (def): Return `(1/n) · ‖y − t‖²`; for n = 0 it is 0, as `(0 : ℝ)⁻¹ = 0`."""
+    """`Proofs.Autograd.mse` (def): Return `(1/n) · ‖y − t‖²`; for n = 0 it is 0, as
+    `(0 : ℝ)⁻¹ = 0`."""
     n = t.n
     inv = real_inv(Q(n) if _is_exact(t) else n)
     return inv * (y - t).norm_sq()
@@ -102,7 +103,8 @@ def mseGrad(y: Vec, t: Vec) -> Vec:
 
 
 def mse_fderiv(t: Vec, y: Vec) -> CLM:
-    """Return the derivative `hasFDerivAt_mse` states for `mse t` at `y`: `(2/n) • innerSL ℝ (y − t)`."""
+    """Return the derivative `hasFDerivAt_mse` states for `mse t` at `y`:
+    `(2/n) • innerSL ℝ (y − t)`."""
     n = t.n
     c: Real = 2 * real_inv(Q(n) if _is_exact(t) else n)
     L = innerSL(y - t)
@@ -161,7 +163,8 @@ def check_affineMat(ex: MlpExample, subject: Subject) -> Verdict:
     deriv = f"γ_{p.dims[0] + 1}(|W|·|x| + |b|)"
 
     def truth() -> Any:
-        return affineMat(Mat(exact(p.value("W1"))), Vec(exact(p.value("b1"))), Vec(exact(p.value("x")))).data
+        return affineMat(Mat(exact(p.value("W1"))), Vec(exact(p.value("b1"))),
+                         Vec(exact(p.value("x")))).data
 
     comps: list[Comparison] = []
     subj = "spec (float64 vs exact)"
@@ -176,7 +179,8 @@ def check_affineMat(ex: MlpExample, subject: Subject) -> Verdict:
                              deriv))
         subj = f"engine {subject.name} z1"
     if not comps:
-        return unmet("Proofs.Autograd.affineMat", f"engine {subject.name}", "the engine has no z1() "
+        return unmet("Proofs.Autograd.affineMat", f"engine {subject.name}",
+                     "the engine has no z1() "
                      f"and {why_no_float_check(p)}: nothing to check", **p.witness())
     return combine("Proofs.Autograd.affineMat", subj, comps, **p.witness())
 
@@ -199,7 +203,8 @@ def check_mlpVecMat(ex: MlpExample, subject: Subject) -> Verdict:
     return combine(
         "Proofs.Autograd.mlpVecMat",
         f"engine {subject.name} forward",
-        [against(subject, "engine forward vs mlpVecMat W1 b1 W2 b2 x", got, truth, fb.y, fb.d_y, deriv)],
+        [against(subject, "engine forward vs mlpVecMat W1 b1 W2 b2 x", got, truth, fb.y, fb.d_y,
+                 deriv)],
         **p.witness(),
     )
 
@@ -223,8 +228,8 @@ def check_mse(ex: MlpExample, subject: Subject) -> Verdict:
     def truth() -> Any:
         return np.array(mse(t, truth_y()), dtype=object)
 
-    comps = [against(subject, "engine loss vs mse t (mlpVecMat W1 b1 W2 b2 x)", subject.loss(p), truth,
-                     fb.loss, fb.d_loss, deriv)]
+    comps = [against(subject, "engine loss vs mse t (mlpVecMat W1 b1 W2 b2 x)", subject.loss(p),
+                     truth, fb.loss, fb.d_loss, deriv)]
     if subject.has("mse"):
         if subject.prec is EXACT:  # the exact output and target, rational or not
             q = mse_point(fraction_array(truth_y().data), fraction_array(p.value("t")))
@@ -232,9 +237,10 @@ def check_mse(ex: MlpExample, subject: Subject) -> Verdict:
             q = mse_point(subject.prec.round(fb.y), p.t)  # inputs the engine's format holds exactly
         fq = forward_bounds(q, subject.prec)
         y_q, t_q = q.value("b2"), q.value("t")
-        comps.append(against(subject, "engine mse(y, t) vs mse t y", subject.scalar("mse", y_q, t_q),
-                             lambda: np.array(mse(Vec(exact(t_q)), Vec(exact(y_q))), dtype=object), fq.loss,
-                             fq.d_loss, deriv))
+        comps.append(against(subject, "engine mse(y, t) vs mse t y",
+                             subject.scalar("mse", y_q, t_q),
+                             lambda: np.array(mse(Vec(exact(t_q)), Vec(exact(y_q))), dtype=object),
+                             fq.loss, fq.d_loss, deriv))
     return combine("Proofs.Autograd.mse", f"engine {subject.name} loss", comps, **p.witness())
 
 
@@ -252,13 +258,13 @@ def check_mseGrad(ex: MseExample, subject: Subject) -> Verdict:
     subj = "spec (float64 vs exact)"
     if ex.rational is None:  # a rational example has no float64 value to certify
         f64 = forward_bounds(q)
-        comps.append(compare("spec mseGrad y t, float64 vs exact", mseGrad(Vec(ex.y), Vec(ex.t)).data,
-                             truth, f64.d_g, deriv))
+        comps.append(compare("spec mseGrad y t, float64 vs exact",
+                             mseGrad(Vec(ex.y), Vec(ex.t)).data, truth, f64.d_g, deriv))
     if subject.has("mse_grad"):
         fq = forward_bounds(q, subject.prec)
         got = subject.array("mse_grad", ex.y.shape, ex.value("y"), ex.value("t"))
-        comps.append(against(subject, "engine mse_grad(y, t) vs mseGrad y t", got, lambda: truth, fq.g,
-                             fq.d_g, deriv))
+        comps.append(against(subject, "engine mse_grad(y, t) vs mseGrad y t", got, lambda: truth,
+                             fq.g, fq.d_g, deriv))
         subj = f"engine {subject.name} mse_grad" + ("; spec" if ex.rational is None else "")
     if not comps:
         return unmet("Proofs.Autograd.mseGrad", f"engine {subject.name}", "the engine has no "
@@ -276,7 +282,8 @@ def check_mseGrad(ex: MseExample, subject: Subject) -> Verdict:
     "spec, exactly; engine loss as a function of b2 (which is mse t), float64",
 )
 def hasFDerivAt_mse(ex: MseExample, subject: Subject) -> Verdict:
-    """`Proofs.Autograd.hasFDerivAt_mse` (lemma): Check `HasFDerivAt (mse t) ((2/n) • innerSL ℝ (y − t)) y`.
+    """`Proofs.Autograd.hasFDerivAt_mse` (lemma): Check
+    `HasFDerivAt (mse t) ((2/n) • innerSL ℝ (y − t)) y`.
 
     The first-order remainder `mse t (y + h) − mse t y − (2/n)⟪y − t, h⟫` must be exactly
     `(1/n)‖h‖²`, which is `o(‖h‖)`: checked exactly on the spec at two step sizes, and on the
@@ -313,7 +320,8 @@ def hasFDerivAt_mse(ex: MseExample, subject: Subject) -> Verdict:
         lin_x = mse_fderiv(t, y).apply(dx)
         rem_x = q(L1x) - q(L0x) - lin_x
         quad_x = real_inv(Q(n)) * dx.norm_sq()
-        comps.append(compare("engine loss remainder at step h vs (1/n)‖h‖²", np.array(rem_x, dtype=object),
+        comps.append(compare("engine loss remainder at step h vs (1/n)‖h‖²",
+                             np.array(rem_x, dtype=object),
                              np.array(quad_x, dtype=object), SLACK * (f0.d_loss + f1.d_loss),
                              "Δloss(y + h) + Δloss(y); the remainder measured exactly"))
         return combine(name, f"spec; engine {subject.name} loss", comps, **ex.witness())
@@ -326,26 +334,30 @@ def hasFDerivAt_mse(ex: MseExample, subject: Subject) -> Verdict:
     # The remainder is a difference of four computed terms: the two losses (within Δloss each),
     # the linear term c⟪r̂, d⟫ (r̂ = y − t rounds once, the dot γ_n, c·: two more) and the
     # quadratic term (1/n)‖d‖² (γ_{n+2}); three subtractions add γ_3 of the magnitudes.
-    d_lin = SLACK * c * (subject.prec.gamma(n + 3) * float(np.abs(r) @ np.abs(d)) + (n + 3) * subject.prec.eta) if n else 0.0
+    d_lin = (SLACK * c * (subject.prec.gamma(n + 3) * float(np.abs(r) @ np.abs(d))
+                          + (n + 3) * subject.prec.eta) if n else 0.0)
     d_quad = SLACK * inv * subject.prec.gamma(n + 2) * float(d @ d) if n else 0.0
     mag = abs(L1) + abs(L0) + abs(lin) + abs(quad_f)
     bound = SLACK * (f0.d_loss + f1.d_loss + d_lin + d_quad + subject.prec.gamma(3) * mag)
     comps.append(compare("engine loss remainder at step h vs (1/n)‖h‖²", rem_f, quad_f, bound,
-                         f"Δloss(y+h) + Δloss(y) + c·γ_{n + 3}Σ|y−t||h| + (1/n)γ_{n + 2}‖h‖² + γ_3·|terms|"))
+                         f"Δloss(y+h) + Δloss(y) + c·γ_{n + 3}Σ|y−t||h| "
+                         f"+ (1/n)γ_{n + 2}‖h‖² + γ_3·|terms|"))
     return combine(name, f"spec; engine {subject.name} loss", comps, **ex.witness())
 
 
 @lemma(
     "Proofs.Autograd.mseGrad_eq_adjoint_fderiv",
     _mse,
-    "spec, exactly, against the Hilbert adjoint; engine b2 gradient at mse_point (its VJP of mse t)",
+    "spec, exactly, against the Hilbert adjoint; engine b2 gradient at mse_point "
+    "(its VJP of mse t)",
 )
 def mseGrad_eq_adjoint_fderiv(ex: MseExample, subject: Subject) -> Verdict:
     """`Proofs.Autograd.mseGrad_eq_adjoint_fderiv` (lemma): Check `VJP[mse t, y] 1 = mseGrad y t`.
 
-    On the spec, `VJP[mse t, y]` is the closed-form adjoint of the stated derivative and, separately,
-    its Hilbert adjoint from `⟪D h, s⟫ = ⟪h, D† s⟫`; both applied to 1 must be `mseGrad y t`
-    exactly. On the engine, the `b2` gradient at `mse_point y t` is its VJP of `mse t` at `y`.
+    On the spec, `VJP[mse t, y]` is the closed-form adjoint of the stated derivative and,
+    separately, its Hilbert adjoint from `⟪D h, s⟫ = ⟪h, D† s⟫`; both applied to 1 must be
+    `mseGrad y t` exactly. On the engine, the `b2` gradient at `mse_point y t` is its VJP of
+    `mse t` at `y`.
     """
     from .linear_maps import hilbert_adjoint
 
@@ -364,7 +376,8 @@ def mseGrad_eq_adjoint_fderiv(ex: MseExample, subject: Subject) -> Verdict:
     got = subject.grads(q)["b2"]
     comps.append(against(subject, "engine VJP of mse t at y (b2 gradient) vs mseGrad y t", got,
                          lambda: want, fq.g, fq.d_g, "(2/n)(γ_3|y − t| + u|y − t|)"))
-    return combine(name, f"spec; engine {subject.name} grads", comps, t=ex.value("t"), y=ex.value("y"))
+    return combine(name, f"spec; engine {subject.name} grads", comps, t=ex.value("t"),
+                   y=ex.value("y"))
 
 
 @lemma(
@@ -373,13 +386,15 @@ def mseGrad_eq_adjoint_fderiv(ex: MseExample, subject: Subject) -> Verdict:
     "spec, exactly, for f = each argument's slice of the network and g = mse t; engine grads",
 )
 def adjoint_fderiv_comp_apply_one(ex: MlpExample, subject: Subject) -> Verdict:
-    """`Proofs.Autograd.adjoint_fderiv_comp_apply_one` (lemma): Check `(fderiv (g ∘ f) x)† 1 = f'† (g'† 1)`.
+    """`Proofs.Autograd.adjoint_fderiv_comp_apply_one` (lemma): Check
+    `(fderiv (g ∘ f) x)† 1 = f'† (g'† 1)`.
 
     Instance: `f` = the network as a function of one argument (W2, b2 everywhere; W1, b1, x under
     `hx`), `g = mse t`, with `f'`, `g'` the derivatives the `hasFDerivAt_*` lemmas state. On the
     spec, exactly: `f'† (g'† 1)` (closed-form adjoints composed) must satisfy the defining property
-    of the adjoint of `g' ∘ f'` at 1 along every probe direction `h`: `(g' ∘ f') h = ⟪h, f'† (g'† 1)⟫`.
-    On the engine: its reverse-mode gradient (the left side) must equal `f'† (g'† 1)`.
+    of the adjoint of `g' ∘ f'` at 1 along every probe direction `h`:
+    `(g' ∘ f') h = ⟪h, f'† (g'† 1)⟫`. On the engine: its reverse-mode gradient (the left side) must
+    equal `f'† (g'† 1)`.
     """
     from .gradients import fderiv_mlp_wrt, hx_holds_exactly
 

@@ -40,7 +40,8 @@ ENGINE_VJP = "engine relu_vjp (its ReLU backward rule)"
     f"spec, exactly; {ENGINE_VJP} where the engine has it, exactly",
 )
 def reluDerivCLM_apply(ex: VecExample, subject: Subject) -> Verdict:
-    """`Proofs.Autograd.reluDerivCLM_apply` (lemma): Check `(reluDerivCLM x dx) i = dx i * relu'(x i)`.
+    """`Proofs.Autograd.reluDerivCLM_apply` (lemma): Check
+    `(reluDerivCLM x dx) i = dx i * relu'(x i)`.
 
     The left side is the map applied to the whole vector; the right side is the coordinate formula
     with `Activation.Math.reluDerivSpec` per coordinate. On the engine, its ReLU backward rule must
@@ -51,7 +52,9 @@ def reluDerivCLM_apply(ex: VecExample, subject: Subject) -> Verdict:
     x, dx = exact(ex.value("x")), exact(ex.value("dx"))
     lhs = _data(reluDerivCLM(Vec(x)).apply(Vec(dx)))
     rhs = np.array([dx[i] * reluDerivSpec(x[i]) for i in range(x.shape[0])], dtype=object)
-    comps: list[Comparison] = [compare_exact("(reluDerivCLM x dx) i vs dx i * relu'(x i)", lhs, rhs)]
+    comps: list[Comparison] = [
+        compare_exact("(reluDerivCLM x dx) i vs dx i * relu'(x i)", lhs, rhs)
+    ]
     subj = "spec"
     if subject.has("relu_vjp"):
         got = subject.array("relu_vjp", ex.x.shape, ex.value("x"), ex.value("dx"))
@@ -83,8 +86,10 @@ def reluDerivCLM_inner(ex: VecExample, subject: Subject) -> Verdict:
         b = subject.array("relu_vjp", n, ex.value("x"), ex.value("delta"))
         # Summed exactly, both sides add the same products dx_i·relu'(x_i)·δ_i when the engine's
         # backward multiplies by 0 or 1 (exact in floating point): the bound is 0.
-        lhs_e = np.array(sum((u * v for u, v in zip(exact(a), d.data)), Q(0)), dtype=object)
-        rhs_e = np.array(sum((u * v for u, v in zip(dx.data, exact(b))), Q(0)), dtype=object)
+        lhs_e = np.array(sum((u * v for u, v in zip(exact(a), d.data, strict=True)), Q(0)),
+                         dtype=object)
+        rhs_e = np.array(sum((u * v for u, v in zip(dx.data, exact(b), strict=True)), Q(0)),
+                         dtype=object)
         comps.append(compare("engine ⟪V dx, δ⟫ vs ⟪dx, V δ⟫, V = relu_vjp x, summed exactly", lhs_e,
                              rhs_e, 0.0, "exact: the same exact products on both sides"))
         subj = f"spec; engine {subject.name}"
@@ -107,7 +112,8 @@ def reluDerivCLM_adjoint_apply(ex: VecExample, subject: Subject) -> Verdict:
     R = reluDerivCLM(x)
     forward = _data(R.apply(d))
     comps = [
-        compare_exact("(R_x)† δ (Hilbert adjoint) vs R_x δ", _data(hilbert_adjoint(R).apply(d)), forward),
+        compare_exact("(R_x)† δ (Hilbert adjoint) vs R_x δ", _data(hilbert_adjoint(R).apply(d)),
+                      forward),
         compare_exact("(R_x)† δ (closed form) vs R_x δ", _data(R.adjoint().apply(d)), forward),
     ]
     subj = "spec"

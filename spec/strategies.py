@@ -57,7 +57,13 @@ from jaxtyping import Bool, Float
 
 from .domain import PARTS, Part, near_kink_threshold, part_of_units
 from .examples import (
-    PARAMS, LinearExample, MlpExample, MlpPoint, MseExample, VecExample, rational_example,
+    PARAMS,
+    LinearExample,
+    MlpExample,
+    MlpPoint,
+    MseExample,
+    VecExample,
+    rational_example,
     rational_point,
 )
 from .types import F64, Arr
@@ -355,7 +361,8 @@ def _signs(rng: np.random.Generator, hid: int, pattern: str) -> Bool[np.ndarray,
 
 
 def _directions(
-    rng: np.random.Generator, point: MlpPoint, rich: bool, probes: int, probe_bits: int | None = None
+    rng: np.random.Generator, point: MlpPoint, rich: bool, probes: int,
+    probe_bits: int | None = None,
 ) -> tuple[dict[str, F64], ...]:
     """Return `probes` probe directions: for each, one nonzero dyadic array per name in `PARAMS`;
     with `probe_bits = b`, arrays of integers drawn independently and uniformly from the N = 2**b
@@ -550,8 +557,8 @@ def _near_kink_bias(
     margin: float,
     u: float,
 ) -> list[int]:
-    """Set `b1 i` for each `(i, absolute, hi, f)` of `targets` so that the exact `z1 i` lies near the
-    kink, just outside the band where an engine of unit roundoff `u` (2**-53 or 2**-24) could
+    """Set `b1 i` for each `(i, absolute, hi, f)` of `targets` so that the exact `z1 i` lies near
+    the kink, just outside the band where an engine of unit roundoff `u` (2**-53 or 2**-24) could
     round it across; return the units whose construction check failed (none, by the derivation).
 
     The target is `r = 2**(e_lo + f (e_hi − e_lo))`, log-uniform for `f` uniform in [0, 1], where
@@ -724,8 +731,8 @@ def _check_parts(parts: Sequence[str]) -> tuple[Part, ...]:
 def _parts_and_sizes(
     min_dim: int, max_dim: int, fixed_dims: tuple[int, int, int] | None, parts: tuple[Part, ...]
 ) -> tuple[tuple[Part, ...], SearchStrategy[tuple[int, int, int]]]:
-    """Return the parts to pick from and the strategy for the sizes: non-empty parts draw every size in
-    `[max(min_dim, 1), max_dim]`, and "empty" zeroes some of them (`_build_mlp`); it is drawn
+    """Return the parts to pick from and the strategy for the sizes: non-empty parts draw every size
+    in `[max(min_dim, 1), max_dim]`, and "empty" zeroes some of them (`_build_mlp`); it is drawn
     only when `min_dim` is 0 (or every point is empty, with `fixed_dims` holding a 0)."""
     if fixed_dims is not None:
         for name, d in zip(("inDim", "hidDim", "outDim"), fixed_dims, strict=True):
@@ -885,13 +892,13 @@ def _rationals(
         nums[rng.random(total) < _ZERO_FRACTION] = 0
         dens = dens << np.maximum(-k, 0)
     flat = np.empty(total, dtype=object)
-    flat[:] = [Fraction(int(n), int(d)) for n, d in zip(nums.tolist(), dens.tolist())]
+    flat[:] = [Fraction(int(n), int(d)) for n, d in zip(nums.tolist(), dens.tolist(), strict=True)]
     return _split(flat, shapes, sizes)
 
 
 def _row_sums(W: Arr, x: Arr) -> list[Fraction]:
     """Return `W x` exactly, an empty sum being `Fraction(0)`."""
-    return [sum((w * v for w, v in zip(row, x)), Fraction(0)) for row in W.tolist()]
+    return [sum((w * v for w, v in zip(row, x, strict=True)), Fraction(0)) for row in W.tolist()]
 
 
 def _build_rational_mlp(
@@ -932,7 +939,8 @@ def _build_rational_mlp(
         if tight[i] or special[i]:
             b1[i] = target  # |z1 i| = r exactly: units at the margin catch `z1 > eps` masks
         else:
-            # Rounded away from the kink to a small denominator: z1 i keeps its sign and |z1 i| >= r.
+            # Rounded away from the kink to a small denominator: z1 i keeps its sign and
+            # |z1 i| >= r.
             scaled = target * dens[i]
             b1[i] = Fraction(math.ceil(scaled) if on[i] else math.floor(scaled), dens[i])
     point = rational_point({"W1": W1, "b1": b1, "W2": W2, "b2": b2, "x": x, "t": t})
@@ -940,7 +948,7 @@ def _build_rational_mlp(
     kink = special if part == "kink" else np.zeros(hid, dtype=bool)
     wrong = [i for i, v in enumerate(z)
              if (v != 0 if kink[i] else (abs(v) < margin or (v > 0) != on[i]))]
-    scale = [sum((abs(w * v) for w, v in zip(row, x)), abs(b))
+    scale = [sum((abs(w * v) for w, v in zip(row, x, strict=True)), abs(b))
              for row, b in zip(W1.tolist(), b1.tolist(), strict=True)]
     return _finish(rng, point, z, wrong, rich, probes, probe_bits,
                    part_of_units(sizes, z, scale, 0.0))
@@ -969,7 +977,8 @@ def rational_mlp_examples(
     is `MlpPoint.rational`; its float64 arrays are the entries rounded to nearest.
 
     - `min_dim`, `max_dim`, `pattern`, `fixed_dims`, `probes`: as in `mlp_examples`.
-    - `margin` (default 2**-40): the least `|z1 i|`, a positive `Fraction` (or float, taken exactly).
+    - `margin` (default 2**-40): the least `|z1 i|`, a positive `Fraction` (or float, taken
+      exactly).
     - `max_denominator` (default 12): the largest `d`, at least 1.
     - `probe_bits` (default `PROBE_BITS` = 32): directions of integers uniform among `2**probe_bits`
       values; None draws dyadic directions as `mlp_examples` does.
@@ -983,13 +992,16 @@ def rational_mlp_examples(
         (dtype('O'), <class 'fractions.Fraction'>, 32)
     """
     if isinstance(margin, bool) or not isinstance(margin, int | float | Fraction):
-        raise InvalidArgument(f"margin={margin!r} must be a Fraction; pass e.g. margin=Fraction(1, 1000)")
+        raise InvalidArgument(f"margin={margin!r} must be a Fraction; "
+                              "pass e.g. margin=Fraction(1, 1000)")
     exact_margin = Fraction(margin)
     if exact_margin <= 0:
-        raise InvalidArgument(f"margin={margin!r} must be positive; pass e.g. margin=Fraction(1, 1000)")
+        raise InvalidArgument(f"margin={margin!r} must be positive; "
+                              "pass e.g. margin=Fraction(1, 1000)")
     _check_int("max_denominator", max_denominator, "pass e.g. max_denominator=12")
     if max_denominator < 1:
-        raise InvalidArgument(f"max_denominator={max_denominator!r} must be at least 1; pass e.g. 12")
+        raise InvalidArgument(f"max_denominator={max_denominator!r} must be at least 1; "
+                              "pass e.g. 12")
     _check_probes(probes)
     _check_pattern(pattern)
     _check_probe_bits(probe_bits)
@@ -1175,7 +1187,9 @@ def vec_examples(
     return drawn.map(_keeping_random_state(functools.partial(_build_vec, rational=rational)))
 
 
-def _build_linear(drawn: tuple[tuple[int, int], bool, int], rational: bool = False) -> LinearExample:
+def _build_linear(
+    drawn: tuple[tuple[int, int], bool, int], rational: bool = False
+) -> LinearExample:
     """Return the example for the drawn `((inDim, outDim), rich, seed)`."""
     (n_in, n_out), rich, seed = drawn
     rng = np.random.default_rng(seed)

@@ -22,11 +22,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
 from numpy.typing import NDArray
 
-from .examples import MlpPoint
 from .blocks import OuterSum, products, rproducts
+from .examples import MlpPoint
 from .memo import ArrayPool, IdentityMemo
 from .types import F64
 
@@ -280,7 +279,8 @@ def first_layer_growth(
     rounding of the bounds' own arithmetic.
     """
     g, c1, _ = _growth_constants(n_h, prec)
-    out: F64 = fb.mask * SLACK * (c1 * np.abs(dz) + (2 * g + 1) * (gamma(n_i + 1, prec.u) * mag + err))
+    out: F64 = fb.mask * SLACK * (c1 * np.abs(dz)
+                                  + (2 * g + 1) * (gamma(n_i + 1, prec.u) * mag + err))
     return out
 
 
@@ -397,7 +397,8 @@ def _grad_bounds(p: MlpPoint, fb: ForwardBounds, prec: Precision) -> GradBounds:
         f"Δg from Δy = γ_{n_h + 1}(|W2||a1|+|b2|) + |W2|Δa1, {_u_text(prec)}",
         "b2": f"Δg = (2/n)(γ_3|y−t| + Δy + u|y−t|), Δy = γ_{n_h + 1}(|W2||a1|+|b2|) + |W2|Δa1",
         "b1": f"mask ⊙ (γ_{n_o}|W2|ᵀ|g| + |W2|ᵀΔg)",
-        "x": f"γ_{n_h}|W1|ᵀ|grad b1| + |W1|ᵀΔ(grad b1), Δ(grad b1) = mask ⊙ (γ_{n_o}|W2|ᵀ|g| + |W2|ᵀΔg)",
+        "x": f"γ_{n_h}|W1|ᵀ|grad b1| + |W1|ᵀΔ(grad b1), "
+             f"Δ(grad b1) = mask ⊙ (γ_{n_o}|W2|ᵀ|g| + |W2|ᵀΔg)",
         "W1": "u·|grad b1||x| + Δ(grad b1)|x|",
     }
     return GradBounds(value, bound, derivation)

@@ -130,8 +130,8 @@ class Vec(_L2):
 class Mat(_L2):
     """`Proofs.Autograd.Mat` (abbrev): `PiLp 2 (Fin m → PiLp 2 (Fin n → ℝ))`, m rows, n columns.
 
-    Its inner product is Frobenius, `⟪A, B⟫ = ∑ i j, A i j * B i j` (`inner_mat_eq_sum`), which makes
-    it the Hilbert space the parameter gradients live in.
+    Its inner product is Frobenius, `⟪A, B⟫ = ∑ i j, A i j * B i j` (`inner_mat_eq_sum`), which
+    makes it the Hilbert space the parameter gradients live in.
     """
 
     _ndim: ClassVar[int] = 2
@@ -150,7 +150,8 @@ class Mat(_L2):
 
 @dataclass(frozen=True, eq=False)
 class Matrix:
-    """Mathlib's `Matrix (Fin m) (Fin n) ℝ`: a bare function `(i, j) ↦ entry`, with no inner product."""
+    """Mathlib's `Matrix (Fin m) (Fin n) ℝ`: a bare function `(i, j) ↦ entry`, with no inner
+    product."""
 
     data: Arr
 
@@ -183,7 +184,9 @@ class Tensor:
         arr = np.asarray(self.data)
         object.__setattr__(self, "data", as_real_array(arr, arr.ndim, "Tensor"))
         if self.data.ndim not in (1, 2):
-            raise ValueError(f"Tensor: only ranks 1 and 2 are mirrored, got shape {self.data.shape}")
+            raise ValueError(
+                f"Tensor: only ranks 1 and 2 are mirrored, got shape {self.data.shape}"
+            )
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -1,4 +1,5 @@
-"""Verdicts: what a predicate answers. Never a bare bool, and never "holds" for what it did not check.
+"""Verdicts: what a predicate answers. Never a bare bool, and never "holds" for what it did not
+check.
 
 A verdict is one of
 - `holds`: every comparison made was within its bound (the bound and its derivation are kept);
@@ -23,10 +24,12 @@ from .blocks import BLOCK, OuterSum
 from .rational import is_rational, to_fraction
 from .types import Arr
 
-__all__ = ["Status", "Comparison", "Verdict", "compare", "compare_exact", "combine", "unmet", "error"]
+__all__ = [
+    "Status", "Comparison", "Verdict", "compare", "compare_exact", "combine", "unmet", "error",
+]
 
 
-class Status(str, Enum):
+class Status(str, Enum):  # noqa: UP042  (StrEnum would change str()/format() of members)
     HOLDS = "holds"
     FAILS = "fails"
     UNMET = "unmet"
@@ -241,7 +244,8 @@ def _reader(x: Any, shape: tuple[int, ...], block: int) -> Any:
 
 
 def _exact(v: Any) -> Fraction | None:
-    # Compare in `Fraction`s: the engine's rationals and the spec's (`fmpq` or `Fraction`) meet here.
+    # Compare in `Fraction`s: the engine's rationals and the spec's (`fmpq` or `Fraction`) meet
+    # here.
     if is_rational(v) or isinstance(v, (int, np.integer)):
         return to_fraction(v)
     f = float(v)
@@ -343,5 +347,5 @@ def error(lean_name: str, subject: str, message: str, **witness: Any) -> Verdict
 
 def compare_exact(quantity: str, actual: Arr | Any, expected: Arr | Any) -> Comparison:
     """Compare exact rationals for equality: the bound is 0 and nothing is rounded."""
-    return compare(quantity, np.asarray(actual, dtype=object), np.asarray(expected, dtype=object), 0.0,
-                   "exact rational arithmetic, bound 0")
+    return compare(quantity, np.asarray(actual, dtype=object), np.asarray(expected, dtype=object),
+                   0.0, "exact rational arithmetic, bound 0")

@@ -48,7 +48,8 @@ def test_counting_engine_counts_and_the_check_holds() -> None:
         engine.no_such_method  # noqa: B018 - only the protocol's optional methods pass through
 
 
-@pytest.mark.parametrize("exact_reference", [True, False], ids=["exact-reference", "float64-reference"])
+@pytest.mark.parametrize("exact_reference", [True, False],
+                         ids=["exact-reference", "float64-reference"])
 def test_the_single_point_check_makes_the_engine_calls_the_cost_model_states(
     exact_reference: bool,
 ) -> None:

@@ -60,7 +60,9 @@ def _signed_within(got: np.ndarray, want: np.ndarray, mag: np.ndarray, terms: in
 
 @settings(max_examples=40, deadline=None)
 @given(SIZES, SIZES, st.integers(0, 3), st.integers(0, 3), st.integers(0, 2**32 - 1))
-def test_fused_products_equal_the_separate_ones(m: int, n: int, kv: int, ka: int, seed: int) -> None:
+def test_fused_products_equal_the_separate_ones(
+    m: int, n: int, kv: int, ka: int, seed: int
+) -> None:
     rng = np.random.default_rng(seed)
     W = rng.standard_normal((m, n * 8))
     V, A = rng.standard_normal((n * 8, kv)), np.abs(rng.standard_normal((n * 8, ka)))
@@ -119,7 +121,9 @@ def test_outer_sum_entries_are_the_in_place_sums(m: int, n: int, terms: int, con
 
 @settings(max_examples=40, deadline=None)
 @given(st.integers(1, 40), st.sampled_from([1, 5, BLOCK // 8 + 3]), st.integers(0, 2**32 - 1))
-def test_comparing_against_factors_is_comparing_against_the_matrix(m: int, n: int, seed: int) -> None:
+def test_comparing_against_factors_is_comparing_against_the_matrix(
+    m: int, n: int, seed: int
+) -> None:
     rng = np.random.default_rng(seed)
     expected = _outer_sum(rng, m, n, 1, 0.0)
     bound = OuterSum(((np.abs(rng.standard_normal(m)), np.abs(rng.standard_normal(n))),
@@ -143,8 +147,8 @@ def test_contract_is_the_inner_product_with_the_matrix(m: int, n: int, seed: int
     M = _outer_sum(rng, m, n, 2, 0.5)
     D = rng.standard_normal((m, n))
     got = M.contract([D @ b for b in M.right_factors()], float(D.sum()))
-    want = sum((Fraction(float(u)) * Fraction(float(v)) for u, v in zip(np.asarray(M).flat, D.flat)),
-               Fraction(0))
+    pairs = zip(np.asarray(M).flat, D.flat, strict=True)
+    want = sum((Fraction(float(u)) * Fraction(float(v)) for u, v in pairs), Fraction(0))
     # Another grouping of n·m + m products: within γ_{n+m+2} of the sum of magnitudes, plus the
     # rounding of the materialised entries (three roundings each).
     mag = float(np.abs(np.asarray(M)).ravel() @ np.abs(D).ravel())

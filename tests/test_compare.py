@@ -27,7 +27,9 @@ def _plain(a: np.ndarray, e: np.ndarray, b: np.ndarray, scale: float) -> tuple[i
 @given(n=st.sampled_from([1, 5, BLOCK - 1, BLOCK + 7]), seed=st.integers(0, 2**32 - 1),
        kind=st.sampled_from(["pass", "boundary", "fail", "nan", "zero-bound"]),
        scale=st.sampled_from([1.0, 2.0, 3.0]))
-def test_block_worst_and_count_are_the_plain_ones(n: int, seed: int, kind: str, scale: float) -> None:
+def test_block_worst_and_count_are_the_plain_ones(
+    n: int, seed: int, kind: str, scale: float
+) -> None:
     rng = np.random.default_rng(seed)
     e = rng.standard_normal(n)
     b = np.abs(rng.standard_normal(n)) * 2.0**-40
@@ -49,4 +51,6 @@ def test_block_worst_and_count_are_the_plain_ones(n: int, seed: int, kind: str, 
     got = compare("q", a, e, b, "d", scale=scale)
     j, worst, failing = _plain(a, e, b, scale)
     assert got.failing == failing and got.ok == (failing == 0)
-    assert got.index == (j,) and (got.worst_ratio == worst or (np.isinf(worst) and np.isinf(got.worst_ratio)))
+    assert got.index == (j,) and (
+        got.worst_ratio == worst or (np.isinf(worst) and np.isinf(got.worst_ratio))
+    )

@@ -38,7 +38,9 @@ def _exact_in(value: Fraction, dtype: type[np.floating]) -> bool:
 @pytest.mark.parametrize("prec", [FLOAT64, FLOAT32], ids=lambda p: p.name)
 @settings(max_examples=8, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.sampled_from([0, 1, 7, _TEST_BLOCK + 5]))
-def test_kept_entries_are_exactly_those_with_exact_moves(prec: Precision, seed: int, n: int) -> None:
+def test_kept_entries_are_exactly_those_with_exact_moves(
+    prec: Precision, seed: int, n: int
+) -> None:
     dtype = prec.dtype
     p, d = _arrays(seed, n, dtype)
     step, plus, zeroed = exact_moves(p, d, prec)

@@ -140,7 +140,8 @@ def test_engine_writing_through_shared_memory_is_an_error_not_a_verdict() -> Non
     from spec.checks import Config
     from spec.runner import check_point, run_check
 
-    ex = MlpExample(MlpPoint.of({k: v.copy() for k, v in POINT.arrays().items()}), (PROBE,), "mixed")
+    ex = MlpExample(MlpPoint.of({k: v.copy() for k, v in POINT.arrays().items()}), (PROBE,),
+                    "mixed")
     verdicts = check_point(_WritesThroughTorch(), ex, Config(dims=POINT.dims))
     assert verdicts and all(v.status is Status.ERROR for v in verdicts)
     assert "wrote into its input arrays" in verdicts[0].message

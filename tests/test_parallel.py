@@ -1,4 +1,5 @@
-"""Parallel and sharded runs: `--workers`, `--shard K/N` and `--database DIR` (spec.runner.run_all)."""
+"""Parallel and sharded runs: `--workers`, `--shard K/N` and `--database DIR`
+(spec.runner.run_all)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""`mypy --strict` on `spec`, `impl` and `tests` is part of the test suite: one command runs both."""
+"""`mypy --strict` on `spec`, `impl` and `tests` is part of the test suite: one command runs
+both."""
 
 from __future__ import annotations
 

@@ -139,7 +139,9 @@ class MyEngine:
 
 if __name__ == "__main__":  # a quick self-check: python docs/examples/my_engine.py
     rng = np.random.default_rng(0)
-    W1, b1, W2, b2, x, t = (rng.standard_normal(s) for s in ((4, 3), (4,), (2, 4), (2,), (3,), (2,)))
+    W1, b1, W2, b2, x, t = (
+        rng.standard_normal(s) for s in ((4, 3), (4,), (2, 4), (2,), (3,), (2,))
+    )
     e = MyEngine()
     print(e.name, "loss", e.loss(W1, b1, W2, b2, x, t))
     for k, v in e.grads(W1, b1, W2, b2, x, t).items():
