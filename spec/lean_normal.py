@@ -30,10 +30,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TypeAlias
 
-if TYPE_CHECKING:
-    from .lean_source import Token
+from .lean_token import Token
 
 __all__ = [
     "SPELLINGS",

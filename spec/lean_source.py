@@ -61,6 +61,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .lean_normal import SPELLINGS, normal_form
+from .lean_token import Token
 
 __all__ = [
     "LeanParseError",
@@ -98,21 +99,6 @@ class LeanParseError(ValueError):
     def with_path(self, path: str) -> LeanParseError:
         """Return the same error, naming `path` as the file."""
         return LeanParseError(self.line, self.message, path)
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    """One lexical token: `kind` is ident, number, string, char, symbol, open, close or doc."""
-
-    kind: str
-    text: str
-    line: int
-    col: int
-    first_on_line: bool
-    depth: int
-    """Bracket depth outside the token: an opener and its closer have the same depth."""
-    offset: int = -1
-    """Index of the token's first character in the text."""
 
 
 # --------------------------------------------------------------------------------------------

@@ -19,28 +19,19 @@ def test_edge_benchmark_counts_seeds_caught(capsys: pytest.CaptureFixture[str]) 
     assert "caught under 2/2 seeds" in out
 
 
-def test_edge_benchmark_finds_no_false_alarm_on_a_correct_engine(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("engine", "code"), [("NumpyMlp", 0), ("MissingFactor2", 1)])
+def test_edge_benchmark_counts_false_alarms(
+    engine: str, code: int, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A correct engine gives no false alarm and exit 0; a wrong one, handed over as correct,
+    is reported (its seed, row and part) and exits 1."""
     from tests import backends as B
 
     monkeypatch.setattr(edges, "correct_engines",
-                        lambda which: {"numpy": (B.NumpyMlp, "float64")})
+                        lambda which: {"engine": (getattr(B, engine), "float64")})
     assert edges.main(["--seeds", "1", "--examples", "3", "--engines", "",
-                       "--correct", "float64"]) == 0
+                       "--correct", "float64"]) == code
     out = capsys.readouterr().out
-    assert "numpy" in out and "25 rows over 1 seeds" in out
-    assert "false alarms: 0" in out
-
-
-def test_edge_benchmark_reports_a_false_alarm(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from tests import backends as B
-
-    monkeypatch.setattr(edges, "correct_engines",
-                        lambda which: {"wrong": (B.MissingFactor2, "float64")})
-    assert edges.main(["--seeds", "1", "--examples", "3", "--engines", "",
-                       "--correct", "float64"]) == 1
-    out = capsys.readouterr().out
-    assert "false alarms: 0" not in out and "wrong seed 0" in out
+    assert "engine" in out and "25 rows over 1 seeds" in out
+    assert ("false alarms: 0" in out) == (code == 0)
+    assert ("engine seed 0 " in out) == (code == 1)
