@@ -180,8 +180,8 @@ def render_domain(results: Sequence[Result], narrowed: Sequence[str] = ()) -> li
                                                  (Status.ERROR, "error"), (Status.UNMET, "unmet"))
                  if counts[s]]
         line = f"  {part:<10} " + ", ".join(words)
-        if counts[Status.UNMET]:
-            line += " (their hypothesis fails there)" if part == "kink" else ""
+        if counts[Status.UNMET] and part == "kink":
+            line += " (their hypothesis fails there)"
         bad = [(r, p) for r, p in rows if p.first is not None]
         if bad:
             r, p = bad[0]

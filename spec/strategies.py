@@ -9,7 +9,9 @@ Hypothesis draws the *structure* of an example and numpy fills in the *bulk*:
   dims, through `st.tuples(...).map(build)`;
 - everything else (per-array scale exponents, entries, signs, zeros, the `|z1|` targets, the
   probe directions) comes from `numpy.random.default_rng(seed)`, a few vectorised calls per
-  example (one 62-bit draw per entry, cut into bit fields).
+  example (one 62-bit draw per entry, cut into bit fields); the part of the domain an MLP point
+  is built in (`spec.domain`: interior, near-kink, kink, empty) is picked from all four drawn
+  choices together (`_part_and_sizes`).
 
 Drawing each entry through a Hypothesis element strategy costs tens of microseconds per entry, and
 even each structural choice costs Hypothesis some tens of microseconds, which is why the per-array
@@ -24,9 +26,10 @@ one entry at a time: entries change together when the seed does.
 Entries
 -------
 Every drawn entry is a *dyadic rational with at most 24 significant bits*: `m * 2**e` with an
-integer `|m| < 2**24`. Such values are exact in float32 and float64, their pairwise products are
-exact in float64 (48 bits), and `p + s*h` with `s` a power of two is usually exact in float64,
-which a checker perturbing points along probe directions relies on. With `rich=True` an array has a
+integer `|m| < 2**24` (but for `b1` at the near-kink units of float64 points, which needs 53 bits
+to place them, `_near_kink_bias`). Such values are exact in float32 and float64, their pairwise
+products are exact in float64 (48 bits), and `p + s*h` with `s` a power of two is usually exact
+in float64, which a checker perturbing points along probe directions relies on. With `rich=True` an array has a
 scale exponent `k` (uniform in `[-4, 4]`) and each entry has magnitude in
 `[2**(k+j), 2**(k+j+1))` with `j` uniform in `[-4, 4]`, so magnitudes range over about `2**-8` to
 `2**9`; signs are random, about one entry in eight is an exact zero, and half the mantissas are
@@ -36,8 +39,9 @@ No kink
 -------
 Lean's gradient lemmas for `W1`, `b1`, `x` assume `hx : ∀ i, z1 i ≠ 0`. `mlp_points` produces it
 by construction, never by filtering: it chooses the sign and a magnitude of each `z1_i`, then sets
-`b1` (the derivation of the rounding bound is at `_no_kink_bias`). `kinked_mlp_examples` produces
-exact zeros of `z1` on purpose, for checking that predicates report the unmet precondition.
+`b1` (the derivations of the rounding bounds are at `_no_kink_bias` and, for units a few rounding
+errors from the kink, `_near_kink_bias`). The "kink" part (and `kinked_mlp_examples`) puts exact
+zeros into `z1` on purpose: the lemmas without `hx` must hold there, the others answer unmet.
 """
 
 from __future__ import annotations

@@ -195,8 +195,8 @@ EPSILON_EXAMPLES = 40
 @pytest.mark.parametrize(("short", "mutant_id"), EPSILON_PAIRS,
                          ids=[f"{s}-{m}" for s, m in EPSILON_PAIRS])
 def test_invalid_epsilon_mask_with_small_margin(short: str, mutant_id: str) -> None:
-    """A ReLU mask `z1 > 1e-3` is wrong where `0 < z1 ≤ 1e-3`; drawn with margin 2^-30, such
-    units occur (rarely: about one point in 30 to 160) and the predicates catch them."""
+    """A ReLU mask `z1 > 1e-3` is wrong where `0 < z1 ≤ 1e-3`; with margin 2^-30, the near-kink
+    points still put units there, and the predicates catch them."""
     r = run(short, getattr(B, mutant_id)(), Config(max_dim=2, margin=2.0**-30), EPSILON_EXAMPLES)
     assert r.status is Status.FAILS, f"{short} on {mutant_id}: {r.status.value}: {r.message}"
 
