@@ -29,8 +29,8 @@ Every drawn entry is a *dyadic rational with at most 24 significant bits*: `m * 
 integer `|m| < 2**24` (but for `b1` at the near-kink units of float64 points, which needs 53 bits
 to place them, `_near_kink_bias`). Such values are exact in float32 and float64, their pairwise
 products are exact in float64 (48 bits), and `p + s*h` with `s` a power of two is usually exact
-in float64, which a checker perturbing points along probe directions relies on. With `rich=True` an array has a
-scale exponent `k` (uniform in `[-4, 4]`) and each entry has magnitude in
+in float64, which a checker perturbing points along probe directions relies on. With
+`rich=True` an array has a scale exponent `k` (uniform in `[-4, 4]`) and each entry has magnitude in
 `[2**(k+j), 2**(k+j+1))` with `j` uniform in `[-4, 4]`, so magnitudes range over about `2**-8` to
 `2**9`; signs are random, about one entry in eight is an exact zero, and half the mantissas are
 full 24-bit while the others have 1 to 24 bits.
