@@ -171,7 +171,7 @@ def _check_one(index: int, engine: Any, opts: dict[str, Any]) -> None:
     fail with the CLI's report of it otherwise."""
     __tracebackhide__ = True
     from spec.backend import Backend
-    from spec.checks import Config
+    from spec.checks.base import Config
     from spec.cli import render_report
     from spec.runner import hypothesis_home, module_checks, run_check
     from spec.verdict import Status

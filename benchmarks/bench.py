@@ -64,10 +64,10 @@ import torch.nn.functional as F  # noqa: E402
 
 from impl.model import ReferenceBackend  # noqa: E402
 from spec.backend import Backend  # noqa: E402
-from spec.checks import Config  # noqa: E402
+from spec.checks.base import Config  # noqa: E402
 from spec.examples import PARAMS, MlpExample, MlpPoint  # noqa: E402
+from spec.numerics.tolerance import _MOVED  # noqa: E402
 from spec.runner import check_point  # noqa: E402
-from spec.tolerance import _MOVED  # noqa: E402
 from spec.verdict import Status, Verdict  # noqa: E402
 
 F64 = NDArray[np.float64]
@@ -410,7 +410,7 @@ def peak_memory(engine: Backend, ex: MlpExample, cfg: Config) -> int:
     """Return the peak of Python and numpy allocations (bytes, tracemalloc) during one check,
     above what was allocated before it started."""
     ex = fresh(ex)
-    # The moved copies of W1 and W2 are kept between checks for reuse (`spec.tolerance._MOVED`):
+    # The moved copies of W1 and W2 are kept between checks for reuse (`spec.numerics.tolerance._MOVED`):
     # let them go, so that the check allocates them again and they are counted.
     _MOVED.clear()
     tracemalloc.start()

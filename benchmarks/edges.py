@@ -22,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from spec.checks import Config  # noqa: E402
+from spec.checks.base import Config  # noqa: E402
 from spec.runner import module_checks, run_all, run_check  # noqa: E402
 from spec.verdict import Status  # noqa: E402
 from tests import backends as B  # noqa: E402

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from impl import ReferenceBackend  # noqa: E402
 from spec import rational  # noqa: E402
-from spec.checks import Config  # noqa: E402
+from spec.checks.base import Config  # noqa: E402
 from spec.runner import check_point  # noqa: E402
 from spec.strategies import mlp_examples  # noqa: E402
 from spec.verdict import Status  # noqa: E402

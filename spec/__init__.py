@@ -37,7 +37,8 @@ __all__ = [
 
 def _load_mirrors() -> None:
     """Import every module that registers mirrors, in the Lean file's order."""
-    from . import conversion, core, gradients, linear, mlp, relu  # noqa: F401
+    from .checks import conversion, gradients, linear, mlp, relu  # noqa: F401
+    from .mirror import core  # noqa: F401
 
 
 _load_mirrors()

@@ -22,7 +22,7 @@ from fractions import Fraction
 from typing import Any
 
 from .backend import Backend, load_backend
-from .checks import Config
+from .checks.base import Config
 from .runner import Result, hypothesis_home, run_all
 from .strategies import DEFAULT_MARGIN
 from .verdict import Status
@@ -43,7 +43,7 @@ class Run:
     seconds: float
     cfg: Config
     options: dict[str, Any] = field(default_factory=dict)
-    """The options that replay a check on the command line (`spec.report.replay_command`)."""
+    """The options that replay a check on the command line (`spec.reporting.report.replay_command`)."""
 
     @property
     def ok(self) -> bool:

@@ -37,10 +37,10 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-from .blocks import BLOCK
 from .examples import PARAMS, MlpPoint
+from .numerics.blocks import BLOCK
+from .numerics.tolerance import EXACT, FLOAT64, Precision
 from .rational import fraction_array
-from .tolerance import EXACT, FLOAT64, Precision
 from .types import F64, Arr, Real
 
 __all__ = ["Backend", "BackendError", "Subject", "OPTIONAL_METHODS", "load_backend"]

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .backend import load_backend
-from .checks import Config
+from .checks.base import Config
 from .runner import Result, run_all
 from .strategies import DEFAULT_MARGIN
 from .verdict import Status
@@ -99,13 +99,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "trace":
         # `trace` parses its own options (argparse.REMAINDER would not pass them through).
-        from .trace import main as trace_main
+        from .traceability.trace import main as trace_main
 
         code: int = trace_main(argv[1:])
         return code
     args = _parser().parse_args(argv)
     if args.command == "explain":
-        from .explain import explain
+        from .traceability.explain import explain
 
         try:
             print(explain(args.name))
@@ -193,14 +193,14 @@ def _check(args: argparse.Namespace) -> int:
     cfg = Config(min_dim=args.min_dim, max_dim=args.max_dim, margin=args.margin, dtype=dtype,
                  dims=dims, exact_reference=reference)
     if args.plots:
-        from .plots import require_matplotlib
+        from .reporting.plots import require_matplotlib
 
         try:
             require_matplotlib()
         except ImportError as exc:
             return _fail(f"--plots: {exc}")
-    from .progress import progress
-    from .report import narrowings
+    from .reporting.progress import progress
+    from .reporting.report import narrowings
     from .runner import hypothesis_home, select
 
     config: dict[str, Any] = {"backend": args.backend, "device": args.device,
@@ -223,15 +223,15 @@ def _check(args: argparse.Namespace) -> int:
     notes = list(report_notes()) if callable(report_notes) else []
     print(render_report(name, results, total, cfg, config, notes))
     if args.junit:
-        from .report import write_junit
+        from .reporting.report import write_junit
 
         write_junit(args.junit, name, results, config)
     if args.markdown:
-        from .report import write_markdown
+        from .reporting.report import write_markdown
 
         write_markdown(args.markdown, name, results, config, narrowed=narrowed)
     if args.plots:
-        from .plots import write_plots
+        from .reporting.plots import write_plots
 
         paths = write_plots(args.plots, backend, cfg, args.seed, results)
         print(f"\nplots: {len(paths)} PNG file(s) in {args.plots}")
@@ -263,10 +263,10 @@ def render_report(
 
     - `name`: the engine's name; `results`: the run's results; `total`: its seconds.
     - `cfg`: what the examples were drawn from; `config`: the options that replay a check
-      (`spec.report.replay_command` says which keys it reads).
+      (`spec.reporting.report.replay_command` says which keys it reads).
     - `notes`: lines the engine adds about itself (compile time, TF32), after the summary.
     """
-    from .report import (
+    from .reporting.report import (
         narrowings,
         part_cell,
         render_counterexample,
@@ -319,7 +319,7 @@ def _unusable(path: str, folder: bool) -> str | None:
 def _exact_note(results: list[Result], probes: int) -> str:
     """Return what an exact run established beyond the table: the kinds of points, and how unlikely
     a wrong gradient is to survive the integer probes of the grad_* checks."""
-    from .gradients import survival
+    from .checks.gradients import survival
     from .strategies import PROBE_BITS
 
     mlp = [r for r in results if r.active_examples is not None]

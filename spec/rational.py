@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import numpy as np
 from numpy.typing import NDArray
 
-from .memo import IdentityMemo
+from .numerics.memo import IdentityMemo
 
 if TYPE_CHECKING:
     from flint import fmpq, fmpq_mat

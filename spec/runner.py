@@ -21,11 +21,11 @@ from hypothesis.errors import Flaky
 from numpy.typing import NDArray
 
 from .backend import Backend, Subject, fingerprint, same_fingerprint
-from .checks import Check, Config
+from .checks.base import Check, Config
 from .domain import PARTS
 from .examples import MlpExample, MlpPoint
+from .numerics.tolerance import EXACT, FLOAT64, PRECISIONS, Precision
 from .registry import registered
-from .tolerance import EXACT, FLOAT64, PRECISIONS, Precision
 from .verdict import Comparison, Status, Verdict, error
 
 __all__ = ["Result", "run_check", "run_all", "module_checks", "hypothesis_home"]

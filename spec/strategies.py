@@ -868,7 +868,7 @@ def _check_probe_bits(probe_bits: int | None) -> None:
 PROBE_BITS = 32
 """Bits of the integer probe directions drawn for exact engines: each entry is uniform among
 N = 2**32 integers, so a gradient other than the true one passes one probe with probability at
-most 1/N (`spec.gradients`, the grad_* checks)."""
+most 1/N (`spec.checks.gradients`, the grad_* checks)."""
 
 MAX_DENOMINATOR = 12
 """The default largest denominator drawn by `rational_mlp_examples` (before the scale factor)."""

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .blocks import BLOCK, OuterSum
+from .numerics.blocks import BLOCK, OuterSum
 from .rational import is_rational, to_fraction
 from .types import Arr
 

@@ -1,9 +1,9 @@
-"""`spec.blocks`: the block-at-a-time products equal the materialised ones, and a matrix kept as
+"""`spec.numerics.blocks`: the block-at-a-time products equal the materialised ones, and a matrix kept as
 its factors (`OuterSum`) holds, compares and contracts as the matrix it stands for.
 
 Both sides sum the same non-negative terms in different groupings, so each is within `γ_k` of the
 exact sum (k terms per entry) and they are within `2γ_k` (relative) of each other; the block
-boundaries are crossed by drawing sizes on both sides of `spec.blocks.BLOCK`.
+boundaries are crossed by drawing sizes on both sides of `spec.numerics.blocks.BLOCK`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spec.blocks import (
+from spec.numerics.blocks import (
     BLOCK,
     OuterSum,
     Products,
@@ -22,7 +22,7 @@ from spec.blocks import (
     products,
     rproducts,
 )
-from spec.tolerance import SLACK, gamma
+from spec.numerics.tolerance import SLACK, gamma
 from spec.verdict import compare
 
 SIZES = st.sampled_from([0, 1, 3, 17, BLOCK // 64, BLOCK // 64 + 1])

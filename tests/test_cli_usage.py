@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from spec.api import check_engine
-from spec.progress import progress
+from spec.reporting.progress import progress
 from spec.runner import Result, dtype_hint
 from spec.types import F64
 from spec.verdict import Comparison, Status

@@ -1,4 +1,4 @@
-"""Tests of `spec.closure` and of `trace --lean-source` on a checkout folder.
+"""Tests of `spec.traceability.closure` and of `trace --lean-source` on a checkout folder.
 
 `tests/fixtures/lean/checkout/` is a toy TorchLean checkout written for this project: a module
 file `Toy/Grad.lean` and a helper file `Toy/Core.lean`. Each file of `tests/fixtures/lean/variants/`
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-import spec.trace as trace
-from spec.closure import Closure, build, closure, index_checkout, reaching
+import spec.traceability.trace as trace
 from spec.registry import MODULE_FILE, manifest
+from spec.traceability.closure import Closure, build, closure, index_checkout, reaching
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lean"
 CHECKOUT = FIXTURES / "checkout"

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spec.blocks import BLOCK
+from spec.numerics.blocks import BLOCK
 from spec.verdict import compare
 
 

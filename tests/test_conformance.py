@@ -17,11 +17,11 @@ from fractions import Fraction
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-import spec.gradients as G
-import spec.mlp
+import spec.checks.gradients as G
+import spec.checks.mlp
 from impl import ReferenceBackend
 from spec.backend import Backend, Subject
-from spec.checks import Check, Config
+from spec.checks.base import Check, Config
 from spec.examples import MlpExample
 from spec.runner import Result, module_checks, run_all, run_check
 from spec.strategies import kinked_mlp_examples
@@ -51,7 +51,7 @@ NO_HYPOTHESIS: dict[str, Predicate] = {
     "grad_W2_mse": G.grad_W2_mse,
     "grad_b2_mse": G.grad_b2_mse,
     # At a kink it compares only the W2 and b2 slices, which need no hypothesis.
-    "adjoint_fderiv_comp_apply_one": spec.mlp.adjoint_fderiv_comp_apply_one,
+    "adjoint_fderiv_comp_apply_one": spec.checks.mlp.adjoint_fderiv_comp_apply_one,
 }
 """Lemmas drawn at MLP points that need no hypothesis, so they still hold at a kink."""
 

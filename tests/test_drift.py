@@ -1,4 +1,4 @@
-"""Tests of `spec.drift`: each kind of change between Lean versions lands in its exact category.
+"""Tests of `spec.traceability.drift`: each kind of change between Lean versions lands in its exact category.
 
 The variants in `tests/fixtures/lean/` each make one kind of change to `base.lean`.
 """
@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from spec.drift import (
+from spec.registry import MODULE_FILE, LeanDecl, manifest
+from spec.traceability.drift import (
     BENIGN,
     DriftReport,
     Finding,
@@ -22,8 +23,7 @@ from spec.drift import (
     compare,
     manifest_file_for,
 )
-from spec.lean_source import LeanFile, parse_file
-from spec.registry import MODULE_FILE, LeanDecl, manifest
+from spec.traceability.lean_source import LeanFile, parse_file
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lean"
 TOY_FILE = "Toy/Grad.lean"

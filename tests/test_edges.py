@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from spec.checks import Config
+from spec.checks.base import Config
 from spec.domain import PARTS, near_kink_threshold
+from spec.numerics.tolerance import FLOAT32, FLOAT64, forward_bounds
 from spec.runner import module_checks, run_check
 from spec.strategies import build_mlp_example
-from spec.tolerance import FLOAT32, FLOAT64, forward_bounds
 from spec.verdict import Status
 from tests import backends as B
 

@@ -28,10 +28,11 @@ from hypothesis import strategies as st
 
 from impl import ReferenceBackend
 from spec.backend import Subject
-from spec.checks import Config
+from spec.checks.base import Config
+from spec.checks.gradients import survival
 from spec.examples import PARAMS, MlpExample, MseExample, VecExample
-from spec.gradients import survival
-from spec.report import render_counterexample
+from spec.numerics.tolerance import EXACT
+from spec.reporting.report import render_counterexample
 from spec.runner import Result, module_checks, run_all, run_check
 from spec.strategies import (
     PROBE_BITS,
@@ -41,7 +42,6 @@ from spec.strategies import (
     rational_mlp_examples,
     vec_examples,
 )
-from spec.tolerance import EXACT
 from spec.verdict import Status
 
 EXACT_CFG = Config(max_dim=4, dtype="exact")
@@ -269,7 +269,7 @@ def test_counterexample_inputs_print_exactly() -> None:
 
 
 def test_rational_values_print_as_fractions() -> None:
-    from spec.report import _arr
+    from spec.reporting.report import _arr
 
     assert _arr(np.array([Fraction(1, 12), Fraction(-7, 3)], dtype=object)) == "[1/12, -7/3]"
     assert _arr(np.array([1 + 2.0**-32]), exact=True) == "[1.0000000002328306]"
@@ -284,7 +284,7 @@ def test_a_float_engine_is_not_handed_a_rational_point() -> None:
 
 
 def test_a_fractional_margin_is_kept_exactly_and_replayed() -> None:
-    from spec.report import replay_command
+    from spec.reporting.report import replay_command
 
     proc = subprocess.run(
         [sys.executable, "-m", "spec", "check", "--exact", "--margin", "1/3", "--examples", "10",

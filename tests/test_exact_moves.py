@@ -1,4 +1,4 @@
-"""`spec.tolerance.exact_moves` and `scaled_moves`: an entry of the step is kept exactly when
+"""`spec.numerics.tolerance.exact_moves` and `scaled_moves`: an entry of the step is kept exactly when
 `p + d` is exact in the format (and, for `scaled_moves`, the step `s·h` itself is), and the moved
 array is then the exact sum (decided here with `Fraction`s, independently of
 TwoSum). Sizes cross the block size of the test."""
@@ -13,7 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spec.tolerance import _TEST_BLOCK, FLOAT32, FLOAT64, Precision, exact_moves, scaled_moves
+from spec.numerics.tolerance import (
+    _TEST_BLOCK,
+    FLOAT32,
+    FLOAT64,
+    Precision,
+    exact_moves,
+    scaled_moves,
+)
 
 
 def _arrays(seed: int, n: int, dtype: type[np.floating]) -> tuple[np.ndarray, np.ndarray]:
@@ -93,7 +100,7 @@ def test_scaled_moves_take_powers_of_two_only() -> None:
 
 
 def test_moved_arrays_are_reused_only_once_nothing_refers_to_them() -> None:
-    from spec.memo import ArrayPool
+    from spec.numerics.memo import ArrayPool
 
     pool = ArrayPool(4)
     a = pool.take(1 << 17)

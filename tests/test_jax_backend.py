@@ -20,7 +20,7 @@ import pytest
 
 from impl.jax_backend import JaxBackend
 from spec.backend import OPTIONAL_METHODS, Subject, load_backend
-from spec.checks import Config
+from spec.checks.base import Config
 from spec.runner import Result, module_checks, run_all
 from spec.verdict import Status
 

@@ -1,4 +1,4 @@
-"""Tests of `spec.lean_normal`: what Lean's parser identifies gets one fingerprint, nothing else.
+"""Tests of `spec.traceability.lean_normal`: what Lean's parser identifies gets one fingerprint, nothing else.
 
 The properties run on `tests/fixtures/lean/checkout/Toy/Grad.lean` (the toy module written for
 this project): any random re-spelling of the kinds Lean identifies is benign drift; any random
@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spec.drift import between
-from spec.lean_normal import SPELLINGS
-from spec.lean_source import THEOREM_KINDS, Token, parse, tokenize
+from spec.traceability.drift import between
+from spec.traceability.lean_normal import SPELLINGS
+from spec.traceability.lean_source import THEOREM_KINDS, Token, parse, tokenize
 
 GRAD = Path(__file__).parent / "fixtures" / "lean" / "checkout" / "Toy" / "Grad.lean"
 TEXT = GRAD.read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Tests of `spec.lean_source`: declarations, statements, section variables, fingerprints, errors.
+"""Tests of `spec.traceability.lean_source`: declarations, statements, section variables, fingerprints, errors.
 
 The Lean files under `tests/fixtures/lean/` are written for this project (`base.lean` in the style
 of MlpMse.lean, the others are variants of it); none is TorchLean source.
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spec.lean_source import (
+from spec.traceability.lean_source import (
     FINGERPRINT_LENGTH,
     LeanFile,
     LeanParseError,
@@ -419,7 +419,7 @@ def test_invalid_text_raises_with_line(text: str, line: int, message: str) -> No
 
 
 def test_namespace_left_open_at_end_of_file_is_allowed() -> None:
-    # Lean accepts it; `spec.drift` compares the scopes left open with the recorded file's.
+    # Lean accepts it; `spec.traceability.drift` compares the scopes left open with the recorded file's.
     f = parse("namespace A\nsection\ndef f : Nat := 1\n")
     assert f.names() == ["A.f"]
     assert [(s.kind, s.header, s.line) for s in f.open_at_end] == [("namespace", "A", 1),

@@ -1,4 +1,4 @@
-"""`spec.gradients._loss_difference`: along a step `d` inside the no-kink region the network is
+"""`spec.checks.gradients._loss_difference`: along a step `d` inside the no-kink region the network is
 affine, so `L(p + d) − L(p) − (1/n)‖f'(d)‖²` is exactly `⟪∇L, d⟫`. Computed from a correct
 engine's two losses and the spec's float64 stated derivative, it must lie within the returned
 bound of that exact value (the right side of `grad_k_mse`, in `Fraction`s, contracted with the
@@ -26,14 +26,14 @@ from hypothesis import given, settings
 
 from impl.model import ReferenceBackend
 from spec.backend import Subject
+from spec.checks.gradients import _inside, _loss_difference, _shared_step, lemma_rhs
+from spec.checks.mlp import exact_args, mlpVecMat, mse
 from spec.examples import PARAMS, MlpExample, MlpPoint
-from spec.gradients import _inside, _loss_difference, _shared_step, lemma_rhs
-from spec.linear_maps import inner
-from spec.mlp import exact_args, mlpVecMat, mse
+from spec.mirror.linear_maps import inner
+from spec.numerics.tolerance import FLOAT32, FLOAT64, Precision, forward_bounds
 from spec.rational import exact_array, to_fraction
 from spec.runner import round_example
 from spec.strategies import mlp_examples
-from spec.tolerance import FLOAT32, FLOAT64, Precision, forward_bounds
 from spec.types import Mat, Vec
 
 from . import backends as B

@@ -16,8 +16,8 @@ import pytest
 
 from spec.backend import Backend, BackendError, Subject, load_backend
 from spec.examples import PARAMS, MlpExample, MlpPoint
+from spec.numerics.tolerance import forward_bounds, grad_bounds
 from spec.runner import module_checks
-from spec.tolerance import forward_bounds, grad_bounds
 from spec.verdict import Status, Verdict
 from tests import backends as B
 
@@ -137,7 +137,7 @@ class _WritesThroughTorch(B.NumpyMlp):
 
 
 def test_engine_writing_through_shared_memory_is_an_error_not_a_verdict() -> None:
-    from spec.checks import Config
+    from spec.checks.base import Config
     from spec.runner import check_point, run_check
 
     ex = MlpExample(MlpPoint.of({k: v.copy() for k, v in POINT.arrays().items()}), (PROBE,),
@@ -204,7 +204,7 @@ def _wide_example(n: int = 64) -> MlpExample:
 
 
 def test_engine_changing_an_array_it_returned_is_an_error_not_a_verdict() -> None:
-    from spec.checks import Config
+    from spec.checks.base import Config
     from spec.runner import check_point
 
     ex = _wide_example()
@@ -323,7 +323,7 @@ def test_a_probe_with_no_step_inside_the_region_is_named_not_silently_dropped() 
     # z1 0 = 2.5 Δz1: outside the doubt band, but every exact step in x along −1 would leave the
     # region (steps that small are not exact at x = ±1): the statements still hold on what was
     # compared, and say what was not.
-    from spec.checks import Config
+    from spec.checks.base import Config
     from spec.runner import check_point
 
     W1 = _arr([1.0, 1.0], [1.0, 0.0])
@@ -342,7 +342,7 @@ def test_a_probe_with_no_step_inside_the_region_is_named_not_silently_dropped() 
 
 
 def test_a_step_that_underflows_to_zero_is_skipped_not_a_crash() -> None:
-    from spec.checks import Config
+    from spec.checks.base import Config
     from spec.runner import check_point
 
     p = MlpPoint(W1=_arr([0.0]), b1=_arr(1e-310), W2=_arr([1.0]), b2=_arr(0.0), x=_arr(0.0),

@@ -1,4 +1,4 @@
-"""`spec.tolerance.moved_bounds`: the bounds at a moved point `p ± d`, derived from the bounds at
+"""`spec.numerics.tolerance.moved_bounds`: the bounds at a moved point `p ± d`, derived from the bounds at
 `p` and the products along the step without a pass over the parameters, are sound and stay close
 to the bounds computed at `p ± d` itself.
 
@@ -22,12 +22,12 @@ from hypothesis import given, settings
 
 from impl.model import ReferenceBackend
 from spec.backend import Subject
+from spec.checks.gradients import _bounds_at, _moved, _shared_step, z1
+from spec.checks.mlp import exact_args, mlpVecMat, mse
 from spec.examples import PARAMS, MlpExample, MlpPoint
-from spec.gradients import _bounds_at, _moved, _shared_step, z1
-from spec.mlp import exact_args, mlpVecMat, mse
+from spec.numerics.tolerance import FLOAT64, SLACK, _forward_bounds, forward_bounds
 from spec.rational import exact_array, to_fraction
 from spec.strategies import mlp_examples
-from spec.tolerance import FLOAT64, SLACK, _forward_bounds, forward_bounds
 from spec.types import Vec
 
 
@@ -188,7 +188,7 @@ def test_derived_bounds_are_no_base_to_move_from() -> None:
     import pytest
 
     from spec.examples import MlpPoint
-    from spec.tolerance import Shift, moved_bounds
+    from spec.numerics.tolerance import Shift, moved_bounds
 
     one = np.ones(1)
     p = MlpPoint(W1=np.ones((1, 1)), b1=one, W2=np.ones((1, 1)), b2=np.zeros(1), x=one, t=one)

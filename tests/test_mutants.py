@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-import spec.conversion
-import spec.core
+import spec.checks.conversion
+import spec.mirror.core
 from impl import ReferenceBackend
 from spec.backend import Backend
-from spec.checks import Check, Config
+from spec.checks.base import Check, Config
 from spec.runner import Result, module_checks, run_check
 from spec.types import Mat, Real, Tensor
 from spec.verdict import Status
@@ -69,12 +69,12 @@ Patch = Callable[[pytest.MonkeyPatch], None]
 
 MIRROR_PATCHES: dict[str, Patch] = {
     # `toMatE` reads its entries in the wrong layout.
-    "mirror-toMatE-reshaped": lambda mp: mp.setattr(spec.conversion, "toMatE", _toMatE_reshaped),
-    # `toMatE`'s `Spec.get2` is transposed, `tensorToMatrix`'s (in spec.core) is not.
-    "mirror-conversion-get2-transposed": lambda mp: mp.setattr(spec.conversion, "get2",
+    "mirror-toMatE-reshaped": lambda mp: mp.setattr(spec.checks.conversion, "toMatE", _toMatE_reshaped),
+    # `toMatE`'s `Spec.get2` is transposed, `tensorToMatrix`'s (in spec.mirror.core) is not.
+    "mirror-conversion-get2-transposed": lambda mp: mp.setattr(spec.checks.conversion, "get2",
                                                                _get2_transposed),
     # `tensorToMatrix`'s `Spec.get2` is transposed, `toMatE`'s is not.
-    "mirror-core-get2-transposed": lambda mp: mp.setattr(spec.core, "get2", _get2_transposed),
+    "mirror-core-get2-transposed": lambda mp: mp.setattr(spec.mirror.core, "get2", _get2_transposed),
 }
 
 

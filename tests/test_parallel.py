@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from impl import ReferenceBackend
-from spec.checks import Config
+from spec.checks.base import Config
 from spec.runner import module_checks, run_all, select
 from spec.verdict import Status
 from tests import backends as B

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from spec.backend import load_backend
-from spec.checks import Config
-from spec.plots import (
+from spec.checks.base import Config
+from spec.reporting.plots import (
     GRAD_NAMES,
     TAYLOR_NAMES,
     _coarse,

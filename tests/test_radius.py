@@ -1,5 +1,5 @@
 """The no-kink radius of the `hasFDerivAt_mlp_wrt_*` predicates is tight, not merely safe: a step
-just past the first kink breaks the affine identity (`spec.gradients._past_first_kink`). The
+just past the first kink breaks the affine identity (`spec.checks.gradients._past_first_kink`). The
 property test asserts that it compared, and that the identity did break on most drawn points."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from spec.checks import exact
+from spec.checks.base import exact
+from spec.checks.gradients import _past_first_kink, _zdot_exact, fderiv_mlp_wrt, z1
+from spec.checks.mlp import exact_args, mlpVecMat
 from spec.examples import MlpExample
-from spec.gradients import _past_first_kink, _zdot_exact, fderiv_mlp_wrt, z1
-from spec.mlp import exact_args, mlpVecMat
 from spec.strategies import mlp_examples
 
 

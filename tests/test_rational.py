@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from impl import ReferenceBackend
 from spec import rational
-from spec.checks import Config
+from spec.checks.base import Config
 from spec.examples import MlpExample
 from spec.runner import check_point
 from spec.strategies import mlp_examples

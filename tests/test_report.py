@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from spec.checks import Config
-from spec.progress import progress
+from spec.checks.base import Config
 from spec.registry import manifest
-from spec.report import (
+from spec.reporting.progress import progress
+from spec.reporting.report import (
     junit_xml,
     markdown,
     render_counterexample,

@@ -23,8 +23,8 @@ import hypothesis.configuration as hyp_conf
 import jsonschema
 import pytest
 
+from spec.checks.gradients import survival
 from spec.cli import _exact_note, main
-from spec.gradients import survival
 from spec.registry import manifest
 from spec.runner import Result, module_checks
 from spec.strategies import DEFAULT_MARGIN, PROBE_BITS

@@ -417,6 +417,6 @@ def test_invalid_arguments_raise_when_called_not_when_drawn() -> None:
 
 
 def test_the_checker_and_the_cli_draw_with_the_strategies_default_margin() -> None:
-    from spec.checks import Config
+    from spec.checks.base import Config
 
     assert Config().margin == DEFAULT_MARGIN

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from impl.torch_backend import TorchBackend
 from spec.backend import OPTIONAL_METHODS, Subject, load_backend
-from spec.checks import Config
+from spec.checks.base import Config
 from spec.runner import Result, module_checks, run_all
 from spec.verdict import Status
 from tests import torch_mutants as M

@@ -25,7 +25,7 @@ import torch
 
 from impl.torch_backend import IEEE, TorchBackend, compile_backends, matmul_precision
 from spec.backend import load_backend
-from spec.checks import Config
+from spec.checks.base import Config
 from spec.cli import main
 from spec.runner import Result, module_checks, run_all
 from spec.verdict import Status

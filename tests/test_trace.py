@@ -1,4 +1,4 @@
-"""Tests of `spec.trace`: the table on the real registry, and each `--check` problem on a small
+"""Tests of `spec.traceability.trace`: the table on the real registry, and each `--check` problem on a small
 synthetic registry, manifest and repository (a temporary directory with `tests/` and `docs/`).
 """
 
@@ -12,9 +12,16 @@ from typing import Any
 import pytest
 
 import spec.registry as registry
-import spec.trace as trace
+import spec.traceability.trace as trace
 from spec.registry import REGISTRY, Entry, LeanDecl, Manifest, manifest
-from spec.trace import build_rows, problems, render_markdown, repo_root, scan_docs, scan_tests
+from spec.traceability.trace import (
+    build_rows,
+    problems,
+    render_markdown,
+    repo_root,
+    scan_docs,
+    scan_tests,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lean"
 TOY_FILE = "Toy/Grad.lean"
@@ -250,7 +257,7 @@ def test_markdown_marks_mathlib_and_unmirrored_rows() -> None:
 @pytest.fixture
 def toy_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A manifest listing base.lean's declarations under `Toy/Grad.lean`."""
-    from spec.lean_source import parse_file
+    from spec.traceability.lean_source import parse_file
 
     base = parse_file(FIXTURES / "base.lean")
     decls = {d.name: LeanDecl(name=d.name, kind=d.kind, file=TOY_FILE, line=d.line,  # type: ignore[arg-type]

@@ -13,16 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from .backend import Subject
-from .blocks import OuterSum, Products, abs_dot
-from .checks import Config, against, definition_check, exact, lemma
-from .core import matApplyLin, matCLM, outer, reluDerivCLM, reluVec, toMatrix
-from .examples import PARAMS, MlpExample, MlpPoint
-from .linear_maps import CLM, Elem, FunCLM, Space, inner
-from .mlp import affineMat, exact_args, mlpVecMat, mse_fderiv, mseGrad, why_no_float_check
-from .rational import Q, Rational, fraction_array, q, to_fraction
-from .registry import mirrors
-from .tolerance import (
+from ..backend import Subject
+from ..examples import PARAMS, MlpExample, MlpPoint
+from ..mirror.core import matApplyLin, matCLM, outer, reluDerivCLM, reluVec, toMatrix
+from ..mirror.linear_maps import CLM, Elem, FunCLM, Space, inner
+from ..numerics.blocks import OuterSum, Products, abs_dot
+from ..numerics.tolerance import (
     EXACT,
     SLACK,
     ForwardBounds,
@@ -38,8 +34,12 @@ from .tolerance import (
     propagated_weights,
     scaled_moves,
 )
-from .types import F64, Mat, Vec, real_inv
-from .verdict import Comparison, Verdict, combine, compare, compare_exact, noted, unmet
+from ..rational import Q, Rational, fraction_array, q, to_fraction
+from ..registry import mirrors
+from ..types import F64, Mat, Vec, real_inv
+from ..verdict import Comparison, Verdict, combine, compare, compare_exact, noted, unmet
+from .base import Config, against, definition_check, exact, lemma
+from .mlp import affineMat, exact_args, mlpVecMat, mse_fderiv, mseGrad, why_no_float_check
 
 __all__ = [
     "z1",
@@ -65,7 +65,7 @@ NEEDS_HX = ("W1", "b1", "x")
 
 
 def _mlp(cfg: Config) -> Any:
-    from .strategies import mlp_examples_for
+    from ..strategies import mlp_examples_for
 
     return mlp_examples_for(exact=cfg.dtype == "exact", min_dim=cfg.min_dim, max_dim=cfg.max_dim,
                             margin=cfg.margin, probes=cfg.probes, fixed_dims=cfg.dims,
@@ -258,7 +258,7 @@ def _step(zd: F64, fb: ForwardBounds) -> float:
     The exact radius is min_i |z1_i| / |ż_i|; with computed values it is at least
     (|ẑ1_i| − Δz1_i) / |ż_i| up to the relative error γ_n of ż, which the factor 1/2 absorbs. The
     room taken is |ẑ1_i| − 2Δz1_i, so that the moved point stays out of the band where the mask is
-    in doubt (`spec.tolerance` flags |ẑ1_i| ≤ 2Δz1_i); `_inside` halves the step where it does not.
+    in doubt (`spec.numerics.tolerance` flags |ẑ1_i| ≤ 2Δz1_i); `_inside` halves the step where it does not.
     Steps are capped at 1 (the directions are drawn at the scale of the point).
     """
     zd = np.abs(zd)
@@ -273,7 +273,7 @@ def _step(zd: F64, fb: ForwardBounds) -> float:
 
 class _Moved:
     """The step `d` in argument `k` and the point `plus = p + d`: for a float engine, the step is
-    `factor · base` exactly (`spec.tolerance.scaled_moves`: the direction `h` itself and the scale
+    `factor · base` exactly (`spec.numerics.tolerance.scaled_moves`: the direction `h` itself and the scale
     `s` when every entry of `s·h` moves exactly, else the step with its inexact entries zeroed,
     and 1), so products with `h` serve every scale; for an exact engine, `s·h` exactly as
     `Fraction`s."""
@@ -453,7 +453,7 @@ def _first_layer_step(
 ) -> tuple[F64, F64, F64, F64]:
     """Return, along `B` in `W1`, `b1` or `x`: the change `ż` of z1 (computed), the magnitudes
     `A` bounding its products, the bound `γ_{n_i} A + n_i η` on its rounding (0 for `b1`), and
-    the weights of what Δy grows by along it (`spec.tolerance.first_layer_growth`)."""
+    the weights of what Δy grows by along it (`spec.numerics.tolerance.first_layer_growth`)."""
 
     def compute() -> tuple[F64, F64, F64, F64]:
         n_i, n_h, _ = p.dims
@@ -474,7 +474,7 @@ def _w2_jvp_weights(fb: ForwardBounds, n_h: int, prec: Precision) -> F64:
 def _bounds_at(
     subject: Subject, k: str, p: MlpPoint, fb: ForwardBounds, mv: _Moved
 ) -> ForwardBounds:
-    """Return the bounds at `p + d` (`spec.tolerance.moved_bounds`), from the bounds at `p` and the
+    """Return the bounds at `p + d` (`spec.numerics.tolerance.moved_bounds`), from the bounds at `p` and the
     products along the step that the checks take anyway."""
     prec = subject.prec
     B, f = mv.base, mv.factor

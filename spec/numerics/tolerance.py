@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..examples import MlpPoint
+from ..types import F64
 from .blocks import OuterSum, products, rproducts
-from .examples import MlpPoint
 from .memo import ArrayPool, IdentityMemo
-from .types import F64
 
 __all__ = [
     "Precision",
@@ -287,7 +287,7 @@ def first_layer_growth(
 @dataclass(frozen=True)
 class Shift:
     """How an exact step `d` in one argument moves the forward pass, from products with the step
-    (`spec.gradients` takes them along the probe and scales them).
+    (`spec.checks.gradients` takes them along the probe and scales them).
 
     - `dz, dz_err, dz_mag` (for `W1 b1 x`; None for `W2 b2`): the change of `z1`, computed, a bound
       on its error, and the magnitudes `|d| |x|`, `|W1| |d|` or `|d|` by which `|W1||x| + |b1|`
@@ -534,7 +534,7 @@ def _inexact_whole(a: NDArray[Any], b: NDArray[Any], s: NDArray[Any]) -> NDArray
 
 _MOVED = ArrayPool(4)
 """The moved copies of the parameters: a check's (`W1 + d`, `W2 + d`, one per probe) are reused
-by the next check once nothing refers to them (`spec.memo.ArrayPool`)."""
+by the next check once nothing refers to them (`spec.numerics.memo.ArrayPool`)."""
 
 _TEST_BLOCK = 1 << 14
 """Entries tested at a time (128 KiB of float64 per scratch buffer)."""

@@ -1,7 +1,7 @@
 """Drift between the Lean declarations the mirror was written against and Lean source files.
 
 `against_source` compares a parsed Lean file with its record in the manifest's closure
-(`spec.closure`); `against_manifest` with the manifest's `declarations` for its file; `between`
+(`spec.traceability.closure`); `against_manifest` with the manifest's `declarations` for its file; `between`
 compares two parsed versions of a file. Each returns a `DriftReport` whose findings fall into
 these categories:
 
@@ -18,7 +18,7 @@ category                benign   meaning
 ``open_changed``        no       an ``open``/``export`` added or removed: names may mean otherwise
 ``alias_changed``       no       an ``alias`` added to or removed from the module's file
 ``moved``               yes      same name, kind and fingerprint, on another line
-``respelled``           yes      same normal form, other spelling (``spec.lean_normal``): ASCII or
+``respelled``           yes      same normal form, other spelling (``spec.traceability.lean_normal``): ASCII or
                                  Unicode tokens, ``fun``/``λ``, bound names, redundant parentheses,
                                  layout, ``lemma``/``theorem``; the detail says which
 ``scope_changed``       yes      a ``namespace`` or ``variable`` command added or removed, or an
@@ -42,10 +42,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
+from ..registry import MODULE_FILE, LeanDecl
 from .closure import Closure, SourceDecl, SourceFile, reaching
 from .lean_normal import SPELLINGS
 from .lean_source import THEOREM_KINDS, Declaration, LeanFile, LeanParseError
-from .registry import MODULE_FILE, LeanDecl
 
 __all__ = [
     "Category",

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .types import F64
+from ..types import F64
 
 __all__ = ["abs_dot", "products", "rproducts", "OuterSum", "Products"]
 

@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..rational import Q, is_rational
+from ..rational import matvec as rational_matvec
+from ..registry import mirrors
+from ..types import Arr, Mat, Matrix, Real, Tensor, Vec
 from .linear_maps import CLM, Elem, FunCLM, Space, data_of
-from .rational import Q, is_rational
-from .rational import matvec as rational_matvec
-from .registry import mirrors
-from .types import Arr, Mat, Matrix, Real, Tensor, Vec
 
 __all__ = [
     "get2",

@@ -4,7 +4,7 @@ terms, and the run as JUnit XML (for CI) and Markdown (for a pull request or a w
 Everything here reads `Result`s and the manifest; nothing runs an engine. The numbers a report
 prints are the ones the predicates compared (`Comparison.actual`, `.expected`, `.error`,
 `.bound`); the values "at this point" (z1, y, g = mseGrad y t, the right side in full) are the
-spec's float64 values at the witness, recomputed with `spec.tolerance`, to help read them.
+spec's float64 values at the witness, recomputed with `spec.numerics.tolerance`, to help read them.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from .checks import Config
-from .domain import PARTS
-from .rational import to_fraction
-from .registry import LEAN_REPOSITORY, MODULE_FILE, PINNED_COMMIT, LeanDecl, manifest
-from .runner import PartResult, Result
-from .strategies import DEFAULT_MARGIN
-from .verdict import Comparison, Status
+from ..checks.base import Config
+from ..domain import PARTS
+from ..rational import to_fraction
+from ..registry import LEAN_REPOSITORY, MODULE_FILE, PINNED_COMMIT, LeanDecl, manifest
+from ..runner import PartResult, Result
+from ..strategies import DEFAULT_MARGIN
+from ..verdict import Comparison, Status
 
 __all__ = [
     "part_cell",
@@ -285,8 +285,8 @@ def _mlp_values(w: Mapping[str, Any]) -> dict[str, Any] | None:
     right sides of the gradient lemmas."""
     if not all(k in w for k in _MLP_KEYS):
         return None
-    from .examples import MlpPoint
-    from .tolerance import forward_bounds, grad_bounds
+    from ..examples import MlpPoint
+    from ..numerics.tolerance import forward_bounds, grad_bounds
 
     p = MlpPoint.of({k: np.asarray(w[k], dtype=np.float64) for k in _MLP_KEYS})
     fb = forward_bounds(p)

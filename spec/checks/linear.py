@@ -7,21 +7,21 @@ from typing import Any
 
 import numpy as np
 
-from .backend import Subject
-from .checks import Config, against, exact, lemma
-from .core import linearInputDerivSpec, matCLM, tensorToMatrix, toVecE
-from .examples import LinearExample
-from .linear_maps import hilbert_adjoint
-from .rational import Q
-from .tolerance import SLACK
-from .types import Tensor, Vec
-from .verdict import Comparison, Verdict, combine, compare, compare_exact
+from ..backend import Subject
+from ..examples import LinearExample
+from ..mirror.core import linearInputDerivSpec, matCLM, tensorToMatrix, toVecE
+from ..mirror.linear_maps import hilbert_adjoint
+from ..numerics.tolerance import SLACK
+from ..rational import Q
+from ..types import Tensor, Vec
+from ..verdict import Comparison, Verdict, combine, compare, compare_exact
+from .base import Config, against, exact, lemma
 
 __all__ = ["toVecE_linear_input_deriv_spec_eq_adjoint"]
 
 
 def _linear(cfg: Config) -> Any:
-    from .strategies import either_kind, linear_examples
+    from ..strategies import either_kind, linear_examples
 
     return either_kind(lambda rational: linear_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim,
                                                         rational=rational), cfg.dtype == "exact")

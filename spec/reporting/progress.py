@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO, Protocol, cast, runtime_checkable
 
-from .runner import Result
-from .verdict import Status
+from ..runner import Result
+from ..verdict import Status
 
 __all__ = ["progress", "TextStream", "eta"]
 

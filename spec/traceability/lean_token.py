@@ -1,5 +1,5 @@
-"""The token of the Lean lexer (`spec.lean_source`), apart so that the normal form
-(`spec.lean_normal`) can read tokens without importing the lexer that uses it."""
+"""The token of the Lean lexer (`spec.traceability.lean_source`), apart so that the normal form
+(`spec.traceability.lean_normal`) can read tokens without importing the lexer that uses it."""
 
 from dataclasses import dataclass
 

@@ -10,9 +10,9 @@ declarations the way the traceability and drift checks need them:
   bracket depth 0 that begins the body (a `:=` inside brackets, as in `(n := m)`, does not count),
 * the section `variable` binders the declaration uses, added as Lean adds them,
 * a fingerprint (`fingerprint`) that survives reformatting, comments, proof edits, renames and
-  whatever else Lean's parser identifies (`spec.lean_normal`), and changes when the statement
+  whatever else Lean's parser identifies (`spec.traceability.lean_normal`), and changes when the statement
   changes,
-* the names the statement uses (`refs`, for `spec.closure`), and the file's scope commands:
+* the names the statement uses (`refs`, for `spec.traceability.closure`), and the file's scope commands:
   `open`/`export`, namespaces, `variable`s, aliases, and the scopes left open at its end.
 
 One pass over the text makes the tokens (comments, nested block comments and strings handled
@@ -27,13 +27,13 @@ start a command only in column 0. A doc comment, `@[...]` or a modifier (`privat
 `noncomputable`, ...) starts a command only when the chain it begins ends in a command keyword.
 
 The fingerprint is the first 16 hex digits of the sha256 of the normal form
-(`spec.lean_normal.normal_form`) of: the section variables the declaration takes (one binder per
+(`spec.traceability.lean_normal.normal_form`) of: the section variables the declaration takes (one binder per
 name, in the order declared), the signature, and, for every kind but `theorem` and `lemma`, the
 body. A definition's value is part of what it states (a mirror computes it), and two definitions
 of the same type, like MlpMse's `z1` and `a1` (`: Vec hidDim`), differ only there; a proof is not
 (proof irrelevance). Comments and doc comments are dropped, the declaration's own name (as written
 and fully qualified) is replaced by a placeholder. Attributes, modifiers and the kind keyword are
-left out, so `lemma` ↔ `theorem` and `def` ↔ `abbrev` keep the fingerprint; `spec.drift` treats
+left out, so `lemma` ↔ `theorem` and `def` ↔ `abbrev` keep the fingerprint; `spec.traceability.drift` treats
 the first pair as one kind and reports the second as a kind change.
 
 Limits. Nothing is elaborated: notations and macros are not expanded, `open` does not resolve
@@ -48,7 +48,7 @@ Errors detected (text Lean rejects): unterminated comment, string or «name»; u
 an `end` that closes nothing or the wrong scope; a declaration without a name or without a body;
 a name declared twice (aliases included); a file that ends inside a term or a proof (after `by`,
 `:=`, an operator, ...) or inside a `calc` whose last step has no `:= proof`. A scope left open at
-the end is not an error here (Lean accepts it); `spec.drift` compares it with the recorded file.
+the end is not an error here (Lean accepts it); `spec.traceability.drift` compares it with the recorded file.
 Other malformed text (a garbled term) is accepted as it stands.
 """
 
@@ -408,7 +408,7 @@ class Declaration:
     attributes: tuple[str, ...]
     doc: str | None
     fingerprint: str
-    """sha256 prefix of the statement's normal form (`spec.lean_normal`)."""
+    """sha256 prefix of the statement's normal form (`spec.traceability.lean_normal`)."""
     body_hash: str
     """sha256 prefix of the normalised body (the proof of a theorem, the value of a definition)."""
     namespace: str = ""

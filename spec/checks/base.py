@@ -10,12 +10,12 @@ from typing import Any, TypeVar
 
 from hypothesis.strategies import SearchStrategy
 
-from .backend import BackendError, Subject
-from .rational import exact_array
-from .registry import Kind, attach_check, mirrors
-from .tolerance import EXACT
-from .types import Arr
-from .verdict import Comparison, Verdict, compare, error
+from ..backend import BackendError, Subject
+from ..numerics.tolerance import EXACT
+from ..rational import exact_array
+from ..registry import Kind, attach_check, mirrors
+from ..types import Arr
+from ..verdict import Comparison, Verdict, compare, error
 
 __all__ = ["Config", "Check", "lemma", "definition_check", "exact", "guarded", "against"]
 

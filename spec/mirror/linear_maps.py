@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .rational import Q, is_rational
-from .types import Mat, Real, Vec
+from ..rational import Q, is_rational
+from ..types import Mat, Real, Vec
 
 Elem = Vec | Mat | Real
 """An element of one of the spaces: `Vec n`, `Mat m n`, or `ℝ` (a scalar)."""

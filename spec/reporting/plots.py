@@ -20,11 +20,11 @@ What is computed, and by whom
 -----------------------------
 The Taylor series are the predicates' own quantities, at more steps: the MLP's first-order
 remainder `f(p + d) − f(p) − f'(d)` of the engine's forward pass at exactly representable steps
-`d` (`spec.tolerance.exact_step`), the stated derivative `f'` (`spec.gradients.fderiv_mlp_wrt`,
+`d` (`spec.numerics.tolerance.exact_step`), the stated derivative `f'` (`spec.checks.gradients.fderiv_mlp_wrt`,
 exactly, or its float64 form `_jvp` with its bound), the rounding bound of the check
 (`forward_bounds(...).d_y` of both points, plus the derivative's bound in float mode), the no-kink
 radius from `_zdot`, and the steps the predicate uses from `_step`. For `mse` each point is the
-engine comparison of the predicate `spec.mlp.hasFDerivAt_mse` itself, called with the step `s h`.
+engine comparison of the predicate `spec.checks.mlp.hasFDerivAt_mse` itself, called with the step `s h`.
 """
 
 from __future__ import annotations
@@ -38,12 +38,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .backend import Backend, Subject
-from .checks import Config, exact
-from .examples import MlpExample, MlpPoint, MseExample
-from .runner import Result, round_example
-from .tolerance import EXACT, PRECISIONS, exact_step, forward_bounds, grad_bounds
-from .types import F64, Mat, Vec
+from ..backend import Backend, Subject
+from ..checks.base import Config, exact
+from ..examples import MlpExample, MlpPoint, MseExample
+from ..numerics.tolerance import EXACT, PRECISIONS, exact_step, forward_bounds, grad_bounds
+from ..runner import Result, round_example
+from ..types import F64, Mat, Vec
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -95,7 +95,7 @@ def require_matplotlib() -> None:
 def plot_example(cfg: Config, seed: int) -> MlpExample:
     """Return the example every picture is drawn at: built from `seed` by the strategies' own
     builder, with a mixed activation pattern (see the module docstring)."""
-    from .strategies import build_mlp_example
+    from ..strategies import build_mlp_example
 
     if cfg.dims is not None:
         dims = cfg.dims
@@ -171,8 +171,8 @@ def taylor_series(backend: Backend, cfg: Config, seed: int, argument: str) -> Ta
     """Return the Taylor series of `hasFDerivAt_mlp_wrt_<argument>` (W2, b1, x or W1) at the
     plotted example: the engine's remainder at steps from 2^-30 of the no-kink radius to 2^8 times
     it, with the check's rounding bound and, at small sizes, the exact remainder."""
-    from .gradients import STEP_SCALES, _jvp, _step, _zdot, fderiv_mlp_wrt, remainder_bound
-    from .mlp import exact_args, mlpVecMat
+    from ..checks.gradients import STEP_SCALES, _jvp, _step, _zdot, fderiv_mlp_wrt, remainder_bound
+    from ..checks.mlp import exact_args, mlpVecMat
 
     subject = _subject(backend, cfg)
     prec = subject.prec
@@ -235,7 +235,7 @@ def mse_taylor_series(backend: Backend, cfg: Config, seed: int) -> TaylorSeries:
     """Return the Taylor series of `hasFDerivAt_mse` at the plotted example: at each step `s`, the
     engine comparison of the predicate `hasFDerivAt_mse` run with the step `s h` (the remainder of
     the engine's loss as a function of `b2`, which is `mse t`), its bound, and `(1/n)‖s h‖²`."""
-    from .mlp import hasFDerivAt_mse
+    from ..checks.mlp import hasFDerivAt_mse
 
     subject = _subject(backend, cfg)
     prec = subject.prec
@@ -283,10 +283,10 @@ class GradientErrors:
 
 def gradient_errors(backend: Backend, cfg: Config, seed: int, argument: str) -> GradientErrors:
     """Return the per-entry error of the engine's gradient in `argument` at the plotted example,
-    with the bound of the `grad_<argument>_mse` check (compared as `spec.checks.against` does:
+    with the bound of the `grad_<argument>_mse` check (compared as `spec.checks.base.against` does:
     with the exact right side within Δ, or the float64 one within 2Δ)."""
-    from .gradients import lemma_rhs
-    from .mlp import exact_args
+    from ..checks.gradients import lemma_rhs
+    from ..checks.mlp import exact_args
 
     subject = _subject(backend, cfg)
     prec = subject.prec
@@ -315,7 +315,7 @@ def gradient_errors(backend: Backend, cfg: Config, seed: int, argument: str) -> 
 
 
 def _statement(name: str) -> str:
-    from .registry import manifest
+    from ..registry import manifest
 
     decl = manifest().declarations.get(name)
     return decl.statement if decl else ""

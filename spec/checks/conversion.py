@@ -7,19 +7,19 @@ from typing import Any
 
 import numpy as np
 
-from .backend import Subject
-from .checks import Config, definition_check, lemma
-from .core import get2, tensorToMatrix, toMatrix
-from .examples import LinearExample
-from .registry import mirrors
-from .types import Mat, Tensor
-from .verdict import Verdict, combine, compare_exact
+from ..backend import Subject
+from ..examples import LinearExample
+from ..mirror.core import get2, tensorToMatrix, toMatrix
+from ..registry import mirrors
+from ..types import Mat, Tensor
+from ..verdict import Verdict, combine, compare_exact
+from .base import Config, definition_check, lemma
 
 __all__ = ["toMatE", "toMatrix_toMatE"]
 
 
 def _linear(cfg: Config) -> Any:
-    from .strategies import either_kind, linear_examples
+    from ..strategies import either_kind, linear_examples
 
     return either_kind(lambda rational: linear_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim,
                                                         rational=rational), cfg.dtype == "exact")

@@ -12,7 +12,7 @@ import inspect
 import re
 from pathlib import Path
 
-from .registry import LEAN_REPOSITORY, PINNED_COMMIT, Entry, lookup
+from ..registry import LEAN_REPOSITORY, PINNED_COMMIT, Entry, lookup
 from .trace import locate, repo_root
 
 __all__ = ["explain", "docs_section"]

@@ -7,7 +7,7 @@ the facts drift compares: visibility, spellings, bound names, the file's `open`s
 `variable`s and aliases, and the scopes left open at its end. Mathlib and Lean's core are the
 boundary: the names reached there are listed (`external`), not fingerprinted.
 
-    python -m spec.closure CHECKOUT [--write]
+    python -m spec.traceability.closure CHECKOUT [--write]
 
 reads a TorchLean checkout at the pinned commit and prints (or, with `--write`, stores in
 `spec/data/manifest.json`) that table, and refreshes the fingerprints and lines of the manifest's
@@ -385,7 +385,7 @@ def _write(c: Closure, manifest_path: Path) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Build the closure from a checkout; print a summary, or store it with `--write`."""
-    p = argparse.ArgumentParser(prog="python -m spec.closure", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m spec.traceability.closure", description=__doc__.split("\n")[0])
     p.add_argument("checkout", help="a TorchLean checkout at the pinned commit")
     p.add_argument("--module", default="NN/Proofs/Autograd/FDeriv/MlpMse.lean")
     p.add_argument("--write", action="store_true", help="store it in spec/data/manifest.json")

@@ -9,8 +9,8 @@
 * `--check`: print one line per problem and exit 1 when a manifest name has no mirror, a mirror
   names a Lean name the manifest lacks (or another kind), a lemma has no test, a docs page names
   a Lean declaration the manifest lacks, or `docs/traceability.md` is stale.
-* `--lean-source PATH [PATH ...]`: report drift against the manifest (`spec.drift`). A folder
-  is a TorchLean checkout: every file of the manifest's closure (`spec.closure`) is read from it
+* `--lean-source PATH [PATH ...]`: report drift against the manifest (`spec.traceability.drift`). A folder
+  is a TorchLean checkout: every file of the manifest's closure (`spec.traceability.closure`) is read from it
   and compared, and a change in a helper names the module's declarations it reaches. A file is
   compared with the manifest file it is a copy of (guessed from the end of PATH, else its base
   name, else MlpMse.lean; `--lean-file FILE` says which, for a single PATH). Exit 0 when only
@@ -51,11 +51,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..registry import LEAN_REPOSITORY, PINNED_COMMIT, Entry, LeanDecl
 from .closure import Closure, closure, reaching
 from .drift import CheckoutReport, against_manifest, against_source, annotate, missing_file
 from .drift import manifest_file_for as _manifest_file_for
 from .lean_source import LeanFile, LeanParseError, parse_file
-from .registry import LEAN_REPOSITORY, PINNED_COMMIT, Entry, LeanDecl
 
 __all__ = [
     "main",
@@ -87,7 +87,7 @@ _FENCE_RE = re.compile(r"^(```|~~~)")
 
 def repo_root() -> Path:
     """Return the repository that holds the `spec` package (its `tests/` and `docs/`)."""
-    return Path(__file__).resolve().parent.parent
+    return Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -423,8 +423,8 @@ def render_closure(c: Closure | None) -> str:
         "",
         f"The {len(c.roots())} declarations of `{c.module}` reach {total} TorchLean declarations "
         f"in {len(c.files)} files, through the names their statements and the definitions among "
-        "them use (`spec.closure`; rebuilt from a checkout at the pinned commit by "
-        "`python -m spec.closure CHECKOUT --write`). `python -m spec trace --lean-source "
+        "them use (`spec.traceability.closure`; rebuilt from a checkout at the pinned commit by "
+        "`python -m spec.traceability.closure CHECKOUT --write`). `python -m spec trace --lean-source "
         "CHECKOUT` compares each of them; a change names the module's declarations it reaches "
         "(the last column).",
         "",
@@ -621,7 +621,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     """Run `python -m spec trace` with the arguments after `trace`; return the exit status."""
     args = _parser().parse_args(argv[1:] if argv[:1] == ["--"] else argv)
-    from .registry import REGISTRY, manifest
+    from ..registry import REGISTRY, manifest
 
     decls = list(manifest().declarations.values())
     root = repo_root()

@@ -9,16 +9,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .backend import Subject
-from .checks import Config, against, definition_check, exact, lemma
-from .core import Differentiable, affine, innerSL, reluVec, toMatrix, vjp
-from .examples import PARAMS, MlpExample, MlpPoint, MseExample, rational_point
-from .linear_maps import CLM, Elem, FunCLM, Space, inner
-from .rational import Q, fraction_array, q
-from .registry import mirrors
-from .tolerance import EXACT, SLACK, exact_step, forward_bounds, grad_bounds
-from .types import Mat, Real, Vec, real_inv
-from .verdict import Comparison, Verdict, combine, compare, compare_exact, unmet
+from ..backend import Subject
+from ..examples import PARAMS, MlpExample, MlpPoint, MseExample, rational_point
+from ..mirror.core import Differentiable, affine, innerSL, reluVec, toMatrix, vjp
+from ..mirror.linear_maps import CLM, Elem, FunCLM, Space, inner
+from ..numerics.tolerance import EXACT, SLACK, exact_step, forward_bounds, grad_bounds
+from ..rational import Q, fraction_array, q
+from ..registry import mirrors
+from ..types import Mat, Real, Vec, real_inv
+from ..verdict import Comparison, Verdict, combine, compare, compare_exact, unmet
+from .base import Config, against, definition_check, exact, lemma
 
 __all__ = [
     "affineMat",
@@ -34,7 +34,7 @@ __all__ = [
 
 
 def _mlp(cfg: Config) -> Any:
-    from .strategies import mlp_examples_for
+    from ..strategies import mlp_examples_for
 
     return mlp_examples_for(exact=cfg.dtype == "exact", min_dim=cfg.min_dim, max_dim=cfg.max_dim,
                             margin=cfg.margin, probes=cfg.probes, fixed_dims=cfg.dims,
@@ -42,7 +42,7 @@ def _mlp(cfg: Config) -> Any:
 
 
 def _mse(cfg: Config) -> Any:
-    from .strategies import either_kind, mse_examples
+    from ..strategies import either_kind, mse_examples
 
     return either_kind(lambda rational: mse_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim,
                                                      rational=rational), cfg.dtype == "exact")
@@ -359,7 +359,7 @@ def mseGrad_eq_adjoint_fderiv(ex: MseExample, subject: Subject) -> Verdict:
     `mseGrad y t` exactly. On the engine, the `b2` gradient at `mse_point y t` is its VJP of
     `mse t` at `y`.
     """
-    from .linear_maps import hilbert_adjoint
+    from ..mirror.linear_maps import hilbert_adjoint
 
     name = "Proofs.Autograd.mseGrad_eq_adjoint_fderiv"
     t, y = Vec(exact(ex.value("t"))), Vec(exact(ex.value("y")))

@@ -7,20 +7,20 @@ from typing import Any
 
 import numpy as np
 
-from .backend import Subject
-from .checks import Config, exact, lemma
-from .core import reluDerivCLM, reluDerivSpec
-from .examples import VecExample
-from .linear_maps import hilbert_adjoint
-from .rational import Q
-from .types import Vec
-from .verdict import Comparison, Verdict, combine, compare, compare_exact
+from ..backend import Subject
+from ..examples import VecExample
+from ..mirror.core import reluDerivCLM, reluDerivSpec
+from ..mirror.linear_maps import hilbert_adjoint
+from ..rational import Q
+from ..types import Vec
+from ..verdict import Comparison, Verdict, combine, compare, compare_exact
+from .base import Config, exact, lemma
 
 __all__ = ["reluDerivCLM_apply", "reluDerivCLM_inner", "reluDerivCLM_adjoint_apply"]
 
 
 def _vecs(cfg: Config) -> Any:
-    from .strategies import either_kind, vec_examples
+    from ..strategies import either_kind, vec_examples
 
     return either_kind(lambda rational: vec_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim,
                                                      rational=rational), cfg.dtype == "exact")

@@ -1,0 +1,5 @@
+"""The checks: predicates that drive an engine against the mirror, one per Lean name.
+
+Each module holds the checks of one banner of MlpMse.lean, registered under the Lean names they
+check (`spec.registry`); `base` holds the run configuration and the helpers they share.
+"""
