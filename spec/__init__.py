@@ -36,9 +36,18 @@ __all__ = [
 
 
 def _load_mirrors() -> None:
-    """Import every module that registers mirrors, in the Lean file's order."""
-    from .checks import conversion, gradients, linear, mlp, relu  # noqa: F401
-    from .mirror import core  # noqa: F401
+    """Register every mirror (the carrier types, the building blocks, the banner modules in the
+    Lean file's order), then import the checks, which attach to them."""
+    from . import types
+    from .mirror import BANNERS, BLOCKS
+    from .registry import REGISTRY, bind
+
+    if REGISTRY:  # loaded already (the CLI and the API call this again)
+        return
+    bind(types, every=False)
+    for module in (*BLOCKS, *BANNERS):
+        bind(module)
+    from . import checks  # noqa: F401
 
 
 _load_mirrors()

@@ -1,20 +1,25 @@
 """The registry: every mirror, keyed by the fully qualified Lean name it stands for.
 
 The Lean side (kind, file, line, hypotheses, statement) is data, kept once in `data/manifest.json`;
-`@mirrors(NAME)` attaches a Python object to a manifest entry and refuses names the manifest does
-not know, so a typo cannot register a mirror of nothing.
+`mirrors(NAME, KIND)` attaches a Python object to a manifest entry and refuses names the manifest
+does not know, so a typo cannot register a mirror of nothing. `bind(module)` registers every
+mirror a module lists in `__all__`, read from the docstring each opens with (`` `NAME` (KIND): ``),
+so the mirror modules themselves import nothing from here.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any, Literal, TypeVar
+from types import ModuleType
+from typing import Any, Literal, TypeVar, get_args
 
 Kind = Literal["def", "lemma", "theorem", "abbrev", "instance", "structure", "notation"]
+_KINDS = get_args(Kind)
 
 __all__ = [
     "Kind",
@@ -23,6 +28,7 @@ __all__ = [
     "REGISTRY",
     "manifest",
     "mirrors",
+    "bind",
     "lookup",
     "MODULE_FILE",
     "PINNED_COMMIT",
@@ -136,6 +142,37 @@ def mirrors(name: str, kind: Kind) -> Callable[[T], T]:
         return obj
 
     return register
+
+
+_HEADER = re.compile(r"\s*`([^`]+)` \((\w+)\)")
+
+
+def bind(module: ModuleType, *, every: bool = True) -> list[str]:
+    """Register each object in `module.__all__` whose docstring opens with `` `NAME` (KIND) `` as
+    the mirror of `NAME`, and return the names registered, in the module's order.
+
+    With `every` (the banner modules and the building blocks), an object without that opening is
+    refused: a mirror module holds Lean-named declarations and nothing else. The object's own name
+    must be the Lean name's last component, so the Python name reads as the Lean one.
+    """
+    names: list[str] = []
+    for attr in getattr(module, "__all__", ()):
+        obj = getattr(module, attr)
+        m = _HEADER.match(getattr(obj, "__doc__", None) or "")
+        if m is None:
+            if every:
+                raise LookupError(f"{module.__name__}.{attr}: a mirror module lists only Lean "
+                                  "declarations; open its docstring with `NAME` (KIND)")
+            continue
+        name, kind = m.group(1), m.group(2)
+        if name.rsplit(".", 1)[-1] != attr:
+            raise LookupError(f"{module.__name__}.{attr}: mirrors {name!r}; name it "
+                              f"{name.rsplit('.', 1)[-1]!r}, as Lean does")
+        if kind not in _KINDS:
+            raise LookupError(f"{module.__name__}.{attr}: unknown kind {kind!r} in its docstring")
+        mirrors(name, kind)(obj)  # type: ignore[arg-type]
+        names.append(name)
+    return names
 
 
 def attach_check(name: str, check: Any) -> None:

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, ClassVar, TypeAlias, TypeVar
+from typing import Any, ClassVar, Generic, TypeAlias, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .rational import Q, is_rational
-from .registry import mirrors
 
 F64: TypeAlias = NDArray[np.float64]
 """A float64 numpy array; shapes are written with jaxtyping (`Float[F64, "hidDim inDim"]`)."""
@@ -30,7 +29,10 @@ Real: TypeAlias = float | Fraction | Any
 """A real number: a float, or an exact rational (`Fraction`, or python-flint's `fmpq`; see
 `spec.rational`)."""
 
-__all__ = ["F64", "Arr", "Real", "Vec", "Mat", "Matrix", "Tensor", "real_inv", "as_real_array"]
+__all__ = [
+    "F64", "Arr", "Real", "Vec", "Mat", "Matrix", "Tensor", "Equation", "nat_cast", "real_inv",
+    "as_real_array",
+]
 
 
 def real_inv(n: int | Real) -> Real:
@@ -107,7 +109,6 @@ class _L2:
         return self.inner(self)
 
 
-@mirrors("Proofs.Autograd.Vec", "abbrev")
 @dataclass(frozen=True, eq=False)
 class Vec(_L2):
     """`Proofs.Autograd.Vec` (abbrev): ℝⁿ as `EuclideanSpace ℝ (Fin n)`, with the dot product.
@@ -125,7 +126,6 @@ class Vec(_L2):
         return self.data[i]
 
 
-@mirrors("Proofs.Autograd.Mat", "abbrev")
 @dataclass(frozen=True, eq=False)
 class Mat(_L2):
     """`Proofs.Autograd.Mat` (abbrev): `PiLp 2 (Fin m → PiLp 2 (Fin n → ℝ))`, m rows, n columns.
@@ -195,3 +195,21 @@ class Tensor:
     @property
     def rank(self) -> int:
         return int(self.data.ndim)
+
+
+S = TypeVar("S")
+
+
+@dataclass(frozen=True)
+class Equation(Generic[S]):
+    """A Lean equation `lhs = rhs` with both sides evaluated: what a mirrored equality lemma
+    returns. The mirror states it; whether the sides agree is for a check to decide."""
+
+    lhs: S
+    rhs: S
+
+
+def nat_cast(n: int, like: Vec) -> Real:
+    """Return Lean's cast `(n : ℝ)`: an exact rational when `like` holds exact entries, else a
+    float, so that the arithmetic it enters stays in `like`'s kind."""
+    return Q(n) if like.data.dtype == object else float(n)

@@ -37,21 +37,21 @@ CHECKS = {name.rsplit(".", 1)[-1]: (name, kind, check) for name, kind, check in 
 Predicate = Callable[[MlpExample, Subject], Verdict]
 
 NEEDS_HX: dict[str, Predicate] = {
-    "hasFDerivAt_mlp_wrt_b1": G.hasFDerivAt_mlp_wrt_b1,
-    "hasFDerivAt_mlp_wrt_x": G.hasFDerivAt_mlp_wrt_x,
-    "hasFDerivAt_mlp_wrt_W1": G.hasFDerivAt_mlp_wrt_W1,
-    "grad_b1_mse": G.grad_b1_mse,
-    "grad_x_mse": G.grad_x_mse,
-    "grad_W1_mse": G.grad_W1_mse,
+    "hasFDerivAt_mlp_wrt_b1": G.check_hasFDerivAt_mlp_wrt_b1,
+    "hasFDerivAt_mlp_wrt_x": G.check_hasFDerivAt_mlp_wrt_x,
+    "hasFDerivAt_mlp_wrt_W1": G.check_hasFDerivAt_mlp_wrt_W1,
+    "grad_b1_mse": G.check_grad_b1_mse,
+    "grad_x_mse": G.check_grad_x_mse,
+    "grad_W1_mse": G.check_grad_W1_mse,
 }
 """The lemmas with the hypothesis `hx : ∀ i, z1 W1 b1 x i ≠ 0`."""
 
 NO_HYPOTHESIS: dict[str, Predicate] = {
-    "hasFDerivAt_mlp_wrt_W2": G.hasFDerivAt_mlp_wrt_W2,
-    "grad_W2_mse": G.grad_W2_mse,
-    "grad_b2_mse": G.grad_b2_mse,
+    "hasFDerivAt_mlp_wrt_W2": G.check_hasFDerivAt_mlp_wrt_W2,
+    "grad_W2_mse": G.check_grad_W2_mse,
+    "grad_b2_mse": G.check_grad_b2_mse,
     # At a kink it compares only the W2 and b2 slices, which need no hypothesis.
-    "adjoint_fderiv_comp_apply_one": spec.checks.mlp.adjoint_fderiv_comp_apply_one,
+    "adjoint_fderiv_comp_apply_one": spec.checks.mlp.check_adjoint_fderiv_comp_apply_one,
 }
 """Lemmas drawn at MLP points that need no hypothesis, so they still hold at a kink."""
 

@@ -1,4 +1,4 @@
-"""`spec.checks.gradients._loss_difference`: along a step `d` inside the no-kink region the network is
+"""`spec.numerics.steps.loss_difference`: along a step `d` inside the no-kink region the network is
 affine, so `L(p + d) − L(p) − (1/n)‖f'(d)‖²` is exactly `⟪∇L, d⟫`. Computed from a correct
 engine's two losses and the spec's float64 stated derivative, it must lie within the returned
 bound of that exact value (the right side of `grad_k_mse`, in `Fraction`s, contracted with the
@@ -26,8 +26,9 @@ from hypothesis import given, settings
 
 from impl.model import ReferenceBackend
 from spec.backend import Subject
-from spec.checks.gradients import _inside, _loss_difference, _shared_step, lemma_rhs
-from spec.checks.mlp import exact_args, mlpVecMat, mse
+from spec.checks.network import exact_args, right_side
+from spec.mirror.mlp import mlpVecMat, mse
+from spec.numerics.steps import loss_difference, shared_step, step_inside
 from spec.examples import PARAMS, MlpExample, MlpPoint
 from spec.mirror.linear_maps import inner
 from spec.numerics.tolerance import FLOAT32, FLOAT64, Precision, forward_bounds
@@ -75,17 +76,17 @@ def _check_along_probe(ex: MlpExample, prec: Precision, loss: Callable[[MlpPoint
     compared = 0
     for k in PARAMS:
         h = ex.directions[0][k]
-        inside = _inside(subject, k, p, fb, h, _shared_step(subject, k, p, fb, h))
+        inside = step_inside(subject, k, p, fb, h, shared_step(subject, k, p, fb, h))
         if inside is None:
             continue
         mv, fp, _ = inside
         Lp = loss(mv.plus)
         if tight:
             fp = replace(fp, d_loss=_rounding(mv.plus, Lp))
-        value, bound = _loss_difference(subject, k, p, fb, mv, Lp, L0, fp)
+        value, bound = loss_difference(subject, k, p, fb, mv, Lp, L0, fp)
         d = exact_array(mv.d)
         step = Mat(d) if d.ndim == 2 else Vec(d)
-        exact = to_fraction(inner(step, lemma_rhs(k, *args, t)))
+        exact = to_fraction(inner(step, right_side(k, *args, t)))
         assert abs(Fraction(value) - exact) <= Fraction(bound), (k, value, float(exact), bound)
         compared += 1
     return compared

@@ -22,8 +22,10 @@ from hypothesis import given, settings
 
 from impl.model import ReferenceBackend
 from spec.backend import Subject
-from spec.checks.gradients import _bounds_at, _moved, _shared_step, z1
-from spec.checks.mlp import exact_args, mlpVecMat, mse
+from spec.checks.network import exact_args
+from spec.mirror.gradients import z1
+from spec.mirror.mlp import mlpVecMat, mse
+from spec.numerics.steps import bounds_at, shared_step, take_step
 from spec.examples import PARAMS, MlpExample, MlpPoint
 from spec.numerics.tolerance import FLOAT64, SLACK, _forward_bounds, forward_bounds
 from spec.rational import exact_array, to_fraction
@@ -53,13 +55,13 @@ def _check_moved(ex: MlpExample) -> int:
     compared = 0
     for k in PARAMS:
         h = ex.directions[0][k]
-        s = _shared_step(subject, k, p, fb, h)
+        s = shared_step(subject, k, p, fb, h)
         if s == 0:
             continue
         for direction in (h, -h):  # p + d and p − d
-            mv = _moved(subject, k, p, direction, s)
+            mv = take_step(subject, k, p, direction, s)
             q = mv.plus
-            mb = _bounds_at(subject, k, p, fb, mv)
+            mb = bounds_at(subject, k, p, fb, mv)
             if (mb.mask != fb.mask).any() or mb.kink_doubt.any():
                 continue  # the check skips such steps
             W1, b1, W2, b2, x = exact_args(q)
@@ -165,9 +167,9 @@ def test_moved_bounds_are_tight_on_a_family_of_points() -> None:
         if fb.kink_doubt.any():
             continue
         for k in PARAMS:
-            s = _shared_step(subject, k, p, fb, directions[k])
+            s = shared_step(subject, k, p, fb, directions[k])
             for direction in (directions[k], -directions[k]):
-                mb = _bounds_at(subject, k, p, fb, mv := _moved(subject, k, p, direction, s))
+                mb = bounds_at(subject, k, p, fb, mv := take_step(subject, k, p, direction, s))
                 if s == 0 or (mb.mask != fb.mask).any() or mb.kink_doubt.any():
                     continue
                 W1, b1, W2, b2, x = exact_args(mv.plus)

@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 
 import spec.checks.conversion
-import spec.mirror.core
+import spec.mirror.conversion
+import spec.mirror.building_blocks
 from impl import ReferenceBackend
 from spec.backend import Backend
 from spec.checks.base import Check, Config
@@ -67,14 +68,24 @@ def _toMatE_reshaped(W: Tensor) -> Mat:
 
 Patch = Callable[[pytest.MonkeyPatch], None]
 
+def _patch_both(name: str, value: object) -> Patch:
+    # The mirror module defines the name; the check module imports it: a wrong mirror is wrong
+    # wherever it is read.
+    def patch(mp: pytest.MonkeyPatch) -> None:
+        mp.setattr(spec.mirror.conversion, name, value)
+        mp.setattr(spec.checks.conversion, name, value)
+
+    return patch
+
+
 MIRROR_PATCHES: dict[str, Patch] = {
     # `toMatE` reads its entries in the wrong layout.
-    "mirror-toMatE-reshaped": lambda mp: mp.setattr(spec.checks.conversion, "toMatE", _toMatE_reshaped),
-    # `toMatE`'s `Spec.get2` is transposed, `tensorToMatrix`'s (in spec.mirror.core) is not.
-    "mirror-conversion-get2-transposed": lambda mp: mp.setattr(spec.checks.conversion, "get2",
-                                                               _get2_transposed),
+    "mirror-toMatE-reshaped": _patch_both("toMatE", _toMatE_reshaped),
+    # `toMatE`'s `Spec.get2` is transposed, `tensorToMatrix`'s (in the building blocks) is not.
+    "mirror-conversion-get2-transposed": _patch_both("get2", _get2_transposed),
     # `tensorToMatrix`'s `Spec.get2` is transposed, `toMatE`'s is not.
-    "mirror-core-get2-transposed": lambda mp: mp.setattr(spec.mirror.core, "get2", _get2_transposed),
+    "mirror-core-get2-transposed": lambda mp: mp.setattr(spec.mirror.building_blocks, "get2",
+                                                         _get2_transposed),
 }
 
 

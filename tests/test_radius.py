@@ -9,8 +9,11 @@ import pytest
 from hypothesis import given, settings
 
 from spec.checks.base import exact
-from spec.checks.gradients import _past_first_kink, _zdot_exact, fderiv_mlp_wrt, z1
-from spec.checks.mlp import exact_args, mlpVecMat
+from spec.checks.gradients import _past_first_kink
+from spec.checks.network import exact_args, stated_derivative
+from spec.mirror.gradients import z1
+from spec.mirror.mlp import mlpVecMat
+from spec.numerics.steps import zdot_exact
 from spec.examples import MlpExample
 from spec.strategies import mlp_examples
 
@@ -23,8 +26,8 @@ def _tightness(W2: float, h: float) -> tuple[bool, bool]:
     args = exact_args(p)
     zz = z1(args[0], args[1], args[4]).data
     hh = exact(np.array([h]))
-    c = _past_first_kink("b1", args, fderiv_mlp_wrt("b1", *args), mlpVecMat(*args), zz,
-                         _zdot_exact("b1", args, hh), hh)
+    c = _past_first_kink("b1", args, stated_derivative("b1", *args), mlpVecMat(*args), zz,
+                         zdot_exact("b1", args, hh), hh)
     assert c is not None
     return bool(c.actual), c.ok
 
@@ -58,8 +61,8 @@ def test_the_tightness_comparison_holds_on_drawn_points() -> None:
         zz = z1(args[0], args[1], args[4]).data
         for k in ("b1", "x", "W1"):
             h = exact(ex.directions[0][k])
-            zd = _zdot_exact(k, args, h)
-            c = _past_first_kink(k, args, fderiv_mlp_wrt(k, *args), mlpVecMat(*args), zz, zd, h)
+            zd = zdot_exact(k, args, h)
+            c = _past_first_kink(k, args, stated_derivative(k, *args), mlpVecMat(*args), zz, zd, h)
             made.append(c is not None)
             broken.append(c is not None and bool(c.actual))
             if c is not None:

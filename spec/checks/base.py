@@ -6,18 +6,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import Any, TypeVar
+from typing import Any
 
 from hypothesis.strategies import SearchStrategy
 
 from ..backend import BackendError, Subject
 from ..numerics.tolerance import EXACT
 from ..rational import exact_array
-from ..registry import Kind, attach_check, mirrors
+from ..registry import attach_check
 from ..types import Arr
 from ..verdict import Comparison, Verdict, compare, error
 
-__all__ = ["Config", "Check", "lemma", "definition_check", "exact", "guarded", "against"]
+__all__ = ["Config", "Check", "check", "exact", "guarded", "against"]
 
 
 @dataclass(frozen=True)
@@ -68,31 +68,20 @@ class Check:
     """What is checked, on what: e.g. "engine grads vs closed form; engine loss along probes"."""
 
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def lemma(
-    name: str,
-    strategy: Callable[[Config], SearchStrategy[Any]],
-    subject: str,
-    kind: Kind = "lemma",
-) -> Callable[[F], F]:
-    """Register the decorated predicate as the mirror of the lemma `name` and as its check."""
-
-    def register(fn: F) -> F:
-        mirrors(name, kind)(fn)
-        attach_check(name, Check(name, strategy, guarded(name, fn), subject))
-        return fn
-
-    return register
-
-
-def definition_check(
+def check(
     name: str, strategy: Callable[[Config], SearchStrategy[Any]], subject: str
 ) -> Callable[[Predicate], Predicate]:
-    """Attach the decorated predicate as the check of the (already registered) definition `name`."""
+    """Attach the decorated predicate as the check of the registered mirror `name`.
+
+    The predicate must be named `check_<short name>`, so a check reads as the Lean name it checks;
+    `spec.registry.attach_check` refuses a name no mirror is registered under.
+    """
 
     def register(fn: Predicate) -> Predicate:
+        short = name.rsplit(".", 1)[-1]
+        if getattr(fn, "__name__", None) != f"check_{short}":
+            raise LookupError(f"@check({name!r}): name the predicate check_{short}, "
+                              f"not {getattr(fn, '__name__', fn)!r}")
         attach_check(name, Check(name, strategy, guarded(name, fn), subject))
         return fn
 

@@ -1,40 +1,21 @@
-"""Lean banner "Tensor ↔ Mat conversion (only for matrix-shaped tensors)": `toMatE`,
-`toMatrix_toMatE`."""
+"""Checks of the banner "Tensor ↔ Mat conversion": `toMatE`, `toMatrix_toMatE`."""
 
-from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 
 from ..backend import Subject
 from ..examples import LinearExample
-from ..mirror.core import get2, tensorToMatrix, toMatrix
-from ..registry import mirrors
-from ..types import Mat, Tensor
+from ..mirror.building_blocks import get2
+from ..mirror.conversion import toMatE, toMatrix_toMatE
+from ..types import Tensor
 from ..verdict import Verdict, combine, compare_exact
-from .base import Config, definition_check, lemma
+from .base import check
+from .domains import linear_layers
 
-__all__ = ["toMatE", "toMatrix_toMatE"]
-
-
-def _linear(cfg: Config) -> Any:
-    from ..strategies import either_kind, linear_examples
-
-    return either_kind(lambda rational: linear_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim,
-                                                        rational=rational), cfg.dtype == "exact")
+__all__ = ["check_toMatE", "check_toMatrix_toMatE"]
 
 
-@mirrors("Proofs.Autograd.toMatE", "def")
-def toMatE(W: Tensor) -> Mat:
-    """`Proofs.Autograd.toMatE` (def): Return the matrix-shaped tensor as a `Mat m n`, entry (i, j)
-    read with `Spec.get2 W i j`."""
-    m, n = W.shape
-    rows = [[get2(W, i, j) for j in range(n)] for i in range(m)]
-    return Mat(np.array(rows, dtype=W.data.dtype).reshape(m, n))
-
-
-@definition_check("Proofs.Autograd.toMatE", _linear, "spec: entries of toMatE W vs Spec.get2 W i j")
+@check("Proofs.Autograd.toMatE", linear_layers, "spec: entries of toMatE W vs Spec.get2 W i j")
 def check_toMatE(ex: LinearExample, subject: Subject) -> Verdict:
     """Check that `toMatE W` is an m×n `Mat` whose entry (i, j) is `Spec.get2 W i j`, exactly."""
     W = Tensor(ex.value("W"))
@@ -52,22 +33,19 @@ def check_toMatE(ex: LinearExample, subject: Subject) -> Verdict:
     )
 
 
-@lemma("Proofs.Autograd.toMatrix_toMatE", _linear,
+@check("Proofs.Autograd.toMatrix_toMatE", linear_layers,
        "spec: toMatrix (toMatE W) vs tensorToMatrix W, exactly")
-def toMatrix_toMatE(ex: LinearExample, subject: Subject) -> Verdict:
-    """`Proofs.Autograd.toMatrix_toMatE` (lemma): Check `toMatrix (toMatE W) = tensorToMatrix W`.
+def check_toMatrix_toMatE(ex: LinearExample, subject: Subject) -> Verdict:
+    """Check `toMatrix (toMatE W) = tensorToMatrix W`, exactly, entry by entry.
 
     Both sides read the tensor through `Spec.get2` into different Lean types (`Mat` then
-    `Matrix`, and `Matrix` directly); the comparison is exact, entry by entry.
+    `Matrix`, and `Matrix` directly).
     """
-    name = "Proofs.Autograd.toMatrix_toMatE"
-    W = Tensor(ex.value("W"))
-    lhs = toMatrix(toMatE(W))
-    rhs = tensorToMatrix(W)
+    eq = toMatrix_toMatE(Tensor(ex.value("W")))
     return combine(
-        name,
+        "Proofs.Autograd.toMatrix_toMatE",
         "spec",
-        [compare_exact("toMatrix (toMatE W) vs tensorToMatrix W", lhs.data.astype(object),
-                       rhs.data.astype(object))],
+        [compare_exact("toMatrix (toMatE W) vs tensorToMatrix W", eq.lhs.data.astype(object),
+                       eq.rhs.data.astype(object))],
         W=ex.value("W"),
     )

@@ -1,39 +1,30 @@
-"""Lean banner "Linear layer: `vec_mat_mul_spec` corresponds to the adjoint on Euclidean vectors":
-`toVecE_linear_input_deriv_spec_eq_adjoint`."""
+"""Checks of the banner "Linear layer: `vec_mat_mul_spec` corresponds to the adjoint on Euclidean
+vectors": `toVecE_linear_input_deriv_spec_eq_adjoint`."""
 
-from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 
 from ..backend import Subject
 from ..examples import LinearExample
-from ..mirror.core import linearInputDerivSpec, matCLM, tensorToMatrix, toVecE
-from ..mirror.linear_maps import hilbert_adjoint
+from ..mirror.building_blocks import matCLM, tensorToMatrix, toVecE
+from ..mirror.linear import toVecE_linear_input_deriv_spec_eq_adjoint
 from ..numerics.tolerance import SLACK
 from ..rational import Q
 from ..types import Tensor, Vec
 from ..verdict import Comparison, Verdict, combine, compare, compare_exact
-from .base import Config, against, exact, lemma
+from .base import against, check, exact
+from .domains import linear_layers
 
-__all__ = ["toVecE_linear_input_deriv_spec_eq_adjoint"]
-
-
-def _linear(cfg: Config) -> Any:
-    from ..strategies import either_kind, linear_examples
-
-    return either_kind(lambda rational: linear_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim,
-                                                        rational=rational), cfg.dtype == "exact")
+__all__ = ["check_toVecE_linear_input_deriv_spec_eq_adjoint"]
 
 
-@lemma(
+@check(
     "Proofs.Autograd.toVecE_linear_input_deriv_spec_eq_adjoint",
-    _linear,
+    linear_layers,
     "spec, exactly, against the Hilbert adjoint; engine linear_input_vjp where it has it, float64",
 )
-def toVecE_linear_input_deriv_spec_eq_adjoint(ex: LinearExample, subject: Subject) -> Verdict:
-    """`Proofs.Autograd.toVecE_linear_input_deriv_spec_eq_adjoint` (lemma): Check
+def check_toVecE_linear_input_deriv_spec_eq_adjoint(ex: LinearExample, subject: Subject) -> Verdict:
+    """Check
     `toVecE (linearInputDerivSpec W δ) = (matCLM (tensorToMatrix W))† (toVecE δ)`.
 
     The left side is the spec tensor fold `∑ i, δ i * W i j`; the right side is the Hilbert adjoint
@@ -42,11 +33,11 @@ def toVecE_linear_input_deriv_spec_eq_adjoint(ex: LinearExample, subject: Subjec
     """
     name = "Proofs.Autograd.toVecE_linear_input_deriv_spec_eq_adjoint"
     W, d = Tensor(exact(ex.value("W"))), Tensor(exact(ex.value("delta")))
-    A = matCLM(tensorToMatrix(W))
-    lhs = toVecE(linearInputDerivSpec(W, d)).data
-    rhs = hilbert_adjoint(A).apply(toVecE(d))
-    closed = A.adjoint().apply(toVecE(d))
-    assert isinstance(rhs, Vec) and isinstance(closed, Vec)
+    eq = toVecE_linear_input_deriv_spec_eq_adjoint(W, d)
+    lhs, rhs = eq.lhs.data, eq.rhs
+    # The closed form the building block offers (Wᵀδ), which the gradient mirrors use, too.
+    closed = matCLM(tensorToMatrix(W)).adjoint().apply(toVecE(d))
+    assert isinstance(closed, Vec)
     comps: list[Comparison] = [
         compare_exact("toVecE (linearInputDerivSpec W δ) vs (matCLM W)† δ (Hilbert adjoint)", lhs,
                       rhs.data),

@@ -1,7 +1,5 @@
-"""Lean banner "2-layer MLP in Mat/Vec form": `affineMat`, `mlpVecMat`, `mse`, `mseGrad`,
+"""Checks of the banner "2-layer MLP in Mat/Vec form": `affineMat`, `mlpVecMat`, `mse`, `mseGrad`,
 `hasFDerivAt_mse`, `mseGrad_eq_adjoint_fderiv`, `adjoint_fderiv_comp_apply_one`."""
-
-from __future__ import annotations
 
 import functools
 from typing import Any
@@ -11,128 +9,34 @@ from numpy.typing import NDArray
 
 from ..backend import Subject
 from ..examples import PARAMS, MlpExample, MlpPoint, MseExample, rational_point
-from ..mirror.core import Differentiable, affine, innerSL, reluVec, toMatrix, vjp
-from ..mirror.linear_maps import CLM, Elem, FunCLM, Space, inner
+from ..mirror.linear_maps import Elem, hilbert_adjoint, inner
+from ..mirror.mlp import (
+    adjoint_fderiv_comp_apply_one,
+    affineMat,
+    hasFDerivAt_mse,
+    mlpVecMat,
+    mse,
+    mseGrad,
+    mseGrad_eq_adjoint_fderiv,
+)
 from ..numerics.tolerance import EXACT, SLACK, exact_step, forward_bounds, grad_bounds
 from ..rational import Q, fraction_array, q
-from ..registry import mirrors
-from ..types import Mat, Real, Vec, real_inv
+from ..types import Mat, Vec, real_inv
 from ..verdict import Comparison, Verdict, combine, compare, compare_exact, unmet
-from .base import Config, against, definition_check, exact, lemma
+from .base import against, check, exact
+from .domains import mlp_points, mse_points
+from .network import exact_args, hx_holds_exactly, stated_derivative, why_no_float_check
 
 __all__ = [
-    "affineMat",
-    "mlpVecMat",
-    "mse",
-    "mseGrad",
-    "hasFDerivAt_mse",
-    "mseGrad_eq_adjoint_fderiv",
-    "adjoint_fderiv_comp_apply_one",
-    "mse_fderiv",
+    "check_affineMat",
+    "check_mlpVecMat",
+    "check_mse",
+    "check_mseGrad",
+    "check_hasFDerivAt_mse",
+    "check_mseGrad_eq_adjoint_fderiv",
+    "check_adjoint_fderiv_comp_apply_one",
     "mse_point",
 ]
-
-
-def _mlp(cfg: Config) -> Any:
-    from ..strategies import mlp_examples_for
-
-    return mlp_examples_for(exact=cfg.dtype == "exact", min_dim=cfg.min_dim, max_dim=cfg.max_dim,
-                            margin=cfg.margin, probes=cfg.probes, fixed_dims=cfg.dims,
-                            dtype="float64" if cfg.dtype == "exact" else cfg.dtype)
-
-
-def _mse(cfg: Config) -> Any:
-    from ..strategies import either_kind, mse_examples
-
-    return either_kind(lambda rational: mse_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim,
-                                                     rational=rational), cfg.dtype == "exact")
-
-
-def why_no_float_check(p: MlpPoint) -> str:
-    # Why the spec's own float64 values are not checked either, in an `unmet` message.
-    if p.rational is not None:
-        return "the point is rational, so there are no float64 values to certify"
-    return "the exact reference is off at this size"
-
-
-def exact_args(p: MlpPoint) -> tuple[Mat, Vec, Mat, Vec, Vec]:
-    """Return the point's `(W1, b1, W2, b2, x)` as `Mat`s and `Vec`s of exact rationals."""
-    W1, b1, W2, b2, x = (exact(v) for v in p.values())
-    return Mat(W1), Vec(b1), Mat(W2), Vec(b2), Vec(x)
-
-
-# --- Definitions -----------------------------------------------------------------------------
-
-
-@mirrors("Proofs.Autograd.affineMat", "def")
-def affineMat(W: Mat, b: Vec, x: Vec) -> Vec:
-    """`Proofs.Autograd.affineMat` (def): Return `W x + b`, as `affine (toMatrix W) b x`."""
-    return affine(toMatrix(W), b, x)
-
-
-@mirrors("Proofs.Autograd.mlpVecMat", "def")
-def mlpVecMat(W1: Mat, b1: Vec, W2: Mat, b2: Vec, x: Vec) -> Vec:
-    """`Proofs.Autograd.mlpVecMat` (def): Return `W2 · relu(W1 x + b1) + b2`."""
-    z1 = affineMat(W1, b1, x)
-    a1 = reluVec(z1)
-    return affineMat(W2, b2, a1)
-
-
-def _is_exact(v: Vec) -> bool:
-    return bool(v.data.dtype == object)
-
-
-@mirrors("Proofs.Autograd.mse", "def")
-def mse(t: Vec, y: Vec) -> Real:
-    """`Proofs.Autograd.mse` (def): Return `(1/n) · ‖y − t‖²`; for n = 0 it is 0, as
-    `(0 : ℝ)⁻¹ = 0`."""
-    n = t.n
-    inv = real_inv(Q(n) if _is_exact(t) else n)
-    return inv * (y - t).norm_sq()
-
-
-@mirrors("Proofs.Autograd.mseGrad", "def")
-def mseGrad(y: Vec, t: Vec) -> Vec:
-    """`Proofs.Autograd.mseGrad` (def): Return `(2/n) • (y − t)`; for n = 0, `2/0 = 0` in Lean.
-
-    Note the argument order, `y` then `t`, the reverse of `mse t y`.
-    """
-    n = t.n
-    c: Real = 2 * real_inv(Q(n) if _is_exact(t) else n)
-    return (y - t).smul(c)
-
-
-def mse_fderiv(t: Vec, y: Vec) -> CLM:
-    """Return the derivative `hasFDerivAt_mse` states for `mse t` at `y`:
-    `(2/n) • innerSL ℝ (y − t)`."""
-    n = t.n
-    c: Real = 2 * real_inv(Q(n) if _is_exact(t) else n)
-    L = innerSL(y - t)
-    Lt = L.adjoint()
-
-    def apply(h: Elem) -> Elem:
-        return c * L.apply(h)  # type: ignore[operator]
-
-    def adjoint() -> CLM:
-        return FunCLM("((2/n) • innerSL (y − t))†", Space(()), Space((n,)),
-                      lambda s: Lt.apply(s).smul(c), lambda: fwd)  # type: ignore[union-attr]
-
-    fwd = FunCLM("(2/n) • innerSL (y − t)", Space((n,)), Space(()), apply, adjoint)
-    return fwd
-
-
-def mse_function(t: Vec) -> Differentiable:
-    """Return `mse t` with the derivative `hasFDerivAt_mse` states for it."""
-
-    def fn(y: Elem) -> Elem:
-        assert isinstance(y, Vec)
-        return mse(t, y)
-
-    def fderiv(y: Elem) -> CLM:
-        assert isinstance(y, Vec)
-        return mse_fderiv(t, y)
-
-    return Differentiable("mse t", fn, fderiv)
 
 
 def mse_point(y: NDArray[Any], t: NDArray[Any]) -> MlpPoint:
@@ -152,9 +56,9 @@ def mse_point(y: NDArray[Any], t: NDArray[Any]) -> MlpPoint:
     )
 
 
-@definition_check(
+@check(
     "Proofs.Autograd.affineMat",
-    _mlp,
+    mlp_points,
     "engine z1 (its first affine layer) where it has it, else the spec in float64 vs exact",
 )
 def check_affineMat(ex: MlpExample, subject: Subject) -> Verdict:
@@ -185,9 +89,9 @@ def check_affineMat(ex: MlpExample, subject: Subject) -> Verdict:
     return combine("Proofs.Autograd.affineMat", subj, comps, **p.witness())
 
 
-@definition_check(
+@check(
     "Proofs.Autograd.mlpVecMat",
-    _mlp,
+    mlp_points,
     "engine forward vs the spec's network, float64",
 )
 def check_mlpVecMat(ex: MlpExample, subject: Subject) -> Verdict:
@@ -209,9 +113,9 @@ def check_mlpVecMat(ex: MlpExample, subject: Subject) -> Verdict:
     )
 
 
-@definition_check(
+@check(
     "Proofs.Autograd.mse",
-    _mlp,
+    mlp_points,
     "engine loss vs mse t (mlpVecMat …); engine mse(y, t) where it has it; float64",
 )
 def check_mse(ex: MlpExample, subject: Subject) -> Verdict:
@@ -244,9 +148,9 @@ def check_mse(ex: MlpExample, subject: Subject) -> Verdict:
     return combine("Proofs.Autograd.mse", f"engine {subject.name} loss", comps, **p.witness())
 
 
-@definition_check(
+@check(
     "Proofs.Autograd.mseGrad",
-    _mse,
+    mse_points,
     "engine mse_grad(y, t) where it has it, else the spec in float64 vs exact",
 )
 def check_mseGrad(ex: MseExample, subject: Subject) -> Verdict:
@@ -276,13 +180,13 @@ def check_mseGrad(ex: MseExample, subject: Subject) -> Verdict:
 # --- Lemmas ----------------------------------------------------------------------------------
 
 
-@lemma(
+@check(
     "Proofs.Autograd.hasFDerivAt_mse",
-    _mse,
+    mse_points,
     "spec, exactly; engine loss as a function of b2 (which is mse t), float64",
 )
-def hasFDerivAt_mse(ex: MseExample, subject: Subject) -> Verdict:
-    """`Proofs.Autograd.hasFDerivAt_mse` (lemma): Check
+def check_hasFDerivAt_mse(ex: MseExample, subject: Subject) -> Verdict:
+    """Check
     `HasFDerivAt (mse t) ((2/n) • innerSL ℝ (y − t)) y`.
 
     The first-order remainder `mse t (y + h) − mse t y − (2/n)⟪y − t, h⟫` must be exactly
@@ -293,7 +197,7 @@ def hasFDerivAt_mse(ex: MseExample, subject: Subject) -> Verdict:
     name = "Proofs.Autograd.hasFDerivAt_mse"
     n = ex.t.shape[0]
     t, y, h = Vec(exact(ex.value("t"))), Vec(exact(ex.value("y"))), Vec(exact(ex.value("h")))
-    D = mse_fderiv(t, y)
+    D = hasFDerivAt_mse(t, y)
     comps: list[Comparison] = []
     for k in (0, 10):
         hk = h.smul(Q(1, 2**k))
@@ -317,7 +221,7 @@ def hasFDerivAt_mse(ex: MseExample, subject: Subject) -> Verdict:
         # Measured exactly: the true remainder is (1/n)‖d‖², and the engine's only error is in its
         # two losses.
         dx = Vec(exact(d))
-        lin_x = mse_fderiv(t, y).apply(dx)
+        lin_x = hasFDerivAt_mse(t, y).apply(dx)
         rem_x = q(L1x) - q(L0x) - lin_x
         quad_x = real_inv(Q(n)) * dx.norm_sq()
         comps.append(compare("engine loss remainder at step h vs (1/n)‖h‖²",
@@ -345,27 +249,28 @@ def hasFDerivAt_mse(ex: MseExample, subject: Subject) -> Verdict:
     return combine(name, f"spec; engine {subject.name} loss", comps, **ex.witness())
 
 
-@lemma(
+@check(
     "Proofs.Autograd.mseGrad_eq_adjoint_fderiv",
-    _mse,
+    mse_points,
     "spec, exactly, against the Hilbert adjoint; engine b2 gradient at mse_point "
     "(its VJP of mse t)",
 )
-def mseGrad_eq_adjoint_fderiv(ex: MseExample, subject: Subject) -> Verdict:
-    """`Proofs.Autograd.mseGrad_eq_adjoint_fderiv` (lemma): Check `VJP[mse t, y] 1 = mseGrad y t`.
+def check_mseGrad_eq_adjoint_fderiv(ex: MseExample, subject: Subject) -> Verdict:
+    """Check `VJP[mse t, y] 1 = mseGrad y t`.
 
     On the spec, `VJP[mse t, y]` is the closed-form adjoint of the stated derivative and,
     separately, its Hilbert adjoint from `⟪D h, s⟫ = ⟪h, D† s⟫`; both applied to 1 must be
     `mseGrad y t` exactly. On the engine, the `b2` gradient at `mse_point y t` is its VJP of
     `mse t` at `y`.
     """
-    from ..mirror.linear_maps import hilbert_adjoint
-
     name = "Proofs.Autograd.mseGrad_eq_adjoint_fderiv"
     t, y = Vec(exact(ex.value("t"))), Vec(exact(ex.value("y")))
-    want = mseGrad(y, t).data
-    closed = vjp(mse_function(t), y).apply(Q(1))
-    from_def = hilbert_adjoint(mse_fderiv(t, y)).apply(Q(1))
+    eq = mseGrad_eq_adjoint_fderiv(t, y)
+    assert isinstance(eq.rhs, Vec)
+    want = eq.rhs.data
+    closed = eq.lhs
+    # The VJP again, with the adjoint taken from its definition instead of the closed form.
+    from_def = hilbert_adjoint(hasFDerivAt_mse(t, y)).apply(Q(1))
     assert isinstance(closed, Vec) and isinstance(from_def, Vec)
     comps: list[Comparison] = [
         compare_exact("VJP[mse t, y] 1 (closed form) vs mseGrad y t", closed.data, want),
@@ -380,13 +285,13 @@ def mseGrad_eq_adjoint_fderiv(ex: MseExample, subject: Subject) -> Verdict:
                    y=ex.value("y"))
 
 
-@lemma(
+@check(
     "Proofs.Autograd.adjoint_fderiv_comp_apply_one",
-    _mlp,
+    mlp_points,
     "spec, exactly, for f = each argument's slice of the network and g = mse t; engine grads",
 )
-def adjoint_fderiv_comp_apply_one(ex: MlpExample, subject: Subject) -> Verdict:
-    """`Proofs.Autograd.adjoint_fderiv_comp_apply_one` (lemma): Check
+def check_adjoint_fderiv_comp_apply_one(ex: MlpExample, subject: Subject) -> Verdict:
+    """Check
     `(fderiv (g ∘ f) x)† 1 = f'† (g'† 1)`.
 
     Instance: `f` = the network as a function of one argument (W2, b2 everywhere; W1, b1, x under
@@ -396,8 +301,6 @@ def adjoint_fderiv_comp_apply_one(ex: MlpExample, subject: Subject) -> Verdict:
     `(g' ∘ f') h = ⟪h, f'† (g'† 1)⟫`. On the engine: its reverse-mode gradient (the left side) must
     equal `f'† (g'† 1)`.
     """
-    from .gradients import fderiv_mlp_wrt, hx_holds_exactly
-
     name = "Proofs.Autograd.adjoint_fderiv_comp_apply_one"
     p = ex.point
     hx = hx_holds_exactly(p)
@@ -408,10 +311,10 @@ def adjoint_fderiv_comp_apply_one(ex: MlpExample, subject: Subject) -> Verdict:
         E = {k: exact(v) for k, v in p.witness().items()}
         args = (Mat(E["W1"]), Vec(E["b1"]), Mat(E["W2"]), Vec(E["b2"]), Vec(E["x"]))
         t = Vec(E["t"])
-        gprime = mse_fderiv(t, mlpVecMat(*args))
+        gprime = hasFDerivAt_mse(t, mlpVecMat(*args))
         for k in wrt:
-            fprime = fderiv_mlp_wrt(k, *args)
-            r = fprime.adjoint().apply(gprime.adjoint().apply(Q(1)))
+            fprime = stated_derivative(k, *args)
+            r = adjoint_fderiv_comp_apply_one(fprime, gprime)
             assert isinstance(r, (Vec, Mat))
             rhs[k] = r.data
             for j, dirs in enumerate(ex.directions):

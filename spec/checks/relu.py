@@ -1,7 +1,5 @@
-"""Lean banner "ReLU derivative map is self-adjoint": `reluDerivCLM_apply`, `reluDerivCLM_inner`,
-`reluDerivCLM_adjoint_apply`. These hold for every `x`, zero coordinates included (relu'(0) = 0)."""
-
-from __future__ import annotations
+"""Checks of the banner "ReLU derivative map is self-adjoint": `reluDerivCLM_apply`,
+`reluDerivCLM_inner`, `reluDerivCLM_adjoint_apply`, at every `x`, zero coordinates included."""
 
 from typing import Any
 
@@ -9,21 +7,15 @@ import numpy as np
 
 from ..backend import Subject
 from ..examples import VecExample
-from ..mirror.core import reluDerivCLM, reluDerivSpec
-from ..mirror.linear_maps import hilbert_adjoint
+from ..mirror.building_blocks import reluDerivCLM
+from ..mirror.relu import reluDerivCLM_adjoint_apply, reluDerivCLM_apply, reluDerivCLM_inner
 from ..rational import Q
 from ..types import Vec
 from ..verdict import Comparison, Verdict, combine, compare, compare_exact
-from .base import Config, exact, lemma
+from .base import check, exact
+from .domains import vectors
 
-__all__ = ["reluDerivCLM_apply", "reluDerivCLM_inner", "reluDerivCLM_adjoint_apply"]
-
-
-def _vecs(cfg: Config) -> Any:
-    from ..strategies import either_kind, vec_examples
-
-    return either_kind(lambda rational: vec_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim,
-                                                     rational=rational), cfg.dtype == "exact")
+__all__ = ["check_reluDerivCLM_apply", "check_reluDerivCLM_inner", "check_reluDerivCLM_adjoint_apply"]
 
 
 def _data(v: object) -> Any:
@@ -34,13 +26,13 @@ def _data(v: object) -> Any:
 ENGINE_VJP = "engine relu_vjp (its ReLU backward rule)"
 
 
-@lemma(
+@check(
     "Proofs.Autograd.reluDerivCLM_apply",
-    _vecs,
+    vectors,
     f"spec, exactly; {ENGINE_VJP} where the engine has it, exactly",
 )
-def reluDerivCLM_apply(ex: VecExample, subject: Subject) -> Verdict:
-    """`Proofs.Autograd.reluDerivCLM_apply` (lemma): Check
+def check_reluDerivCLM_apply(ex: VecExample, subject: Subject) -> Verdict:
+    """Check
     `(reluDerivCLM x dx) i = dx i * relu'(x i)`.
 
     The left side is the map applied to the whole vector; the right side is the coordinate formula
@@ -49,9 +41,10 @@ def reluDerivCLM_apply(ex: VecExample, subject: Subject) -> Verdict:
     an engine with another convention at `x i = 0` (0.5, or 1) is reported there.
     """
     name = "Proofs.Autograd.reluDerivCLM_apply"
-    x, dx = exact(ex.value("x")), exact(ex.value("dx"))
-    lhs = _data(reluDerivCLM(Vec(x)).apply(Vec(dx)))
-    rhs = np.array([dx[i] * reluDerivSpec(x[i]) for i in range(x.shape[0])], dtype=object)
+    x, dx = Vec(exact(ex.value("x"))), Vec(exact(ex.value("dx")))
+    sides = [reluDerivCLM_apply(x, dx, i) for i in range(x.n)]
+    lhs = np.array([s.lhs for s in sides], dtype=object)
+    rhs = np.array([s.rhs for s in sides], dtype=object)
     comps: list[Comparison] = [
         compare_exact("(reluDerivCLM x dx) i vs dx i * relu'(x i)", lhs, rhs)
     ]
@@ -64,21 +57,18 @@ def reluDerivCLM_apply(ex: VecExample, subject: Subject) -> Verdict:
     return combine(name, subj, comps, x=ex.value("x"), dx=ex.value("dx"))
 
 
-@lemma(
+@check(
     "Proofs.Autograd.reluDerivCLM_inner",
-    _vecs,
+    vectors,
     f"spec, exactly; {ENGINE_VJP} where the engine has it, float64",
 )
-def reluDerivCLM_inner(ex: VecExample, subject: Subject) -> Verdict:
-    """`Proofs.Autograd.reluDerivCLM_inner` (lemma): Check `⟪R_x dx, δ⟫ = ⟪dx, R_x δ⟫`."""
+def check_reluDerivCLM_inner(ex: VecExample, subject: Subject) -> Verdict:
+    """Check `⟪R_x dx, δ⟫ = ⟪dx, R_x δ⟫`."""
     name = "Proofs.Autograd.reluDerivCLM_inner"
     x, dx, d = Vec(exact(ex.value("x"))), Vec(exact(ex.value("dx"))), Vec(exact(ex.value("delta")))
-    R = reluDerivCLM(x)
-    lhs = R.apply(dx)
-    rhs = R.apply(d)
-    assert isinstance(lhs, Vec) and isinstance(rhs, Vec)
-    comps = [compare_exact("⟪R_x dx, δ⟫ vs ⟪dx, R_x δ⟫", np.array(lhs.inner(d), dtype=object),
-                           np.array(dx.inner(rhs), dtype=object))]
+    eq = reluDerivCLM_inner(x, dx, d)
+    comps = [compare_exact("⟪R_x dx, δ⟫ vs ⟪dx, R_x δ⟫", np.array(eq.lhs, dtype=object),
+                           np.array(eq.rhs, dtype=object))]
     subj = "spec"
     if subject.has("relu_vjp"):
         n = ex.x.shape
@@ -96,25 +86,26 @@ def reluDerivCLM_inner(ex: VecExample, subject: Subject) -> Verdict:
     return combine(name, subj, comps, **ex.witness())
 
 
-@lemma(
+@check(
     "Proofs.Autograd.reluDerivCLM_adjoint_apply",
-    _vecs,
+    vectors,
     f"spec, exactly, against the Hilbert adjoint from ⟪A u, v⟫ = ⟪u, A† v⟫; {ENGINE_VJP}, exactly",
 )
-def reluDerivCLM_adjoint_apply(ex: VecExample, subject: Subject) -> Verdict:
-    """`Proofs.Autograd.reluDerivCLM_adjoint_apply` (lemma): Check `(R_x)† δ = R_x δ`.
+def check_reluDerivCLM_adjoint_apply(ex: VecExample, subject: Subject) -> Verdict:
+    """Check `(R_x)† δ = R_x δ`.
 
     The adjoint is computed from its defining property on a basis (`hilbert_adjoint`), not
     assumed; the engine's ReLU backward rule is its VJP, i.e. `(R_x)† δ`, so it must equal `R_x δ`.
     """
     name = "Proofs.Autograd.reluDerivCLM_adjoint_apply"
     x, d = Vec(exact(ex.value("x"))), Vec(exact(ex.value("delta")))
-    R = reluDerivCLM(x)
-    forward = _data(R.apply(d))
+    eq = reluDerivCLM_adjoint_apply(x, d)
+    forward = eq.rhs.data
     comps = [
-        compare_exact("(R_x)† δ (Hilbert adjoint) vs R_x δ", _data(hilbert_adjoint(R).apply(d)),
-                      forward),
-        compare_exact("(R_x)† δ (closed form) vs R_x δ", _data(R.adjoint().apply(d)), forward),
+        compare_exact("(R_x)† δ (Hilbert adjoint) vs R_x δ", eq.lhs.data, forward),
+        # The closed form the building block offers, which the gradient mirrors use, too.
+        compare_exact("(R_x)† δ (closed form) vs R_x δ",
+                      _data(reluDerivCLM(x).adjoint().apply(d)), forward),
     ]
     subj = "spec"
     if subject.has("relu_vjp"):

@@ -113,6 +113,18 @@ class CLM(ABC):
         """Return `self.comp other`, i.e. `u ↦ self (other u)` (`ContinuousLinearMap.comp`)."""
         return Comp(self, other)
 
+    def smul(self, c: Real) -> CLM:
+        """Return `c • A`, i.e. `u ↦ c • A u`; its adjoint is `c • A†` (c real)."""
+        adjoint = self.adjoint()
+
+        def back() -> CLM:
+            return FunCLM(f"{c} • ({adjoint!r})", self.codomain, self.domain,
+                          lambda v: _scale(c, adjoint.apply(v)), lambda: fwd)
+
+        fwd = FunCLM(f"{c} • ({self!r})", self.domain, self.codomain,
+                     lambda u: _scale(c, self.apply(u)), back)
+        return fwd
+
     def check_domain(self, u: Elem) -> None:
         if space_of(u) != self.domain:
             raise ValueError(f"{self}: argument in {space_of(u)}, expected {self.domain}")
@@ -177,6 +189,10 @@ def hilbert_adjoint(A: CLM) -> CLM:
         return A.domain.wrap(flat) if A.domain.shape else coords[0]
 
     return FunCLM(f"({A!r})†", A.codomain, A.domain, apply, adjoint_fn=lambda: A)
+
+
+def _scale(c: Real, e: Elem) -> Elem:
+    return e.smul(c) if isinstance(e, (Vec, Mat)) else c * e
 
 
 def _zeros(shape: tuple[int, ...], exact: bool) -> NDArray[Any]:

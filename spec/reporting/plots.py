@@ -20,11 +20,11 @@ What is computed, and by whom
 -----------------------------
 The Taylor series are the predicates' own quantities, at more steps: the MLP's first-order
 remainder `f(p + d) − f(p) − f'(d)` of the engine's forward pass at exactly representable steps
-`d` (`spec.numerics.tolerance.exact_step`), the stated derivative `f'` (`spec.checks.gradients.fderiv_mlp_wrt`,
-exactly, or its float64 form `_jvp` with its bound), the rounding bound of the check
+`d` (`spec.numerics.tolerance.exact_step`), the stated derivative `f'` (`spec.checks.network.stated_derivative`,
+exactly, or its float64 form `jvp` with its bound), the rounding bound of the check
 (`forward_bounds(...).d_y` of both points, plus the derivative's bound in float mode), the no-kink
-radius from `_zdot`, and the steps the predicate uses from `_step`. For `mse` each point is the
-engine comparison of the predicate `spec.checks.mlp.hasFDerivAt_mse` itself, called with the step `s h`.
+radius from `zdot`, and the steps the predicate uses from `step_size`. For `mse` each point is the
+engine comparison of the predicate `spec.checks.mlp.check_hasFDerivAt_mse` itself, called with the step `s h`.
 """
 
 from __future__ import annotations
@@ -171,8 +171,10 @@ def taylor_series(backend: Backend, cfg: Config, seed: int, argument: str) -> Ta
     """Return the Taylor series of `hasFDerivAt_mlp_wrt_<argument>` (W2, b1, x or W1) at the
     plotted example: the engine's remainder at steps from 2^-30 of the no-kink radius to 2^8 times
     it, with the check's rounding bound and, at small sizes, the exact remainder."""
-    from ..checks.gradients import STEP_SCALES, _jvp, _step, _zdot, fderiv_mlp_wrt, remainder_bound
-    from ..checks.mlp import exact_args, mlpVecMat
+    from ..checks.gradients import STEP_SCALES
+    from ..checks.network import exact_args, stated_derivative
+    from ..mirror.mlp import mlpVecMat
+    from ..numerics.steps import jvp, remainder_bound, step_size, zdot
 
     subject = _subject(backend, cfg)
     prec = subject.prec
@@ -180,19 +182,19 @@ def taylor_series(backend: Backend, cfg: Config, seed: int, argument: str) -> Ta
     p, k = ex.point, argument
     h = _coarse(ex.directions[0][k])
     fb = forward_bounds(p, prec)
-    zdot = _zdot(subject, k, p, fb, h)[0]
-    zd = np.abs(zdot)
+    along = zdot(subject, k, p, fb, h)[0]
+    zd = np.abs(along)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratios = np.where(zd > 0, np.abs(fb.z1) / zd, np.inf)
     radius = float(np.min(ratios)) if ratios.size else math.inf
-    s0 = _step(zdot, fb)
+    s0 = step_size(along, fb)
     check_steps = tuple(s0 * 2.0**-sc for sc in STEP_SCALES) if s0 > 0 else ()
     steps = _sweep(radius if math.isfinite(radius) else 1.0, 30, 8)
     exact_ref = subject.exact_reference
     with_exact = exact_ref or _params(p) <= EXACT_SERIES_LIMIT
     idx = _ORDER.index(k)
     args = exact_args(p) if with_exact else None
-    fprime = fderiv_mlp_wrt(k, *args) if args is not None else None
+    fprime = stated_derivative(k, *args) if args is not None else None
     f0 = mlpVecMat(*args) if args is not None else None
     y0 = subject.forward(p)
     rem, floor, true = [], [], []
@@ -221,7 +223,7 @@ def taylor_series(backend: Backend, cfg: Config, seed: int, argument: str) -> Ta
             rem.append(_norm(exact(y1) - exact(y0) - lin_x))
             floor.append(_norm(remainder_bound(fb, f1)))
         else:
-            jv, djv = _jvp(subject, k, p, fb, d, 1.0)
+            jv, djv = jvp(subject, k, p, fb, d, 1.0)
             yf1, yf0 = np.asarray(y1, np.float64), np.asarray(y0, np.float64)
             rem.append(_norm((yf1 - yf0) - jv))
             floor.append(_norm(remainder_bound(fb, f1, (yf0, yf1, jv, djv), prec)))
@@ -235,7 +237,7 @@ def mse_taylor_series(backend: Backend, cfg: Config, seed: int) -> TaylorSeries:
     """Return the Taylor series of `hasFDerivAt_mse` at the plotted example: at each step `s`, the
     engine comparison of the predicate `hasFDerivAt_mse` run with the step `s h` (the remainder of
     the engine's loss as a function of `b2`, which is `mse t`), its bound, and `(1/n)‖s h‖²`."""
-    from ..checks.mlp import hasFDerivAt_mse
+    from ..checks.mlp import check_hasFDerivAt_mse
 
     subject = _subject(backend, cfg)
     prec = subject.prec
@@ -249,7 +251,7 @@ def mse_taylor_series(backend: Backend, cfg: Config, seed: int) -> TaylorSeries:
         if exact_step(y, h * s, prec)[1]:
             continue  # y + s h is not exact there: the step taken would not be s h
         kept.append(s)
-        v = hasFDerivAt_mse(MseExample(t=p.t, y=y, h=h * s), subject)
+        v = check_hasFDerivAt_mse(MseExample(t=p.t, y=y, h=h * s), subject)
         c = next(c for c in v.comparisons if c.quantity.startswith("engine"))
         rem.append(abs(c.actual) if c.actual is not None else math.nan)
         floor.append(c.bound if c.bound is not None else math.nan)
@@ -285,8 +287,7 @@ def gradient_errors(backend: Backend, cfg: Config, seed: int, argument: str) -> 
     """Return the per-entry error of the engine's gradient in `argument` at the plotted example,
     with the bound of the `grad_<argument>_mse` check (compared as `spec.checks.base.against` does:
     with the exact right side within Δ, or the float64 one within 2Δ)."""
-    from ..checks.gradients import lemma_rhs
-    from ..checks.mlp import exact_args
+    from ..checks.network import exact_args, right_side
 
     subject = _subject(backend, cfg)
     prec = subject.prec
@@ -296,7 +297,7 @@ def gradient_errors(backend: Backend, cfg: Config, seed: int, argument: str) -> 
     gb = grad_bounds(p, fb, prec)
     got = subject.grads(p)[k]
     if subject.exact_reference:
-        rhs = lemma_rhs(k, *exact_args(p), Vec(exact(p.value("t"))))
+        rhs = right_side(k, *exact_args(p), Vec(exact(p.value("t"))))
         truth = np.asarray(rhs.data if isinstance(rhs, (Vec, Mat)) else rhs, dtype=object)
         diff = np.abs(exact(got) - truth)
         err = np.array([float(e) for e in diff.flat], dtype=np.float64).reshape(diff.shape)
@@ -341,8 +342,8 @@ def _figure(title: str, statement: str, caption: str) -> tuple[_Page, Axes]:
 
     fig = Figure(figsize=(8.6, 6.0), dpi=DPI)
     ax = fig.add_axes((0.1, 0.3, 0.86, 0.55))
-    paragraphs = "\n".join(_wrap(p, 110) for p in caption.split("\n"))
-    return _Page(fig, f"{title}\n{_wrap(statement, 100)}", paragraphs), ax
+    paragraphs = "\n".join(wrap_like(p, 110) for p in caption.split("\n"))
+    return _Page(fig, f"{title}\n{wrap_like(statement, 100)}", paragraphs), ax
 
 
 @functools.cache
@@ -376,7 +377,7 @@ def _finish(img: Any, page: _Page, note: str, path: Path) -> None:
     draw = ImageDraw.Draw(img)
     draw.multiline_text((width / 2, 6), page.title, font=_font(12), fill=(0, 0, 0), anchor="ma",
                         align="center", spacing=3)
-    caption = page.caption + "\n" + _wrap(note, 110)
+    caption = page.caption + "\n" + wrap_like(note, 110)
     box = draw.multiline_textbbox((0, 0), caption, font=_font(10), spacing=3)
     draw.multiline_text((12, height - 6 - (box[3] - box[1])), caption, font=_font(10),
                         fill=(40, 40, 40), spacing=3)
@@ -401,7 +402,7 @@ def _log_axis(axis: Any, base: int) -> None:
     axis.set_minor_locator(NullLocator())
 
 
-def _wrap(text: str, width: int) -> str:
+def wrap_like(text: str, width: int) -> str:
     import textwrap
 
     return "\n".join(textwrap.wrap(text, width)) if text else ""

@@ -1,17 +1,25 @@
 """Building blocks that MlpMse's statements use, from other Lean files (Core, Vectorization, Params,
-Notation, Spec tensors, Activation, Mathlib's `innerSL`), each mirrored under its Lean name."""
+Notation, Spec tensors, Activation, Mathlib's `innerSL`), each mirrored under its Lean name.
+
+Every name in `__all__` opens its docstring with the Lean name it mirrors; `spec.registry.bind`
+registers them from there. `Differentiable` is the one helper type: a function paired with the
+derivative a lemma states for it, which `jacobian` and `vjp` read.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Generic, TypeVar
 
 import numpy as np
 
 from ..rational import Q, is_rational
 from ..rational import matvec as rational_matvec
-from ..registry import mirrors
 from ..types import Arr, Mat, Matrix, Real, Tensor, Vec
 from .linear_maps import CLM, Elem, FunCLM, Space, data_of
+
+P = TypeVar("P", Vec, Mat)
+"""The point a derivative is taken at: a `Vec` or a `Mat`."""
 
 __all__ = [
     "get2",
@@ -33,7 +41,6 @@ __all__ = [
     "innerSL",
     "jacobian",
     "vjp",
-    "Differentiable",
 ]
 
 
@@ -50,7 +57,6 @@ def _zero(like: Arr | Real) -> Real:
 # --- Spec tensors (NN/Spec/Core/Tensor) ------------------------------------------------------
 
 
-@mirrors("Spec.get2", "def")
 def get2(W: Tensor, i: int, j: int) -> Real:
     """`Spec.get2` (def): Return entry `j` of row `i` of a matrix-shaped tensor."""
     if W.rank != 2:
@@ -59,7 +65,6 @@ def get2(W: Tensor, i: int, j: int) -> Real:
     return row[j]
 
 
-@mirrors("Spec.matVecMulSpec", "def")
 def matVecMulSpec(A: Tensor, v: Tensor) -> Tensor:
     """`Spec.matVecMulSpec` (def): Return `A v`, entry i a left fold from 0 of `A i k * v k`."""
     m, n = A.shape
@@ -72,7 +77,6 @@ def matVecMulSpec(A: Tensor, v: Tensor) -> Tensor:
     return Tensor(np.array(out, dtype=A.data.dtype).reshape(m))
 
 
-@mirrors("Spec.vecMatMulSpec", "def")
 def vecMatMulSpec(v: Tensor, A: Tensor) -> Tensor:
     """`Spec.vecMatMulSpec` (def): Return `v A`, entry j a left fold over i from 0 of `v i * A i j`.
 
@@ -89,7 +93,6 @@ def vecMatMulSpec(v: Tensor, A: Tensor) -> Tensor:
     return Tensor(acc)
 
 
-@mirrors("Spec.linearInputDerivSpec", "def")
 def linearInputDerivSpec(W: Tensor, grad_output: Tensor) -> Tensor:
     """`Spec.linearInputDerivSpec` (def): Return the linear layer's input gradient,
     `vecMatMulSpec δ W`."""
@@ -99,7 +102,6 @@ def linearInputDerivSpec(W: Tensor, grad_output: Tensor) -> Tensor:
 # --- Vectorization (NN/Proofs/Autograd/Core/Vectorization.lean) -------------------------------
 
 
-@mirrors("Proofs.Autograd.toVecE", "def")
 def toVecE(v: Tensor) -> Vec:
     """`Proofs.Autograd.toVecE` (def): Return a length-n spec tensor as a `Vec n`."""
     if v.rank != 1:
@@ -107,7 +109,6 @@ def toVecE(v: Tensor) -> Vec:
     return Vec(v.data.copy())
 
 
-@mirrors("Proofs.Autograd.ofVecE", "def")
 def ofVecE(v: Vec) -> Tensor:
     """`Proofs.Autograd.ofVecE` (def): Return a `Vec n` as a length-n spec tensor."""
     return Tensor(v.data.copy())
@@ -116,19 +117,16 @@ def ofVecE(v: Vec) -> Tensor:
 # --- Params (NN/Proofs/Autograd/FDeriv/Params.lean) -------------------------------------------
 
 
-@mirrors("Proofs.Autograd.toMatrix", "def")
 def toMatrix(W: Mat) -> Matrix:
     """`Proofs.Autograd.toMatrix` (def): Return a `Mat m n` retyped as a Mathlib matrix."""
     return Matrix(W.data.copy())
 
 
-@mirrors("Proofs.Autograd.outer", "def")
 def outer(delta: Vec, x: Vec) -> Mat:
     """`Proofs.Autograd.outer` (def): Return `δ xᵀ`, entry (i, j) = `δ i * x j` (rows from `δ`)."""
     return Mat(delta.data[:, None] * x.data[None, :])
 
 
-@mirrors("Proofs.Autograd.matApplyLin", "def")
 def matApplyLin(x: Vec, m: int) -> CLM:
     """`Proofs.Autograd.matApplyLin` (def): Return the linear map `Mat m n → Vec m`, `W ↦ W x`.
 
@@ -154,7 +152,6 @@ def matApplyLin(x: Vec, m: int) -> CLM:
 # --- Core (NN/Proofs/Autograd/FDeriv/Core.lean) ------------------------------------------------
 
 
-@mirrors("Proofs.Autograd.tensorToMatrix", "def")
 def tensorToMatrix(W: Tensor) -> Matrix:
     """`Proofs.Autograd.tensorToMatrix` (def): Return a matrix-shaped tensor as a Mathlib matrix,
     entry (i, j) = `Spec.get2 W i j`."""
@@ -165,7 +162,6 @@ def tensorToMatrix(W: Tensor) -> Matrix:
     return Matrix(np.array(rows, dtype=W.data.dtype).reshape(m, n))
 
 
-@mirrors("Proofs.Autograd.matCLM", "def")
 def matCLM(W: Matrix) -> CLM:
     """`Proofs.Autograd.matCLM` (def): Return the linear map `Vec n → Vec m`, `v ↦ W v`.
 
@@ -189,7 +185,6 @@ def matCLM(W: Matrix) -> CLM:
     return fwd
 
 
-@mirrors("Proofs.Autograd.affine", "def")
 def affine(W: Matrix, b: Vec, x: Vec) -> Vec:
     """`Proofs.Autograd.affine` (def): Return `matCLM W x + b`."""
     out = matCLM(W).apply(x)
@@ -197,19 +192,16 @@ def affine(W: Matrix, b: Vec, x: Vec) -> Vec:
     return out + b
 
 
-@mirrors("Activation.Math.reluSpec", "def")
 def reluSpec(s: Real) -> Real:
     """`Activation.Math.reluSpec` (def): Return `max s 0`."""
     return s if s > 0 else s * 0  # `s * 0` keeps the scalar type (float or rational)
 
 
-@mirrors("Activation.Math.reluDerivSpec", "def")
 def reluDerivSpec(s: Real) -> Real:
     """`Activation.Math.reluDerivSpec` (def): Return `1` if `s > 0`, else `0`; so `relu'(0) = 0`."""
     return _one(s) if s > 0 else _zero(s)
 
 
-@mirrors("Proofs.Autograd.reluVec", "def")
 def reluVec(x: Vec) -> Vec:
     """`Proofs.Autograd.reluVec` (def): Return `reluSpec` applied to every coordinate."""
     return Vec(np.where(x.data > 0, x.data, x.data * 0))
@@ -222,7 +214,6 @@ def _relu_mask(x: Vec) -> Arr:
     return (x.data > 0).astype(np.float64)
 
 
-@mirrors("Proofs.Autograd.reluDerivCLM", "def")
 def reluDerivCLM(x: Vec) -> CLM:
     """`Proofs.Autograd.reluDerivCLM` (def): Return the diagonal map `dx ↦ (relu'(x i) * dx i)_i`.
 
@@ -239,7 +230,6 @@ def reluDerivCLM(x: Vec) -> CLM:
     return fwd
 
 
-@mirrors("innerSL", "def")
 def innerSL(v: Elem) -> CLM:
     """`innerSL` (def): Return the functional `h ↦ ⟪v, h⟫` (Mathlib's `innerSL ℝ v`).
 
@@ -266,7 +256,7 @@ def innerSL(v: Elem) -> CLM:
 # --- Notation (NN/Proofs/Autograd/Notation.lean) -----------------------------------------------
 
 
-class Differentiable:
+class Differentiable(Generic[P]):
     """A function together with the derivative a `hasFDerivAt_*` lemma states for it at a point.
 
     Python cannot take `fderiv` of an arbitrary function; the mirror carries, beside the function,
@@ -274,26 +264,24 @@ class Differentiable:
     function's actual first-order remainder; `jacobian` and `vjp` then read it.
     """
 
-    def __init__(
-        self, name: str, fn: Callable[[Elem], Elem], fderiv: Callable[[Elem], CLM]
-    ) -> None:
-        self.name, self.fn, self.fderiv = name, fn, fderiv
+    def __init__(self, name: str, fn: Callable[[P], Elem], fderiv: Callable[[P], CLM]) -> None:
+        self.name = name
+        self.fn: Callable[[P], Elem] = fn
+        self.fderiv: Callable[[P], CLM] = fderiv
 
-    def __call__(self, p: Elem) -> Elem:
+    def __call__(self, p: P) -> Elem:
         return self.fn(p)
 
     def __repr__(self) -> str:
         return self.name
 
 
-@mirrors("Proofs.Autograd.jacobian", "abbrev")
-def jacobian(f: Differentiable, x: Elem) -> CLM:
+def jacobian(f: Differentiable[P], x: P) -> CLM:
     """`Proofs.Autograd.jacobian` (abbrev): Return `fderiv ℝ f x` (notation `J[f, x]`)."""
     return f.fderiv(x)
 
 
-@mirrors("Proofs.Autograd.vjp", "abbrev")
-def vjp(f: Differentiable, x: Elem) -> CLM:
+def vjp(f: Differentiable[P], x: P) -> CLM:
     """`Proofs.Autograd.vjp` (abbrev): Return `(jacobian f x)†` (notation `VJP[f, x]`)."""
     return jacobian(f, x).adjoint()
 
