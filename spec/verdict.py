@@ -25,7 +25,7 @@ from .rational import is_rational, to_fraction
 from .types import Arr
 
 __all__ = [
-    "Status", "Comparison", "Verdict", "compare", "compare_exact", "combine", "unmet", "error",
+    "Status", "Quantity", "Comparison", "Verdict", "compare", "compare_exact", "combine", "unmet", "error",
 ]
 
 
@@ -37,11 +37,31 @@ class Status(str, Enum):  # noqa: UP042  (StrEnum would change str()/format() of
 
 
 @dataclass(frozen=True)
+class Quantity:
+    """What a comparison compares, in the statement's terms: its two sides, and what reports need
+    to know of it without reading its text."""
+
+    left: str
+    """The left side, e.g. "engine grads['W1']"."""
+    right: str | None = None
+    """The right side, e.g. "the statement's right side"; None where the left side is compared
+    with 0 (a first-order remainder)."""
+    argument: str | None = None
+    """Set where the left side is the engine's gradient in this argument of the network (W1 b1
+    W2 b2 x) and the right side the statement's closed form for it."""
+    engine: bool = False
+    """Whether the left side is the engine's value (else the spec's own)."""
+
+    def __str__(self) -> str:
+        return self.left if self.right is None else f"{self.left} vs {self.right}"
+
+
+@dataclass(frozen=True)
 class Comparison:
     """One comparison `|actual − expected| ≤ bound`, entrywise, reduced to its worst entry."""
 
-    quantity: str
-    """What was compared, in the statement's terms, e.g. "grad W1: engine vs outer(R(W2ᵀg), x)"."""
+    what: Quantity
+    """What was compared, in the statement's terms."""
     ok: bool
     worst_ratio: float
     """max over entries of |actual − expected| / bound (0/0 = 0; x/0 = inf for x > 0)."""
@@ -56,6 +76,11 @@ class Comparison:
     """How the bound was derived (sizes, unit roundoff), or "exact" for a zero bound."""
     ulps: float | None = None
     """The worst error in units in the last place of the expected value, in the engine's format."""
+
+    @property
+    def quantity(self) -> str:
+        """What was compared, as one line of text: `left vs right`, or the left side alone."""
+        return str(self.what)
 
     def describe(self) -> str:
         if self.index is None:
@@ -85,6 +110,9 @@ class Verdict:
     message: str = ""
     comparisons: tuple[Comparison, ...] = ()
     witness: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+    """For a failure or an error, the spec's own values at the witness (its domain's
+    `Domain.values`), for a report to show without computing anything."""
 
     @property
     def worst_ratio(self) -> float:
@@ -105,7 +133,7 @@ class Verdict:
 
 
 def compare(
-    quantity: str,
+    what: Quantity,
     actual: Arr | float | Fraction | OuterSum,
     expected: Arr | float | Fraction | OuterSum,
     bound: Arr | float | OuterSum,
@@ -130,13 +158,13 @@ def compare(
     e: Any = expected if isinstance(expected, OuterSum) and not exact_side else np.asarray(expected)
     if a.shape != e.shape:
         return Comparison(
-            quantity, False, math.inf, (), None, None, None, None, 1, 1,
+            what, False, math.inf, (), None, None, None, None, 1, 1,
             f"shape {a.shape} where the statement has shape {e.shape}",
         )
     bnd: Any = bound if isinstance(bound, OuterSum) and not exact_side else np.asarray(
         bound, dtype=np.float64)
     if a.size == 0:
-        return Comparison(quantity, True, 0.0, None, None, None, None, None, 0, 0, derivation)
+        return Comparison(what, True, 0.0, None, None, None, None, None, 0, 0, derivation)
     if exact_side:
         e = np.asarray(e)
         b = np.broadcast_to(scale * bnd, a.shape)
@@ -155,7 +183,7 @@ def compare(
     if ulp_dtype is not None and math.isfinite(expected_at):
         ulps = error / float(np.spacing(np.abs(np.asarray(expected_at, dtype=ulp_dtype))))
     return Comparison(
-        quantity=quantity,
+        what=what,
         ok=failing == 0,
         worst_ratio=worst,
         index=idx,
@@ -345,7 +373,7 @@ def error(lean_name: str, subject: str, message: str, **witness: Any) -> Verdict
     return Verdict(lean_name, Status.ERROR, subject, message, (), dict(witness))
 
 
-def compare_exact(quantity: str, actual: Arr | Any, expected: Arr | Any) -> Comparison:
+def compare_exact(what: Quantity, actual: Arr | Any, expected: Arr | Any) -> Comparison:
     """Compare exact rationals for equality: the bound is 0 and nothing is rounded."""
-    return compare(quantity, np.asarray(actual, dtype=object), np.asarray(expected, dtype=object),
+    return compare(what, np.asarray(actual, dtype=object), np.asarray(expected, dtype=object),
                    0.0, "exact rational arithmetic, bound 0")

@@ -15,7 +15,7 @@ from spec.api import check_engine
 from spec.reporting.progress import progress
 from spec.runner import Result, dtype_hint
 from spec.types import F64
-from spec.verdict import Comparison, Status
+from spec.verdict import Comparison, Quantity, Status
 from tests.test_cli import cli
 
 ENGINES = '''
@@ -148,7 +148,7 @@ def test_no_dtype_hint_for_a_wrong_float64_engine(tmp_path: Path) -> None:
 
 def test_dtype_hint_rules() -> None:
     def worst(actual: float, expected: float, ratio: float) -> Comparison:
-        return Comparison("q", False, ratio, (0,), actual, expected, abs(actual - expected),
+        return Comparison(Quantity("q"), False, ratio, (0,), actual, expected, abs(actual - expected),
                           1e-14, 1, 1, "d")
 
     assert "returned float32" in dtype_hint({"float64", "float32"}, None)

@@ -27,10 +27,10 @@ from hypothesis import given, settings
 from impl.model import ReferenceBackend
 from spec.backend import Subject
 from spec.checks.network import exact_args, right_side
-from spec.mirror.mlp import mlpVecMat, mse
-from spec.numerics.steps import loss_difference, shared_step, step_inside
 from spec.examples import PARAMS, MlpExample, MlpPoint
 from spec.mirror.linear_maps import inner
+from spec.mirror.mlp import mlpVecMat, mse
+from spec.numerics.steps import loss_difference, shared_step, step_inside
 from spec.numerics.tolerance import FLOAT32, FLOAT64, Precision, forward_bounds
 from spec.rational import exact_array, to_fraction
 from spec.runner import round_example

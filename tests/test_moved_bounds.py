@@ -23,10 +23,10 @@ from hypothesis import given, settings
 from impl.model import ReferenceBackend
 from spec.backend import Subject
 from spec.checks.network import exact_args
+from spec.examples import PARAMS, MlpExample, MlpPoint
 from spec.mirror.gradients import z1
 from spec.mirror.mlp import mlpVecMat, mse
 from spec.numerics.steps import bounds_at, shared_step, take_step
-from spec.examples import PARAMS, MlpExample, MlpPoint
 from spec.numerics.tolerance import FLOAT64, SLACK, _forward_bounds, forward_bounds
 from spec.rational import exact_array, to_fraction
 from spec.strategies import mlp_examples

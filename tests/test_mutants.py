@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 
 import spec.checks.conversion
-import spec.mirror.conversion
 import spec.mirror.building_blocks
+import spec.mirror.conversion
 from impl import ReferenceBackend
 from spec.backend import Backend
 from spec.checks.base import Check, Config

@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from spec.checks.base import exact
 from spec.checks.gradients import _past_first_kink
 from spec.checks.network import exact_args, stated_derivative
+from spec.examples import MlpExample
 from spec.mirror.gradients import z1
 from spec.mirror.mlp import mlpVecMat
 from spec.numerics.steps import zdot_exact
-from spec.examples import MlpExample
 from spec.strategies import mlp_examples
 
 

@@ -318,7 +318,7 @@ def test_counterexample_is_in_the_statements_terms(tiny: list[Result]) -> None:
     assert "hx : ∀ i : Fin hidDim, (z1 W1 b1 x) i ≠ 0" in text and "hx holds here" in text
     # the statement with the numbers substituted, and both sides
     i, j = v.worst.index
-    assert (f"(fderiv (W1 ↦ mse t (mlpVecMat W1 b1 W2 b2 x)) W1)† 1 = outer (R_z1 (W2ᵀ g)) x, at "
+    assert (f"(fderiv (W1 ↦ mse t (mlpVecMat W1 b1 W2 b2 x)) W1)† 1 = outer (R_z1 ((matCLM W2)† (mseGrad y t))) x, at "
             f"[{i}, {j}]: the engine gives {v.worst.actual!r}, the right side is "
             f"{v.worst.expected!r}") in text
     assert f"right side at [{i}, {j}] = δ[{i}] · x[{j}] = " in text

@@ -125,8 +125,8 @@ def test_check_reports_each_problem_in_one_line(
     assert code == 1
     assert out.splitlines() == [
         "missing mirror: Proofs.Autograd.hasFDerivAt_mse (theorem, NN/Toy.lean:30) has no mirror "
-        'in spec.registry.REGISTRY; register one with @mirrors("Proofs.Autograd.hasFDerivAt_mse", '
-        '"theorem")',
+        "in spec.registry.REGISTRY; add one to its banner module in spec/mirror, its docstring "
+        "opening with `Proofs.Autograd.hasFDerivAt_mse` (theorem)",
         "untested theorem: Proofs.Autograd.hasFDerivAt_mse has no test; name one "
         "test_hasFDerivAt_mse in tests/ or mention Proofs.Autograd.hasFDerivAt_mse in a test",
         "missing docs: docs/traceability.md does not exist; generate it with "
@@ -160,10 +160,10 @@ def test_check_flags_a_registry_name_the_manifest_lacks_and_a_kind_mismatch(worl
            MSE_GRAD.name: Entry(wrong_kind, mseGrad)}
     found = problems(reg, DECLS, world)
     assert ("unknown Lean name: the registry mirrors 'Proofs.Autograd.grad_W3_mse', which "
-            "spec/data/manifest.json does not list; fix the @mirrors name or add the declaration "
-            "to the manifest") in found
+            "spec/data/manifest.json does not list; fix the name in the mirror's docstring or add the "
+            "declaration to the manifest") in found
     assert ("kind mismatch: the registry has Proofs.Autograd.mseGrad as a abbrev, the manifest as "
-            "a def; make the @mirrors kind match the manifest") in found
+            "a def; make the kind in the mirror's docstring match the manifest") in found
 
 
 def test_check_flags_lean_names_in_docs_that_the_manifest_lacks(world: Path) -> None:

@@ -15,7 +15,7 @@ from ..numerics.tolerance import EXACT
 from ..rational import exact_array
 from ..registry import attach_check
 from ..types import Arr
-from ..verdict import Comparison, Verdict, compare, error
+from ..verdict import Comparison, Quantity, Status, Verdict, compare, error
 
 __all__ = ["Config", "Check", "check", "exact", "guarded", "against"]
 
@@ -82,20 +82,26 @@ def check(
         if getattr(fn, "__name__", None) != f"check_{short}":
             raise LookupError(f"@check({name!r}): name the predicate check_{short}, "
                               f"not {getattr(fn, '__name__', fn)!r}")
-        attach_check(name, Check(name, strategy, guarded(name, fn), subject))
+        attach_check(name, Check(name, strategy, guarded(name, fn, strategy), subject))
         return fn
 
     return register
 
 
-def guarded(name: str, fn: Predicate) -> Predicate:
-    """Return `fn` with engine failures turned into an `error` verdict naming the engine's fault."""
+def guarded(name: str, fn: Predicate, strategy: object = None) -> Predicate:
+    """Return `fn` with engine failures turned into an `error` verdict naming the engine's fault,
+    and, on a failure or an error, the spec's values at the example attached (the strategy's
+    `values`, where its domain has them), so that reports read them and compute nothing."""
+    values = getattr(strategy, "values", None)
 
     def run(ex: Any, subject: Subject) -> Verdict:
         try:
-            return fn(ex, subject)
+            v = fn(ex, subject)
         except BackendError as exc:
-            return error(name, f"engine {subject.name}", str(exc))
+            v = error(name, f"engine {subject.name}", str(exc))
+        if values is not None and v.status in (Status.FAILS, Status.ERROR):
+            v = replace(v, values=values(ex))
+        return v
 
     run.__name__ = getattr(fn, "__name__", name)
     run.__doc__ = fn.__doc__
@@ -110,7 +116,7 @@ def exact(a: Any) -> Arr:
 
 def against(
     subject: Subject,
-    quantity: str,
+    what: Quantity,
     actual: Any,
     exact_expected: Callable[[], Any],
     float_expected: Any,
@@ -126,14 +132,14 @@ def against(
     """
     ulp = None if subject.prec is EXACT else subject.prec.dtype
     if subject.exact_reference:
-        return compare(quantity, actual, exact_expected(), delta, derivation, ulp_dtype=ulp)
+        return compare(what, actual, exact_expected(), delta, derivation, ulp_dtype=ulp)
     # Two statements may compare the very same arrays (grad_W1_mse and the W1 slice of
     # adjoint_fderiv_comp_apply_one, on one engine gradient at one point): at millions of entries
     # the comparison is worth reusing under the new statement's name, for as long as the
     # subject memoizes its calls at one point (`spec.runner.check_point`).
     def run() -> Comparison:
-        return compare(quantity, actual, float_expected, delta, f"2·({derivation})", ulp_dtype=ulp,
+        return compare(what, actual, float_expected, delta, f"2·({derivation})", ulp_dtype=ulp,
                        scale=2.0)
 
     done: Comparison = subject.reuse((actual, float_expected, delta), "against", run)
-    return replace(done, quantity=quantity, derivation=f"2·({derivation})")
+    return replace(done, what=what, derivation=f"2·({derivation})")

@@ -8,7 +8,7 @@ from ..examples import LinearExample
 from ..mirror.building_blocks import get2
 from ..mirror.conversion import toMatE, toMatrix_toMatE
 from ..types import Tensor
-from ..verdict import Verdict, combine, compare_exact
+from ..verdict import Quantity, Verdict, combine, compare_exact
 from .base import check
 from .domains import linear_layers
 
@@ -28,7 +28,7 @@ def check_toMatE(ex: LinearExample, subject: Subject) -> Verdict:
     return combine(
         "Proofs.Autograd.toMatE",
         "spec",
-        [compare_exact("toMatE W i j vs Spec.get2 W i j", M.data.astype(object), entries)],
+        [compare_exact(Quantity("toMatE W i j", "Spec.get2 W i j"), M.data.astype(object), entries)],
         W=ex.value("W"),
     )
 
@@ -45,7 +45,7 @@ def check_toMatrix_toMatE(ex: LinearExample, subject: Subject) -> Verdict:
     return combine(
         "Proofs.Autograd.toMatrix_toMatE",
         "spec",
-        [compare_exact("toMatrix (toMatE W) vs tensorToMatrix W", eq.lhs.data.astype(object),
+        [compare_exact(Quantity("toMatrix (toMatE W)", "tensorToMatrix W"), eq.lhs.data.astype(object),
                        eq.rhs.data.astype(object))],
         W=ex.value("W"),
     )

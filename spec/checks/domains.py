@@ -23,6 +23,8 @@ class Domain:
     name: str
     draw: Callable[[Config], SearchStrategy[Any]]
     shared: bool = False
+    values: Callable[[Any], dict[str, Any]] | None = None
+    """The spec's values at an example, attached to a failing verdict for its report."""
 
     def __call__(self, cfg: Config) -> SearchStrategy[Any]:
         return self.draw(cfg)
@@ -60,4 +62,10 @@ def _mlp_points(cfg: Config) -> SearchStrategy[Any]:
 vectors = Domain("vectors", _vectors)
 linear_layers = Domain("linear layers", _linear_layers)
 mse_points = Domain("mse points", _mse_points)
-mlp_points = Domain("mlp points", _mlp_points, shared=True)
+def _mlp_values(ex: Any) -> dict[str, Any]:
+    from .network import point_values
+
+    return point_values(ex.point)
+
+
+mlp_points = Domain("mlp points", _mlp_points, shared=True, values=_mlp_values)

@@ -42,7 +42,7 @@ from ..numerics.tolerance import (
 )
 from ..rational import Q, q
 from ..types import F64, Mat, Vec
-from ..verdict import Comparison, Verdict, combine, compare, compare_exact, noted, unmet
+from ..verdict import Comparison, Quantity, Verdict, combine, compare, compare_exact, noted, unmet
 from .base import against, check, exact
 from .domains import mlp_points
 from .network import (
@@ -87,12 +87,12 @@ def _hidden_check(name: str, method: str, ex: MlpExample, subject: Subject) -> V
     subj = "spec (float64 vs exact)"
     if subject.exact_reference and p.rational is None:
         value, bound = pick(forward_bounds(p))
-        comps.append(compare(f"spec {method} W1 b1 x, float64 vs exact", value, truth(), bound,
+        comps.append(compare(Quantity(f"spec {method} W1 b1 x, float64", "exact"), value, truth(), bound,
                              deriv))
     if subject.has(method):
         value, bound = pick(forward_bounds(p, subject.prec))
         got = subject.hidden(method, p)
-        comps.append(against(subject, f"engine {method} vs spec {method} W1 b1 x", got, truth,
+        comps.append(against(subject, Quantity(f"engine {method}", f"spec {method} W1 b1 x", engine=True), got, truth,
                              value, bound, deriv))
         subj = f"engine {subject.name} {method}" + ("; spec" if subject.exact_reference else "")
     if not comps:
@@ -127,10 +127,10 @@ def check_y(ex: MlpExample, subject: Subject) -> Verdict:
     def truth() -> Any:
         return y(*exact_args(p)).data
 
-    comps = [against(subject, "engine forward vs y W1 b1 W2 b2 x", got, truth, fb.y, fb.d_y, deriv)]
+    comps = [against(subject, Quantity("engine forward", "y W1 b1 W2 b2 x", engine=True), got, truth, fb.y, fb.d_y, deriv)]
     if subject.exact_reference and p.rational is None:
         f64 = forward_bounds(p)
-        comps.append(compare("spec y, float64 vs exact", f64.y, truth(), f64.d_y, deriv))
+        comps.append(compare(Quantity("spec y, float64", "exact"), f64.y, truth(), f64.d_y, deriv))
     return combine("Proofs.Autograd.y", f"engine {subject.name} forward", comps, **p.witness())
 
 
@@ -186,7 +186,7 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
                 step = fprime.apply(wrap_like(args[idx], s * h))
                 assert isinstance(step, Vec)
                 rem = (mlpVecMat(*moved) - f0) - step
-                comps.append(compare_exact(f"spec remainder at step radius/{scale}, probe {j}",
+                comps.append(compare_exact(Quantity(f"spec remainder at step radius/{scale}, probe {j}"),
                                            rem.data, exact(np.zeros(rem.n))))
             beyond = _past_first_kink(k, args, fprime, f0, zz, zd, h)
             if beyond is not None:
@@ -216,21 +216,22 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
             p1 = mv.plus
             y1 = subject.forward(p1)
             where = f"engine remainder f(p + d) − f(p) − f'(d), step {step_txt}, probe {j}"
+            remainder = Quantity(where, engine=True)
             if exact_ref:
                 lin = fprime.apply(wrap_like(args[idx], exact(mv.d)))
                 assert isinstance(lin, Vec)
                 rem_x = exact(y1) - exact(y0) - lin.data
                 if exactly:
-                    comps.append(compare_exact(where + ", exact engine", rem_x,
+                    comps.append(compare_exact(Quantity(where + ", exact engine", engine=True), rem_x,
                                                exact(np.zeros(rem_x.shape))))
                     continue
-                comps.append(compare(where, rem_x, exact(np.zeros(rem_x.shape)),
+                comps.append(compare(remainder, rem_x, exact(np.zeros(rem_x.shape)),
                                      remainder_bound(fb, f1),
                                      "Δy(p + d) + Δy(p); the remainder measured exactly"))
             else:
                 jv, djv = jvp(subject, k, p, fb, mv.base, mv.factor)
                 rem_f = (y1 - y0) - jv
-                comps.append(compare(where, rem_f, np.zeros_like(rem_f),
+                comps.append(compare(remainder, rem_f, np.zeros_like(rem_f),
                                      remainder_bound(fb, f1, (y0, y1, jv, djv), subject.prec),
                                      "Δy(p + d) + Δy(p) + Δ(f'(d)) "
                                      "+ γ_2(|f(p + d)| + |f(p)| + |f'(d)|)"))
@@ -245,7 +246,7 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
                 assert isinstance(out, Vec)
                 return out.data
 
-            comps.append(against(subject, f"engine jvp along probe {j} vs the stated derivative",
+            comps.append(against(subject, Quantity(f"engine jvp along probe {j}", "the stated derivative", engine=True),
                                  got, stated, jv, djv, "γ of each product sum + propagated |W|Δ"))
     return noted(combine(name, subj, comps, **p.witness()),
                  _not_compared("the engine's forward remainder", skipped))
@@ -287,7 +288,7 @@ def _past_first_kink(
     rem = (mlpVecMat(*moved) - f0) - step
     column_nonzero = any(w != 0 for w in args[2].data[:, i])
     return compare_exact(
-        f"spec remainder just past the first kink (unit {i}) is nonzero iff W2[:, {i}] ≠ 0",
+        Quantity(f"spec remainder just past the first kink (unit {i}) is nonzero iff W2[:, {i}] ≠ 0"),
         np.array(any(v != 0 for v in rem.data)), np.array(column_nonzero))
 
 
@@ -316,17 +317,18 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
         rhs_data = rhs.data
         if p.rational is None:  # a rational point has no float64 closed form to certify
             g64 = grad_bounds(p, forward_bounds(p))
-            comps.append(compare("float64 closed form vs the statement's right side (exact)",
+            comps.append(compare(Quantity("float64 closed form", "the statement's right side (exact)"),
                                  g64.value[k], rhs_data, g64.bound[k], g64.derivation[k]))
         for j, dirs in enumerate(ex.directions):
             h = wrap_like(args[PARAMS.index(k)], exact(dirs[k]))
             lhs = gprime.apply(fprime.apply(h))
-            comps.append(compare_exact(f"spec D(loss) h vs ⟪h, right side⟫, probe {j}",
+            comps.append(compare_exact(Quantity("spec D(loss) h", f"⟪h, right side⟫, probe {j}"),
                                        np.array(lhs, dtype=object),
                                        np.array(inner(h, rhs), dtype=object)))
     # Engine: its reverse-mode gradient equals the closed form ...
     grads = subject.grads(p)
-    comps.append(against(subject, f"engine grads[{k!r}] vs the statement's right side", grads[k],
+    comps.append(against(subject, Quantity(f"engine grads[{k!r}]", "the statement's right side", argument=k,
+                                  engine=True), grads[k],
                          lambda: rhs_data, G, dG, gb.derivation[k]))
     # ... and the closed form's inner product with each probe is the directional derivative of the
     # engine's own loss. Along a step d inside the no-kink region the network is affine,
@@ -349,7 +351,8 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
         # The direction actually taken is h_eff = d / s (exact: s is a power of two); the sums
         # below are taken over d = factor · base and divided by s once.
         Lp = subject.loss(mv.plus)
-        where = f"engine (L(p + s h) − L(p) − (1/n)‖f'(s h)‖²) / s vs ⟪right side, h⟫, probe {j}"
+        where = Quantity("engine (L(p + s h) − L(p) − (1/n)‖f'(s h)‖²) / s",
+                         f"⟪right side, h⟫, probe {j}", engine=True)
         s_txt = f"s = 2^{round(math.log2(s))}"
         if exact_ref:
             # Both sides exactly: the only error left is the engine's in its two losses.
@@ -424,13 +427,13 @@ def _exact_probes(
         why = f"exact, s = {s}; {survival(ex.probe_bits)}"
         lin = sum((a * b for a, b in zip(rhs.flat, h.flat, strict=True)), Q(0))
         comps.append(compare_exact(
-            f"engine (L(p + s h) − L(p)) / s − s(1/n)‖f'(h)‖² vs ⟪right side, h⟫, "
-            f"probe {j} ({why})",
+            Quantity("engine (L(p + s h) − L(p)) / s − s(1/n)‖f'(h)‖²",
+                     f"⟪right side, h⟫, probe {j} ({why})", engine=True),
             cd, np.array(lin, dtype=object)))
         own = sum((a * b for a, b in zip(exact(grad).flat, h.flat, strict=True)), Q(0))
         comps.append(compare_exact(
-            f"engine ⟪grads[{k!r}], h⟫ vs its own (L(p + s h) − L(p)) / s − s(1/n)‖f'(h)‖², "
-            f"probe {j}",
+            Quantity(f"engine ⟪grads[{k!r}], h⟫",
+                     f"its own (L(p + s h) − L(p)) / s − s(1/n)‖f'(h)‖², probe {j}", engine=True),
             np.array(own, dtype=object), cd))
     return comps
 

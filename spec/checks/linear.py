@@ -11,7 +11,7 @@ from ..mirror.linear import toVecE_linear_input_deriv_spec_eq_adjoint
 from ..numerics.tolerance import SLACK
 from ..rational import Q
 from ..types import Tensor, Vec
-from ..verdict import Comparison, Verdict, combine, compare, compare_exact
+from ..verdict import Comparison, Quantity, Verdict, combine, compare, compare_exact
 from .base import against, check, exact
 from .domains import linear_layers
 
@@ -39,9 +39,9 @@ def check_toVecE_linear_input_deriv_spec_eq_adjoint(ex: LinearExample, subject: 
     closed = matCLM(tensorToMatrix(W)).adjoint().apply(toVecE(d))
     assert isinstance(closed, Vec)
     comps: list[Comparison] = [
-        compare_exact("toVecE (linearInputDerivSpec W δ) vs (matCLM W)† δ (Hilbert adjoint)", lhs,
+        compare_exact(Quantity("toVecE (linearInputDerivSpec W δ)", "(matCLM W)† δ (Hilbert adjoint)"), lhs,
                       rhs.data),
-        compare_exact("(matCLM W)† δ: closed form Wᵀδ vs Hilbert adjoint", closed.data, rhs.data),
+        compare_exact(Quantity("(matCLM W)† δ: closed form Wᵀδ", "Hilbert adjoint"), closed.data, rhs.data),
     ]
     subj = "spec"
     if subject.has("linear_input_vjp"):
@@ -50,7 +50,7 @@ def check_toVecE_linear_input_deriv_spec_eq_adjoint(ex: LinearExample, subject: 
         # A correct computation of Σ_i δ_i W_ij (any order) is within γ_m Σ_i|δ_i W_ij|.
         g_m = subject.prec.gamma(m)
         bound = SLACK * g_m * (np.abs(ex.W).T @ np.abs(ex.delta))
-        comps.append(against(subject, "engine linear_input_vjp(W, δ) vs Wᵀδ", got, lambda: rhs.data,
+        comps.append(against(subject, Quantity("engine linear_input_vjp(W, δ)", "Wᵀδ", engine=True), got, lambda: rhs.data,
                              ex.W.T @ ex.delta if m else np.zeros(n), bound, f"γ_{m}·|W|ᵀ|δ|"))
         triple = float(np.abs(ex.delta) @ np.abs(ex.W) @ np.abs(ex.u)) if m * n else 0.0
         if subject.exact_reference:
@@ -59,14 +59,14 @@ def check_toVecE_linear_input_deriv_spec_eq_adjoint(ex: LinearExample, subject: 
             Wu_x = tensorToMatrix(W).data @ u_x if n else exact(np.zeros(m))
             lhs_x = sum((a * b for a, b in zip(Wu_x, d.data, strict=True)), Q(0))
             rhs_x = sum((a * b for a, b in zip(u_x, exact(got), strict=True)), Q(0))
-            comps.append(compare("engine ⟪W u, δ⟫ vs ⟪u, linear_input_vjp(W, δ)⟫, summed exactly",
+            comps.append(compare(Quantity("engine ⟪W u, δ⟫", "⟪u, linear_input_vjp(W, δ)⟫, summed exactly", engine=True),
                                  np.array(lhs_x, dtype=object), np.array(rhs_x, dtype=object),
                                  SLACK * g_m * triple, f"γ_{m}·Σ|δ_i W_ij u_j|"))
             return combine(name, f"spec; engine {subject.name}", comps, **ex.witness())
         Wu = ex.W @ ex.u if n else np.zeros(m)
         # ⟪W u, δ⟫: W u within γ_n|W||u|, then a dot of m terms; ⟪u, V δ⟫ likewise: each side is a
         # sum of m·n products in some grouping, so within γ_{m+n} Σ|δ_i W_ij u_j|.
-        comps.append(compare("engine ⟪W u, δ⟫ vs ⟪u, linear_input_vjp(W, δ)⟫", float(Wu @ ex.delta),
+        comps.append(compare(Quantity("engine ⟪W u, δ⟫", "⟪u, linear_input_vjp(W, δ)⟫", engine=True), float(Wu @ ex.delta),
                              float(ex.u @ got), SLACK * 2 * subject.prec.gamma(m + n) * triple,
                              f"2·γ_{m + n}·Σ|δ_i W_ij u_j|"))
         subj = f"spec; engine {subject.name}"

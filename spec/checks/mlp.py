@@ -22,7 +22,7 @@ from ..mirror.mlp import (
 from ..numerics.tolerance import EXACT, SLACK, exact_step, forward_bounds, grad_bounds
 from ..rational import Q, fraction_array, q
 from ..types import Mat, Vec, real_inv
-from ..verdict import Comparison, Verdict, combine, compare, compare_exact, unmet
+from ..verdict import Comparison, Quantity, Verdict, combine, compare, compare_exact, unmet
 from .base import against, check, exact
 from .domains import mlp_points, mse_points
 from .network import exact_args, hx_holds_exactly, stated_derivative, why_no_float_check
@@ -74,12 +74,12 @@ def check_affineMat(ex: MlpExample, subject: Subject) -> Verdict:
     subj = "spec (float64 vs exact)"
     if subject.exact_reference and p.rational is None:
         f64 = forward_bounds(p)
-        comps.append(compare("spec affineMat W1 b1 x, float64 vs exact", f64.z1, truth(), f64.d_z1,
+        comps.append(compare(Quantity("spec affineMat W1 b1 x, float64", "exact"), f64.z1, truth(), f64.d_z1,
                              deriv))
     if subject.has("z1"):
         fb = forward_bounds(p, subject.prec)
         got = subject.hidden("z1", p)
-        comps.append(against(subject, "engine z1 vs affineMat W1 b1 x", got, truth, fb.z1, fb.d_z1,
+        comps.append(against(subject, Quantity("engine z1", "affineMat W1 b1 x", engine=True), got, truth, fb.z1, fb.d_z1,
                              deriv))
         subj = f"engine {subject.name} z1"
     if not comps:
@@ -107,7 +107,7 @@ def check_mlpVecMat(ex: MlpExample, subject: Subject) -> Verdict:
     return combine(
         "Proofs.Autograd.mlpVecMat",
         f"engine {subject.name} forward",
-        [against(subject, "engine forward vs mlpVecMat W1 b1 W2 b2 x", got, truth, fb.y, fb.d_y,
+        [against(subject, Quantity("engine forward", "mlpVecMat W1 b1 W2 b2 x", engine=True), got, truth, fb.y, fb.d_y,
                  deriv)],
         **p.witness(),
     )
@@ -132,7 +132,7 @@ def check_mse(ex: MlpExample, subject: Subject) -> Verdict:
     def truth() -> Any:
         return np.array(mse(t, truth_y()), dtype=object)
 
-    comps = [against(subject, "engine loss vs mse t (mlpVecMat W1 b1 W2 b2 x)", subject.loss(p),
+    comps = [against(subject, Quantity("engine loss", "mse t (mlpVecMat W1 b1 W2 b2 x)", engine=True), subject.loss(p),
                      truth, fb.loss, fb.d_loss, deriv)]
     if subject.has("mse"):
         if subject.prec is EXACT:  # the exact output and target, rational or not
@@ -141,7 +141,7 @@ def check_mse(ex: MlpExample, subject: Subject) -> Verdict:
             q = mse_point(subject.prec.round(fb.y), p.t)  # inputs the engine's format holds exactly
         fq = forward_bounds(q, subject.prec)
         y_q, t_q = q.value("b2"), q.value("t")
-        comps.append(against(subject, "engine mse(y, t) vs mse t y",
+        comps.append(against(subject, Quantity("engine mse(y, t)", "mse t y", engine=True),
                              subject.scalar("mse", y_q, t_q),
                              lambda: np.array(mse(Vec(exact(t_q)), Vec(exact(y_q))), dtype=object),
                              fq.loss, fq.d_loss, deriv))
@@ -162,12 +162,12 @@ def check_mseGrad(ex: MseExample, subject: Subject) -> Verdict:
     subj = "spec (float64 vs exact)"
     if ex.rational is None:  # a rational example has no float64 value to certify
         f64 = forward_bounds(q)
-        comps.append(compare("spec mseGrad y t, float64 vs exact",
+        comps.append(compare(Quantity("spec mseGrad y t, float64", "exact"),
                              mseGrad(Vec(ex.y), Vec(ex.t)).data, truth, f64.d_g, deriv))
     if subject.has("mse_grad"):
         fq = forward_bounds(q, subject.prec)
         got = subject.array("mse_grad", ex.y.shape, ex.value("y"), ex.value("t"))
-        comps.append(against(subject, "engine mse_grad(y, t) vs mseGrad y t", got, lambda: truth,
+        comps.append(against(subject, Quantity("engine mse_grad(y, t)", "mseGrad y t", engine=True), got, lambda: truth,
                              fq.g, fq.d_g, deriv))
         subj = f"engine {subject.name} mse_grad" + ("; spec" if ex.rational is None else "")
     if not comps:
@@ -203,7 +203,7 @@ def check_hasFDerivAt_mse(ex: MseExample, subject: Subject) -> Verdict:
         hk = h.smul(Q(1, 2**k))
         rem = mse(t, y + hk) - mse(t, y) - D.apply(hk)  # type: ignore[operator]
         quad = real_inv(Q(n)) * hk.norm_sq()
-        comps.append(compare_exact(f"spec remainder at step h/2^{k} vs (1/n)‖h‖²",
+        comps.append(compare_exact(Quantity(f"spec remainder at step h/2^{k}", "(1/n)‖h‖²"),
                                    np.array(rem, dtype=object), np.array(quad, dtype=object)))
     # On the engine: y + d must be exact in its format for the remainder to be the remainder at d
     # (an exact engine steps by h itself).
@@ -224,7 +224,7 @@ def check_hasFDerivAt_mse(ex: MseExample, subject: Subject) -> Verdict:
         lin_x = hasFDerivAt_mse(t, y).apply(dx)
         rem_x = q(L1x) - q(L0x) - lin_x
         quad_x = real_inv(Q(n)) * dx.norm_sq()
-        comps.append(compare("engine loss remainder at step h vs (1/n)‖h‖²",
+        comps.append(compare(Quantity("engine loss remainder at step h", "(1/n)‖h‖²", engine=True),
                              np.array(rem_x, dtype=object),
                              np.array(quad_x, dtype=object), SLACK * (f0.d_loss + f1.d_loss),
                              "Δloss(y + h) + Δloss(y); the remainder measured exactly"))
@@ -243,7 +243,7 @@ def check_hasFDerivAt_mse(ex: MseExample, subject: Subject) -> Verdict:
     d_quad = SLACK * inv * subject.prec.gamma(n + 2) * float(d @ d) if n else 0.0
     mag = abs(L1) + abs(L0) + abs(lin) + abs(quad_f)
     bound = SLACK * (f0.d_loss + f1.d_loss + d_lin + d_quad + subject.prec.gamma(3) * mag)
-    comps.append(compare("engine loss remainder at step h vs (1/n)‖h‖²", rem_f, quad_f, bound,
+    comps.append(compare(Quantity("engine loss remainder at step h", "(1/n)‖h‖²", engine=True), rem_f, quad_f, bound,
                          f"Δloss(y+h) + Δloss(y) + c·γ_{n + 3}Σ|y−t||h| "
                          f"+ (1/n)γ_{n + 2}‖h‖² + γ_3·|terms|"))
     return combine(name, f"spec; engine {subject.name} loss", comps, **ex.witness())
@@ -273,13 +273,13 @@ def check_mseGrad_eq_adjoint_fderiv(ex: MseExample, subject: Subject) -> Verdict
     from_def = hilbert_adjoint(hasFDerivAt_mse(t, y)).apply(Q(1))
     assert isinstance(closed, Vec) and isinstance(from_def, Vec)
     comps: list[Comparison] = [
-        compare_exact("VJP[mse t, y] 1 (closed form) vs mseGrad y t", closed.data, want),
-        compare_exact("VJP[mse t, y] 1 (Hilbert adjoint) vs mseGrad y t", from_def.data, want),
+        compare_exact(Quantity("VJP[mse t, y] 1 (closed form)", "mseGrad y t"), closed.data, want),
+        compare_exact(Quantity("VJP[mse t, y] 1 (Hilbert adjoint)", "mseGrad y t"), from_def.data, want),
     ]
     q = mse_point(ex.value("y"), ex.value("t"))
     fq = forward_bounds(q, subject.prec)
     got = subject.grads(q)["b2"]
-    comps.append(against(subject, "engine VJP of mse t at y (b2 gradient) vs mseGrad y t", got,
+    comps.append(against(subject, Quantity("engine VJP of mse t at y (b2 gradient)", "mseGrad y t", engine=True), got,
                          lambda: want, fq.g, fq.d_g, "(2/n)(γ_3|y − t| + u|y − t|)"))
     return combine(name, f"spec; engine {subject.name} grads", comps, t=ex.value("t"),
                    y=ex.value("y"))
@@ -321,7 +321,7 @@ def check_adjoint_fderiv_comp_apply_one(ex: MlpExample, subject: Subject) -> Ver
                 h = _wrap(E[k], exact(dirs[k]))
                 lhs = gprime.apply(fprime.apply(h))
                 comps.append(compare_exact(
-                    f"spec (g' ∘ f') h vs ⟪h, f'† (g'† 1)⟫, f = slice in {k}, probe {j}",
+                    Quantity("spec (g' ∘ f') h", f"⟪h, f'† (g'† 1)⟫, f = slice in {k}, probe {j}"),
                     np.array(lhs, dtype=object), np.array(inner(h, r), dtype=object)))
     fb = forward_bounds(p, subject.prec)
     grads = subject.grads(p)
@@ -330,7 +330,8 @@ def check_adjoint_fderiv_comp_apply_one(ex: MlpExample, subject: Subject) -> Ver
     # so only the W2 and b2 gradients (which need no hypothesis) are compared on the engine.
     doubt = subject.prec is not EXACT and bool(fb.kink_doubt.any())
     for k in wrt if not doubt else ["W2", "b2"]:
-        comps.append(against(subject, f"engine gradient in {k} vs f'† (g'† 1)", grads[k],
+        comps.append(against(subject, Quantity(f"engine gradient in {k}", "f'† (g'† 1)", argument=k,
+                                               engine=True), grads[k],
                              functools.partial(rhs.__getitem__, k), gb.value[k], gb.bound[k],
                              gb.derivation[k]))
     return combine(name, f"spec; engine {subject.name} grads", comps, **p.witness())

@@ -3,13 +3,14 @@ derivative each `hasFDerivAt_mlp_wrt_*` states and the right side of each `grad_
 the argument (`W1 b1 W2 b2 x`), and the hypothesis `hx` decided exactly."""
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from ..examples import MlpPoint
 from ..mirror import gradients as G
 from ..mirror.linear_maps import CLM, Elem, FunCLM, Space
-from ..numerics.tolerance import forward_bounds
+from ..numerics.tolerance import forward_bounds, grad_bounds
 from ..rational import Q, q
 from ..types import Mat, Vec
 from .base import exact
@@ -24,6 +25,7 @@ __all__ = [
     "hx_holds_exactly",
     "first_kink",
     "why_no_float_check",
+    "point_values",
 ]
 
 NEEDS_HX = ("W1", "b1", "x")
@@ -100,3 +102,15 @@ def first_kink(p: MlpPoint) -> int | None:
     return None
 
 
+
+
+def point_values(p: MlpPoint) -> dict[str, Any]:
+    """Return the spec's float64 values at an MLP point, for a counterexample: `z1`, the mask
+    `relu'(z1)`, `a1`, `y`, `g = mseGrad y t`, `v = W2ᵀ g`, `delta = relu'(z1) ⊙ v`, the loss, and
+    the right side of each `grad_*_mse` (`rhs`, keyed by argument)."""
+    fb = forward_bounds(p)
+    gb = grad_bounds(p, fb)
+    v = p.W2.T @ fb.g if p.dims[2] else np.zeros(p.dims[1])
+    return {"z1": fb.z1, "mask": fb.mask, "a1": fb.a1, "y": fb.y, "g": fb.g, "v": v,
+            "delta": gb.value["b1"], "loss": fb.loss,
+            "rhs": {k: np.asarray(val, dtype=np.float64) for k, val in gb.value.items()}}

@@ -11,7 +11,7 @@ from ..mirror.building_blocks import reluDerivCLM
 from ..mirror.relu import reluDerivCLM_adjoint_apply, reluDerivCLM_apply, reluDerivCLM_inner
 from ..rational import Q
 from ..types import Vec
-from ..verdict import Comparison, Verdict, combine, compare, compare_exact
+from ..verdict import Comparison, Quantity, Verdict, combine, compare, compare_exact
 from .base import check, exact
 from .domains import vectors
 
@@ -46,12 +46,12 @@ def check_reluDerivCLM_apply(ex: VecExample, subject: Subject) -> Verdict:
     lhs = np.array([s.lhs for s in sides], dtype=object)
     rhs = np.array([s.rhs for s in sides], dtype=object)
     comps: list[Comparison] = [
-        compare_exact("(reluDerivCLM x dx) i vs dx i * relu'(x i)", lhs, rhs)
+        compare_exact(Quantity("(reluDerivCLM x dx) i", "dx i * relu'(x i)"), lhs, rhs)
     ]
     subj = "spec"
     if subject.has("relu_vjp"):
         got = subject.array("relu_vjp", ex.x.shape, ex.value("x"), ex.value("dx"))
-        comps.append(compare("engine relu_vjp(x, dx) vs dx i * relu'(x i)", got, rhs, 0.0,
+        comps.append(compare(Quantity("engine relu_vjp(x, dx)", "dx i * relu'(x i)", engine=True), got, rhs, 0.0,
                              "exact: a product by 0 or 1"))
         subj = f"spec; engine {subject.name}"
     return combine(name, subj, comps, x=ex.value("x"), dx=ex.value("dx"))
@@ -67,7 +67,7 @@ def check_reluDerivCLM_inner(ex: VecExample, subject: Subject) -> Verdict:
     name = "Proofs.Autograd.reluDerivCLM_inner"
     x, dx, d = Vec(exact(ex.value("x"))), Vec(exact(ex.value("dx"))), Vec(exact(ex.value("delta")))
     eq = reluDerivCLM_inner(x, dx, d)
-    comps = [compare_exact("⟪R_x dx, δ⟫ vs ⟪dx, R_x δ⟫", np.array(eq.lhs, dtype=object),
+    comps = [compare_exact(Quantity("⟪R_x dx, δ⟫", "⟪dx, R_x δ⟫"), np.array(eq.lhs, dtype=object),
                            np.array(eq.rhs, dtype=object))]
     subj = "spec"
     if subject.has("relu_vjp"):
@@ -80,7 +80,7 @@ def check_reluDerivCLM_inner(ex: VecExample, subject: Subject) -> Verdict:
                          dtype=object)
         rhs_e = np.array(sum((u * v for u, v in zip(dx.data, exact(b), strict=True)), Q(0)),
                          dtype=object)
-        comps.append(compare("engine ⟪V dx, δ⟫ vs ⟪dx, V δ⟫, V = relu_vjp x, summed exactly", lhs_e,
+        comps.append(compare(Quantity("engine ⟪V dx, δ⟫", "⟪dx, V δ⟫, V = relu_vjp x, summed exactly", engine=True), lhs_e,
                              rhs_e, 0.0, "exact: the same exact products on both sides"))
         subj = f"spec; engine {subject.name}"
     return combine(name, subj, comps, **ex.witness())
@@ -102,15 +102,15 @@ def check_reluDerivCLM_adjoint_apply(ex: VecExample, subject: Subject) -> Verdic
     eq = reluDerivCLM_adjoint_apply(x, d)
     forward = eq.rhs.data
     comps = [
-        compare_exact("(R_x)† δ (Hilbert adjoint) vs R_x δ", eq.lhs.data, forward),
+        compare_exact(Quantity("(R_x)† δ (Hilbert adjoint)", "R_x δ"), eq.lhs.data, forward),
         # The closed form the building block offers, which the gradient mirrors use, too.
-        compare_exact("(R_x)† δ (closed form) vs R_x δ",
+        compare_exact(Quantity("(R_x)† δ (closed form)", "R_x δ"),
                       _data(reluDerivCLM(x).adjoint().apply(d)), forward),
     ]
     subj = "spec"
     if subject.has("relu_vjp"):
         got = subject.array("relu_vjp", ex.x.shape, ex.value("x"), ex.value("delta"))
-        comps.append(compare("engine relu_vjp(x, δ) vs R_x δ", got, forward, 0.0,
+        comps.append(compare(Quantity("engine relu_vjp(x, δ)", "R_x δ", engine=True), got, forward, 0.0,
                              "exact: a product by 0 or 1"))
         subj = f"spec; engine {subject.name}"
     return combine(name, subj, comps, x=ex.value("x"), delta=ex.value("delta"))

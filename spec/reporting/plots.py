@@ -252,7 +252,7 @@ def mse_taylor_series(backend: Backend, cfg: Config, seed: int) -> TaylorSeries:
             continue  # y + s h is not exact there: the step taken would not be s h
         kept.append(s)
         v = check_hasFDerivAt_mse(MseExample(t=p.t, y=y, h=h * s), subject)
-        c = next(c for c in v.comparisons if c.quantity.startswith("engine"))
+        c = next(c for c in v.comparisons if c.what.engine)
         rem.append(abs(c.actual) if c.actual is not None else math.nan)
         floor.append(c.bound if c.bound is not None else math.nan)
         true.append(abs(c.expected) if c.expected is not None else math.nan)

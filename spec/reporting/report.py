@@ -27,7 +27,7 @@ from ..rational import to_fraction
 from ..registry import LEAN_REPOSITORY, MODULE_FILE, PINNED_COMMIT, LeanDecl, manifest
 from ..runner import PartResult, Result
 from ..strategies import DEFAULT_MARGIN
-from ..verdict import Comparison, Status
+from ..verdict import Comparison, Status, Verdict
 
 __all__ = [
     "part_cell",
@@ -95,11 +95,9 @@ def _decl(name: str) -> LeanDecl | None:
     return manifest().declarations.get(name)
 
 
-def _sides(quantity: str) -> tuple[str, str]:
-    """Return the two sides a comparison's quantity names (`"A vs B"`); a quantity without " vs "
-    (a remainder) is compared with 0."""
-    left, sep, right = quantity.partition(" vs ")
-    return (left, right) if sep else (quantity, "0")
+def _sides(c: Comparison) -> tuple[str, str]:
+    """Return the two sides of a comparison; a remainder (no right side) is compared with 0."""
+    return c.what.left, "0" if c.what.right is None else c.what.right
 
 
 def _right_label(right: str) -> str:
@@ -110,7 +108,7 @@ def _entry_line(c: Comparison) -> str:
     """Return `left[idx] = a, right b, error e > bound b (r× the bound)` for a failed comparison."""
     if c.actual is None or c.expected is None:
         return f"{c.quantity}: {c.derivation}"
-    left, right = _sides(c.quantity)
+    left, right = _sides(c)
     idx = _index(c.index)
     times = "exact equality required" if c.bound == 0 else f"{_times(c.worst_ratio)} the bound"
     return (f"{left}{idx} = {c.actual!r}, {_right_label(right)} = {c.expected!r}, "
@@ -243,18 +241,6 @@ def _headline_of(r: Result) -> str:
 
 # --- the counterexample in the statement's terms -----------------------------------------------
 
-_GRAD_KEY = re.compile(r"grads\[['\"](\w+)['\"]\]|gradient in (\w+) ")
-
-_RIGHT_SIDE = {
-    "W2": "outer (mseGrad y t) a1",
-    "b2": "mseGrad (mlpVecMat W1 b1 W2 b2 x) t",
-    "b1": "R_z1 (W2ᵀ g)",
-    "x": "W1ᵀ (R_z1 (W2ᵀ g))",
-    "W1": "outer (R_z1 (W2ᵀ g)) x",
-}
-"""The right side of `grad_k_mse` in short notation: `g = mseGrad y t`, `R_z1 = reluDerivCLM z1`
-(multiplication by relu'(z1), 0 or 1 per unit), `W2ᵀ = (matCLM W2)†`."""
-
 _MEANING = {
     "grad": "The engine's backprop gradient (left) must equal the closed form the lemma proves "
     "(right), up to the rounding bound.",
@@ -280,21 +266,15 @@ def _dimensions(w: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _mlp_values(w: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Return the spec's float64 values at an MLP witness: z1, relu'(z1), a1, y, g, W2ᵀg, the
-    right sides of the gradient lemmas."""
-    if not all(k in w for k in _MLP_KEYS):
+def _mlp_values(v: Verdict | None) -> dict[str, Any] | None:
+    """Return the spec's float64 values the check attached at an MLP witness (`Verdict.values`),
+    with the witness itself as a point (`p`), or None where there are none."""
+    if v is None or not v.values or not all(k in v.witness for k in _MLP_KEYS):
         return None
     from ..examples import MlpPoint
-    from ..numerics.tolerance import forward_bounds, grad_bounds
 
-    p = MlpPoint.of({k: np.asarray(w[k], dtype=np.float64) for k in _MLP_KEYS})
-    fb = forward_bounds(p)
-    gb = grad_bounds(p, fb)
-    v = p.W2.T @ fb.g if p.dims[2] else np.zeros(p.dims[1])
-    return {"p": p, "z1": fb.z1, "mask": fb.mask, "a1": fb.a1, "y": fb.y, "g": fb.g, "v": v,
-            "delta": gb.value["b1"], "loss": fb.loss,
-            "rhs": {k: np.asarray(v, dtype=np.float64) for k, v in gb.value.items()}}
+    p = MlpPoint.of({k: np.asarray(v.witness[k], dtype=np.float64) for k in _MLP_KEYS})
+    return {**v.values, "p": p}
 
 
 def _values_lines(w: Mapping[str, Any], mv: dict[str, Any] | None) -> list[str]:
@@ -320,13 +300,6 @@ def _values_lines(w: Mapping[str, Any], mv: dict[str, Any] | None) -> list[str]:
     return []
 
 
-def _grad_key(c: Comparison) -> str | None:
-    m = _GRAD_KEY.search(c.quantity)
-    if m is None or not ("right side" in c.quantity or "f'† (g'† 1)" in c.quantity):
-        return None
-    return m.group(1) or m.group(2)
-
-
 def _expansion(k: str, idx: tuple[int, ...], mv: dict[str, Any]) -> str | None:
     """Return the worst entry of the right side of `grad_k_mse` with the numbers substituted."""
     p = mv["p"]
@@ -349,6 +322,13 @@ def _expansion(k: str, idx: tuple[int, ...], mv: dict[str, Any]) -> str | None:
         i, j = idx
         return f"δ[{i}] · x[{j}] = {_r(d[i])} · {_r(p.x[j])}, δ = R_z1 (W2ᵀ g)"
     return None
+
+
+def _right_side_of_grad(k: str) -> str | None:
+    """Return the right side of `grad_k_mse` as the manifest states it."""
+    decl = _decl(f"{PREFIX}grad_{k}_mse")
+    sides = _statement_sides(decl.statement) if decl is not None else None
+    return None if sides is None else sides[1]
 
 
 def _statement_sides(statement: str) -> tuple[str, str] | None:
@@ -400,7 +380,7 @@ def render_counterexample(result: Result, replay: str) -> str:
         msg = (v.message if v is not None and v.message else result.message) or result.status.value
         out.append(f"  {result.status.value}: {msg}")
     witness: Mapping[str, Any] = v.witness if v is not None else {}
-    mv = _mlp_values(witness)
+    mv = _mlp_values(v)
     if decl is not None:
         line = f"{MODULE_FILE.rsplit('/', 1)[-1]}:{decl.line}, " if decl.line else ""
         out.append(f"  lean: {decl.kind}, {line}section \"{decl.section}\"")
@@ -438,16 +418,16 @@ def render_counterexample(result: Result, replay: str) -> str:
 def _differ(
     name: str, decl: LeanDecl | None, c: Comparison, mv: dict[str, Any] | None
 ) -> list[str]:
-    left, right = _sides(c.quantity)
+    left, right = _sides(c)
     idx = _index(c.index)
     out: list[str] = []
     if c.actual is None or c.expected is None:
         return [f"  the sides differ: {c.quantity}: {c.derivation}"]
-    k = _grad_key(c)
+    k = c.what.argument
     sides = _statement_sides(decl.statement) if decl is not None else None
     if k is not None and sides is not None and mv is not None and c.index is not None:
         lhs = sides[0]
-        rhs = _RIGHT_SIDE.get(k, sides[1])
+        rhs = _right_side_of_grad(k) or sides[1]
         terms = "in the statement's terms"
         if _short(name) == "adjoint_fderiv_comp_apply_one":
             terms += f" (f = the network as a function of {k}, g = mse t)"

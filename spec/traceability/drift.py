@@ -186,14 +186,14 @@ class Finding:
                     "and its manifest entry")
         if c == "renamed":
             return (f"renamed: {old}{at_old} is now {self.new_kind} {self.new_name}{at_new} "
-                    f"(same fingerprint){reach}; rename the manifest entry and the @mirrors name")
+                    f"(same fingerprint){reach}; rename the manifest entry and the mirror")
         if c == "statement_changed":
             return (f"statement changed: {old}{at_new}: fingerprint {self.old_fingerprint} → "
                     f"{self.new_fingerprint}{reach}; re-read the Lean statement and update the "
                     "mirror and the manifest")
         if c == "kind_changed":
             return (f"kind changed: {self.name}{at_new} was a {self.old_kind}, is now a "
-                    f"{self.new_kind}{reach}; update the manifest's kind and the @mirrors kind")
+                    f"{self.new_kind}{reach}; update the manifest's kind and the mirror's")
         if c == "visibility_changed":
             return (f"visibility changed: {old}{at_new}: {self.detail}{reach}; re-read who may "
                     "use it and update the manifest")

@@ -454,19 +454,21 @@ def problems(registry: Mapping[str, Entry], decls: Sequence[LeanDecl], root: Pat
         if d.name not in registry:
             out.append(
                 f"missing mirror: {d.name} ({d.kind}, {d.file}:{d.line}) has no mirror in "
-                f'spec.registry.REGISTRY; register one with @mirrors("{d.name}", "{d.kind}")'
+                f"spec.registry.REGISTRY; add one to its banner module in spec/mirror, its docstring "
+                f"opening with `{d.name}` ({d.kind})"
             )
     for name, entry in registry.items():
         known = by_name.get(name)
         if known is None:
             out.append(
                 f"unknown Lean name: the registry mirrors {name!r}, which spec/data/manifest.json "
-                "does not list; fix the @mirrors name or add the declaration to the manifest"
+                "does not list; fix the name in the mirror's docstring or add the declaration to the "
+                "manifest"
             )
         elif entry.decl.kind != known.kind:
             out.append(
                 f"kind mismatch: the registry has {name} as a {entry.decl.kind}, the manifest as a "
-                f"{known.kind}; make the @mirrors kind match the manifest"
+                f"{known.kind}; make the kind in the mirror's docstring match the manifest"
             )
     rows = build_rows(registry, decls, root)
     tests = {r.lean_name: r.tests for r in rows}
