@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
+import os
 import sys
 import tempfile
 import time
@@ -265,8 +267,10 @@ def run_check(
 
     def hypothesis_run(body: Callable[[Any], None], phases: tuple[Phase, ...],
                        db: str | None) -> None:
-        body._hypothesis_internal_add_digest = key.encode()  # type: ignore[attr-defined]
-        settings(**_settings(examples, db, phases))(seed(seed_value)(given(strategy)(body)))()
+        # Hypothesis keys saved examples by the test function, and every check runs the same
+        # body: each check gets a directory of its own under the database instead.
+        own = None if db is None else os.path.join(db, hashlib.sha256(key.encode()).hexdigest()[:16])
+        settings(**_settings(examples, own, phases))(seed(seed_value)(given(strategy)(body)))()
 
     try:
         hypothesis_run(survey, (Phase.explicit, Phase.generate), None)

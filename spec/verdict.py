@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .numerics.blocks import BLOCK, OuterSum
+from .numerics.bound import EXACTLY, Bound
 from .rational import is_rational, to_fraction
 from .types import Arr
 
@@ -136,20 +137,23 @@ def compare(
     what: Quantity,
     actual: Arr | float | Fraction | OuterSum,
     expected: Arr | float | Fraction | OuterSum,
-    bound: Arr | float | OuterSum,
-    derivation: str,
+    within: Bound,
     ulp_dtype: Any = None,
     scale: float = 1.0,
 ) -> Comparison:
-    """Compare entrywise: `|actual − expected| ≤ scale · bound`. A NaN anywhere fails.
+    """Compare entrywise: `|actual − expected| ≤ scale · within.value`. A NaN anywhere fails.
 
-    The bound is an array of the same shape (or a scalar) derived from the sizes and the unit
-    roundoff by the caller; a zero bound demands exact equality. When either side holds exact
+    The bound (`spec.numerics.bound.Bound`) is an array of the same shape (or a scalar) derived
+    from the sizes and the unit roundoff, with its derivation; a zero bound demands exact
+    equality. With `scale` (2, for two computations each within the bound of the exact value),
+    the derivation reads `2·(…)`. When either side holds exact
     rationals (object arrays of `Fraction`), the error is measured exactly: floats convert to
     rationals without rounding, so the verdict certifies the bound rather than estimating it.
     With `ulp_dtype` (the engine's float type), the worst error is also given in units in the last
     place of the expected value in that format. (`scale` spares forming `2Δ` at a million entries.)
     """
+    bound = within.value
+    derivation = within.derivation if scale == 1.0 else f"{scale:g}·({within.derivation})"
     a = np.asarray(actual)
     # A closed form kept as factors (`OuterSum`) is compared a block of rows at a time, never
     # formed whole; exact comparisons (small sizes) take it whole.
@@ -376,4 +380,4 @@ def error(lean_name: str, subject: str, message: str, **witness: Any) -> Verdict
 def compare_exact(what: Quantity, actual: Arr | Any, expected: Arr | Any) -> Comparison:
     """Compare exact rationals for equality: the bound is 0 and nothing is rounded."""
     return compare(what, np.asarray(actual, dtype=object), np.asarray(expected, dtype=object),
-                   0.0, "exact rational arithmetic, bound 0")
+                   Bound.zero(EXACTLY))

@@ -22,6 +22,7 @@ from spec.numerics.blocks import (
     products,
     rproducts,
 )
+from spec.numerics.bound import Bound
 from spec.numerics.tolerance import SLACK, gamma
 from spec.verdict import Quantity, compare
 
@@ -133,8 +134,8 @@ def test_comparing_against_factors_is_comparing_against_the_matrix(
     actual = E + D * rng.uniform(-1.5, 1.5, (m, n))
     actual[-1, -1] = E[-1, -1] + D[-1, -1]
     for scale in (1.0, 2.0):
-        got = compare(Quantity("q"), actual, expected, bound, "d", scale=scale)
-        want = compare(Quantity("q"), actual, E, D, "d", scale=scale)
+        got = compare(Quantity("q"), actual, expected, Bound(bound, "d"), scale=scale)
+        want = compare(Quantity("q"), actual, E, Bound(D, "d"), scale=scale)
         assert (got.ok, got.index, got.worst_ratio, got.error, got.bound, got.failing,
                 got.expected) == (want.ok, want.index, want.worst_ratio, want.error, want.bound,
                                   want.failing, want.expected)

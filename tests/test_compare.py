@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spec.numerics.blocks import BLOCK
+from spec.numerics.bound import Bound
 from spec.verdict import Quantity, compare
 
 
@@ -48,7 +49,7 @@ def test_block_worst_and_count_are_the_plain_ones(
         b[: max(1, n // 3)] = 0.0
         a[: max(1, n // 3)] = e[: max(1, n // 3)]  # met exactly: 0/0 counts 0
         a[-1] = e[-1] + (1e-300 if b[-1] == 0 else 0.0)
-    got = compare(Quantity("q"), a, e, b, "d", scale=scale)
+    got = compare(Quantity("q"), a, e, Bound(b, "d"), scale=scale)
     j, worst, failing = _plain(a, e, b, scale)
     assert got.failing == failing and got.ok == (failing == 0)
     assert got.index == (j,) and (

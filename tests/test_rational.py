@@ -19,6 +19,7 @@ from impl import ReferenceBackend
 from spec import rational
 from spec.checks.base import Config
 from spec.examples import MlpExample
+from spec.numerics.bound import Bound
 from spec.runner import check_point
 from spec.strategies import mlp_examples
 from spec.verdict import Quantity, Status, compare
@@ -129,7 +130,7 @@ def test_certified_comparison_decides_as_exact_arithmetic(
                  for a, e in zip(actual, expected, strict=True)]
     bound = np.array([float(err) * (1 + rel)
                       for err, (_e, _k, rel) in zip(exact_err, cases, strict=True)])
-    c = compare(Quantity("q"), actual, np.array(expected, dtype=object), bound, "test")
+    c = compare(Quantity("q"), actual, np.array(expected, dtype=object), Bound(bound, "test"))
     truth_bad = sum(err > Fraction(float(b)) for err, b in zip(exact_err, bound, strict=True))
     assert c.failing == truth_bad
     assert c.ok == (truth_bad == 0)

@@ -11,6 +11,7 @@ from typing import Any
 from hypothesis.strategies import SearchStrategy
 
 from ..backend import BackendError, Subject
+from ..numerics.bound import Bound
 from ..numerics.tolerance import EXACT
 from ..rational import exact_array
 from ..registry import attach_check
@@ -120,8 +121,7 @@ def against(
     actual: Any,
     exact_expected: Callable[[], Any],
     float_expected: Any,
-    delta: Any,
-    derivation: str,
+    within: Bound,
 ) -> Comparison:
     """Compare an engine's value with the spec's.
 
@@ -132,14 +132,13 @@ def against(
     """
     ulp = None if subject.prec is EXACT else subject.prec.dtype
     if subject.exact_reference:
-        return compare(what, actual, exact_expected(), delta, derivation, ulp_dtype=ulp)
+        return compare(what, actual, exact_expected(), within, ulp_dtype=ulp)
     # Two statements may compare the very same arrays (grad_W1_mse and the W1 slice of
     # adjoint_fderiv_comp_apply_one, on one engine gradient at one point): at millions of entries
     # the comparison is worth reusing under the new statement's name, for as long as the
     # subject memoizes its calls at one point (`spec.runner.check_point`).
     def run() -> Comparison:
-        return compare(what, actual, float_expected, delta, f"2·({derivation})", ulp_dtype=ulp,
-                       scale=2.0)
+        return compare(what, actual, float_expected, within, ulp_dtype=ulp, scale=2.0)
 
-    done: Comparison = subject.reuse((actual, float_expected, delta), "against", run)
-    return replace(done, what=what, derivation=f"2·({derivation})")
+    done: Comparison = subject.reuse((actual, float_expected, within.value), "against", run)
+    return replace(done, what=what, derivation=f"2·({within.derivation})")

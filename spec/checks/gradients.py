@@ -15,15 +15,16 @@ from ..examples import PARAMS, MlpExample, MlpPoint
 from ..mirror.gradients import a1, y, z1
 from ..mirror.linear_maps import CLM, inner
 from ..mirror.mlp import hasFDerivAt_mse, mlpVecMat
-from ..numerics.blocks import OuterSum, abs_dot
+from ..numerics.bound import Bound
 from ..numerics.steps import (
+    JVP_DERIVATION,
     exact_loss_difference,
+    exact_loss_difference_bound,
     exact_radius,
     exact_step_size,
+    gradient_along_step,
     jvp,
     loss_difference,
-    outer_inner,
-    probe_products,
     remainder_bound,
     shared_step,
     step_inside,
@@ -34,7 +35,6 @@ from ..numerics.steps import (
 )
 from ..numerics.tolerance import (
     EXACT,
-    SLACK,
     ForwardBounds,
     Precision,
     forward_bounds,
@@ -74,10 +74,9 @@ __all__ = [
 def _hidden_check(name: str, method: str, ex: MlpExample, subject: Subject) -> Verdict:
     p = ex.point
     fn = z1 if method == "z1" else a1
-    deriv = f"γ_{p.dims[0] + 1}(|W1||x| + |b1|)" + ("" if method == "z1" else ", ReLU 1-Lipschitz")
 
-    def pick(fb: ForwardBounds) -> tuple[F64, F64]:
-        return (fb.z1, fb.d_z1) if method == "z1" else (fb.a1, fb.d_a1)
+    def value(fb: ForwardBounds) -> F64:
+        return fb.z1 if method == "z1" else fb.a1
 
     def truth() -> Any:
         W1, b1, _, _, x = exact_args(p)
@@ -86,14 +85,15 @@ def _hidden_check(name: str, method: str, ex: MlpExample, subject: Subject) -> V
     comps: list[Comparison] = []
     subj = "spec (float64 vs exact)"
     if subject.exact_reference and p.rational is None:
-        value, bound = pick(forward_bounds(p))
-        comps.append(compare(Quantity(f"spec {method} W1 b1 x, float64", "exact"), value, truth(), bound,
-                             deriv))
+        f64 = forward_bounds(p)
+        comps.append(compare(Quantity(f"spec {method} W1 b1 x, float64", "exact"), value(f64),
+                             truth(), f64.bound(method)))
     if subject.has(method):
-        value, bound = pick(forward_bounds(p, subject.prec))
+        fb = forward_bounds(p, subject.prec)
         got = subject.hidden(method, p)
-        comps.append(against(subject, Quantity(f"engine {method}", f"spec {method} W1 b1 x", engine=True), got, truth,
-                             value, bound, deriv))
+        comps.append(against(subject, Quantity(f"engine {method}", f"spec {method} W1 b1 x",
+                                               engine=True), got, truth, value(fb),
+                             fb.bound(method)))
         subj = f"engine {subject.name} {method}" + ("; spec" if subject.exact_reference else "")
     if not comps:
         return unmet(name, f"engine {subject.name}", f"the engine has no {method}() and "
@@ -121,16 +121,16 @@ def check_y(ex: MlpExample, subject: Subject) -> Verdict:
     its exact value (so the float reference is itself checked)."""
     p = ex.point
     fb = forward_bounds(p, subject.prec)
-    deriv = f"γ_{p.dims[1] + 1}(|W2||a1| + |b2|) + |W2|Δa1"
     got = subject.forward(p)
 
     def truth() -> Any:
         return y(*exact_args(p)).data
 
-    comps = [against(subject, Quantity("engine forward", "y W1 b1 W2 b2 x", engine=True), got, truth, fb.y, fb.d_y, deriv)]
+    comps = [against(subject, Quantity("engine forward", "y W1 b1 W2 b2 x", engine=True), got,
+                     truth, fb.y, fb.bound("y"))]
     if subject.exact_reference and p.rational is None:
         f64 = forward_bounds(p)
-        comps.append(compare(Quantity("spec y, float64", "exact"), f64.y, truth(), f64.d_y, deriv))
+        comps.append(compare(Quantity("spec y, float64", "exact"), f64.y, truth(), f64.bound("y")))
     return combine("Proofs.Autograd.y", f"engine {subject.name} forward", comps, **p.witness())
 
 
@@ -226,15 +226,12 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
                                                exact(np.zeros(rem_x.shape))))
                     continue
                 comps.append(compare(remainder, rem_x, exact(np.zeros(rem_x.shape)),
-                                     remainder_bound(fb, f1),
-                                     "Δy(p + d) + Δy(p); the remainder measured exactly"))
+                                     remainder_bound(fb, f1)))
             else:
                 jv, djv = jvp(subject, k, p, fb, mv.base, mv.factor)
                 rem_f = (y1 - y0) - jv
                 comps.append(compare(remainder, rem_f, np.zeros_like(rem_f),
-                                     remainder_bound(fb, f1, (y0, y1, jv, djv), subject.prec),
-                                     "Δy(p + d) + Δy(p) + Δ(f'(d)) "
-                                     "+ γ_2(|f(p + d)| + |f(p)| + |f'(d)|)"))
+                                     remainder_bound(fb, f1, (y0, y1, jv, djv), subject.prec)))
         if len(comps) == compared:
             skipped.append(j)
         if subject.has("jvp"):
@@ -247,7 +244,7 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
                 return out.data
 
             comps.append(against(subject, Quantity(f"engine jvp along probe {j}", "the stated derivative", engine=True),
-                                 got, stated, jv, djv, "γ of each product sum + propagated |W|Δ"))
+                                 got, stated, jv, Bound(djv, JVP_DERIVATION)))
     return noted(combine(name, subj, comps, **p.witness()),
                  _not_compared("the engine's forward remainder", skipped))
 
@@ -300,7 +297,6 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
     if pre is not None:
         return pre
     gb = grad_bounds(p, fb, subject.prec)
-    G, dG = gb.value[k], gb.bound[k]
     exact_ref = subject.exact_reference
     comps: list[Comparison] = []
     rhs_data: Any = None
@@ -318,7 +314,7 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
         if p.rational is None:  # a rational point has no float64 closed form to certify
             g64 = grad_bounds(p, forward_bounds(p))
             comps.append(compare(Quantity("float64 closed form", "the statement's right side (exact)"),
-                                 g64.value[k], rhs_data, g64.bound[k], g64.derivation[k]))
+                                 g64.value[k], rhs_data, g64.of(k)))
         for j, dirs in enumerate(ex.directions):
             h = wrap_like(args[PARAMS.index(k)], exact(dirs[k]))
             lhs = gprime.apply(fprime.apply(h))
@@ -329,7 +325,7 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
     grads = subject.grads(p)
     comps.append(against(subject, Quantity(f"engine grads[{k!r}]", "the statement's right side", argument=k,
                                   engine=True), grads[k],
-                         lambda: rhs_data, G, dG, gb.derivation[k]))
+                         lambda: rhs_data, gb.value[k], gb.of(k)))
     # ... and the closed form's inner product with each probe is the directional derivative of the
     # engine's own loss. Along a step d inside the no-kink region the network is affine,
     # f(p + d) = f(p) + f'(d), so the loss is exactly quadratic:
@@ -353,7 +349,6 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
         Lp = subject.loss(mv.plus)
         where = Quantity("engine (L(p + s h) − L(p) − (1/n)‖f'(s h)‖²) / s",
                          f"⟪right side, h⟫, probe {j}", engine=True)
-        s_txt = f"s = 2^{round(math.log2(s))}"
         if exact_ref:
             # Both sides exactly: the only error left is the engine's in its two losses.
             step_x = wrap_like(args[PARAMS.index(k)], exact(mv.d))
@@ -361,34 +356,12 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
             products = zip(rhs_data.flat, step_x.data.flat, strict=True)
             lin_x = sum((a * b for a, b in products), Q(0)) / q(s)
             comps.append(compare(where, np.array(cd_x, dtype=object), np.array(lin_x, dtype=object),
-                                 SLACK * (fp.d_loss + fb.d_loss) / s,
-                                 f"(Δloss(p + sh) + Δloss(p)) / s, measured exactly, {s_txt}"))
+                                 exact_loss_difference_bound(fp, fb, s)))
             continue
         cd, loss_err = loss_difference(subject, k, p, fb, mv, float(Lp), float(L0), fp)
         cd, loss_err = cd / s, loss_err / s  # s ≤ 1 is a power of two: exact
-        if isinstance(G, OuterSum):
-            # Over the base of the step (the direction itself when the step is s·h exactly),
-            # then times factor / s, a power of two.
-            P = probe_products(subject, k, p, fb, mv.base)
-            lin, lin_bound, terms = outer_inner(G, dG, P, subject.prec)
-            ratio = mv.factor / s
-            lin, bound = lin * ratio, SLACK * (lin_bound * ratio + loss_err)
-            how = f"ΣΔG|h| + γ_{terms}Σ|a||h||b| for G = a ⊗ b"
-        else:
-            d = mv.d
-            lin = float(np.dot(G.ravel(), d.ravel())) / s  # the division by a power of two is exact
-            n = G.size
-            # ⟪G, d⟫ in any order is within γ_n Σ|G d| + n·η (underflow of the products), all / s.
-            bound = SLACK * (
-                abs_dot(dG, d) / s
-                + subject.prec.gamma(n) * abs_dot(G, d) / s
-                + loss_err
-                + n * subject.prec.eta / s
-            )
-            how = f"ΣΔG|h| + γ_{n}Σ|G h|"
-        comps.append(compare(where, cd, lin, bound,
-                             f"{how} + (Δloss(p + sh) + Δloss(p) + Δq + γ_2|L₊ − L| + u·q) / s, "
-                             f"q = (1/n)‖f'(sh)‖², {s_txt}"))
+        lin, bound = gradient_along_step(subject, k, p, fb, mv, s, loss_err)
+        comps.append(compare(where, cd, lin, bound))
     return noted(combine(name, subj, comps, **p.witness()),
                  _not_compared("the difference of the engine's loss", skipped))
 

@@ -9,6 +9,7 @@ from ..backend import Subject
 from ..examples import VecExample
 from ..mirror.building_blocks import reluDerivCLM
 from ..mirror.relu import reluDerivCLM_adjoint_apply, reluDerivCLM_apply, reluDerivCLM_inner
+from ..numerics.bound import Bound
 from ..rational import Q
 from ..types import Vec
 from ..verdict import Comparison, Quantity, Verdict, combine, compare, compare_exact
@@ -51,8 +52,8 @@ def check_reluDerivCLM_apply(ex: VecExample, subject: Subject) -> Verdict:
     subj = "spec"
     if subject.has("relu_vjp"):
         got = subject.array("relu_vjp", ex.x.shape, ex.value("x"), ex.value("dx"))
-        comps.append(compare(Quantity("engine relu_vjp(x, dx)", "dx i * relu'(x i)", engine=True), got, rhs, 0.0,
-                             "exact: a product by 0 or 1"))
+        comps.append(compare(Quantity("engine relu_vjp(x, dx)", "dx i * relu'(x i)", engine=True), got, rhs,
+                             Bound.zero("exact: a product by 0 or 1")))
         subj = f"spec; engine {subject.name}"
     return combine(name, subj, comps, x=ex.value("x"), dx=ex.value("dx"))
 
@@ -80,8 +81,9 @@ def check_reluDerivCLM_inner(ex: VecExample, subject: Subject) -> Verdict:
                          dtype=object)
         rhs_e = np.array(sum((u * v for u, v in zip(dx.data, exact(b), strict=True)), Q(0)),
                          dtype=object)
-        comps.append(compare(Quantity("engine ⟪V dx, δ⟫", "⟪dx, V δ⟫, V = relu_vjp x, summed exactly", engine=True), lhs_e,
-                             rhs_e, 0.0, "exact: the same exact products on both sides"))
+        comps.append(compare(Quantity("engine ⟪V dx, δ⟫", "⟪dx, V δ⟫, V = relu_vjp x, summed exactly",
+                                      engine=True), lhs_e, rhs_e,
+                             Bound.zero("exact: the same exact products on both sides")))
         subj = f"spec; engine {subject.name}"
     return combine(name, subj, comps, **ex.witness())
 
@@ -110,7 +112,7 @@ def check_reluDerivCLM_adjoint_apply(ex: VecExample, subject: Subject) -> Verdic
     subj = "spec"
     if subject.has("relu_vjp"):
         got = subject.array("relu_vjp", ex.x.shape, ex.value("x"), ex.value("delta"))
-        comps.append(compare(Quantity("engine relu_vjp(x, δ)", "R_x δ", engine=True), got, forward, 0.0,
-                             "exact: a product by 0 or 1"))
+        comps.append(compare(Quantity("engine relu_vjp(x, δ)", "R_x δ", engine=True), got, forward,
+                             Bound.zero("exact: a product by 0 or 1")))
         subj = f"spec; engine {subject.name}"
     return combine(name, subj, comps, x=ex.value("x"), delta=ex.value("delta"))

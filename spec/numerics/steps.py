@@ -27,7 +27,8 @@ from ..mirror.gradients import z1
 from ..mirror.linear_maps import CLM, Elem
 from ..rational import Q, Rational, fraction_array, q, to_fraction
 from ..types import F64, Mat, Vec, real_inv
-from .blocks import OuterSum, Products
+from .blocks import OuterSum, Products, abs_dot
+from .bound import Bound
 from .tolerance import (
     EXACT,
     SLACK,
@@ -58,6 +59,9 @@ __all__ = [
     "exact_radius",
     "crosses",
     "remainder_bound",
+    "JVP_DERIVATION",
+    "exact_loss_difference_bound",
+    "gradient_along_step",
     "jvp",
     "jvp_along",
     "want_second_layer",
@@ -233,19 +237,67 @@ def remainder_bound(
     f1: ForwardBounds,
     computed: tuple[Any, Any, F64, F64] | None = None,
     prec: Precision | None = None,
-) -> F64:
+) -> Bound:
     """Return the bound on the engine's first-order remainder `f(p + d) − f(p) − f'(d)`, whose
     true value is 0 inside the no-kink radius: `Δy(p + d) + Δy(p)` when it is measured exactly;
     with `computed = (y0, y1, f'(d), Δf'(d))` in floating point, plus the stated derivative's own
     error and γ_2 of the magnitudes for the two subtractions."""
     if computed is None:
         out: F64 = SLACK * (f1.d_y + fb.d_y)
-        return out
+        return Bound(out, "Δy(p + d) + Δy(p); the remainder measured exactly")
     assert prec is not None
     y0, y1, jv, djv = (np.asarray(v, dtype=np.float64) for v in computed)
     mag = np.abs(y1) + np.abs(y0) + np.abs(jv)
     out = SLACK * (f1.d_y + fb.d_y + djv + prec.gamma(2) * mag)
-    return out
+    return Bound(out, "Δy(p + d) + Δy(p) + Δ(f'(d)) + γ_2(|f(p + d)| + |f(p)| + |f'(d)|)")
+
+
+JVP_DERIVATION = "γ of each product sum + propagated |W|Δ"
+"""How `jvp`'s bound is derived (`jvp_along`): each product sum within its γ, and the errors of
+its inputs carried through `|W|`."""
+
+
+def exact_loss_difference_bound(fp: ForwardBounds, fb: ForwardBounds, s: float) -> Bound:
+    """Return the bound on `(L(p + s h) − L(p) − (1/n)‖f'(s h)‖²) / s − ⟪∇L, h⟫` measured exactly:
+    the engine's errors in its two losses, over `s`."""
+    return Bound(SLACK * (fp.d_loss + fb.d_loss) / s,
+                 f"(Δloss(p + sh) + Δloss(p)) / s, measured exactly, {_s_text(s)}")
+
+
+def gradient_along_step(
+    ctx: PointMemo, k: str, p: MlpPoint, fb: ForwardBounds, mv: "Step", s: float, loss_err: float,
+) -> tuple[float, Bound]:
+    """Return `⟪G, d⟫ / s` for the closed-form gradient `G` in argument `k` and the step `d = s·h`
+    taken (`mv`), and the bound on its distance from the loss difference over `s` (`loss_err`, from
+    `loss_difference`, already over `s`): `Σ ΔG |h|` for the closed form's own error, the
+    rounding of the inner product, and `loss_err`.
+
+    For `G = a ⊗ b` (`OuterSum`), the product is taken over the base of the step (the direction
+    itself when the step is s·h exactly), then times `factor / s`, a power of two (`outer_inner`);
+    otherwise `⟪G, d⟫` in any order is within `γ_n Σ|G d| + n·η`, all over `s`.
+    """
+    prec = ctx.prec
+    gb = grad_bounds(p, fb, prec)
+    G, dG = gb.value[k], gb.bound[k]
+    if isinstance(G, OuterSum):
+        P = probe_products(ctx, k, p, fb, mv.base)
+        lin, lin_bound, terms = outer_inner(G, dG, P, prec)
+        ratio = mv.factor / s
+        lin, bound = lin * ratio, SLACK * (lin_bound * ratio + loss_err)
+        how = f"ΣΔG|h| + γ_{terms}Σ|a||h||b| for G = a ⊗ b"
+    else:
+        d = mv.d
+        lin = float(np.dot(G.ravel(), d.ravel())) / s  # the division by a power of two is exact
+        n = G.size
+        bound = SLACK * (abs_dot(dG, d) / s + prec.gamma(n) * abs_dot(G, d) / s + loss_err
+                         + n * prec.eta / s)
+        how = f"ΣΔG|h| + γ_{n}Σ|G h|"
+    return lin, Bound(bound, f"{how} + (Δloss(p + sh) + Δloss(p) + Δq + γ_2|L₊ − L| + u·q) / s, "
+                             f"q = (1/n)‖f'(sh)‖², {_s_text(s)}")
+
+
+def _s_text(s: float) -> str:
+    return f"s = 2^{round(math.log2(s))}"
 
 
 def jvp(

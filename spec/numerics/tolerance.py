@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 from ..examples import MlpPoint
 from ..types import F64
 from .blocks import OuterSum, products, rproducts
+from .bound import Bound
 from .memo import ArrayPool, IdentityMemo
 
 __all__ = [
@@ -131,9 +132,30 @@ class ForwardBounds:
     """`|W2| E0`, the part of what `Δy` grows by when the first layer moves that depends on the
     point alone (`first_layer_growth` has the part along the step): with it the bounds at such a
     moved point cost no pass over `W2` (`moved_bounds`)."""
+    dims: tuple[int, int, int] = (0, 0, 0)
+    """`(inDim, hidDim, outDim)` of the point, which the derivations name."""
     derived: bool = False
     """Whether these bounds were derived from another point's (`moved_bounds`): they are sound at
     this point, but `grow0` is the other point's, so they are no base to move from."""
+
+    def bound(self, quantity: str) -> Bound:
+        """Return the bound on `quantity` (`z1`, `a1`, `y`, `loss` or `g`) with its derivation,
+        written from the same sizes as the arithmetic in `_forward_bounds` and `_output`."""
+        n_i, n_h, n_o = self.dims
+        z1 = f"γ_{n_i + 1}(|W1||x| + |b1|)"
+        if quantity == "z1":
+            return Bound(self.d_z1, z1)
+        if quantity == "a1":
+            return Bound(self.d_a1, f"{z1}, ReLU 1-Lipschitz")
+        if quantity == "y":
+            return Bound(self.d_y, f"γ_{n_h + 1}(|W2||a1| + |b2|) + |W2|Δa1, Δa1 = {z1}")
+        if quantity == "loss":
+            return Bound(self.d_loss,
+                         f"(1/n)(γ_{n_o + 4}Σ(y−t)² + Σ Δr(2|y−t| + Δr)), n = {n_o}")
+        if quantity == "g":
+            return Bound(self.d_g, "(2/n)(γ_3|y − t| + u|y − t|)")
+        raise ValueError(f"ForwardBounds.bound: no bound on {quantity!r}; "
+                         "expected z1, a1, y, loss or g")
 
 
 def _mag(v: F64, d: F64) -> F64:
@@ -241,7 +263,8 @@ def _output(
         gamma(n_o + 4, u) * float(mr @ mr) + float(np.sum(d_r * (2 * mr + d_r))) + (n_o + 4) * eta
     )
     return ForwardBounds(
-        z1, d_z1, a1, d_a1, y, d_y, r, d_r, g, d_g, loss, d_loss, mask, kink_doubt, grow0, derived
+        z1, d_z1, a1, d_a1, y, d_y, r, d_r, g, d_g, loss, d_loss, mask, kink_doubt, grow0, p.dims,
+        derived,
     )
 
 
@@ -354,6 +377,10 @@ class GradBounds:
     derivation: dict[str, str]
     """`value` and `bound` hold float64 arrays for `b1 b2 x` and `OuterSum`s (a matrix kept as
     its factors; `np.asarray` forms it) for `W1 W2`."""
+
+    def of(self, k: str) -> Bound:
+        """Return the bound on the gradient in argument `k`, with its derivation."""
+        return Bound(self.bound[k], self.derivation[k])
 
 
 def grad_bounds(p: MlpPoint, fb: ForwardBounds, prec: Precision = FLOAT64) -> GradBounds:

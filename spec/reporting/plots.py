@@ -221,12 +221,12 @@ def taylor_series(backend: Backend, cfg: Config, seed: int, argument: str) -> Ta
         if exact_ref and lin_x is not None:
             # As the check does: the engine's remainder measured exactly, within Δy(p + d) + Δy(p).
             rem.append(_norm(exact(y1) - exact(y0) - lin_x))
-            floor.append(_norm(remainder_bound(fb, f1)))
+            floor.append(_norm(remainder_bound(fb, f1).value))
         else:
             jv, djv = jvp(subject, k, p, fb, d, 1.0)
             yf1, yf0 = np.asarray(y1, np.float64), np.asarray(y0, np.float64)
             rem.append(_norm((yf1 - yf0) - jv))
-            floor.append(_norm(remainder_bound(fb, f1, (yf0, yf1, jv, djv), prec)))
+            floor.append(_norm(remainder_bound(fb, f1, (yf0, yf1, jv, djv), prec).value))
     return TaylorSeries(f"{NS}hasFDerivAt_mlp_wrt_{k}", k, np.array(kept, dtype=np.float64),
                         np.array(rem, dtype=np.float64),
                         np.array(floor, dtype=np.float64), np.array(true, dtype=np.float64), radius,
