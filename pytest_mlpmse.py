@@ -111,7 +111,7 @@ def pytest_configure(config: pytest.Config) -> None:
     opts = _run_options(config)
     spec = _engine_spec(config)
     if spec is not None:
-        from spec.backend import load_backend
+        from spec.engine import load_backend
 
         try:
             engine = load_backend(spec, "float64" if opts["dtype"] == "exact" else opts["dtype"])
@@ -170,16 +170,16 @@ def _check_one(index: int, engine: Any, opts: dict[str, Any]) -> None:
     """Run the `index`-th check on `engine`: return if it holds, skip if every example was unmet,
     fail with the CLI's report of it otherwise."""
     __tracebackhide__ = True
-    from spec.backend import Backend
     from spec.checks.base import Config
     from spec.cli import render_report
+    from spec.engine import Backend
     from spec.runner import hypothesis_home, module_checks, run_check
     from spec.verdict import Status
 
     if not isinstance(engine, Backend):
         missing = [m for m in ("name", "forward", "loss", "grads") if not hasattr(engine, m)]
         raise pytest.UsageError(f"mlpmse_engine: {type(engine).__name__} is not an engine; it "
-                                f"lacks {', '.join(missing)} (see spec.backend)")
+                                f"lacks {', '.join(missing)} (see spec.engine)")
     name, kind, check = module_checks()[index]
     cfg = Config(min_dim=opts["min_dim"], max_dim=opts["max_dim"], dtype=opts["dtype"])
     with hypothesis_home():

@@ -63,8 +63,8 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from impl.model import ReferenceBackend  # noqa: E402
-from spec.backend import Backend  # noqa: E402
 from spec.checks.base import Config  # noqa: E402
+from spec.engine import Backend  # noqa: E402
 from spec.examples import PARAMS, MlpExample, MlpPoint  # noqa: E402
 from spec.numerics.tolerance import _MOVED  # noqa: E402
 from spec.runner import check_point  # noqa: E402

@@ -1,6 +1,6 @@
 """The built-in reference reverse-mode engine: a tape in numpy for the MLP of `MlpMse.lean`.
 
-`ReferenceBackend` implements the backend protocol of `spec.backend`; `impl.tape` holds the ops,
+`ReferenceBackend` implements the backend protocol of `spec.engine`; `impl.tape` holds the ops,
 each forward rule next to its VJP, and the `Tape` that chains them.
 """
 

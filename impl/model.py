@@ -111,7 +111,7 @@ def record_mlp(
 class ReferenceBackend:
     """The built-in reverse-mode engine: a tape in numpy, generic in the scalar type.
 
-    Implements the backend protocol of `spec.backend`, with every optional method. Each method
+    Implements the backend protocol of `spec.engine`, with every optional method. Each method
     checks its arguments and raises `ValueError` naming the argument, its shape and the expected
     shape when the dimensions disagree.
 

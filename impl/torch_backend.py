@@ -12,7 +12,7 @@ Layout: `nn.Linear.weight` has shape `(out_features, in_features)` and the layer
 `x @ weight.T + bias`, i.e. `weight · x + bias` for a vector `x`: `W1 (hidDim, inDim)` is the
 weight of the first layer as it is, with no transpose.
 
-Arguments arrive as float64 numpy arrays (the protocol of `spec.backend`); they are converted to
+Arguments arrive as float64 numpy arrays (the protocol of `spec.engine`); they are converted to
 the backend's dtype and device, and results come back as float64 numpy arrays (or a Python float),
 holding the engine's values exactly.
 

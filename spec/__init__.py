@@ -4,13 +4,13 @@ Each Lean declaration of the module, and each building block its statements use,
 here under its Lean name, registered in `spec.registry.REGISTRY` by its fully qualified name.
 """
 
-from .backend import Backend as Backend
-from .backend import BackendError as BackendError
-from .backend import Subject as Subject
+from .engine import Backend as Backend
+from .engine import BackendError as BackendError
 from .examples import MlpExample as MlpExample
 from .examples import MlpPoint as MlpPoint
 from .registry import REGISTRY as REGISTRY
 from .registry import lookup as lookup
+from .subject import Subject as Subject
 from .types import Mat as Mat
 from .types import Matrix as Matrix
 from .types import Tensor as Tensor

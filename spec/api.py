@@ -8,7 +8,7 @@
     assert_conforms(MyEngine())   # raises NonConformance, with that report, when anything fails
 
 Both take an engine object (anything with `name`, `forward`, `loss` and `grads`, see
-`spec.backend`), or the name `python -m spec check --backend` takes (`"torch"`,
+`spec.engine`), or the name `python -m spec check --backend` takes (`"torch"`,
 `"mypkg.engine:Engine"`). Nothing is written into the current folder: Hypothesis's caches go to a
 temporary folder, and a failure database only where `database` says.
 """
@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from .backend import Backend, load_backend
 from .checks.base import Config
+from .engine import Backend, load_backend
 from .runner import Result, hypothesis_home, run_all
 from .strategies import DEFAULT_MARGIN
 from .verdict import Status

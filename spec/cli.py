@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .backend import load_backend
 from .checks.base import Config
+from .engine import load_backend
 from .runner import Result, run_all
 from .strategies import DEFAULT_MARGIN
 from .verdict import Status

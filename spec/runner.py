@@ -22,12 +22,13 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import Flaky
 from numpy.typing import NDArray
 
-from .backend import Backend, Subject, fingerprint, same_fingerprint
 from .checks.base import Check, Config
 from .domain import PARTS
+from .engine import Backend
 from .examples import MlpExample, MlpPoint
 from .numerics.tolerance import EXACT, FLOAT64, PRECISIONS, Precision
 from .registry import registered
+from .subject import Subject, fingerprint, same_fingerprint
 from .verdict import Comparison, Status, Verdict, error
 
 __all__ = ["Result", "run_check", "run_all", "module_checks", "hypothesis_home"]

@@ -20,11 +20,12 @@ from hypothesis import HealthCheck, given, settings
 import spec.checks.gradients as G
 import spec.checks.mlp
 from impl import ReferenceBackend
-from spec.backend import Backend, Subject
 from spec.checks.base import Check, Config
+from spec.engine import Backend
 from spec.examples import MlpExample
 from spec.runner import Result, module_checks, run_all, run_check
 from spec.strategies import kinked_mlp_examples
+from spec.subject import Subject
 from spec.verdict import Status, Verdict
 from tests import backends as B
 

@@ -27,7 +27,6 @@ from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 from impl import ReferenceBackend
-from spec.backend import Subject
 from spec.checks.base import Config
 from spec.checks.gradients import survival
 from spec.examples import PARAMS, MlpExample, MseExample, VecExample
@@ -42,6 +41,7 @@ from spec.strategies import (
     rational_mlp_examples,
     vec_examples,
 )
+from spec.subject import Subject
 from spec.verdict import Status
 
 EXACT_CFG = Config(max_dim=4, dtype="exact")

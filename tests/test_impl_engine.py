@@ -570,7 +570,7 @@ def test_empty_object_matvec_stays_exact() -> None:
 
 
 def test_backend_has_protocol_methods_and_leaves_inputs_alone() -> None:
-    # The protocol of `spec.backend`, checked structurally here (as the protocol itself is).
+    # The protocol of `spec.engine`, checked structurally here (as the protocol itself is).
     be = ReferenceBackend()
     assert be.name == "reference"
     for method in (

@@ -19,9 +19,10 @@ import numpy as np
 import pytest
 
 from impl.jax_backend import JaxBackend
-from spec.backend import OPTIONAL_METHODS, Subject, load_backend
 from spec.checks.base import Config
+from spec.engine import OPTIONAL_METHODS, load_backend
 from spec.runner import Result, module_checks, run_all
+from spec.subject import Subject
 from spec.verdict import Status
 
 EMPTY_OUTPUT = Config(dims=(2, 3, 0), min_dim=0, max_dim=1)

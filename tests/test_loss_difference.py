@@ -25,7 +25,6 @@ import pytest
 from hypothesis import given, settings
 
 from impl.model import ReferenceBackend
-from spec.backend import Subject
 from spec.checks.network import exact_args, right_side
 from spec.examples import PARAMS, MlpExample, MlpPoint
 from spec.mirror.linear_maps import inner
@@ -35,6 +34,7 @@ from spec.numerics.tolerance import FLOAT32, FLOAT64, Precision, forward_bounds
 from spec.rational import exact_array, to_fraction
 from spec.runner import round_example
 from spec.strategies import mlp_examples
+from spec.subject import Subject
 from spec.types import Mat, Vec
 
 from . import backends as B

@@ -14,10 +14,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from spec.backend import Backend, BackendError, Subject, load_backend
+from spec.engine import Backend, BackendError, load_backend
 from spec.examples import PARAMS, MlpExample, MlpPoint
 from spec.numerics.tolerance import forward_bounds, grad_bounds
 from spec.runner import module_checks
+from spec.subject import Subject
 from spec.verdict import Status, Verdict
 from tests import backends as B
 
@@ -263,10 +264,10 @@ def test_load_backend_missing_attribute_says_what_to_do() -> None:
 
 def test_load_backend_non_backend_lists_missing_methods_and_protocol() -> None:
     with pytest.raises(ValueError) as info:
-        load_backend("spec.backend:OPTIONAL_METHODS")
+        load_backend("spec.engine:OPTIONAL_METHODS")
     msg = str(info.value)
     assert "tuple is not a backend; it lacks name, forward, loss, grads" in msg
-    assert "see `spec.backend` for the protocol" in msg
+    assert "see `spec.engine` for the protocol" in msg
 
 
 def test_load_backend_partial_backend_lists_only_what_is_missing() -> None:
@@ -308,7 +309,7 @@ def test_load_backend_accepts_a_class_and_an_instance() -> None:
 
 @pytest.mark.parametrize("shape", [(3,), (1000, 77), (1 << 16, 3)])
 def test_watched_results_get_the_plain_fingerprint(shape: tuple[int, ...]) -> None:
-    from spec.backend import as_checked_array, fingerprint
+    from spec.subject import as_checked_array, fingerprint
 
     a = np.random.default_rng(1).standard_normal(shape)
     watch: list[Any] = []

@@ -21,7 +21,6 @@ import numpy as np
 from hypothesis import given, settings
 
 from impl.model import ReferenceBackend
-from spec.backend import Subject
 from spec.checks.network import exact_args
 from spec.examples import PARAMS, MlpExample, MlpPoint
 from spec.mirror.gradients import z1
@@ -30,6 +29,7 @@ from spec.numerics.steps import bounds_at, shared_step, take_step
 from spec.numerics.tolerance import FLOAT64, SLACK, _forward_bounds, forward_bounds
 from spec.rational import exact_array, to_fraction
 from spec.strategies import mlp_examples
+from spec.subject import Subject
 from spec.types import Vec
 
 

@@ -25,8 +25,8 @@ import spec.checks.conversion
 import spec.mirror.building_blocks
 import spec.mirror.conversion
 from impl import ReferenceBackend
-from spec.backend import Backend
 from spec.checks.base import Check, Config
+from spec.engine import Backend
 from spec.runner import Result, module_checks, run_check
 from spec.types import Mat, Real, Tensor
 from spec.verdict import Status

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spec.backend import load_backend
 from spec.checks.base import Config
+from spec.engine import load_backend
 from spec.reporting.plots import (
     GRAD_NAMES,
     TAYLOR_NAMES,

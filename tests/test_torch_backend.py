@@ -15,9 +15,10 @@ import torch
 from numpy.typing import NDArray
 
 from impl.torch_backend import TorchBackend
-from spec.backend import OPTIONAL_METHODS, Subject, load_backend
 from spec.checks.base import Config
+from spec.engine import OPTIONAL_METHODS, load_backend
 from spec.runner import Result, module_checks, run_all
+from spec.subject import Subject
 from spec.verdict import Status
 from tests import torch_mutants as M
 

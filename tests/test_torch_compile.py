@@ -24,9 +24,9 @@ import pytest
 import torch
 
 from impl.torch_backend import IEEE, TorchBackend, compile_backends, matmul_precision
-from spec.backend import load_backend
 from spec.checks.base import Config
 from spec.cli import main
+from spec.engine import load_backend
 from spec.runner import Result, module_checks, run_all
 from spec.verdict import Status
 from tests import torch_mutants as M

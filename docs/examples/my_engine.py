@@ -2,7 +2,7 @@
 
 `MyEngine` is a small hand-written engine in numpy: a forward pass that keeps its intermediate
 values, and a backward pass that applies each layer's backward rule in reverse order. It imports
-nothing from this project: the backend protocol is structural (see `spec/backend.py`).
+nothing from this project: the backend protocol is structural (see `spec/engine.py`).
 
 It implements the three required methods, `forward`, `loss` and `grads`, and five of the seven
 optional ones (`z1`, `a1`, `mse`, `mse_grad`, `relu_vjp`); it leaves out `linear_input_vjp` and

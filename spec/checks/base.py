@@ -10,11 +10,12 @@ from typing import Any
 
 from hypothesis.strategies import SearchStrategy
 
-from ..backend import BackendError, Subject
+from ..engine import BackendError
 from ..numerics.bound import Bound
 from ..numerics.tolerance import EXACT
 from ..rational import exact_array
 from ..registry import attach_check
+from ..subject import Subject
 from ..types import Arr
 from ..verdict import Comparison, Quantity, Status, Verdict, compare, error
 

@@ -3,10 +3,10 @@
 
 import numpy as np
 
-from ..backend import Subject
 from ..examples import LinearExample
 from ..mirror.building_blocks import get2
 from ..mirror.conversion import toMatE, toMatrix_toMatE
+from ..subject import Subject
 from ..types import Tensor
 from ..verdict import Quantity, Verdict, combine, compare_exact
 from .base import check

@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import Subject
 from ..examples import PARAMS, MlpExample, MlpPoint
 from ..mirror.gradients import a1, y, z1
 from ..mirror.linear_maps import CLM, inner
@@ -41,6 +40,7 @@ from ..numerics.tolerance import (
     grad_bounds,
 )
 from ..rational import Q, q
+from ..subject import Subject
 from ..types import F64, Mat, Vec
 from ..verdict import Comparison, Quantity, Verdict, combine, compare, compare_exact, noted, unmet
 from .base import against, check, exact

@@ -4,12 +4,12 @@ vectors": `toVecE_linear_input_deriv_spec_eq_adjoint`."""
 
 import numpy as np
 
-from ..backend import Subject
 from ..examples import LinearExample
 from ..mirror.building_blocks import matCLM, tensorToMatrix, toVecE
 from ..mirror.linear import toVecE_linear_input_deriv_spec_eq_adjoint
 from ..numerics.single_maps import adjoint_pairing_bound, linear_input_vjp_bound
 from ..rational import Q
+from ..subject import Subject
 from ..types import Tensor, Vec
 from ..verdict import Comparison, Quantity, Verdict, combine, compare, compare_exact
 from .base import against, check, exact

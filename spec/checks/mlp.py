@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..backend import Subject
 from ..examples import PARAMS, MlpExample, MlpPoint, MseExample, rational_point
 from ..mirror.linear_maps import Elem, hilbert_adjoint, inner
 from ..mirror.mlp import (
@@ -22,6 +21,7 @@ from ..mirror.mlp import (
 from ..numerics.single_maps import mse_remainder_bound
 from ..numerics.tolerance import EXACT, exact_step, forward_bounds, grad_bounds
 from ..rational import Q, fraction_array, q
+from ..subject import Subject
 from ..types import Mat, Vec, real_inv
 from ..verdict import Comparison, Quantity, Verdict, combine, compare, compare_exact, unmet
 from .base import against, check, exact

@@ -5,12 +5,12 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import Subject
 from ..examples import VecExample
 from ..mirror.building_blocks import reluDerivCLM
 from ..mirror.relu import reluDerivCLM_adjoint_apply, reluDerivCLM_apply, reluDerivCLM_inner
 from ..numerics.bound import Bound
 from ..rational import Q
+from ..subject import Subject
 from ..types import Vec
 from ..verdict import Comparison, Quantity, Verdict, combine, compare, compare_exact
 from .base import check, exact

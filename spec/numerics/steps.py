@@ -80,7 +80,7 @@ __all__ = [
 
 @runtime_checkable
 class PointMemo(Protocol):
-    """What the step machinery needs of a check's context (`spec.backend.Subject` is one): the
+    """What the step machinery needs of a check's context (`spec.subject.Subject` is one): the
     engine's format, and a memo of values shared by the checks of one point."""
 
     prec: Precision

@@ -38,11 +38,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..backend import Backend, Subject
 from ..checks.base import Config, exact
+from ..engine import Backend
 from ..examples import MlpExample, MlpPoint, MseExample
 from ..numerics.tolerance import EXACT, PRECISIONS, exact_step, forward_bounds, grad_bounds
 from ..runner import Result, round_example
+from ..subject import Subject
 from ..types import F64, Mat, Vec
 
 if TYPE_CHECKING:
