@@ -8,8 +8,6 @@ is compile time (it includes one run of the compiled code, a negligible part of 
 every other call is run time. `CompileLog.summary()` is the line the report prints.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 
 __all__ = ["CompileLog", "MethodLog"]

@@ -26,8 +26,6 @@ program). The compilations go through JAX's ahead-of-time API (`jax.jit(f).lower
 (`compile_log`, printed by `report_notes()`), apart from the time the compiled code runs.
 """
 
-from __future__ import annotations
-
 import time
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, cast

@@ -10,8 +10,6 @@ float64 backend, object arrays of `Fraction`s (or ints) switch a call to exact r
 and the results are object arrays of `Fraction`s.
 """
 
-from __future__ import annotations
-
 import math
 import numbers
 from collections.abc import Mapping, Sequence

@@ -16,8 +16,6 @@ This package shares no code with `spec/`: it is an engine the spec is checked ag
 not borrow the formulas it is checked for.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -223,7 +221,7 @@ class Node:
     """
 
     value: Arr
-    parents: tuple[Node, ...] = ()
+    parents: "tuple[Node, ...]" = ()
     vjp: Callable[[Arr], tuple[Arr, ...]] | None = None
     name: str = ""
     index: int = -1

@@ -42,8 +42,6 @@ and timed per method (`compile_log`, printed by `report_notes()`); the recompile
 and made a hard error for the engine's calls, so no call runs eagerly behind the report's back.
 """
 
-from __future__ import annotations
-
 import contextlib
 import time
 import warnings

@@ -13,8 +13,6 @@ Both take an engine object (anything with `name`, `forward`, `loss` and `grads`,
 temporary folder, and a failure database only where `database` says.
 """
 
-from __future__ import annotations
-
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field

@@ -1,8 +1,6 @@
 """`python -m spec`: `check` runs the conformance suite on an engine; `trace` maps Lean names to
 mirrors, tests and docs, and detects drift against a Lean source file."""
 
-from __future__ import annotations
-
 import argparse
 import functools
 import json

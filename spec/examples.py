@@ -1,8 +1,6 @@
 """The inputs a predicate is checked on: a point of the MLP, with probe directions, and small
 vector examples for the lemmas about single maps. Strategies in `spec.strategies` build them."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, TypeVar
@@ -69,7 +67,7 @@ class MlpPoint(_ExactValues):
         """Return the array named `name` (one of `W1 b1 W2 b2 x t`)."""
         return getattr(self, name)  # type: ignore[no-any-return]
 
-    def with_(self, name: str, value: F64) -> MlpPoint:
+    def with_(self, name: str, value: F64) -> "MlpPoint":
         """Return this point with the array `name` replaced by `value` (a float point only: a
         rational one moves with `moved_exactly`)."""
         if self.rational is not None:
@@ -80,7 +78,7 @@ class MlpPoint(_ExactValues):
         return MlpPoint.of(arrays)
 
     @staticmethod
-    def of(arrays: Mapping[str, F64]) -> MlpPoint:
+    def of(arrays: Mapping[str, F64]) -> "MlpPoint":
         """Return the float point with the arrays `W1 b1 W2 b2 x t` of `arrays`."""
         return MlpPoint(W1=arrays["W1"], b1=arrays["b1"], W2=arrays["W2"], b2=arrays["b2"],
                         x=arrays["x"], t=arrays["t"])
@@ -93,7 +91,7 @@ class MlpPoint(_ExactValues):
         return (self.value("W1"), self.value("b1"), self.value("W2"), self.value("b2"),
                 self.value("x"))
 
-    def moved_exactly(self, name: str, d: Arr) -> MlpPoint:
+    def moved_exactly(self, name: str, d: Arr) -> "MlpPoint":
         """Return the rational point with `value(name) + d` in place of `value(name)` (object
         arrays of `Fraction`; `d` may also be a float array), its float image rounded to nearest."""
         exact = {k: fraction_array(self.value(k)) for k in (*PARAMS, "t")}

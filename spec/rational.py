@@ -5,8 +5,6 @@ do not mix; `use_flint(False)` switches to the fallback (to measure it, or to ru
 Floats convert exactly (a float is a dyadic rational), so nothing here ever rounds.
 """
 
-from __future__ import annotations
-
 import math
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, TypeAlias

@@ -7,8 +7,6 @@ mirror a module lists in `__all__`, read from the docstring each opens with (`` 
 so the mirror modules themselves import nothing from here.
 """
 
-from __future__ import annotations
-
 import json
 import re
 from collections.abc import Callable

@@ -1,7 +1,5 @@
 """The conformance run: every registered check, driven by Hypothesis, one result per Lean name."""
 
-from __future__ import annotations
-
 import hashlib
 import multiprocessing
 import os

@@ -44,8 +44,6 @@ errors from the kink, `_near_kink_bias`). The "kink" part (and `kinked_mlp_examp
 zeros into `z1` on purpose: the lemmas without `hx` must hold there, the others answer unmet.
 """
 
-from __future__ import annotations
-
 import functools
 import math
 import random

@@ -8,8 +8,6 @@ Entries are real numbers: float64 by default, or exact rationals (`fractions.Fra
 object arrays) where exact arithmetic is wanted. Every dimension may be 0, as `Fin 0` is legal.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, ClassVar, Generic, TypeAlias, TypeVar
@@ -79,7 +77,7 @@ class _L2:
     def __post_init__(self) -> None:
         object.__setattr__(self, "data", as_real_array(self.data, self._ndim, type(self).__name__))
 
-    def _check(self, other: _L2, op: str) -> None:
+    def _check(self, other: "_L2", op: str) -> None:
         if type(other) is not type(self) or other.data.shape != self.data.shape:
             raise ValueError(
                 f"{op}: {type(self).__name__} of shape {self.data.shape} with "

@@ -10,8 +10,6 @@ A verdict is one of
 - `error`: the engine under test misbehaved (raised, returned a wrong shape, a NaN or an inf).
 """
 
-from __future__ import annotations
-
 import math
 from dataclasses import dataclass, field, replace
 from enum import Enum

@@ -1,8 +1,6 @@
 """Executable checks: how each Lean declaration is turned into a predicate the runner can draw
 examples for, and the small helpers the predicates share."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from fractions import Fraction

@@ -6,8 +6,6 @@ registers them from there. `Differentiable` is the one helper type: a function p
 derivative a lemma states for it, which `jacobian` and `vjp` read.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Generic, TypeVar
 

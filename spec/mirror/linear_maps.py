@@ -8,8 +8,6 @@ statements that those closed forms are the Hilbert adjoint, and the predicates c
 `hilbert_adjoint`, which assumes nothing.
 """
 
-from __future__ import annotations
-
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -102,18 +100,18 @@ class CLM(ABC):
     def apply(self, u: Elem) -> Elem:
         """Return `A u`."""
 
-    def adjoint(self) -> CLM:
+    def adjoint(self) -> "CLM":
         """Return `A†`. The default is `hilbert_adjoint`; subclasses give closed forms."""
         return hilbert_adjoint(self)
 
     def __call__(self, u: Elem) -> Elem:
         return self.apply(u)
 
-    def comp(self, other: CLM) -> CLM:
+    def comp(self, other: "CLM") -> "CLM":
         """Return `self.comp other`, i.e. `u ↦ self (other u)` (`ContinuousLinearMap.comp`)."""
         return Comp(self, other)
 
-    def smul(self, c: Real) -> CLM:
+    def smul(self, c: Real) -> "CLM":
         """Return `c • A`, i.e. `u ↦ c • A u`; its adjoint is `c • A†` (c real)."""
         adjoint = self.adjoint()
 

@@ -15,8 +15,6 @@ grouping, which the bounds allow (`SLACK` covers the rounding of every bound com
 formed whole, which at a million entries saves more time than any arithmetic on it costs.
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -164,7 +162,7 @@ class OuterSum:
         out = sum((float(a @ r) for (a, _), r in zip(self.terms, right, strict=True)), 0.0)
         return out + (self.const * total if self.const else 0.0)
 
-    def absolute(self) -> OuterSum:
+    def absolute(self) -> "OuterSum":
         """Return `|a| ⊗ |b|` for a single term without constant (`|a ⊗ b|` entrywise)."""
         if len(self.terms) != 1 or self.const:
             raise ValueError("OuterSum.absolute: only a single term a ⊗ b has |a ⊗ b| = |a| ⊗ |b|")

@@ -12,8 +12,6 @@ fault per page.) Only the last few entries are kept. `ArrayPool` hands out the m
 parameters again once nothing refers to them.
 """
 
-from __future__ import annotations
-
 import sys
 import weakref
 from collections.abc import Callable, Hashable

@@ -15,8 +15,6 @@ through the operation's Lipschitz constant: ReLU is 1-Lipschitz, and `W v` moves
 The derivation of each bound is written next to it; docs/tolerances.md collects them.
 """
 
-from __future__ import annotations
-
 import math
 from dataclasses import dataclass
 from typing import Any

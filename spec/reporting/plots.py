@@ -27,8 +27,6 @@ radius from `zdot`, and the steps the predicate uses from `step_size`. For `mse`
 engine comparison of the predicate `spec.checks.mlp.check_hasFDerivAt_mse` itself, called with the step `s h`.
 """
 
-from __future__ import annotations
-
 import functools
 import math
 from collections.abc import Sequence
@@ -327,12 +325,12 @@ def _statement(name: str) -> str:
 class _Page:
     """A picture: the matplotlib figure (axes, legend), and the title and caption around it."""
 
-    fig: Figure
+    fig: "Figure"
     title: str
     caption: str
 
 
-def _figure(title: str, statement: str, caption: str) -> tuple[_Page, Axes]:
+def _figure(title: str, statement: str, caption: str) -> "tuple[_Page, Axes]":
     """Return a page with the title (Lean name and statement) for the top, one axes, room under
     it for a legend, and the caption (how to read the picture, what was drawn) for the bottom.
 

@@ -9,8 +9,6 @@ writes nothing at all, and a long one (a slow engine) writes a plain line every 
 left, so a CI log shows the run is alive and when it will end.
 """
 
-from __future__ import annotations
-
 import sys
 import threading
 import time

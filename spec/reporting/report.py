@@ -7,8 +7,6 @@ prints are the ones the predicates compared (`Comparison.actual`, `.expected`, `
 spec's float64 values at the witness, recomputed with `spec.numerics.tolerance`, to help read them.
 """
 
-from __future__ import annotations
-
 import re
 import shlex
 import socket

@@ -24,8 +24,6 @@ built by macros; names a declaration uses only inside `by` blocks (proofs) are n
 either.
 """
 
-from __future__ import annotations
-
 import argparse
 import json
 import re
@@ -75,7 +73,7 @@ class SourceDecl:
     """The TorchLean declarations (of the closure) its statement or value names."""
 
     @classmethod
-    def of_decl(cls, d: Declaration, uses: Iterable[str] = ()) -> SourceDecl:
+    def of_decl(cls, d: Declaration, uses: Iterable[str] = ()) -> "SourceDecl":
         """Return the record of a parsed declaration."""
         return cls(d.name, d.kind, d.line, d.fingerprint, d.visibility, d.spellings, d.binders,
                    d.parens, d.layout, tuple(uses))
@@ -90,7 +88,7 @@ class SourceDecl:
         }
 
     @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> SourceDecl:
+    def from_json(cls, d: Mapping[str, Any]) -> "SourceDecl":
         """Read the manifest's JSON object for a declaration."""
         return cls(
             d["name"], d["kind"], int(d["line"]), d["fingerprint"], d.get("visibility", "public"),
@@ -120,7 +118,7 @@ class SourceFile:
 
     @classmethod
     def of_file(cls, file: str, lean: LeanFile, tracked: Mapping[str, Sequence[str]],
-                complete: bool) -> SourceFile:
+                complete: bool) -> "SourceFile":
         """Return the record of a parsed file, keeping the declarations named in `tracked`."""
         return cls(
             file, complete,
@@ -148,7 +146,7 @@ class SourceFile:
         }
 
     @classmethod
-    def from_json(cls, file: str, d: Mapping[str, Any]) -> SourceFile:
+    def from_json(cls, file: str, d: Mapping[str, Any]) -> "SourceFile":
         """Read the manifest's JSON object for a file."""
         return cls(
             file, bool(d.get("complete", False)),
@@ -193,7 +191,7 @@ class Closure:
         }
 
     @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> Closure:
+    def from_json(cls, d: Mapping[str, Any]) -> "Closure":
         """Read the manifest's `closure` object."""
         return cls(d["module"], {f: SourceFile.from_json(f, x) for f, x in d["files"].items()},
                    tuple(d.get("external", ())))

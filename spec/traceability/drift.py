@@ -34,8 +34,6 @@ file); for a helper file only the listed declarations are followed, so other dec
 that file are not reported as added.
 """
 
-from __future__ import annotations
-
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -102,19 +100,19 @@ class Record:
     layout: str | None = None
 
     @classmethod
-    def of_decl(cls, d: Declaration) -> Record:
+    def of_decl(cls, d: Declaration) -> "Record":
         """Return the record of a parsed declaration."""
         return cls(d.name, d.kind, d.line, d.fingerprint, d.body_hash, d.visibility, d.spellings,
                    d.binders, d.parens, d.layout)
 
     @classmethod
-    def of_source(cls, d: SourceDecl) -> Record:
+    def of_source(cls, d: SourceDecl) -> "Record":
         """Return the record of a declaration of the manifest's closure."""
         return cls(d.name, d.kind, d.line, d.fingerprint, None, d.visibility, d.spellings,
                    d.binders, d.parens, d.layout)
 
     @classmethod
-    def of_manifest(cls, d: LeanDecl) -> Record:
+    def of_manifest(cls, d: LeanDecl) -> "Record":
         """Return the record of a manifest declaration (kind, line and fingerprint only)."""
         return cls(d.name, d.kind, d.line, d.fingerprint, None)
 

@@ -6,8 +6,6 @@ the predicate checks from its docstring and its subject, and the reasoning (why 
 how its bounds are derived) from the docs section whose heading names the declaration.
 """
 
-from __future__ import annotations
-
 import inspect
 import re
 from pathlib import Path

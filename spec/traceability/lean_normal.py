@@ -25,8 +25,6 @@ pattern variables and a `fun (x) =>` binder are not normalised; a `let` value se
 A renamed free name (a constant, an auto-bound implicit) is a change.
 """
 
-from __future__ import annotations
-
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -78,11 +76,11 @@ class _Group:
     """A bracketed group: the opener, its children (tokens and groups) and the closer."""
 
     open: Token
-    children: list[_Node]
+    children: "list[_Node]"
     close: Token
 
 
-_Node: TypeAlias = "Token | _Group"
+_Node: TypeAlias = Token | _Group
 
 
 @dataclass

@@ -52,8 +52,6 @@ the end is not an error here (Lean accepts it); `spec.traceability.drift` compar
 Other malformed text (a garbled term) is accepted as it stands.
 """
 
-from __future__ import annotations
-
 import hashlib
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -96,7 +94,7 @@ class LeanParseError(ValueError):
         self.path = path
         super().__init__(f"{path or '<lean text>'}:{line}: {message}")
 
-    def with_path(self, path: str) -> LeanParseError:
+    def with_path(self, path: str) -> "LeanParseError":
         """Return the same error, naming `path` as the file."""
         return LeanParseError(self.line, self.message, path)
 
@@ -456,12 +454,12 @@ class LeanFile:
     path: str | None
     declarations: tuple[Declaration, ...]
     lines: int
-    opens: tuple[OpenCommand, ...] = ()
+    opens: "tuple[OpenCommand, ...]" = ()
     namespaces: tuple[str, ...] = ()
     """Every namespace the file enters, fully qualified, in order of first entry."""
-    variables: tuple[VariableCommand, ...] = ()
-    aliases: tuple[Alias, ...] = ()
-    open_at_end: tuple[OpenScope, ...] = ()
+    variables: "tuple[VariableCommand, ...]" = ()
+    aliases: "tuple[Alias, ...]" = ()
+    open_at_end: "tuple[OpenScope, ...]" = ()
     """The scopes still open at the end of the file, outermost first."""
 
     def get(self, name: str) -> Declaration | None:

@@ -38,8 +38,6 @@ exactly one segment (`grad_W3_mse`, `hasFDerivAt_mlp_wrt_b2`): the shape of a Le
 Ordinary code words (`numpy.allclose`, `grad_fn`, `W1`) are never flagged.
 """
 
-from __future__ import annotations
-
 import argparse
 import ast
 import inspect
