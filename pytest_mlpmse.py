@@ -47,13 +47,22 @@ _OPTIONS: tuple[tuple[str, str, str], ...] = (
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Add the `--mlpmse*` options and their ini values."""
     group = parser.getgroup("mlpmse", "MlpMse conformance (TorchLean's MlpMse.lean)")
-    group.addoption("--mlpmse-engine", default=None, metavar="MODULE:ATTR",
-                    help="run the conformance suite on this engine: reference, torch, jax, or "
-                    "MODULE:ATTR naming an engine object or a callable returning one")
-    group.addoption("--mlpmse", action="store_true", default=False,
-                    help="run the conformance suite on the engine of the `mlpmse_engine` fixture")
-    parser.addini("mlpmse_engine", "engine for the conformance suite (as --mlpmse-engine)",
-                  default=None)
+    group.addoption(
+        "--mlpmse-engine",
+        default=None,
+        metavar="MODULE:ATTR",
+        help="run the conformance suite on this engine: reference, torch, jax, or "
+        "MODULE:ATTR naming an engine object or a callable returning one",
+    )
+    group.addoption(
+        "--mlpmse",
+        action="store_true",
+        default=False,
+        help="run the conformance suite on the engine of the `mlpmse_engine` fixture",
+    )
+    parser.addini(
+        "mlpmse_engine", "engine for the conformance suite (as --mlpmse-engine)", default=None
+    )
     parser.addini("mlpmse", "run the conformance suite (as --mlpmse)", type="bool", default=False)
     for key, default, text in _OPTIONS:
         flag = "--mlpmse-" + key.replace("_", "-")
@@ -97,10 +106,16 @@ def _run_options(config: pytest.Config) -> dict[str, Any]:
         raise pytest.UsageError(f"--mlpmse-dtype {dtype!r}: give one of {', '.join(DTYPES)}")
     low, high = _int(config, "min_dim", 0), _int(config, "max_dim", 0)
     if high < low:
-        raise pytest.UsageError(f"--mlpmse-min-dim {low} --mlpmse-max-dim {high}: need "
-                                "min-dim <= max-dim")
-    return {"examples": _int(config, "examples", 1), "seed": _int(config, "seed", 0),
-            "dtype": dtype, "min_dim": low, "max_dim": high}
+        raise pytest.UsageError(
+            f"--mlpmse-min-dim {low} --mlpmse-max-dim {high}: need min-dim <= max-dim"
+        )
+    return {
+        "examples": _int(config, "examples", 1),
+        "seed": _int(config, "seed", 0),
+        "dtype": dtype,
+        "min_dim": low,
+        "max_dim": high,
+    }
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -131,9 +146,11 @@ def mlpmse_engine(request: pytest.FixtureRequest) -> Any:
     this fixture in your rootdir's conftest.py to check an engine built there."""
     engine = request.config.stash.get(_ENGINE, None)
     if engine is None:
-        raise pytest.UsageError("--mlpmse: define a fixture `mlpmse_engine` returning your engine "
-                                "in the conftest.py at your rootdir, or name one with "
-                                "--mlpmse-engine MODULE:ATTR")
+        raise pytest.UsageError(
+            "--mlpmse: define a fixture `mlpmse_engine` returning your engine "
+            "in the conftest.py at your rootdir, or name one with "
+            "--mlpmse-engine MODULE:ATTR"
+        )
     return engine
 
 
@@ -178,8 +195,10 @@ def _check_one(index: int, engine: Any, opts: dict[str, Any]) -> None:
 
     if not isinstance(engine, Backend):
         missing = [m for m in ("name", "forward", "loss", "grads") if not hasattr(engine, m)]
-        raise pytest.UsageError(f"mlpmse_engine: {type(engine).__name__} is not an engine; it "
-                                f"lacks {', '.join(missing)} (see spec.engine)")
+        raise pytest.UsageError(
+            f"mlpmse_engine: {type(engine).__name__} is not an engine; it "
+            f"lacks {', '.join(missing)} (see spec.engine)"
+        )
     name, kind, check = module_checks()[index]
     cfg = Config(min_dim=opts["min_dim"], max_dim=opts["max_dim"], dtype=opts["dtype"])
     with hypothesis_home():
@@ -206,7 +225,8 @@ def pytest_collection_modifyitems(
     collected = suite.collect()
     # Reported as a collection, so that the counts ("25 tests collected") include the items.
     config.hook.pytest_collectreport(
-        report=pytest.CollectReport(suite.nodeid, "passed", None, [*collected]))
+        report=pytest.CollectReport(suite.nodeid, "passed", None, [*collected])
+    )
     items[:0] = collected
 
 

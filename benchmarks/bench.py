@@ -193,8 +193,10 @@ class InjectedEngine(CountingEngine):
         self.where, self.index, self.rel = where, index, rel
 
     def grads(self, W1: F64, b1: F64, W2: F64, b2: F64, x: F64, t: F64) -> Mapping[str, Any]:
-        g = {k: np.asarray(v, dtype=np.float64)
-             for k, v in super().grads(W1, b1, W2, b2, x, t).items()}
+        g = {
+            k: np.asarray(v, dtype=np.float64)
+            for k, v in super().grads(W1, b1, W2, b2, x, t).items()
+        }
         g["W1"] = perturb(g["W1"], self.where, self.index, self.rel)
         return g
 
@@ -249,8 +251,9 @@ def largest_dW1_entry(ex: MlpExample) -> tuple[int, int]:
 # --- the PyTorch side: the loss, gradcheck, and the injected-error Function ----------------------
 
 
-def mlp(W1: torch.Tensor, b1: torch.Tensor, W2: torch.Tensor, b2: torch.Tensor,
-        x: torch.Tensor) -> torch.Tensor:
+def mlp(
+    W1: torch.Tensor, b1: torch.Tensor, W2: torch.Tensor, b2: torch.Tensor, x: torch.Tensor
+) -> torch.Tensor:
     """`y = W2 · relu(W1 x + b1) + b2`, in plain torch ops."""
     return F.linear(F.relu(F.linear(x, W1, b1)), W2, b2)
 
@@ -258,8 +261,9 @@ def mlp(W1: torch.Tensor, b1: torch.Tensor, W2: torch.Tensor, b2: torch.Tensor,
 def mse_loss(t: torch.Tensor) -> Callable[..., torch.Tensor]:
     """Return `L(W1, b1, W2, b2, x) = mean((mlp(...) − t)²)`, the function gradcheck checks."""
 
-    def loss(W1: torch.Tensor, b1: torch.Tensor, W2: torch.Tensor, b2: torch.Tensor,
-             x: torch.Tensor) -> torch.Tensor:
+    def loss(
+        W1: torch.Tensor, b1: torch.Tensor, W2: torch.Tensor, b2: torch.Tensor, x: torch.Tensor
+    ) -> torch.Tensor:
         return F.mse_loss(mlp(W1, b1, W2, b2, x), t)
 
     return loss
@@ -272,8 +276,9 @@ def torch_inputs(ex: MlpExample) -> tuple[tuple[torch.Tensor, ...], torch.Tensor
     return leaves, torch.tensor(p.t, dtype=torch.float64)
 
 
-def injected_loss(t: torch.Tensor, where: str, index: tuple[int, int],
-                  rel: float) -> Callable[..., torch.Tensor]:
+def injected_loss(
+    t: torch.Tensor, where: str, index: tuple[int, int], rel: float
+) -> Callable[..., torch.Tensor]:
     """Return the same loss as `mse_loss(t)`, as a `torch.autograd.Function` whose backward is the
     closed-form gradient with dW1 off by `rel` in one entry or its row (see `perturb`)."""
 
@@ -313,8 +318,9 @@ def no_slow_fallback() -> Iterator[None]:
         yield
 
 
-def run_gradcheck(fn: Callable[..., torch.Tensor], inputs: tuple[torch.Tensor, ...],
-                  fast: bool) -> bool:
+def run_gradcheck(
+    fn: Callable[..., torch.Tensor], inputs: tuple[torch.Tensor, ...], fast: bool
+) -> bool:
     """Return gradcheck's verdict (True = passes) with its default eps, atol and rtol."""
     return bool(torch.autograd.gradcheck(fn, inputs, fast_mode=fast, raise_exception=False))
 
@@ -363,8 +369,13 @@ def check_time(engine: Any, ex: MlpExample, cfg: Config, repeats: int) -> float:
     return statistics.median(times)
 
 
-def paired(engine: Any, ex: MlpExample, cfg: Config, repeats: int, fb_reps: int,
-           ) -> tuple[float, float, float]:
+def paired(
+    engine: Any,
+    ex: MlpExample,
+    cfg: Config,
+    repeats: int,
+    fb_reps: int,
+) -> tuple[float, float, float]:
     """Return the median time of one check, the median time of one forward + backward, and the
     median of their ratios, measured in pairs: each of `repeats` rounds times one check at a
     fresh copy of the example, then `fb_reps` forward + backward calls (their median), so that
@@ -380,8 +391,11 @@ def paired(engine: Any, ex: MlpExample, cfg: Config, repeats: int, fb_reps: int,
     return statistics.median(checks), statistics.median(fbs), statistics.median(ratios)
 
 
-def our_check(engine: Any, ex: MlpExample, cfg: Config,
-              ) -> tuple[list[Verdict], dict[str, int], float]:
+def our_check(
+    engine: Any,
+    ex: MlpExample,
+    cfg: Config,
+) -> tuple[list[Verdict], dict[str, int], float]:
     """Run the single-point check once on a counted copy of `engine`; return the verdicts, the
     calls per method, and the fraction of the check's wall time spent inside the engine."""
     counted = CountingEngine(engine)
@@ -410,8 +424,9 @@ def peak_memory(engine: Backend, ex: MlpExample, cfg: Config) -> int:
     """Return the peak of Python and numpy allocations (bytes, tracemalloc) during one check,
     above what was allocated before it started."""
     ex = fresh(ex)
-    # The moved copies of W1 and W2 are kept between checks for reuse (`spec.numerics.tolerance._MOVED`):
-    # let them go, so that the check allocates them again and they are counted.
+    # The moved copies of W1 and W2 are kept between checks for reuse
+    # (`spec.numerics.tolerance._MOVED`): let them go, so that the check allocates them again and
+    # they are counted.
     _MOVED.clear()
     tracemalloc.start()
     try:
@@ -439,13 +454,15 @@ def threshold(flags: Callable[[float], bool], grid: Sequence[float] = GRID) -> f
     return grid[hi]
 
 
-def ours_flags(engine: Any, ex: MlpExample, cfg: Config, where: str,
-               index: tuple[int, int]) -> Callable[[float], bool]:
+def ours_flags(
+    engine: Any, ex: MlpExample, cfg: Config, where: str, index: tuple[int, int]
+) -> Callable[[float], bool]:
     return lambda rel: flagged(check_point(InjectedEngine(engine, where, index, rel), ex, cfg))
 
 
-def gradcheck_flags(ex: MlpExample, where: str, index: tuple[int, int],
-                    fast: bool) -> Callable[[float], bool]:
+def gradcheck_flags(
+    ex: MlpExample, where: str, index: tuple[int, int], fast: bool
+) -> Callable[[float], bool]:
     inputs, t = torch_inputs(ex)
 
     def flags(rel: float) -> bool:
@@ -512,9 +529,16 @@ class Row:
         return None if self.slow_s is None else self.slow_s / self.ours_ref_s
 
 
-def measure_size(d: int, repeats: int, slow_limit: float, slow_detect_limit: float,
-                 previous: Sequence[Row], detect: bool = True, log: Callable[[str], None] = print,
-                 grid: Sequence[float] = GRID) -> Row:
+def measure_size(
+    d: int,
+    repeats: int,
+    slow_limit: float,
+    slow_detect_limit: float,
+    previous: Sequence[Row],
+    detect: bool = True,
+    log: Callable[[str], None] = print,
+    grid: Sequence[float] = GRID,
+) -> Row:
     """Measure everything at one size; `previous` (smaller sizes) feed the slow-mode estimate;
     detection thresholds are bisected over `grid`."""
     ex = make_example(d)
@@ -552,8 +576,10 @@ def measure_size(d: int, repeats: int, slow_limit: float, slow_detect_limit: flo
             f(*inputs)
 
     row.fwd_plain_s = median_time(forward_only, fb_reps)
-    log(f"d={d}: ours {row.ours_ref_s:.3f} s (reference), {row.ours_torch_s:.3f} s (torch); "
-        f"{row.holds_ref}/{row.verdicts} and {row.holds_torch}/{row.verdicts} hold")
+    log(
+        f"d={d}: ours {row.ours_ref_s:.3f} s (reference), {row.ours_torch_s:.3f} s (torch); "
+        f"{row.holds_ref}/{row.verdicts} and {row.holds_torch}/{row.verdicts} hold"
+    )
 
     # 2. gradcheck: fast always; slow while one call is estimated under slow_limit.
     counted, calls = count_calls(f)
@@ -568,11 +594,15 @@ def measure_size(d: int, repeats: int, slow_limit: float, slow_detect_limit: flo
         row.slow_pass = run_gradcheck(counted, inputs, fast=False)
         first = time.perf_counter() - start
         row.slow_calls = calls[0]
-        rest = [median_time(lambda: run_gradcheck(f, inputs, fast=False), 1)
-                for _ in range(runs - 1)]
+        rest = [
+            median_time(lambda: run_gradcheck(f, inputs, fast=False), 1) for _ in range(runs - 1)
+        ]
         row.slow_s, row.slow_runs = statistics.median([first, *rest]), runs
-    slow_text = (f"{row.slow_s:.2f} s" if row.slow_s is not None
-                 else f"skipped (est. {row.slow_est_s:.0f} s)")
+    slow_text = (
+        f"{row.slow_s:.2f} s"
+        if row.slow_s is not None
+        else f"skipped (est. {row.slow_est_s:.0f} s)"
+    )
     log(f"d={d}: gradcheck fast {row.fast_s:.4f} s, slow {slow_text}")
 
     # 3. peak memory of our check (reference engine: every allocation is numpy's).
@@ -590,11 +620,15 @@ def measure_size(d: int, repeats: int, slow_limit: float, slow_detect_limit: flo
             row.detect[f"fast-{where}"] = threshold(gradcheck_flags(ex, where, index, True), grid)
             if slow_call is not None and slow_call <= slow_detect_limit:
                 row.detect[f"slow-{where}"] = threshold(
-                    gradcheck_flags(ex, where, index, False), grid)
+                    gradcheck_flags(ex, where, index, False), grid
+                )
             else:
                 row.detect_notes[f"slow-{where}"] = (
                     f"not run (est. {slow_call:,.0f} s a call); predicted "
-                    f"{slow_mode_predicted(row.g_entry):.1e}" if slow_call else "not run")
+                    f"{slow_mode_predicted(row.g_entry):.1e}"
+                    if slow_call
+                    else "not run"
+                )
         log(f"d={d}: detection " + ", ".join(f"{k} {_rel(v)}" for k, v in row.detect.items()))
     return row
 
@@ -646,9 +680,11 @@ def _x(v: float | None) -> str:
 
 def ours_table(rows: Sequence[Row]) -> str:
     """Return the table of our check (Markdown)."""
-    head = ("| d | params | ref. values | ours, ref engine s | fwd+bwd ref ms | check / fwd+bwd | "
-            "in engine | ours, torch engine s | fwd+bwd torch ms | check / fwd+bwd | in engine | "
-            "engine calls per check | peak mem / params |")
+    head = (
+        "| d | params | ref. values | ours, ref engine s | fwd+bwd ref ms | check / fwd+bwd | "
+        "in engine | ours, torch engine s | fwd+bwd torch ms | check / fwd+bwd | in engine | "
+        "engine calls per check | peak mem / params |"
+    )
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         ref = f"{r.ours_ref_s:.3g}"
@@ -659,14 +695,17 @@ def ours_table(rows: Sequence[Row]) -> str:
             f"{r.ratio_ref:,.0f} | {r.engine_share_ref:.0%} | {r.ours_torch_s:.3g} | "
             f"{1e3 * r.fb_torch_s:.3g} | {r.ratio_torch:,.0f} | {r.engine_share_torch:.0%} | "
             f"{_calls(r.calls_ref)} | "
-            f"{r.mem_peak_bytes / r.param_bytes:.1f} |")
+            f"{r.mem_peak_bytes / r.param_bytes:.1f} |"
+        )
     return "\n".join(lines)
 
 
 def gradcheck_table(rows: Sequence[Row]) -> str:
     """Return the table of gradcheck against our check (Markdown)."""
-    head = ("| d | scalars checked | f-calls slow / fast | slow s | fast s | plain fwd+bwd ms | "
-            "slow / ours (ref) | slow / ours (torch) | fast / ours (torch) |")
+    head = (
+        "| d | scalars checked | f-calls slow / fast | slow s | fast s | plain fwd+bwd ms | "
+        "slow / ours (ref) | slow / ours (torch) | fast / ours (torch) |"
+    )
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         if r.slow_s is not None:
@@ -679,14 +718,17 @@ def gradcheck_table(rows: Sequence[Row]) -> str:
         lines.append(
             f"| {r.d} | {r.params + r.d:,} | {calls} | {slow} | {r.fast_s:.3g} | "
             f"{1e3 * r.fb_plain_s:.3g} | {_x(r.slow_over_ours)} | {_x(torch_x)} | "
-            f"{r.fast_s / r.ours_torch_s:.2g}× |")
+            f"{r.fast_s / r.ours_torch_s:.2g}× |"
+        )
     return "\n".join(lines)
 
 
 def detection_table(rows: Sequence[Row]) -> str:
     """Return the detection table (Markdown): smallest relative error flagged."""
-    head = ("| d | \\|dW1_k\\| | entry: ours | entry: fast | entry: slow | row: ours | row: fast | "
-            "row: slow |")
+    head = (
+        "| d | \\|dW1_k\\| | entry: ours | entry: fast | entry: slow | row: ours | row: fast | "
+        "row: slow |"
+    )
     lines = [head, "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if not r.detect:
@@ -695,8 +737,9 @@ def detection_table(rows: Sequence[Row]) -> str:
         for where in ("entry", "row"):
             for m in ("ours", "fast", "slow"):
                 key = f"{m}-{where}"
-                cells.append(_rel(r.detect[key]) if key in r.detect
-                             else r.detect_notes.get(key, "-"))
+                cells.append(
+                    _rel(r.detect[key]) if key in r.detect else r.detect_notes.get(key, "-")
+                )
         lines.append(f"| {r.d} | {r.g_entry:.3g} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -707,22 +750,33 @@ def targets(rows: Sequence[Row]) -> list[str]:
     by_d = {r.d: r for r in rows}
     if 1024 in by_d:
         r = by_d[1024]
-        for name, s, ratio in (("reference", r.ours_ref_s, r.ratio_ref),
-                               ("torch", r.ours_torch_s, r.ratio_torch)):
-            out.append(f"d=1024 {name}: check {s:.3f} s (target < 0.5 s: "
-                       f"{'met' if s < 0.5 else 'NOT met'}), {ratio:.0f} fwd+bwd "
-                       f"(target < 30: {'met' if ratio < 30 else 'NOT met'})")
+        for name, s, ratio in (
+            ("reference", r.ours_ref_s, r.ratio_ref),
+            ("torch", r.ours_torch_s, r.ratio_torch),
+        ):
+            out.append(
+                f"d=1024 {name}: check {s:.3f} s (target < 0.5 s: "
+                f"{'met' if s < 0.5 else 'NOT met'}), {ratio:.0f} fwd+bwd "
+                f"(target < 30: {'met' if ratio < 30 else 'NOT met'})"
+            )
     if 256 in by_d:
         r = by_d[256]
         sp = r.slow_over_ours
-        out.append("d=256: gradcheck slow / ours = "
-                   + ("n/a (slow mode not run)" if sp is None else
-                      f"{sp:,.0f}× (target >= 100×: {'met' if sp >= 100 else 'NOT met'})"))
+        out.append(
+            "d=256: gradcheck slow / ours = "
+            + (
+                "n/a (slow mode not run)"
+                if sp is None
+                else f"{sp:,.0f}× (target >= 100×: {'met' if sp >= 100 else 'NOT met'})"
+            )
+        )
         if "ours-entry" in r.detect:
             e = r.detect["ours-entry"]
             ok = e is not None and e <= 1e-9
-            out.append(f"d=256: ours flags a single-entry relative error of {_rel(e)} "
-                       f"(target <= 1e-9: {'met' if ok else 'NOT met'})")
+            out.append(
+                f"d=256: ours flags a single-entry relative error of {_rel(e)} "
+                f"(target <= 1e-9: {'met' if ok else 'NOT met'})"
+            )
     missed = []
     for r in rows:
         for where in ("entry", "row"):
@@ -730,8 +784,10 @@ def targets(rows: Sequence[Row]) -> list[str]:
             if f"fast-{where}" in r.detect and f is not None and (o is None or o > f):
                 missed.append(f"d={r.d} {where}")
     if any(r.detect for r in rows):
-        out.append("every error fast mode flags is flagged by ours: "
-                   + ("met" if not missed else "NOT met at " + ", ".join(missed)))
+        out.append(
+            "every error fast mode flags is flagged by ours: "
+            + ("met" if not missed else "NOT met at " + ", ".join(missed))
+        )
     return out
 
 
@@ -747,22 +803,36 @@ def plot(rows: Sequence[Row], path: Path) -> bool:
     ds = [r.d for r in rows]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.6), dpi=90)
 
-    ax1.loglog(ds, [r.ours_ref_s for r in rows], "o-", color="C0",
-               label="ours, reference engine (default)")
+    ax1.loglog(
+        ds, [r.ours_ref_s for r in rows], "o-", color="C0", label="ours, reference engine (default)"
+    )
     if any(r.reference == "exact" for r in rows):
-        ax1.loglog(ds, [r.ours_ref_float_s for r in rows], "o:", color="C0", mfc="none",
-                   label="ours, reference engine, float64 ref. values")
+        ax1.loglog(
+            ds,
+            [r.ours_ref_float_s for r in rows],
+            "o:",
+            color="C0",
+            mfc="none",
+            label="ours, reference engine, float64 ref. values",
+        )
     ax1.loglog(ds, [r.ours_torch_s for r in rows], "s-", color="C2", label="ours, torch engine")
     slow = [(r.d, r.slow_s) for r in rows if r.slow_s is not None]
     if slow:
         ax1.loglog(*zip(*slow, strict=True), "^-", color="C3", label="gradcheck slow")
     est = [(r.d, r.slow_est_s) for r in rows if r.slow_s is None and r.slow_est_s is not None]
     if est and slow:
-        ax1.loglog([slow[-1][0], *(e[0] for e in est)], [slow[-1][1], *(e[1] for e in est)],
-                   "^:", color="C3", mfc="none", label="gradcheck slow, estimated (not run)")
+        ax1.loglog(
+            [slow[-1][0], *(e[0] for e in est)],
+            [slow[-1][1], *(e[1] for e in est)],
+            "^:",
+            color="C3",
+            mfc="none",
+            label="gradcheck slow, estimated (not run)",
+        )
     ax1.loglog(ds, [r.fast_s for r in rows], "v-", color="C1", label="gradcheck fast")
-    ax1.loglog(ds, [r.fb_torch_s for r in rows], "--", color="gray",
-               label="one fwd+bwd, torch engine")
+    ax1.loglog(
+        ds, [r.fb_torch_s for r in rows], "--", color="gray", label="one fwd+bwd, torch engine"
+    )
     if 1024 in ds:
         ax1.plot([1024], [0.5], "*", color="k", ms=11, label="target at d = 1024: 0.5 s")
     ax1.set_xlabel("d = in = hid = out")
@@ -782,14 +852,25 @@ def plot(rows: Sequence[Row], path: Path) -> bool:
                 continue
             xs = [p[0] for p in pts]
             ys = [30.0 if v is None else v for _, v in pts]  # never flagged: drawn above 10
-            ax2.loglog(xs, ys, marker=marker, ls=ls, color=color,
-                       ms=7 if where == "entry" else 10,
-                       mfc=color if where == "entry" else "none",
-                       label=f"{'ours' if m == 'ours' else 'gradcheck ' + m}, one {where}")
+            ax2.loglog(
+                xs,
+                ys,
+                marker=marker,
+                ls=ls,
+                color=color,
+                ms=7 if where == "entry" else 10,
+                mfc=color if where == "entry" else "none",
+                label=f"{'ours' if m == 'ours' else 'gradcheck ' + m}, one {where}",
+            )
     pred = [(r.d, r.slow_predicted) for r in rows if math.isfinite(r.slow_predicted)]
     if pred:
-        ax2.loglog(*zip(*pred, strict=True), ":", color="C3", lw=1.2,
-                   label="gradcheck slow, predicted (atol + rtol|g|)/|g|")
+        ax2.loglog(
+            *zip(*pred, strict=True),
+            ":",
+            color="C3",
+            lw=1.2,
+            label="gradcheck slow, predicted (atol + rtol|g|)/|g|",
+        )
     if 256 in ds:
         ax2.plot([256], [1e-9], "*", color="k", ms=11, label="target at d = 256: 1e-9")
     ax2.axhline(10.0, color="k", lw=0.6)
@@ -821,10 +902,15 @@ def machine() -> dict[str, str]:
     commit = "unknown"
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         git = ["git", "-C", str(ROOT)]
-        head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=False).stdout.strip()
-        dirty = subprocess.run([*git, "status", "--porcelain", "spec", "impl"],
-                               capture_output=True, text=True, check=False).stdout.strip()
+        head = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        dirty = subprocess.run(
+            [*git, "status", "--porcelain", "spec", "impl"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
         commit = head + (" + uncommitted changes in spec/ or impl/" if dirty else "")
     return {
         "cpu": model,
@@ -835,8 +921,10 @@ def machine() -> dict[str, str]:
         "numpy": np.__version__,
         "torch": torch.__version__,
         "torch_threads": str(torch.get_num_threads()),
-        "env": ", ".join(f"{v}={os.environ.get(v, '')}" for v in
-                         ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")),
+        "env": ", ".join(
+            f"{v}={os.environ.get(v, '')}"
+            for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+        ),
     }
 
 
@@ -848,8 +936,9 @@ def limit_threads() -> str:
     except ImportError:
         return "env vars only (threadpoolctl not installed)"
     tpc.threadpool_limits(1)
-    pools = ", ".join(f"{p.get('internal_api')}={p.get('num_threads')}"
-                      for p in tpc.threadpool_info())
+    pools = ", ".join(
+        f"{p.get('internal_api')}={p.get('num_threads')}" for p in tpc.threadpool_info()
+    )
     return f"threadpoolctl.threadpool_limits(1): {pools}"
 
 
@@ -874,20 +963,40 @@ def profile_check(d: int, engine: Any | None = None, top: int = 15) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    ap.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)),
-                    help="comma-separated d values (default %(default)s)")
+    ap.add_argument(
+        "--sizes",
+        default=",".join(map(str, DEFAULT_SIZES)),
+        help="comma-separated d values (default %(default)s)",
+    )
     ap.add_argument("--repeats", type=int, default=5, help="runs per median (default 5)")
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out",
-                    help="where results.json and performance.png go (default benchmarks/out/)")
-    ap.add_argument("--slow-limit", type=float, default=60.0,
-                    help="run gradcheck slow mode only while one call is estimated under this "
-                         "many seconds (default 60)")
-    ap.add_argument("--slow-detect-limit", type=float, default=5.0,
-                    help="bisect gradcheck slow mode's threshold only where one call takes at most "
-                         "this many seconds (default 5)")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "benchmarks" / "out",
+        help="where results.json and performance.png go (default benchmarks/out/)",
+    )
+    ap.add_argument(
+        "--slow-limit",
+        type=float,
+        default=60.0,
+        help="run gradcheck slow mode only while one call is estimated under this "
+        "many seconds (default 60)",
+    )
+    ap.add_argument(
+        "--slow-detect-limit",
+        type=float,
+        default=5.0,
+        help="bisect gradcheck slow mode's threshold only where one call takes at most "
+        "this many seconds (default 5)",
+    )
     ap.add_argument("--no-detect", action="store_true", help="skip the detection-power bisection")
-    ap.add_argument("--profile", type=int, metavar="D", default=None,
-                    help="print a cProfile of one check at d = D (reference engine) and exit")
+    ap.add_argument(
+        "--profile",
+        type=int,
+        metavar="D",
+        default=None,
+        help="print a cProfile of one check at d = D (reference engine) and exit",
+    )
     args = ap.parse_args(argv)
     threads = limit_threads()
     if args.profile is not None:
@@ -900,9 +1009,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = time.perf_counter()
     rows: list[Row] = []
     for d in sizes:
-        rows.append(measure_size(d, args.repeats, args.slow_limit, args.slow_detect_limit, rows,
-                                 detect=not args.no_detect,
-                                 log=lambda s: print(s, flush=True)))
+        rows.append(
+            measure_size(
+                d,
+                args.repeats,
+                args.slow_limit,
+                args.slow_detect_limit,
+                rows,
+                detect=not args.no_detect,
+                log=lambda s: print(s, flush=True),
+            )
+        )
     total = time.perf_counter() - start
     print()
     print(ours_table(rows))
@@ -916,12 +1033,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(line)
     print(f"\ntotal {total:.0f} s; 1-minute load average at the end {os.getloadavg()[0]:.2f}")
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps(
-        {"machine": info, "total_s": total, "rows": [asdict(r) for r in rows]}, indent=1,
-        default=str))
+    (args.out / "results.json").write_text(
+        json.dumps(
+            {"machine": info, "total_s": total, "rows": [asdict(r) for r in rows]},
+            indent=1,
+            default=str,
+        )
+    )
     png = args.out / "performance.png"
-    print(f"wrote {args.out / 'results.json'}"
-          + (f" and {png}" if plot(rows, png) else " (no plot: matplotlib not installed)"))
+    print(
+        f"wrote {args.out / 'results.json'}"
+        + (f" and {png}" if plot(rows, png) else " (no plot: matplotlib not installed)")
+    )
     return 0
 
 

@@ -28,9 +28,14 @@ from spec.verdict import Status  # noqa: E402
 from tests import backends as B  # noqa: E402
 
 CATCHING_ROW = {
-    "MaskEpsilon": "grad_b1_mse", "MaskEpsilon6": "grad_b1_mse", "MaskEpsilon9": "grad_b1_mse",
-    "MaskEpsilon12": "grad_b1_mse", "MaskRelative": "grad_b1_mse", "MaskFloat16": "grad_b1_mse",
-    "ReluOneAtZero": "y", "ReluDerivOneAtZero": "reluDerivCLM_apply",
+    "MaskEpsilon": "grad_b1_mse",
+    "MaskEpsilon6": "grad_b1_mse",
+    "MaskEpsilon9": "grad_b1_mse",
+    "MaskEpsilon12": "grad_b1_mse",
+    "MaskRelative": "grad_b1_mse",
+    "MaskFloat16": "grad_b1_mse",
+    "ReluOneAtZero": "y",
+    "ReluDerivOneAtZero": "reluDerivCLM_apply",
     "NaNAtEmptyOutput": "grad_b2_mse",
 }
 """The row of the default run that catches each edge engine (`tests/test_edges.py` pins it)."""
@@ -41,8 +46,11 @@ def caught(engine: str, seeds: range, examples: int) -> tuple[int, float]:
     row = CATCHING_ROW[engine]
     name, kind, check = next(c for c in module_checks() if c[0].endswith("." + row))
     start = time.perf_counter()
-    hits = sum(run_check(name, kind, check, getattr(B, engine)(), Config(), examples, s).status
-               is Status.FAILS for s in seeds)
+    hits = sum(
+        run_check(name, kind, check, getattr(B, engine)(), Config(), examples, s).status
+        is Status.FAILS
+        for s in seeds
+    )
     return hits, time.perf_counter() - start
 
 
@@ -69,16 +77,26 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=20)
     p.add_argument("--examples", type=int, default=100)
-    p.add_argument("--correct", choices=("float64", "float32", "all"), default=None,
-                   help="also sweep the correct engines of that format for false alarms")
-    p.add_argument("--engines", default=",".join(CATCHING_ROW),
-                   help="comma-separated wrong engines (default: all of tests.backends.EDGE)")
+    p.add_argument(
+        "--correct",
+        choices=("float64", "float32", "all"),
+        default=None,
+        help="also sweep the correct engines of that format for false alarms",
+    )
+    p.add_argument(
+        "--engines",
+        default=",".join(CATCHING_ROW),
+        help="comma-separated wrong engines (default: all of tests.backends.EDGE)",
+    )
     args = p.parse_args(argv)
     seeds = range(args.seeds)
     for engine in [e for e in args.engines.split(",") if e]:
         hits, secs = caught(engine, seeds, args.examples)
-        print(f"{engine:<20} {CATCHING_ROW[engine]:<20} caught under {hits}/{len(seeds)} seeds "
-              f"({secs:.1f} s)", flush=True)
+        print(
+            f"{engine:<20} {CATCHING_ROW[engine]:<20} caught under {hits}/{len(seeds)} seeds "
+            f"({secs:.1f} s)",
+            flush=True,
+        )
     if not args.correct:
         return 0
     faults = []
@@ -95,10 +113,15 @@ def main(argv: list[str] | None = None) -> int:
                     # (docs/engines.md), not a false alarm.
                     if name.startswith("torch") and part == "empty" and "nan" in v.first.message:
                         continue
-                    faults.append(f"{name} seed {s} {r.lean_name} [{part}]: "
-                                  f"{v.status.value} {v.first.message}")
-        print(f"{name:<20} {dtype:<8} {runs} rows over {len(seeds)} seeds "
-              f"({time.perf_counter() - start:.0f} s)", flush=True)
+                    faults.append(
+                        f"{name} seed {s} {r.lean_name} [{part}]: "
+                        f"{v.status.value} {v.first.message}"
+                    )
+        print(
+            f"{name:<20} {dtype:<8} {runs} rows over {len(seeds)} seeds "
+            f"({time.perf_counter() - start:.0f} s)",
+            flush=True,
+        )
     print(f"false alarms: {len(faults)}")
     for f in faults:
         print("  " + f)

@@ -59,8 +59,10 @@ def main() -> int:
     else:
         print("python-flint is not installed (pip install '.[exact]'); timing the fallback only")
     rows.append(("fractions.Fraction", time_once(args.dims, False, args.repeats)))
-    print(f"exact verification of the five grad_*_mse lemmas at in = hid = out = {args.dims}, "
-          f"median of {args.repeats}:")
+    print(
+        f"exact verification of the five grad_*_mse lemmas at in = hid = out = {args.dims}, "
+        f"median of {args.repeats}:"
+    )
     for label, t in rows:
         print(f"  {label:20s} {t:8.3f} s")
     if len(rows) == 2:

@@ -76,15 +76,21 @@ class CompileLog:
     def summary(self) -> str:
         """Return the report's lines: totals, then compilations and compile time per method."""
         if not self.methods:
-            return (f"{self.what}: no call in this process (with --workers the checks run in "
-                    "worker processes)")
+            return (
+                f"{self.what}: no call in this process (with --workers the checks run in "
+                "worker processes)"
+            )
         calls = sum(m.calls for m in self.methods.values())
         failed = sum(m.failed for m in self.methods.values())
-        per = ", ".join(f"{k} {m.compilations} ({m.compile_seconds:.1f}s"
-                        + (f", {m.failed} failed)" if m.failed else ")")
-                        for k, m in sorted(self.methods.items()))
-        return (f"{self.what}: {self.compilations} compilation(s)"
-                + (f" and {failed} failed one(s)" if failed else "")
-                + f" in {self.compile_seconds:.1f}s; "
-                f"{calls} call(s) of compiled code in {self.run_seconds:.1f}s\n"
-                f"  compilations per method: {per}")
+        per = ", ".join(
+            f"{k} {m.compilations} ({m.compile_seconds:.1f}s"
+            + (f", {m.failed} failed)" if m.failed else ")")
+            for k, m in sorted(self.methods.items())
+        )
+        return (
+            f"{self.what}: {self.compilations} compilation(s)"
+            + (f" and {failed} failed one(s)" if failed else "")
+            + f" in {self.compile_seconds:.1f}s; "
+            f"{calls} call(s) of compiled code in {self.run_seconds:.1f}s\n"
+            f"  compilations per method: {per}"
+        )

@@ -148,20 +148,23 @@ class JaxBackend:
         self.device = _device(device)
         self.jit = jit
         self.name = f"jax-{dt.name}" + (
-            "" if device is None or self.device is None or self.device.platform == "cpu"
+            ""
+            if device is None or self.device is None or self.device.platform == "cpu"
             else f"-{device}"
         )
         relu = type(self).activation
 
-        def forward(W1: jax.Array, b1: jax.Array, W2: jax.Array, b2: jax.Array,
-                    x: jax.Array) -> jax.Array:
+        def forward(
+            W1: jax.Array, b1: jax.Array, W2: jax.Array, b2: jax.Array, x: jax.Array
+        ) -> jax.Array:
             return W2 @ relu(W1 @ x + b1) + b2
 
         def mse(y: jax.Array, t: jax.Array) -> jax.Array:
             return jnp.mean(jnp.square(y - t))
 
-        def loss(W1: jax.Array, b1: jax.Array, W2: jax.Array, b2: jax.Array, x: jax.Array,
-                 t: jax.Array) -> jax.Array:
+        def loss(
+            W1: jax.Array, b1: jax.Array, W2: jax.Array, b2: jax.Array, x: jax.Array, t: jax.Array
+        ) -> jax.Array:
             return mse(forward(W1, b1, W2, b2, x), t)
 
         def jvp(primals: tuple[jax.Array, ...], tangents: tuple[jax.Array, ...]) -> jax.Array:
@@ -184,8 +187,8 @@ class JaxBackend:
             return relu(z1(W1, b1, x))
 
         self.compile_log: CompileLog | None = (
-            CompileLog("jax.jit (ahead of time, once per method and input shapes)") if jit
-            else None)
+            CompileLog("jax.jit (ahead of time, once per method and input shapes)") if jit else None
+        )
         log = self.compile_log
 
         def wrap(method: str, f: Fn) -> Fn:

@@ -62,6 +62,7 @@ def check_tangents(
                 f"expected {tuple(shape)}, the shape of {k}"
             )
 
+
 # Lean's implicit `{inDim hidDim outDim : Nat}`: the named axes of every argument.
 _AXES: dict[str, tuple[str, ...]] = {
     "W1": ("hidDim", "inDim"),

@@ -116,8 +116,10 @@ def _headline(exc: BaseException) -> str:
 
 def _patch_config(**changes: object) -> contextlib.AbstractContextManager[None]:
     """Return `torch.compiler.config.patch(**changes)`, a context manager (untyped in torch)."""
-    patch = cast(Callable[..., contextlib.AbstractContextManager[None]],
-                 getattr(torch.compiler.config, "patch"))  # noqa: B009
+    patch = cast(
+        Callable[..., contextlib.AbstractContextManager[None]],
+        getattr(torch.compiler.config, "patch"),  # noqa: B009
+    )
     return patch(**changes)
 
 
@@ -128,7 +130,10 @@ def compile_backends() -> list[str]:
 
 
 def _linear(
-    in_features: int, out_features: int, dtype: torch.dtype, cls: type[nn.Linear] = nn.Linear,
+    in_features: int,
+    out_features: int,
+    dtype: torch.dtype,
+    cls: type[nn.Linear] = nn.Linear,
     bias: bool = True,
 ) -> nn.Linear:
     """Return a `cls(in_features, out_features)` on the meta device (no memory, no draw from the
@@ -224,7 +229,8 @@ class TorchBackend:
             dev = torch.device(device)
         except (RuntimeError, TypeError) as exc:
             raise ValueError(
-                f"TorchBackend: device={device!r} is not a torch device: {exc}") from exc
+                f"TorchBackend: device={device!r} is not a torch device: {exc}"
+            ) from exc
         if dev.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(
                 f"TorchBackend: device={device!r}, but this PyTorch ({torch.__version__}) sees no "
@@ -233,9 +239,7 @@ class TorchBackend:
         try:
             torch.empty(1, device=dev)
         except (RuntimeError, AssertionError) as exc:
-            raise ValueError(
-                f"TorchBackend: device={device!r} cannot be used here: {exc}"
-            ) from exc
+            raise ValueError(f"TorchBackend: device={device!r} cannot be used here: {exc}") from exc
         self.dtype: np.dtype[Any] = dt
         self.torch_dtype: torch.dtype = _DTYPES[dt.name]
         self.device: torch.device = dev
@@ -255,14 +259,17 @@ class TorchBackend:
         self._fns: dict[str, Callable[..., Any]] = {}
         if compile is not None:
             self.compile_log = CompileLog(
-                f"torch.compile (backend {compile!r}, dynamic={dynamic}, fullgraph=True)")
+                f"torch.compile (backend {compile!r}, dynamic={dynamic}, fullgraph=True)"
+            )
             self._fns = self._compiled_functions(compile, dynamic)
 
     def __repr__(self) -> str:
-        extra = ("" if self.compile is None
-                 else f", compile={self.compile!r}, dynamic={self.dynamic}")
-        return (f"TorchBackend(dtype=np.dtype({self.dtype.name!r}), device={str(self.device)!r}"
-                f"{extra})")
+        extra = (
+            "" if self.compile is None else f", compile={self.compile!r}, dynamic={self.dynamic}"
+        )
+        return (
+            f"TorchBackend(dtype=np.dtype({self.dtype.name!r}), device={str(self.device)!r}{extra})"
+        )
 
     def report_notes(self) -> list[str]:
         """Return what the report must say about this engine's run: its compilations and how
@@ -274,14 +281,17 @@ class TorchBackend:
         where = "cuda" if self.device.type == "cuda" else "mkldnn"
         setting = f"torch.backends.{where}.matmul.fp32_precision"
         if seen == [IEEE]:
-            notes.append(f"float32 matmuls: IEEE float32 arithmetic at every call ({setting}, "
-                         "TF32 off), the arithmetic the float32 bounds are derived for")
+            notes.append(
+                f"float32 matmuls: IEEE float32 arithmetic at every call ({setting}, "
+                "TF32 off), the arithmetic the float32 bounds are derived for"
+            )
         else:
             notes.append(
                 f"float32 matmuls: {' and '.join(seen)} allowed ({setting}) during this run: not "
                 "float32 arithmetic, and outside the float32 bounds; a row that fails here may "
                 "fail for that rounding, not for a wrong derivative. Check float32 arithmetic with "
-                "torch.set_float32_matmul_precision('highest')")
+                "torch.set_float32_matmul_precision('highest')"
+            )
         return notes
 
     # Conversions.
@@ -370,18 +380,36 @@ class TorchBackend:
             out: Tensor = functional_call(layer, {"weight": W}, (x,))
             return out
 
-        def jvp(W1: Tensor, b1: Tensor, W2: Tensor, b2: Tensor, x: Tensor, dW1: Tensor,
-                db1: Tensor, dW2: Tensor, db2: Tensor, dx: Tensor) -> Tensor:
+        def jvp(
+            W1: Tensor,
+            b1: Tensor,
+            W2: Tensor,
+            b2: Tensor,
+            x: Tensor,
+            dW1: Tensor,
+            db1: Tensor,
+            dW2: Tensor,
+            db2: Tensor,
+            dx: Tensor,
+        ) -> Tensor:
             out = torch_jvp(forward, (W1, b1, W2, b2, x), (dW1, db1, dW2, db2, dx))
             dy: Tensor = out[1]
             return dy
 
         fns: dict[str, Callable[..., Any]] = {
-            "forward": forward, "loss": loss, "z1": z1, "a1": a1, "mse": mse_of, "relu": relu,
-            "linear": linear_of, "jvp": jvp,
+            "forward": forward,
+            "loss": loss,
+            "z1": z1,
+            "a1": a1,
+            "mse": mse_of,
+            "relu": relu,
+            "linear": linear_of,
+            "jvp": jvp,
         }
-        return {k: torch.compile(f, backend=backend, dynamic=dynamic, fullgraph=True)
-                for k, f in fns.items()}
+        return {
+            k: torch.compile(f, backend=backend, dynamic=dynamic, fullgraph=True)
+            for k, f in fns.items()
+        }
 
     def _run(self, method: str, thunk: Callable[[], T]) -> T:
         """Return `thunk()`, which calls compiled functions, logging whether it compiled.
@@ -420,8 +448,14 @@ class TorchBackend:
             log.compiled(method, time.perf_counter() - start)
             return out
 
-    def _grad_of(self, method: str, fn: str, args: list[Tensor], wrt: list[int],
-                 grad_output: Tensor | None = None) -> list[Tensor]:
+    def _grad_of(
+        self,
+        method: str,
+        fn: str,
+        args: list[Tensor],
+        wrt: list[int],
+        grad_output: Tensor | None = None,
+    ) -> list[Tensor]:
         """Return the gradients of the compiled function `fn` at `args` in the arguments `wrt`
         (on `grad_output`), by `torch.autograd.grad` through its compiled backward graph; an
         argument the graph does not reach has gradient 0."""
@@ -430,10 +464,13 @@ class TorchBackend:
             with torch.enable_grad():
                 leaves = [a.detach().requires_grad_(i in wrt) for i, a in enumerate(args)]
                 out = self._fns[fn](*leaves)
-                gs = torch.autograd.grad(out, [leaves[i] for i in wrt], grad_outputs=grad_output,
-                                         allow_unused=True)
-                return [g if g is not None else torch.zeros_like(leaves[i])
-                        for g, i in zip(gs, wrt, strict=True)]
+                gs = torch.autograd.grad(
+                    out, [leaves[i] for i in wrt], grad_outputs=grad_output, allow_unused=True
+                )
+                return [
+                    g if g is not None else torch.zeros_like(leaves[i])
+                    for g, i in zip(gs, wrt, strict=True)
+                ]
 
         return self._run(method, thunk)
 
@@ -568,8 +605,9 @@ class TorchBackend:
         with torch.enable_grad():
             layer = self._layer(self._t(W), None)
             # The map is linear, so its VJP does not depend on the point: take it at 0.
-            xt = torch.zeros(W.shape[1], dtype=self.torch_dtype, device=self.device,
-                             requires_grad=True)
+            xt = torch.zeros(
+                W.shape[1], dtype=self.torch_dtype, device=self.device, requires_grad=True
+            )
             (g,) = torch.autograd.grad(layer(xt), xt, grad_outputs=self._t(delta))
             return self._np(g)
 
@@ -592,8 +630,10 @@ class TorchBackend:
         # nothing, and materialising one the size of W1 costs more than the product with it.
         if self._fns:
             # Compiled: every tangent is passed (zeros where missing), so one graph serves all.
-            tans_all = [self._t(tangents[k]) if k in tangents else torch.zeros_like(p)
-                        for k, p in zip(PARAMS, primals, strict=True)]
+            tans_all = [
+                self._t(tangents[k]) if k in tangents else torch.zeros_like(p)
+                for k, p in zip(PARAMS, primals, strict=True)
+            ]
             return self._np(self._value_of("jvp", "jvp", [*primals, *tans_all]))
         moving = [i for i, k in enumerate(PARAMS) if k in tangents]
         if not moving:

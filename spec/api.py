@@ -41,7 +41,8 @@ class Run:
     seconds: float
     cfg: Config
     options: dict[str, Any] = field(default_factory=dict)
-    """The options that replay a check on the command line (`spec.reporting.report.replay_command`)."""
+    """The options that replay a check on the command line
+    (`spec.reporting.report.replay_command`)."""
 
     @property
     def ok(self) -> bool:
@@ -127,14 +128,19 @@ def check_engine(
     cfg = Config(min_dim=min_dim, max_dim=max_dim, margin=margin, dtype=dtype, dims=dims)
     start = time.perf_counter()
     with hypothesis_home():
-        results = run_all(backend, cfg, examples, seed, names, database=database,
-                          on_result=on_result)
+        results = run_all(
+            backend, cfg, examples, seed, names, database=database, on_result=on_result
+        )
     name = str(getattr(backend, "name", type(backend).__name__))
     options: dict[str, Any] = {
         "backend": engine if engine is None or isinstance(engine, str) else _spec_of(engine),
         "seed": seed,
-        "examples": examples, "dtype": dtype, "min_dim": min_dim, "max_dim": max_dim,
-        "margin": margin, "database": database,
+        "examples": examples,
+        "dtype": dtype,
+        "min_dim": min_dim,
+        "max_dim": max_dim,
+        "margin": margin,
+        "database": database,
         "dims": None if dims is None else ",".join(map(str, dims)),
     }
     return Run(name, results, time.perf_counter() - start, cfg, options)
@@ -166,6 +172,7 @@ def _lean_name(name: str) -> str:
     except KeyError as exc:
         raise ValueError(f"only: {exc.args[0]}") from exc
     if not entry.checks:
-        raise ValueError(f"only: {entry.decl.name} has no predicate of its own (the module's "
-                         "predicates use it)")
+        raise ValueError(
+            f"only: {entry.decl.name} has no predicate of its own (the module's predicates use it)"
+        )
     return entry.decl.name

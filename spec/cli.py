@@ -32,63 +32,140 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("check", help="run every predicate on an engine (default: the built-in one)")
-    c.add_argument("--backend", metavar="NAME|MODULE:ATTR", default=None,
-                   help="the engine: reference (default), torch, jax, or MODULE:ATTR naming an "
-                   "engine object or a zero-argument callable returning one")
-    c.add_argument("--device", default=None,
-                   help="device for the built-in torch engine (e.g. cuda); default cpu")
-    c.add_argument("--compile", nargs="?", const="default", default=None, metavar="MODE",
-                   help="check the compiled engine: torch.compile with backend MODE for --backend "
-                   "torch (inductor, the default, or aot_eager), jax.jit for --backend jax (jit)")
-    c.add_argument("--examples", type=int, default=100, metavar="N",
-                   help="examples per predicate (default 100)")
+    c.add_argument(
+        "--backend",
+        metavar="NAME|MODULE:ATTR",
+        default=None,
+        help="the engine: reference (default), torch, jax, or MODULE:ATTR naming an "
+        "engine object or a zero-argument callable returning one",
+    )
+    c.add_argument(
+        "--device",
+        default=None,
+        help="device for the built-in torch engine (e.g. cuda); default cpu",
+    )
+    c.add_argument(
+        "--compile",
+        nargs="?",
+        const="default",
+        default=None,
+        metavar="MODE",
+        help="check the compiled engine: torch.compile with backend MODE for --backend "
+        "torch (inductor, the default, or aot_eager), jax.jit for --backend jax (jit)",
+    )
+    c.add_argument(
+        "--examples",
+        type=int,
+        default=100,
+        metavar="N",
+        help="examples per predicate (default 100)",
+    )
     c.add_argument("--seed", type=int, default=0, metavar="S", help="Hypothesis seed (default 0)")
-    c.add_argument("--max-dim", type=int, default=8, metavar="D",
-                   help="largest inDim, hidDim, outDim drawn (default 8)")
-    c.add_argument("--min-dim", type=int, default=0, metavar="D",
-                   help="smallest dimension drawn (default 0, as Lean allows: empty layers are "
-                   "part of the domain checked; 1 or more narrows it, and the summary says so)")
-    c.add_argument("--dims", default=None, metavar="IN,HID,OUT",
-                   help="check every MLP point at these sizes (e.g. a real model's layers) instead "
-                   "of drawing sizes; the lemmas about single maps keep --min-dim..--max-dim")
-    c.add_argument("--reference", choices=("auto", "exact", "float"), default="auto",
-                   help="compare the engine with the spec's exact values (errors measured exactly, "
-                   "within the engine's own bound) or its float64 values (within twice it); auto: "
-                   "exact up to 10,000 parameters")
-    c.add_argument("--margin", type=_margin, default=DEFAULT_MARGIN,
-                   help="the drawn points keep every |z1 i| off the kinks at least this far from "
-                   "the kink: a number, or a fraction P/Q, which --exact keeps exactly (default "
-                   "2^-60; float points also stay outside the band where rounding could flip a "
-                   "ReLU, relative to (|W1||x| + |b1|)_i); a larger margin narrows the domain")
-    c.add_argument("--dtype", choices=("float64", "float32"), default="float64",
-                   help="the format the engine computes in; bounds are derived for it (default "
-                   "float64)")
-    c.add_argument("--exact", action="store_true",
-                   help="hand the engine exact rationals (fractions.Fraction) and demand exact "
-                   "results: every bound is 0 (the built-in engine supports it)")
-    c.add_argument("--only", nargs="+", metavar="NAME", default=None,
-                   help="run only these Lean names (short or fully qualified)")
+    c.add_argument(
+        "--max-dim",
+        type=int,
+        default=8,
+        metavar="D",
+        help="largest inDim, hidDim, outDim drawn (default 8)",
+    )
+    c.add_argument(
+        "--min-dim",
+        type=int,
+        default=0,
+        metavar="D",
+        help="smallest dimension drawn (default 0, as Lean allows: empty layers are "
+        "part of the domain checked; 1 or more narrows it, and the summary says so)",
+    )
+    c.add_argument(
+        "--dims",
+        default=None,
+        metavar="IN,HID,OUT",
+        help="check every MLP point at these sizes (e.g. a real model's layers) instead "
+        "of drawing sizes; the lemmas about single maps keep --min-dim..--max-dim",
+    )
+    c.add_argument(
+        "--reference",
+        choices=("auto", "exact", "float"),
+        default="auto",
+        help="compare the engine with the spec's exact values (errors measured exactly, "
+        "within the engine's own bound) or its float64 values (within twice it); auto: "
+        "exact up to 10,000 parameters",
+    )
+    c.add_argument(
+        "--margin",
+        type=_margin,
+        default=DEFAULT_MARGIN,
+        help="the drawn points keep every |z1 i| off the kinks at least this far from "
+        "the kink: a number, or a fraction P/Q, which --exact keeps exactly (default "
+        "2^-60; float points also stay outside the band where rounding could flip a "
+        "ReLU, relative to (|W1||x| + |b1|)_i); a larger margin narrows the domain",
+    )
+    c.add_argument(
+        "--dtype",
+        choices=("float64", "float32"),
+        default="float64",
+        help="the format the engine computes in; bounds are derived for it (default float64)",
+    )
+    c.add_argument(
+        "--exact",
+        action="store_true",
+        help="hand the engine exact rationals (fractions.Fraction) and demand exact "
+        "results: every bound is 0 (the built-in engine supports it)",
+    )
+    c.add_argument(
+        "--only",
+        nargs="+",
+        metavar="NAME",
+        default=None,
+        help="run only these Lean names (short or fully qualified)",
+    )
     c.add_argument("--json", metavar="PATH", default=None, help="also write the results as JSON")
-    c.add_argument("--junit", metavar="PATH", default=None,
-                   help="also write JUnit XML for CI: one testcase per Lean name")
-    c.add_argument("--markdown", metavar="PATH", default=None,
-                   help="also write a Markdown report: one section per Lean name")
-    c.add_argument("--plots", metavar="DIR", default=None,
-                   help="also draw PNGs into DIR: a Taylor test per hasFDerivAt_* lemma, the "
-                   "gradient error per grad_*_mse lemma (needs the `plots` extra: matplotlib)")
-    c.add_argument("--workers", type=int, default=1, metavar="N",
-                   help="run the predicates in N processes (default 1)")
-    c.add_argument("--shard", default=None, metavar="K/N",
-                   help="run only the K-th of N deterministic slices of the predicates (for CI "
-                   "jobs)")
-    c.add_argument("--database", default=None, metavar="DIR",
-                   help="keep failing examples in DIR (Hypothesis's directory database) and replay "
-                   "them first in every later run, shard or job")
-    e = sub.add_parser("explain", help="the statement, hypotheses, predicate, bounds and docs of "
-                       "one Lean name")
+    c.add_argument(
+        "--junit",
+        metavar="PATH",
+        default=None,
+        help="also write JUnit XML for CI: one testcase per Lean name",
+    )
+    c.add_argument(
+        "--markdown",
+        metavar="PATH",
+        default=None,
+        help="also write a Markdown report: one section per Lean name",
+    )
+    c.add_argument(
+        "--plots",
+        metavar="DIR",
+        default=None,
+        help="also draw PNGs into DIR: a Taylor test per hasFDerivAt_* lemma, the "
+        "gradient error per grad_*_mse lemma (needs the `plots` extra: matplotlib)",
+    )
+    c.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run the predicates in N processes (default 1)",
+    )
+    c.add_argument(
+        "--shard",
+        default=None,
+        metavar="K/N",
+        help="run only the K-th of N deterministic slices of the predicates (for CI jobs)",
+    )
+    c.add_argument(
+        "--database",
+        default=None,
+        metavar="DIR",
+        help="keep failing examples in DIR (Hypothesis's directory database) and replay "
+        "them first in every later run, shard or job",
+    )
+    e = sub.add_parser(
+        "explain", help="the statement, hypotheses, predicate, bounds and docs of one Lean name"
+    )
     e.add_argument("name", help="a Lean name, short (grad_W1_mse) or fully qualified")
-    t = sub.add_parser("trace", help="Lean name ↔ mirror ↔ tests ↔ docs; drift against a Lean file",
-                       add_help=False)
+    t = sub.add_parser(
+        "trace", help="Lean name ↔ mirror ↔ tests ↔ docs; drift against a Lean file", add_help=False
+    )
     t.add_argument("rest", nargs=argparse.REMAINDER)
     return p
 
@@ -122,8 +199,9 @@ def _check(args: argparse.Namespace) -> int:
     if args.examples < 1:
         return _fail(f"--examples {args.examples}: give at least 1")
     if args.min_dim < 0 or args.max_dim < args.min_dim:
-        return _fail(f"--min-dim {args.min_dim} --max-dim {args.max_dim}: need "
-                     "0 ≤ min-dim ≤ max-dim")
+        return _fail(
+            f"--min-dim {args.min_dim} --max-dim {args.max_dim}: need 0 ≤ min-dim ≤ max-dim"
+        )
     if args.margin is None:
         return _fail("--margin: give a positive number or a fraction P/Q, e.g. 1e-6 or 1/3")
     from hypothesis.errors import InvalidArgument
@@ -148,8 +226,13 @@ def _check(args: argparse.Namespace) -> int:
             return _fail(f"--shard {args.shard!r}: give K/N with 1 ≤ K ≤ N, e.g. --shard 2/4")
         shard = (int(k_s), int(n_s))
     # An exact engine is built as the float64 one; it computes exactly on rational inputs.
-    factory = functools.partial(load_backend, args.backend, "float64" if args.exact else args.dtype,
-                                args.device, args.compile)
+    factory = functools.partial(
+        load_backend,
+        args.backend,
+        "float64" if args.exact else args.dtype,
+        args.device,
+        args.compile,
+    )
     try:
         backend = factory()
     except ValueError as exc:
@@ -166,9 +249,11 @@ def _check(args: argparse.Namespace) -> int:
             except KeyError as exc:
                 return _fail(f"--only {name}: {exc.args[0]}")
             if not entry.checks:
-                return _fail(f"--only {name}: {entry.decl.name} has no predicate of its own (the "
-                             "module's predicates use it); `python -m spec trace` lists those "
-                             "that do")
+                return _fail(
+                    f"--only {name}: {entry.decl.name} has no predicate of its own (the "
+                    "module's predicates use it); `python -m spec trace` lists those "
+                    "that do"
+                )
     if args.exact and args.dtype != "float64":
         return _fail("--exact and --dtype exclude each other: an exact engine does not round")
     dtype = "exact" if args.exact else args.dtype
@@ -179,17 +264,26 @@ def _check(args: argparse.Namespace) -> int:
         except ValueError:
             parsed = ()
         if len(parsed) != 3:
-            return _fail(f"--dims {args.dims!r}: give three sizes IN,HID,OUT, e.g. "
-                         "--dims 784,256,10")
+            return _fail(
+                f"--dims {args.dims!r}: give three sizes IN,HID,OUT, e.g. --dims 784,256,10"
+            )
         if min(parsed) < 0:
-            return _fail(f"--dims {args.dims!r}: sizes must be >= 0 (0 is an empty layer, as "
-                         "Lean's Fin 0), e.g. --dims 784,256,10")
+            return _fail(
+                f"--dims {args.dims!r}: sizes must be >= 0 (0 is an empty layer, as "
+                "Lean's Fin 0), e.g. --dims 784,256,10"
+            )
         # Only the points of the MLP take these sizes; the lemmas about single maps (ReLU, the
         # linear layer, mse) keep drawing small sizes, where their exact checks stay cheap.
         dims = (parsed[0], parsed[1], parsed[2])
     reference = {"auto": None, "exact": True, "float": False}[args.reference]
-    cfg = Config(min_dim=args.min_dim, max_dim=args.max_dim, margin=args.margin, dtype=dtype,
-                 dims=dims, exact_reference=reference)
+    cfg = Config(
+        min_dim=args.min_dim,
+        max_dim=args.max_dim,
+        margin=args.margin,
+        dtype=dtype,
+        dims=dims,
+        exact_reference=reference,
+    )
     if args.plots:
         from .reporting.plots import require_matplotlib
 
@@ -201,19 +295,36 @@ def _check(args: argparse.Namespace) -> int:
     from .reporting.report import narrowings
     from .runner import hypothesis_home, select
 
-    config: dict[str, Any] = {"backend": args.backend, "device": args.device,
-                              "compile": args.compile, "seed": args.seed,
-                              "examples": args.examples, "dtype": dtype, "dims": args.dims,
-                              "reference": args.reference, "min_dim": args.min_dim,
-                              "max_dim": args.max_dim, "margin": args.margin,
-                              "database": args.database}
+    config: dict[str, Any] = {
+        "backend": args.backend,
+        "device": args.device,
+        "compile": args.compile,
+        "seed": args.seed,
+        "examples": args.examples,
+        "dtype": dtype,
+        "dims": args.dims,
+        "reference": args.reference,
+        "min_dim": args.min_dim,
+        "max_dim": args.max_dim,
+        "margin": args.margin,
+        "database": args.database,
+    }
     start = time.perf_counter()
     # Hypothesis keeps caches in ./.hypothesis even without a database: keep the cwd clean.
     with hypothesis_home():
         with progress(len(select(args.only, shard))) as advance:
-            results = run_all(backend, cfg, args.examples, args.seed, args.only, shard=shard,
-                              workers=args.workers, backend_factory=factory,
-                              database=args.database, on_result=advance)
+            results = run_all(
+                backend,
+                cfg,
+                args.examples,
+                args.seed,
+                args.only,
+                shard=shard,
+                workers=args.workers,
+                backend_factory=factory,
+                database=args.database,
+                on_result=advance,
+            )
     total = time.perf_counter() - start
     name = str(getattr(backend, "name", type(backend).__name__))
     narrowed = narrowings(cfg)
@@ -238,11 +349,16 @@ def _check(args: argparse.Namespace) -> int:
 
         payload: dict[str, Any] = {
             "backend": name,
-            "config": {"examples": args.examples, "seed": args.seed, "dtype": dtype,
-                       "min_dim": args.min_dim,
-                       "max_dim": args.max_dim, "margin": str(args.margin),
-                       "probe_bits": PROBE_BITS if dtype == "exact" else None,
-                       "narrowed": narrowed},
+            "config": {
+                "examples": args.examples,
+                "seed": args.seed,
+                "dtype": dtype,
+                "min_dim": args.min_dim,
+                "max_dim": args.max_dim,
+                "margin": str(args.margin),
+                "probe_bits": PROBE_BITS if dtype == "exact" else None,
+                "narrowed": narrowed,
+            },
             "seconds": round(total, 3),
             "results": [r.as_json() for r in results],
         }
@@ -253,7 +369,11 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def render_report(
-    name: str, results: list[Result], total: float, cfg: Config, config: dict[str, Any],
+    name: str,
+    results: list[Result],
+    total: float,
+    cfg: Config,
+    config: dict[str, Any],
     notes: list[str] | None = None,
 ) -> str:
     """Return what `check` prints for a run: the headline of a failing run, the table, the
@@ -324,10 +444,14 @@ def _exact_note(results: list[Result], probes: int) -> str:
     points = ""
     if mlp:
         r = max(mlp, key=lambda r: r.examples)
-        points = (f" Points: {r.rational_examples} of {r.examples} with small-denominator rational "
-                  "entries, the others floats converted exactly.")
-    note = ("exact: engine values compared with zero tolerance (the worst/bound column is the "
-            f"spec's own float64 values against exact ones).{points}")
+        points = (
+            f" Points: {r.rational_examples} of {r.examples} with small-denominator rational "
+            "entries, the others floats converted exactly."
+        )
+    note = (
+        "exact: engine values compared with zero tolerance (the worst/bound column is the "
+        f"spec's own float64 values against exact ones).{points}"
+    )
     if any(".grad_" in r.lean_name for r in results):
         note += f"\ngrad_* probes: {survival(PROBE_BITS, probes)}, at each point."
     return note
@@ -348,9 +472,7 @@ def _ratio(x: float) -> str:
     return "inf" if not np.isfinite(x) else f"{x:.2e}"
 
 
-def _table(
-    backend: str, results: list[Result], total: float, cell: Callable[[Any], str]
-) -> str:
+def _table(backend: str, results: list[Result], total: float, cell: Callable[[Any], str]) -> str:
     """Return the table: one row per Lean name, with its verdict on each part of the domain
     (`cell` renders one part)."""
     from .domain import PARTS
@@ -359,11 +481,18 @@ def _table(
     rows = [head]
     for r in results:
         ex = f"{r.examples}" + (f" ({r.unmet} unmet)" if r.unmet else "")
-        rows.append((r.lean_name.removeprefix("Proofs.Autograd."), r.status.value, ex,
-                     *(cell(r.parts.get(p)) for p in PARTS),
-                     # An error row compared nothing: no ratio to show.
-                     "-" if r.status is Status.ERROR and not r.holds else _ratio(r.worst_ratio),
-                     f"{r.seconds:.2f}s", r.subject))
+        rows.append(
+            (
+                r.lean_name.removeprefix("Proofs.Autograd."),
+                r.status.value,
+                ex,
+                *(cell(r.parts.get(p)) for p in PARTS),
+                # An error row compared nothing: no ratio to show.
+                "-" if r.status is Status.ERROR and not r.holds else _ratio(r.worst_ratio),
+                f"{r.seconds:.2f}s",
+                r.subject,
+            )
+        )
     last = len(head) - 1
     widths = [max(len(row[i]) for row in rows) for i in range(last)]
     lines = [f"MlpMse conformance of engine {backend!r}"]
@@ -382,7 +511,9 @@ def _table(
     if mlp:
         r = max(mlp, key=lambda r: r.examples)
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(r.patterns.items()))
-        summary += (f"; of the {r.examples} points drawn per check, {r.active_examples} had active "
-                    f"hidden units ({kinds})")
+        summary += (
+            f"; of the {r.examples} points drawn per check, {r.active_examples} had active "
+            f"hidden units ({kinds})"
+        )
     lines.append(summary)
     return "\n".join(lines)

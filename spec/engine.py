@@ -85,8 +85,10 @@ def load_backend(
 
     name = "reference" if spec is None else spec
     if compile is not None and name not in COMPILING:
-        raise ValueError(f"--compile applies to --backend {' and '.join(COMPILING)}; "
-                         f"{name!r} cannot be compiled by this checker")
+        raise ValueError(
+            f"--compile applies to --backend {' and '.join(COMPILING)}; "
+            f"{name!r} cannot be compiled by this checker"
+        )
     if name in BUILTIN_BACKENDS:
         module_name, _, attr = BUILTIN_BACKENDS[name].partition(":")
         try:
@@ -107,14 +109,18 @@ def load_backend(
             raise ValueError(f"--backend {name}: {exc}") from exc
         return engine
     if device is not None:
-        raise ValueError(f"--device applies to the built-in engines "
-                         f"({', '.join(BUILTIN_BACKENDS)}), not to {spec!r}")
+        raise ValueError(
+            f"--device applies to the built-in engines "
+            f"({', '.join(BUILTIN_BACKENDS)}), not to {spec!r}"
+        )
     assert spec is not None
     module_name, sep, attr = spec.partition(":")
     if not sep and "." in spec:
         module_part, _, last = spec.rpartition(".")
-        raise ValueError(f"--backend {spec!r}: expected MODULE:ATTR, e.g. mypkg.engine:Engine "
-                         f"(did you mean {module_part}:{last}?)")
+        raise ValueError(
+            f"--backend {spec!r}: expected MODULE:ATTR, e.g. mypkg.engine:Engine "
+            f"(did you mean {module_part}:{last}?)"
+        )
     if not sep:
         import difflib
 
@@ -123,7 +129,8 @@ def load_backend(
         raise ValueError(
             f"--backend {spec!r}: no built-in engine of that name; {hint}the built-in engines are "
             f"{', '.join(BUILTIN_BACKENDS)}; for your own, give MODULE:ATTR, e.g. "
-            "mypkg.engine:Engine")
+            "mypkg.engine:Engine"
+        )
     if not module_name or not attr:
         raise ValueError(f"--backend {spec!r}: expected MODULE:ATTR, e.g. mypkg.engine:Engine")
     try:
@@ -171,4 +178,6 @@ def accepts_dtype(factory: Callable[..., Any]) -> bool:
     except (TypeError, ValueError):
         return False
     return "dtype" in params and params["dtype"].kind in (
-        inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        inspect.Parameter.KEYWORD_ONLY,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    )

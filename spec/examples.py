@@ -13,8 +13,14 @@ from .rational import fraction_array
 from .types import F64, Arr
 
 __all__ = [
-    "PARAMS", "MlpPoint", "rational_point", "rational_example", "MlpExample", "VecExample",
-    "LinearExample", "MseExample",
+    "PARAMS",
+    "MlpPoint",
+    "rational_point",
+    "rational_example",
+    "MlpExample",
+    "VecExample",
+    "LinearExample",
+    "MseExample",
 ]
 
 PARAMS: tuple[str, ...] = ("W1", "b1", "W2", "b2", "x")
@@ -71,8 +77,10 @@ class MlpPoint(_ExactValues):
         """Return this point with the array `name` replaced by `value` (a float point only: a
         rational one moves with `moved_exactly`)."""
         if self.rational is not None:
-            raise ValueError("MlpPoint.with_ replaces a float64 array, and this point is rational; "
-                             "use moved_exactly")
+            raise ValueError(
+                "MlpPoint.with_ replaces a float64 array, and this point is rational; "
+                "use moved_exactly"
+            )
         arrays = self.arrays()
         arrays[name] = value
         return MlpPoint.of(arrays)
@@ -80,16 +88,27 @@ class MlpPoint(_ExactValues):
     @staticmethod
     def of(arrays: Mapping[str, F64]) -> "MlpPoint":
         """Return the float point with the arrays `W1 b1 W2 b2 x t` of `arrays`."""
-        return MlpPoint(W1=arrays["W1"], b1=arrays["b1"], W2=arrays["W2"], b2=arrays["b2"],
-                        x=arrays["x"], t=arrays["t"])
+        return MlpPoint(
+            W1=arrays["W1"],
+            b1=arrays["b1"],
+            W2=arrays["W2"],
+            b2=arrays["b2"],
+            x=arrays["x"],
+            t=arrays["t"],
+        )
 
     def arrays(self) -> dict[str, F64]:
         return {k: self.get(k) for k in (*PARAMS, "t")}
 
     def values(self) -> tuple[Arr, Arr, Arr, Arr, Arr]:
         """Return the exact `(W1, b1, W2, b2, x)` (see `value`)."""
-        return (self.value("W1"), self.value("b1"), self.value("W2"), self.value("b2"),
-                self.value("x"))
+        return (
+            self.value("W1"),
+            self.value("b1"),
+            self.value("W2"),
+            self.value("b2"),
+            self.value("x"),
+        )
 
     def moved_exactly(self, name: str, d: Arr) -> "MlpPoint":
         """Return the rational point with `value(name) + d` in place of `value(name)` (object

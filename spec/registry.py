@@ -112,8 +112,10 @@ def lookup(name: str) -> Entry:
         known = sorted({e.decl.short_name for e in REGISTRY.values()} | set(REGISTRY))
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
         hint = f" (did you mean {' or '.join(close)}?)" if close else ""
-        raise KeyError(f"no mirror of a Lean declaration named {name!r}{hint}; "
-                       "`python -m spec trace` lists them")
+        raise KeyError(
+            f"no mirror of a Lean declaration named {name!r}{hint}; "
+            "`python -m spec trace` lists them"
+        )
     names = ", ".join(sorted(e.decl.name for e in matches))
     raise KeyError(f"{name!r} is ambiguous: {names}; give the fully qualified name")
 
@@ -159,13 +161,17 @@ def bind(module: ModuleType, *, every: bool = True) -> list[str]:
         m = _HEADER.match(getattr(obj, "__doc__", None) or "")
         if m is None:
             if every:
-                raise LookupError(f"{module.__name__}.{attr}: a mirror module lists only Lean "
-                                  "declarations; open its docstring with `NAME` (KIND)")
+                raise LookupError(
+                    f"{module.__name__}.{attr}: a mirror module lists only Lean "
+                    "declarations; open its docstring with `NAME` (KIND)"
+                )
             continue
         name, kind = m.group(1), m.group(2)
         if name.rsplit(".", 1)[-1] != attr:
-            raise LookupError(f"{module.__name__}.{attr}: mirrors {name!r}; name it "
-                              f"{name.rsplit('.', 1)[-1]!r}, as Lean does")
+            raise LookupError(
+                f"{module.__name__}.{attr}: mirrors {name!r}; name it "
+                f"{name.rsplit('.', 1)[-1]!r}, as Lean does"
+            )
         if kind not in _KINDS:
             raise LookupError(f"{module.__name__}.{attr}: unknown kind {kind!r} in its docstring")
         mirrors(name, kind)(obj)  # type: ignore[arg-type]

@@ -264,11 +264,14 @@ def run_check(
     key = repr((lean_name, cfg.min_dim, cfg.max_dim, cfg.margin, cfg.probes, cfg.dims, cfg.dtype))
     strategy = check.strategy(cfg)
 
-    def hypothesis_run(body: Callable[[Any], None], phases: tuple[Phase, ...],
-                       db: str | None) -> None:
+    def hypothesis_run(
+        body: Callable[[Any], None], phases: tuple[Phase, ...], db: str | None
+    ) -> None:
         # Hypothesis keys saved examples by the test function, and every check runs the same
         # body: each check gets a directory of its own under the database instead.
-        own = None if db is None else os.path.join(db, hashlib.sha256(key.encode()).hexdigest()[:16])
+        own = (
+            None if db is None else os.path.join(db, hashlib.sha256(key.encode()).hexdigest()[:16])
+        )
         settings(**_settings(examples, own, phases))(seed(seed_value)(given(strategy)(body)))()
 
     try:
@@ -301,8 +304,9 @@ def _worst_part(res: Result) -> tuple[str, Status] | None:
     """Return the part and status of the failure to shrink: the part that fails with the largest
     error/bound ratio (the first in `PARTS` order among equal ones), else the first part with an
     error; None when none."""
-    failing = [(p.worst_ratio, -PARTS.index(name), name)
-               for name, p in res.parts.items() if p.fails]
+    failing = [
+        (p.worst_ratio, -PARTS.index(name), name) for name, p in res.parts.items() if p.fails
+    ]
     if failing:
         return max(failing)[2], Status.FAILS  # on a tie, the first part (interior first)
     for name in PARTS:
@@ -337,8 +341,9 @@ def _shrink(
 
     phases = (Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink)
     try:
-        hypothesis_run(body, phases if target is not None else (Phase.reuse, Phase.shrink),
-                       database)
+        hypothesis_run(
+            body, phases if target is not None else (Phase.reuse, Phase.shrink), database
+        )
     except _Counterexample:
         pass
     except Flaky:
@@ -360,8 +365,9 @@ def _shrink(
     res.status = Status.FAILS if any(p.fails for p in res.parts.values()) else Status.ERROR
     res.counterexample = v
     res.failing_part = target[0]
-    res.worst_ratio = max([res.worst_ratio, *(p.worst_ratio for p in res.parts.values()
-                                              if p.fails)])
+    res.worst_ratio = max(
+        [res.worst_ratio, *(p.worst_ratio for p in res.parts.values() if p.fails)]
+    )
     res.message = _message(v)
 
 
@@ -377,17 +383,24 @@ def dtype_hint(returned: set[str], worst: Comparison | None) -> str:
     float32's rounding gives); empty when neither."""
     low = sorted(d for d in returned if any(f in d for f in ("float32", "float16", "bfloat16")))
     if low:
-        return (f"the engine returned {', '.join(low)} values in a float64 run: it computes in "
-                "lower precision; check it with --dtype float32 (bounds for binary32), or make "
-                "it compute in float64")
+        return (
+            f"the engine returned {', '.join(low)} values in a float64 run: it computes in "
+            "lower precision; check it with --dtype float32 (bounds for binary32), or make "
+            "it compute in float64"
+        )
     if worst is None or worst.ok or not isinstance(worst.actual, (float, int)):
         return ""
     actual, expected = float(worst.actual), float(worst.expected or 0.0)
-    if float(np.float32(actual)) == actual and float(np.float32(expected)) != expected and (
-            worst.worst_ratio <= FLOAT32_RATIO):
-        return (f"the engine's value {actual!r} is a float32 number, and its error "
-                f"{worst.worst_ratio:.2g}× the float64 bound is what float32 rounding gives: "
-                "the engine computes in float32 somewhere; check it with --dtype float32")
+    if (
+        float(np.float32(actual)) == actual
+        and float(np.float32(expected)) != expected
+        and (worst.worst_ratio <= FLOAT32_RATIO)
+    ):
+        return (
+            f"the engine's value {actual!r} is a float32 number, and its error "
+            f"{worst.worst_ratio:.2g}× the float64 bound is what float32 rounding gives: "
+            "the engine computes in float32 somewhere; check it with --dtype float32"
+        )
     return ""
 
 
@@ -397,8 +410,11 @@ def witness_of(ex: Any) -> dict[str, Any]:
     if isinstance(ex, MlpExample):
         return dict(ex.point.arrays())
     if is_dataclass(ex) and not isinstance(ex, type):
-        return {f.name: getattr(ex, f.name) for f in fields(ex)
-                if isinstance(getattr(ex, f.name), np.ndarray)}
+        return {
+            f.name: getattr(ex, f.name)
+            for f in fields(ex)
+            if isinstance(getattr(ex, f.name), np.ndarray)
+        }
     return {}
 
 
@@ -408,14 +424,16 @@ def round_example(ex: Any, prec: Precision) -> Any:
     if prec in (FLOAT64, EXACT):
         return ex  # float64 examples are exact rationals already
     if getattr(ex, "rational", None) is not None or (
-            isinstance(ex, MlpExample) and ex.point.rational is not None):
+        isinstance(ex, MlpExample) and ex.point.rational is not None
+    ):
         raise ValueError("a rational example is for exact engines; it has no float32 rounding")
     if isinstance(ex, MlpExample):
         point = MlpPoint.of({k: prec.round(v) for k, v in ex.point.arrays().items()})
         dirs = tuple({k: prec.round(v) for k, v in d.items()} for d in ex.directions)
         return replace(ex, point=point, directions=dirs)
-    return replace(ex, **{f.name: prec.round(getattr(ex, f.name)) for f in fields(ex)
-                          if f.name != "rational"})
+    return replace(
+        ex, **{f.name: prec.round(getattr(ex, f.name)) for f in fields(ex) if f.name != "rational"}
+    )
 
 
 def check_point(
@@ -486,19 +504,29 @@ def unchanged(ex: Any, before: list[Any]) -> bool:
 
 def written_into(lean_name: str, engine: str) -> Verdict:
     """Return the verdict for a check during which the engine changed the example it was handed."""
-    return error(lean_name, f"engine {engine}", (
-        f"engine {engine} wrote into its input arrays during the check, through memory it shares "
-        "with them (torch.from_numpy and torch.as_tensor ignore numpy's read-only flag): the "
-        "example changed under the check, so nothing about it holds; copy an input before "
-        "changing it"))
+    return error(
+        lean_name,
+        f"engine {engine}",
+        (
+            f"engine {engine} wrote into its input arrays during the check, through memory it "
+            "shares with them (torch.from_numpy and torch.as_tensor ignore numpy's read-only "
+            "flag): the example changed under the check, so nothing about it holds; copy an input "
+            "before changing it"
+        ),
+    )
 
 
 def outputs_changed(lean_name: str, engine: str) -> Verdict:
     """Return the verdict for a check during which the engine changed an array it had returned."""
-    return error(lean_name, f"engine {engine}", (
-        f"engine {engine} changed an array it had returned earlier (it reuses an output buffer): "
-        "the values the check compared are gone, so nothing about them holds; return a new array "
-        "(or a copy) from each call"))
+    return error(
+        lean_name,
+        f"engine {engine}",
+        (
+            f"engine {engine} changed an array it had returned earlier (it reuses an output "
+            "buffer): the values the check compared are gone, so nothing about them holds; return "
+            "a new array (or a copy) from each call"
+        ),
+    )
 
 
 def select(only: list[str] | None = None, shard: tuple[int, int] | None = None) -> list[int]:
@@ -546,8 +574,9 @@ def run_all(
             out.append(r)
         return out
     if backend_factory is None:
-        raise ValueError("run_all: workers > 1 needs a backend_factory to build the engine in "
-                         "each process")
+        raise ValueError(
+            "run_all: workers > 1 needs a backend_factory to build the engine in each process"
+        )
     results: dict[int, Result] = {}
     home = _current_home()
     # Not "fork": a parent that has loaded a multithreaded engine (JAX, PyTorch) can deadlock a
@@ -555,8 +584,16 @@ def run_all(
     ctx = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         futures = {
-            pool.submit(_run_in_worker, i, backend_factory, cfg, examples, seed_value, database,
-                        None if home is None else str(home)): i
+            pool.submit(
+                _run_in_worker,
+                i,
+                backend_factory,
+                cfg,
+                examples,
+                seed_value,
+                database,
+                None if home is None else str(home),
+            ): i
             for i in indices
         }
         for fut in as_completed(futures):

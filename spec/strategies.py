@@ -150,8 +150,9 @@ def _check_margin(margin: float | int | Fraction) -> float:
     """Return the margin as a float at least the given one (a `Fraction` is rounded up)."""
     lo, hi = _MARGIN_RANGE
     if isinstance(margin, bool) or not isinstance(margin, int | float | Fraction):
-        raise InvalidArgument(f"margin={margin!r} must be a float or a Fraction; pass e.g. "
-                              "margin=2**-6")
+        raise InvalidArgument(
+            f"margin={margin!r} must be a float or a Fraction; pass e.g. margin=2**-6"
+        )
     value = float(margin)
     if isinstance(margin, Fraction) and Fraction(value) < margin:
         value = math.nextafter(value, math.inf)
@@ -363,7 +364,10 @@ def _signs(rng: np.random.Generator, hid: int, pattern: str) -> Bool[np.ndarray,
 
 
 def _directions(
-    rng: np.random.Generator, point: MlpPoint, rich: bool, probes: int,
+    rng: np.random.Generator,
+    point: MlpPoint,
+    rich: bool,
+    probes: int,
     probe_bits: int | None = None,
 ) -> tuple[dict[str, F64], ...]:
     """Return `probes` probe directions: for each, one nonzero dyadic array per name in `PARAMS`;
@@ -372,8 +376,10 @@ def _directions(
     shapes = [point.get(name).shape for name in PARAMS]
     if probe_bits is not None:
         half = 1 << (probe_bits - 1)
-        arrays = [rng.integers(-half, half, size=shape, dtype=np.int64).astype(np.float64)
-                  for shape in shapes * probes]
+        arrays = [
+            rng.integers(-half, half, size=shape, dtype=np.int64).astype(np.float64)
+            for shape in shapes * probes
+        ]
     else:
         arrays = _bulk(rng, shapes * probes, rich, nonzero=True)
     n = len(PARAMS)
@@ -604,7 +610,14 @@ def _near_kink_bias(
 
 
 _PART_CHOICES: tuple[Part, ...] = (
-    "interior", "near-kink", "interior", "near-kink", "interior", "near-kink", "kink", "empty",
+    "interior",
+    "near-kink",
+    "interior",
+    "near-kink",
+    "interior",
+    "near-kink",
+    "kink",
+    "empty",
 )
 """Weights 3 : 3 : 1 : 1 for interior : near-kink : kink : empty (of the parts a size range
 allows), picked by each example's seed."""
@@ -650,8 +663,9 @@ def _build_mlp(
     on = _signs(rng, hid, pattern)
     # A drawn target of 0 would leave the unit at the margin: units near the kink are the
     # near-kink part's, so interior units take 1 there.
-    b1 = _no_kink_bias(W1, x, on, np.where(rho == 0, 1.0, np.abs(rho)) if rich else np.ones(hid),
-                       margin)
+    b1 = _no_kink_bias(
+        W1, x, on, np.where(rho == 0, 1.0, np.abs(rho)) if rich else np.ones(hid), margin
+    )
     wrong: list[int] = []
     if part == "near-kink" and hid > 0:
         # Two units at least: one nearer than the near-kink threshold relative to its scale, one
@@ -661,8 +675,9 @@ def _build_mlp(
         first, second = rng.integers(hid, size=2).tolist()
         f = rng.random(hid).tolist()
         tau = near_kink_threshold(u)
-        targets = [(i, False, 1.0, f[i]) for i in np.flatnonzero(near).tolist()
-                   if i not in (first, second)]
+        targets = [
+            (i, False, 1.0, f[i]) for i in np.flatnonzero(near).tolist() if i not in (first, second)
+        ]
         targets.append((first, False, tau / 2, f[first]))
         if second != first:
             targets.append((second, True, 2.0**-20, f[second]))
@@ -682,13 +697,20 @@ def _build_mlp(
         if (v != 0.0 if kink[i] else (abs(v) < margin or (v > 0.0) != on[i]))
     ]
     scale = (np.abs(W1) @ np.abs(x) + np.abs(b1)).tolist()
-    return _finish(rng, point, z, wrong, rich, probes, probe_bits,
-                   part_of_units(sizes, z, scale, u))
+    return _finish(
+        rng, point, z, wrong, rich, probes, probe_bits, part_of_units(sizes, z, scale, u)
+    )
 
 
 def _finish(
-    rng: np.random.Generator, point: MlpPoint, z: Sequence[float | Fraction], wrong: list[int],
-    rich: bool, probes: int, probe_bits: int | None, part: Part,
+    rng: np.random.Generator,
+    point: MlpPoint,
+    z: Sequence[float | Fraction],
+    wrong: list[int],
+    rich: bool,
+    probes: int,
+    probe_bits: int | None,
+    part: Part,
 ) -> MlpExample:
     """Return the example at `point` (whose exact `z1` is `z`) with its probe directions, once the
     construction's own check found no unit off its target (`wrong` lists those that are)."""
@@ -716,8 +738,10 @@ _UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24}
 
 def _unit_roundoff(dtype: str) -> float:
     if dtype not in _UNIT_ROUNDOFF:
-        raise InvalidArgument(f"dtype={dtype!r} must be 'float64' or 'float32'; pass the format "
-                              "the engine computes in")
+        raise InvalidArgument(
+            f"dtype={dtype!r} must be 'float64' or 'float32'; pass the format "
+            "the engine computes in"
+        )
     return _UNIT_ROUNDOFF[dtype]
 
 
@@ -725,8 +749,10 @@ def _check_parts(parts: Sequence[str]) -> tuple[Part, ...]:
     chosen = tuple(p for p in PARTS if p in parts)
     unknown = [p for p in parts if p not in PARTS]
     if unknown or not chosen:
-        raise InvalidArgument(f"parts={tuple(parts)!r} must be a non-empty subset of {PARTS}; "
-                              "pass e.g. parts=('interior', 'near-kink')")
+        raise InvalidArgument(
+            f"parts={tuple(parts)!r} must be a non-empty subset of {PARTS}; "
+            "pass e.g. parts=('interior', 'near-kink')"
+        )
     return chosen
 
 
@@ -740,10 +766,10 @@ def _parts_and_sizes(
         for name, d in zip(("inDim", "hidDim", "outDim"), fixed_dims, strict=True):
             _check_dims(d, d)
             if d > MAX_DIM_LIMIT:
-                raise InvalidArgument(f"fixed_dims: {name}={d} exceeds {MAX_DIM_LIMIT}; pass "
-                                      "smaller sizes")
-        allowed: list[Part] = (["empty"] if 0 in fixed_dims
-                               else [p for p in parts if p != "empty"])
+                raise InvalidArgument(
+                    f"fixed_dims: {name}={d} exceeds {MAX_DIM_LIMIT}; pass smaller sizes"
+                )
+        allowed: list[Part] = ["empty"] if 0 in fixed_dims else [p for p in parts if p != "empty"]
         sizes: SearchStrategy[tuple[int, int, int]] = st.just(fixed_dims)
     else:
         _check_dims(min_dim, max_dim)
@@ -751,18 +777,22 @@ def _parts_and_sizes(
             allowed = [p for p in parts if p == "empty"]
         else:
             allowed = [p for p in parts if p != "empty" or min_dim == 0]
-        sizes = st.just((0, 0, 0)) if max_dim == 0 else dims(min_dim=max(min_dim, 1),
-                                                             max_dim=max_dim)
+        sizes = (
+            st.just((0, 0, 0)) if max_dim == 0 else dims(min_dim=max(min_dim, 1), max_dim=max_dim)
+        )
     choices = tuple(p for p in _PART_CHOICES if p in allowed)
     if not choices:
-        raise InvalidArgument(f"parts={parts!r}: none of them can be drawn with min_dim={min_dim}, "
-                              f"max_dim={max_dim}, fixed_dims={fixed_dims}; pass min_dim=0 for "
-                              "'empty', or sizes of at least 1 for the other parts")
+        raise InvalidArgument(
+            f"parts={parts!r}: none of them can be drawn with min_dim={min_dim}, "
+            f"max_dim={max_dim}, fixed_dims={fixed_dims}; pass min_dim=0 for "
+            "'empty', or sizes of at least 1 for the other parts"
+        )
     return choices, sizes
 
 
 def _part_and_sizes(
-    rng: np.random.Generator, drawn: tuple[tuple[int, int, int], bool, str, int],
+    rng: np.random.Generator,
+    drawn: tuple[tuple[int, int, int], bool, str, int],
     parts: tuple[Part, ...],
 ) -> tuple[Part, tuple[int, int, int]]:
     """Return the part picked from `parts` (uniformly) and the sizes for it: "empty" sets a
@@ -794,8 +824,9 @@ def _mlp_strategy(
 ) -> SearchStrategy[MlpExample]:
     patterns = _pattern_choice if pattern is None else st.just(pattern)
     build = _keeping_random_state(
-        functools.partial(_build_mlp, parts=parts, margin=margin, probes=probes,
-                          probe_bits=probe_bits, u=u)
+        functools.partial(
+            _build_mlp, parts=parts, margin=margin, probes=probes, probe_bits=probe_bits, u=u
+        )
     )
     return st.tuples(sizes, _richness, patterns, _seeds).map(build)
 
@@ -851,16 +882,19 @@ def mlp_examples(
     _check_probe_bits(probe_bits)
     u = _unit_roundoff(dtype)
     part_choice, sizes = _parts_and_sizes(min_dim, max_dim, fixed_dims, _check_parts(parts))
-    return _mlp_strategy(part_choice, sizes, pattern, margin=value, probes=probes,
-                         probe_bits=probe_bits, u=u)
+    return _mlp_strategy(
+        part_choice, sizes, pattern, margin=value, probes=probes, probe_bits=probe_bits, u=u
+    )
 
 
 def _check_probe_bits(probe_bits: int | None) -> None:
     if probe_bits is not None:
         _check_int("probe_bits", probe_bits, "pass e.g. probe_bits=32")
         if not 1 <= probe_bits <= 53:
-            raise InvalidArgument(f"probe_bits={probe_bits!r} must be in 1..53 (integers exact in "
-                                  "float64); pass e.g. probe_bits=32")
+            raise InvalidArgument(
+                f"probe_bits={probe_bits!r} must be in 1..53 (integers exact in "
+                "float64); pass e.g. probe_bits=32"
+            )
 
 
 PROBE_BITS = 32
@@ -886,8 +920,9 @@ def _rationals(
         nums = rng.integers(-2, 3, size=total)
         dens = np.ones(total, dtype=np.int64)
     else:
-        k = np.repeat(rng.integers(_RATIONAL_SCALE[0], _RATIONAL_SCALE[1] + 1, size=len(shapes)),
-                      sizes)
+        k = np.repeat(
+            rng.integers(_RATIONAL_SCALE[0], _RATIONAL_SCALE[1] + 1, size=len(shapes)), sizes
+        )
         dens = rng.integers(1, max_den + 1, size=total)
         top = dens << np.maximum(k, 0)
         nums = rng.integers(-top, top + 1)
@@ -922,7 +957,8 @@ def _build_rational_mlp(
     part, sizes = _part_and_sizes(rng, drawn, parts)
     n_in, hid, n_out = sizes
     W1, W2, b2, t, x, rho = _rationals(
-        rng, [(hid, n_in), (n_out, hid), (n_out,), (n_out,), (n_in,), (hid,)], rich, max_den)
+        rng, [(hid, n_in), (n_out, hid), (n_out,), (n_out,), (n_in,), (hid,)], rich, max_den
+    )
     on = _signs(rng, hid, pattern)
     c = _row_sums(W1, x)
     tight = rng.random(hid) < 0.5
@@ -948,12 +984,16 @@ def _build_rational_mlp(
     point = rational_point({"W1": W1, "b1": b1, "W2": W2, "b2": b2, "x": x, "t": t})
     z = [ci + bi for ci, bi in zip(c, b1.tolist(), strict=True)]
     kink = special if part == "kink" else np.zeros(hid, dtype=bool)
-    wrong = [i for i, v in enumerate(z)
-             if (v != 0 if kink[i] else (abs(v) < margin or (v > 0) != on[i]))]
-    scale = [sum((abs(w * v) for w, v in zip(row, x, strict=True)), abs(b))
-             for row, b in zip(W1.tolist(), b1.tolist(), strict=True)]
-    return _finish(rng, point, z, wrong, rich, probes, probe_bits,
-                   part_of_units(sizes, z, scale, 0.0))
+    wrong = [
+        i for i, v in enumerate(z) if (v != 0 if kink[i] else (abs(v) < margin or (v > 0) != on[i]))
+    ]
+    scale = [
+        sum((abs(w * v) for w, v in zip(row, x, strict=True)), abs(b))
+        for row, b in zip(W1.tolist(), b1.tolist(), strict=True)
+    ]
+    return _finish(
+        rng, point, z, wrong, rich, probes, probe_bits, part_of_units(sizes, z, scale, 0.0)
+    )
 
 
 def rational_mlp_examples(
@@ -994,24 +1034,34 @@ def rational_mlp_examples(
         (dtype('O'), <class 'fractions.Fraction'>, 32)
     """
     if isinstance(margin, bool) or not isinstance(margin, int | float | Fraction):
-        raise InvalidArgument(f"margin={margin!r} must be a Fraction; "
-                              "pass e.g. margin=Fraction(1, 1000)")
+        raise InvalidArgument(
+            f"margin={margin!r} must be a Fraction; pass e.g. margin=Fraction(1, 1000)"
+        )
     exact_margin = Fraction(margin)
     if exact_margin <= 0:
-        raise InvalidArgument(f"margin={margin!r} must be positive; "
-                              "pass e.g. margin=Fraction(1, 1000)")
+        raise InvalidArgument(
+            f"margin={margin!r} must be positive; pass e.g. margin=Fraction(1, 1000)"
+        )
     _check_int("max_denominator", max_denominator, "pass e.g. max_denominator=12")
     if max_denominator < 1:
-        raise InvalidArgument(f"max_denominator={max_denominator!r} must be at least 1; "
-                              "pass e.g. 12")
+        raise InvalidArgument(
+            f"max_denominator={max_denominator!r} must be at least 1; pass e.g. 12"
+        )
     _check_probes(probes)
     _check_pattern(pattern)
     _check_probe_bits(probe_bits)
     part_choice, sizes = _parts_and_sizes(min_dim, max_dim, fixed_dims, _check_parts(parts))
     patterns = _pattern_choice if pattern is None else st.just(pattern)
-    build = _keeping_random_state(functools.partial(
-        _build_rational_mlp, parts=part_choice, margin=exact_margin, max_den=max_denominator,
-        probes=probes, probe_bits=probe_bits))
+    build = _keeping_random_state(
+        functools.partial(
+            _build_rational_mlp,
+            parts=part_choice,
+            margin=exact_margin,
+            max_den=max_denominator,
+            probes=probes,
+            probe_bits=probe_bits,
+        )
+    )
     return st.tuples(sizes, _richness, patterns, _seeds).map(build)
 
 
@@ -1031,13 +1081,26 @@ def mlp_examples_for(
     `mlp_examples` for a float engine of format `dtype`; for an exact engine, rational points
     (`rational_mlp_examples`) and float points converted exactly, both with integer probes of
     `PROBE_BITS` bits (shrinking goes towards the rational ones)."""
-    floats = mlp_examples(min_dim=min_dim, max_dim=max_dim, margin=margin, probes=probes,
-                          fixed_dims=fixed_dims, probe_bits=PROBE_BITS if exact else None,
-                          parts=parts, dtype="float64" if exact else dtype)
+    floats = mlp_examples(
+        min_dim=min_dim,
+        max_dim=max_dim,
+        margin=margin,
+        probes=probes,
+        fixed_dims=fixed_dims,
+        probe_bits=PROBE_BITS if exact else None,
+        parts=parts,
+        dtype="float64" if exact else dtype,
+    )
     if not exact:
         return floats
-    rationals = rational_mlp_examples(min_dim=min_dim, max_dim=max_dim, margin=Fraction(margin),
-                                      probes=probes, fixed_dims=fixed_dims, parts=parts)
+    rationals = rational_mlp_examples(
+        min_dim=min_dim,
+        max_dim=max_dim,
+        margin=Fraction(margin),
+        probes=probes,
+        fixed_dims=fixed_dims,
+        parts=parts,
+    )
     return st.one_of(rationals, floats)
 
 
@@ -1075,8 +1138,9 @@ def mlp_points(
     value = _check_margin(margin)
     _check_pattern(pattern)
     part_choice, sizes = _parts_and_sizes(min_dim, max_dim, None, _NO_KINK)
-    examples = _mlp_strategy(part_choice, sizes, pattern, margin=value, probes=0,
-                             u=_unit_roundoff(dtype))
+    examples = _mlp_strategy(
+        part_choice, sizes, pattern, margin=value, probes=0, u=_unit_roundoff(dtype)
+    )
     return examples.map(_point_of)
 
 
@@ -1122,12 +1186,20 @@ def build_mlp_example(
     pattern): a fixed point for plots and scripts, reproducible from `(sizes, seed)`."""
     (chosen,) = _check_parts([part])
     _check_probes(probes)
-    return _build_mlp((sizes, True, "mixed", seed % 2**32), parts=(chosen,),
-                      margin=_check_margin(margin), probes=probes, u=_unit_roundoff(dtype))
+    return _build_mlp(
+        (sizes, True, "mixed", seed % 2**32),
+        parts=(chosen,),
+        margin=_check_margin(margin),
+        probes=probes,
+        u=_unit_roundoff(dtype),
+    )
 
 
 def _arrays(
-    rng: np.random.Generator, shapes: Sequence[tuple[int, ...]], rich: bool, rational: bool,
+    rng: np.random.Generator,
+    shapes: Sequence[tuple[int, ...]],
+    rich: bool,
+    rational: bool,
     nonzero: bool = False,
 ) -> list[Arr]:
     """Return dyadic float arrays (`_bulk`) or small-denominator rational ones (`_rationals`)."""

@@ -84,8 +84,10 @@ class Subject:
         if not callable(fn):
             raise BackendError(f"{self.name}.{method}: the engine has no method {method!r}")
         if self.prec is not EXACT and any(_is_exact_array(a) for a in args):
-            raise ValueError(f"exact rationals cannot be handed to {self.name}, which computes in "
-                             f"{self.prec.name}; rational examples are for exact engines (--exact)")
+            raise ValueError(
+                f"exact rationals cannot be handed to {self.name}, which computes in "
+                f"{self.prec.name}; rational examples are for exact engines (--exact)"
+            )
         # The engine gets read-only views: one that writes into its inputs would corrupt the
         # point every later check reads, and views cost nothing where copies of a million-entry
         # matrix cost as much as a product with it. (A write through memory shared some other
@@ -101,9 +103,11 @@ class Subject:
         except Exception as exc:  # noqa: BLE001 - any engine failure is reported, not raised
             hint = ""
             if isinstance(exc, ValueError) and "read-only" in str(exc):
-                hint = (" (the engine writes into an input array, which the checker hands out "
-                        "read-only so that the point stays intact: copy an input before "
-                        "changing it)")
+                hint = (
+                    " (the engine writes into an input array, which the checker hands out "
+                    "read-only so that the point stays intact: copy an input before "
+                    "changing it)"
+                )
             raise BackendError(
                 f"{self.name}.{method} raised {type(exc).__name__}: {exc}{hint}"
             ) from exc
@@ -149,19 +153,22 @@ class Subject:
         return [p.value(k) for k in names]
 
     def forward(self, p: MlpPoint) -> Arr:
-        out: Arr = self._memoized("forward", p, lambda: self.array(
-            "forward", p.b2.shape, *self.inputs(p, *PARAMS)))
+        out: Arr = self._memoized(
+            "forward", p, lambda: self.array("forward", p.b2.shape, *self.inputs(p, *PARAMS))
+        )
         return out
 
     def hidden(self, method: str, p: MlpPoint) -> Arr:
         """Return the engine's `z1` or `a1` (`method`) at `p`, once per point while memoized."""
-        out: Arr = self._memoized(method, p, lambda: self.array(
-            method, p.b1.shape, *self.inputs(p, "W1", "b1", "x")))
+        out: Arr = self._memoized(
+            method, p, lambda: self.array(method, p.b1.shape, *self.inputs(p, "W1", "b1", "x"))
+        )
         return out
 
     def loss(self, p: MlpPoint) -> Real:
-        out: Real = self._memoized("loss", p, lambda: self.scalar(
-            "loss", *self.inputs(p, *PARAMS, "t")))
+        out: Real = self._memoized(
+            "loss", p, lambda: self.scalar("loss", *self.inputs(p, *PARAMS, "t"))
+        )
         return out
 
     def grads(self, p: MlpPoint) -> dict[str, Arr]:
@@ -218,8 +225,11 @@ def _as_input(a: Any, exact: bool) -> Any:
 def as_exact_array(value: Any, shape: tuple[int, ...], what: str) -> Arr:
     """Return `value` as an array of exact rationals of `shape`, or raise `BackendError`: in exact
     mode an engine must not round, so a float in its output is an error."""
-    arr = np.asarray(value, dtype=object) if not isinstance(value, (Fraction, int)) else np.array(
-        value, dtype=object)
+    arr = (
+        np.asarray(value, dtype=object)
+        if not isinstance(value, (Fraction, int))
+        else np.array(value, dtype=object)
+    )
     if arr.shape != shape:
         raise BackendError(f"{what} returned shape {arr.shape}; expected {shape}")
     out = np.empty(shape, dtype=object)
@@ -237,7 +247,9 @@ def as_exact_array(value: Any, shape: tuple[int, ...], what: str) -> Arr:
 
 
 def as_checked_array(
-    value: Any, shape: tuple[int, ...], what: str,
+    value: Any,
+    shape: tuple[int, ...],
+    what: str,
     watch: list[tuple[NDArray[Any], Any]] | None = None,
 ) -> F64:
     """Return `value` as a float64 array of `shape` (a copy the engine cannot change), or raise
@@ -295,5 +307,3 @@ def same_fingerprint(x: Any, y: Any) -> bool:
 
 _WATCHED = 1 << 12
 """Results this large are watched (`Subject.outputs`) rather than copied."""
-
-

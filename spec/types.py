@@ -28,7 +28,16 @@ Real: TypeAlias = float | Fraction | Any
 `spec.rational`)."""
 
 __all__ = [
-    "F64", "Arr", "Real", "Vec", "Mat", "Matrix", "Tensor", "Equation", "nat_cast", "real_inv",
+    "F64",
+    "Arr",
+    "Real",
+    "Vec",
+    "Mat",
+    "Matrix",
+    "Tensor",
+    "Equation",
+    "nat_cast",
+    "real_inv",
     "as_real_array",
 ]
 

@@ -24,7 +24,15 @@ from .rational import is_rational, to_fraction
 from .types import Arr
 
 __all__ = [
-    "Status", "Quantity", "Comparison", "Verdict", "compare", "compare_exact", "combine", "unmet", "error",
+    "Status",
+    "Quantity",
+    "Comparison",
+    "Verdict",
+    "compare",
+    "compare_exact",
+    "combine",
+    "unmet",
+    "error",
 ]
 
 
@@ -155,16 +163,29 @@ def compare(
     a = np.asarray(actual)
     # A closed form kept as factors (`OuterSum`) is compared a block of rows at a time, never
     # formed whole; exact comparisons (small sizes) take it whole.
-    exact_side = a.dtype == object or (not isinstance(expected, OuterSum)
-                                       and np.asarray(expected).dtype == object)
+    exact_side = a.dtype == object or (
+        not isinstance(expected, OuterSum) and np.asarray(expected).dtype == object
+    )
     e: Any = expected if isinstance(expected, OuterSum) and not exact_side else np.asarray(expected)
     if a.shape != e.shape:
         return Comparison(
-            what, False, math.inf, (), None, None, None, None, 1, 1,
+            what,
+            False,
+            math.inf,
+            (),
+            None,
+            None,
+            None,
+            None,
+            1,
+            1,
             f"shape {a.shape} where the statement has shape {e.shape}",
         )
-    bnd: Any = bound if isinstance(bound, OuterSum) and not exact_side else np.asarray(
-        bound, dtype=np.float64)
+    bnd: Any = (
+        bound
+        if isinstance(bound, OuterSum) and not exact_side
+        else np.asarray(bound, dtype=np.float64)
+    )
     if a.size == 0:
         return Comparison(what, True, 0.0, None, None, None, None, None, 0, 0, derivation)
     if exact_side:
@@ -268,8 +289,11 @@ def _reader(x: Any, shape: tuple[int, ...], block: int) -> Any:
     arr = np.asarray(x)
     if arr.ndim == 0:
         return lambda i, k: arr
-    flat = arr.reshape(-1) if arr.shape == shape else np.ascontiguousarray(
-        np.broadcast_to(arr, shape)).reshape(-1)
+    flat = (
+        arr.reshape(-1)
+        if arr.shape == shape
+        else np.ascontiguousarray(np.broadcast_to(arr, shape)).reshape(-1)
+    )
     return lambda i, k: flat[i : i + k]
 
 
@@ -352,7 +376,11 @@ def combine(lean_name: str, subject: str, comparisons: list[Comparison], **witne
     if failed:
         worst = max(failed, key=lambda c: c.worst_ratio)
         return Verdict(
-            lean_name, Status.FAILS, subject, f"{worst.quantity} differs", tuple(comparisons),
+            lean_name,
+            Status.FAILS,
+            subject,
+            f"{worst.quantity} differs",
+            tuple(comparisons),
             dict(witness),
         )
     return Verdict(lean_name, Status.HOLDS, subject, "", tuple(comparisons), dict(witness))
@@ -377,5 +405,9 @@ def error(lean_name: str, subject: str, message: str, **witness: Any) -> Verdict
 
 def compare_exact(what: Quantity, actual: Arr | Any, expected: Arr | Any) -> Comparison:
     """Compare exact rationals for equality: the bound is 0 and nothing is rounded."""
-    return compare(what, np.asarray(actual, dtype=object), np.asarray(expected, dtype=object),
-                   Bound.zero(EXACTLY))
+    return compare(
+        what,
+        np.asarray(actual, dtype=object),
+        np.asarray(expected, dtype=object),
+        Bound.zero(EXACTLY),
+    )

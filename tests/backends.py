@@ -217,8 +217,13 @@ class NumpyMlp(MinimalMlp):
         def tan(k: str, like: F64) -> F64:
             return _f64(tangents[k]) if k in tangents else np.zeros_like(like)
 
-        tW1, tb1, tW2, tb2, tx = (tan("W1", W1), tan("b1", b1), tan("W2", W2), tan("b2", b2),
-                                  tan("x", x))
+        tW1, tb1, tW2, tb2, tx = (
+            tan("W1", W1),
+            tan("b1", b1),
+            tan("W2", W2),
+            tan("b2", b2),
+            tan("x", x),
+        )
         z1 = self.pre(W1, b1, x)
         a1 = self.act(z1)
         dz1 = self.matvec(tW1, x) + self.matvec(W1, tx) + tb1
@@ -518,7 +523,11 @@ WRONG: tuple[type[MinimalMlp], ...] = (
 """Every wrong engine."""
 
 ERRORING: tuple[type[MinimalMlp], ...] = (
-    RaisesInGrads, NaNInGrads, WrongOutputShape, GradsAsList, WritesIntoInputs,
+    RaisesInGrads,
+    NaNInGrads,
+    WrongOutputShape,
+    GradsAsList,
+    WritesIntoInputs,
 )
 """The wrong engines that misbehave (raise, NaN, bad shape or type): reported as `error`."""
 
@@ -633,8 +642,15 @@ EPSILON: tuple[type[MinimalMlp], ...] = (MaskEpsilon, ReluEpsilon)
 the margin exceeds 1e-3, as a margin of `2**-6` would."""
 
 EDGE: tuple[type[MinimalMlp], ...] = (
-    MaskEpsilon, MaskEpsilon6, MaskEpsilon9, MaskEpsilon12, MaskRelative, MaskFloat16,
-    ReluOneAtZero, ReluDerivOneAtZero, NaNAtEmptyOutput,
+    MaskEpsilon,
+    MaskEpsilon6,
+    MaskEpsilon9,
+    MaskEpsilon12,
+    MaskRelative,
+    MaskFloat16,
+    ReluOneAtZero,
+    ReluDerivOneAtZero,
+    NaNAtEmptyOutput,
 )
 """Wrong only at an edge of the domain: units next to the kink (masks with an epsilon, absolute,
 relative or from float16), exact kinks (`relu(0) = 1`, `relu'(0) = 1`), empty layers (NaN at

@@ -23,12 +23,20 @@ def script(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run `code` with a fresh interpreter in `cwd`, with only the repository on PYTHONPATH."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("HYPOTHESIS_STORAGE_DIRECTORY", None)
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def test_script_outside_the_repository(tmp_path: Path) -> None:
-    r = script("""
+    r = script(
+        """
         import numpy as np
         from spec.api import NonConformance, assert_conforms, check_engine
 
@@ -64,7 +72,9 @@ def test_script_outside_the_repository(tmp_path: Path) -> None:
         except NonConformance as exc:
             print("raised", str(exc).splitlines()[0][:45])
             print("replay" , "--backend __main__:Wrong" in str(exc))
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0] == "ok True 25 ['holds']"
@@ -77,8 +87,10 @@ def test_script_outside_the_repository(tmp_path: Path) -> None:
 
 def test_run_fields_and_report() -> None:
     run = check_engine(TinyErrorW1(), examples=8, max_dim=3, only=["grad_W1_mse", "mse"])
-    assert [r.lean_name for r in run.results] == ["Proofs.Autograd.mse",
-                                                  "Proofs.Autograd.grad_W1_mse"]
+    assert [r.lean_name for r in run.results] == [
+        "Proofs.Autograd.mse",
+        "Proofs.Autograd.grad_W1_mse",
+    ]
     assert not run.ok and [r.lean_name for r in run.failing] == ["Proofs.Autograd.grad_W1_mse"]
     assert run.by_name()["Proofs.Autograd.mse"].status is Status.HOLDS
     text = run.report()
@@ -99,13 +111,16 @@ def test_assert_conforms_raises_with_the_report() -> None:
     assert "FAILS: Proofs.Autograd.grad_W1_mse" in str(info.value)
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"examples": 0}, "examples=0: give at least 1"),
-    ({"dtype": "float16"}, "dtype='float16': give one of 'float64', 'float32', 'exact'"),
-    ({"min_dim": 3, "max_dim": 2}, "min_dim=3, max_dim=2: need 0 <= min_dim <= max_dim"),
-    ({"dims": (3, -1, 2)}, "dims=(3, -1, 2): give three sizes >= 0"),
-    ({"only": ["grad_W1_mes"]}, "did you mean grad_W1_mse?"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"examples": 0}, "examples=0: give at least 1"),
+        ({"dtype": "float16"}, "dtype='float16': give one of 'float64', 'float32', 'exact'"),
+        ({"min_dim": 3, "max_dim": 2}, "min_dim=3, max_dim=2: need 0 <= min_dim <= max_dim"),
+        ({"dims": (3, -1, 2)}, "dims=(3, -1, 2): give three sizes >= 0"),
+        ({"only": ["grad_W1_mes"]}, "did you mean grad_W1_mse?"),
+    ],
+)
 def test_invalid_arguments_name_the_fix(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         check_engine(NumpyMlp(), **kwargs)

@@ -48,8 +48,9 @@ def test_counting_engine_counts_and_the_check_holds() -> None:
         engine.no_such_method  # noqa: B018 - only the protocol's optional methods pass through
 
 
-@pytest.mark.parametrize("exact_reference", [True, False],
-                         ids=["exact-reference", "float64-reference"])
+@pytest.mark.parametrize(
+    "exact_reference", [True, False], ids=["exact-reference", "float64-reference"]
+)
 def test_the_single_point_check_makes_the_engine_calls_the_cost_model_states(
     exact_reference: bool,
 ) -> None:
@@ -76,7 +77,7 @@ def test_perturb_entry_and_row() -> None:
 def test_threshold_bisects_a_monotone_predicate() -> None:
     grid = bench.GRID
     assert grid[0] == pytest.approx(1e-16) and grid[-1] == pytest.approx(10.0)
-    assert bench.threshold(lambda r: r >= 3e-7) == pytest.approx(10 ** -6.5)
+    assert bench.threshold(lambda r: r >= 3e-7) == pytest.approx(10**-6.5)
     assert bench.threshold(lambda r: True) == grid[0]
     assert bench.threshold(lambda r: False) is None
 

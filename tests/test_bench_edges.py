@@ -27,10 +27,13 @@ def test_edge_benchmark_counts_false_alarms(
     is reported (its seed, row and part) and exits 1."""
     from tests import backends as B
 
-    monkeypatch.setattr(edges, "correct_engines",
-                        lambda which: {"engine": (getattr(B, engine), "float64")})
-    assert edges.main(["--seeds", "1", "--examples", "3", "--engines", "",
-                       "--correct", "float64"]) == code
+    monkeypatch.setattr(
+        edges, "correct_engines", lambda which: {"engine": (getattr(B, engine), "float64")}
+    )
+    assert (
+        edges.main(["--seeds", "1", "--examples", "3", "--engines", "", "--correct", "float64"])
+        == code
+    )
     out = capsys.readouterr().out
     assert "engine" in out and "25 rows over 1 seeds" in out
     assert ("false alarms: 0" in out) == (code == 0)

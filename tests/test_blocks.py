@@ -1,5 +1,5 @@
-"""`spec.numerics.blocks`: the block-at-a-time products equal the materialised ones, and a matrix kept as
-its factors (`OuterSum`) holds, compares and contracts as the matrix it stands for.
+"""`spec.numerics.blocks`: the block-at-a-time products equal the materialised ones, and a matrix
+kept as its factors (`OuterSum`) holds, compares and contracts as the matrix it stands for.
 
 Both sides sum the same non-negative terms in different groupings, so each is within `γ_k` of the
 exact sum (k terms per entry) and they are within `2γ_k` (relative) of each other; the block
@@ -96,15 +96,22 @@ def test_products_share_one_pass_and_match_by_value() -> None:
 
 
 def _outer_sum(rng: np.random.Generator, m: int, n: int, terms: int, const: float) -> OuterSum:
-    return OuterSum(tuple((rng.standard_normal(m), rng.standard_normal(n)) for _ in range(terms)),
-                    const)
+    return OuterSum(
+        tuple((rng.standard_normal(m), rng.standard_normal(n)) for _ in range(terms)), const
+    )
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(0, 40), st.sampled_from([0, 1, 5, BLOCK // 8 + 3]), st.integers(1, 2),
-       st.sampled_from([0.0, 2.0**-1074, 0.25]), st.integers(0, 2**32 - 1))
-def test_outer_sum_entries_are_the_in_place_sums(m: int, n: int, terms: int, const: float,
-                                                 seed: int) -> None:
+@given(
+    st.integers(0, 40),
+    st.sampled_from([0, 1, 5, BLOCK // 8 + 3]),
+    st.integers(1, 2),
+    st.sampled_from([0.0, 2.0**-1074, 0.25]),
+    st.integers(0, 2**32 - 1),
+)
+def test_outer_sum_entries_are_the_in_place_sums(
+    m: int, n: int, terms: int, const: float, seed: int
+) -> None:
     rng = np.random.default_rng(seed)
     M = _outer_sum(rng, m, n, terms, const)
     # The floats of `np.outer` then in-place sums, in the order of the terms.
@@ -127,8 +134,13 @@ def test_comparing_against_factors_is_comparing_against_the_matrix(
 ) -> None:
     rng = np.random.default_rng(seed)
     expected = _outer_sum(rng, m, n, 1, 0.0)
-    bound = OuterSum(((np.abs(rng.standard_normal(m)), np.abs(rng.standard_normal(n))),
-                      (np.abs(rng.standard_normal(m)), np.abs(rng.standard_normal(n)))), 2.0**-1074)
+    bound = OuterSum(
+        (
+            (np.abs(rng.standard_normal(m)), np.abs(rng.standard_normal(n))),
+            (np.abs(rng.standard_normal(m)), np.abs(rng.standard_normal(n))),
+        ),
+        2.0**-1074,
+    )
     E, D = np.asarray(expected), np.asarray(bound)
     # Most entries within the bound, a few beyond it (some by far), one exactly at it.
     actual = E + D * rng.uniform(-1.5, 1.5, (m, n))
@@ -136,9 +148,23 @@ def test_comparing_against_factors_is_comparing_against_the_matrix(
     for scale in (1.0, 2.0):
         got = compare(Quantity("q"), actual, expected, Bound(bound, "d"), scale=scale)
         want = compare(Quantity("q"), actual, E, Bound(D, "d"), scale=scale)
-        assert (got.ok, got.index, got.worst_ratio, got.error, got.bound, got.failing,
-                got.expected) == (want.ok, want.index, want.worst_ratio, want.error, want.bound,
-                                  want.failing, want.expected)
+        assert (
+            got.ok,
+            got.index,
+            got.worst_ratio,
+            got.error,
+            got.bound,
+            got.failing,
+            got.expected,
+        ) == (
+            want.ok,
+            want.index,
+            want.worst_ratio,
+            want.error,
+            want.bound,
+            want.failing,
+            want.expected,
+        )
 
 
 @settings(max_examples=40, deadline=None)

@@ -24,15 +24,23 @@ has them."""
 STATUSES = set(SCHEMA["$defs"]["result"]["properties"]["status"]["enum"])
 
 
-def cli(args: list[str], cwd: Path, *, extra_path: Path | None = None,
-        timeout: float = 240) -> subprocess.CompletedProcess[str]:
+def cli(
+    args: list[str], cwd: Path, *, extra_path: Path | None = None, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
     """Run `python -m spec ARGS` in `cwd` with the repository (and `extra_path`) on PYTHONPATH."""
     env = dict(os.environ)
     paths = [str(ROOT)] + ([str(extra_path)] if extra_path else [])
     env["PYTHONPATH"] = os.pathsep.join(paths)
     env.pop("HYPOTHESIS_STORAGE_DIRECTORY", None)
-    return subprocess.run([sys.executable, "-m", "spec", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "spec", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def counterexamples(stdout: str) -> dict[str, str]:
@@ -67,8 +75,16 @@ def test_reference_engine_exits_0(tmp_path: Path) -> None:
 WRONG = "tests.backends:MissingFactor2"
 WRONG_ARGS = ["check", "--backend", WRONG, "--examples", "5", "--max-dim", "3", "--seed", "3"]
 # MissingFactor2 computes a correct loss and forward, and a gradient half the right size.
-MUST_FAIL = {"mseGrad", "mseGrad_eq_adjoint_fderiv", "adjoint_fderiv_comp_apply_one",
-             "grad_W2_mse", "grad_b2_mse", "grad_b1_mse", "grad_x_mse", "grad_W1_mse"}
+MUST_FAIL = {
+    "mseGrad",
+    "mseGrad_eq_adjoint_fderiv",
+    "adjoint_fderiv_comp_apply_one",
+    "grad_W2_mse",
+    "grad_b2_mse",
+    "grad_b1_mse",
+    "grad_x_mse",
+    "grad_W1_mse",
+}
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +113,8 @@ def test_wrong_engine_exits_1_with_counterexamples(
 
 
 def test_replay_reproduces_the_failure(
-    wrong_run: tuple[subprocess.CompletedProcess[str], Path], tmp_path: Path,
+    wrong_run: tuple[subprocess.CompletedProcess[str], Path],
+    tmp_path: Path,
 ) -> None:
     r, _ = wrong_run
     blocks = counterexamples(r.stdout)
@@ -131,11 +148,29 @@ def test_engine_from_a_module_outside_the_repository(tmp_path: Path) -> None:
         "        raise NotImplementedError('no backward')\n",
         "utf-8",
     )
-    r = cli(["check", "--backend", "my_engine:SumLoss", "--examples", "10", "--max-dim", "3",
-             "--only", "mse", "mlpVecMat", "grad_b2_mse"], run, extra_path=plugin)
+    r = cli(
+        [
+            "check",
+            "--backend",
+            "my_engine:SumLoss",
+            "--examples",
+            "10",
+            "--max-dim",
+            "3",
+            "--only",
+            "mse",
+            "mlpVecMat",
+            "grad_b2_mse",
+        ],
+        run,
+        extra_path=plugin,
+    )
     assert r.returncode == 1, r.stdout + r.stderr
-    rows = {ln.split()[0]: ln.split()[1] for ln in r.stdout.splitlines()
-            if ln.split() and ln.split()[0] in ("mse", "mlpVecMat", "grad_b2_mse")}
+    rows = {
+        ln.split()[0]: ln.split()[1]
+        for ln in r.stdout.splitlines()
+        if ln.split() and ln.split()[0] in ("mse", "mlpVecMat", "grad_b2_mse")
+    }
     assert rows == {"mse": "fails", "mlpVecMat": "holds", "grad_b2_mse": "error"}
     assert "sum-loss.grads raised NotImplementedError: no backward" in r.stdout
 
@@ -147,9 +182,16 @@ def test_json_report_schema(tmp_path: Path) -> None:
     data = json.loads((tmp_path / "report.json").read_text("utf-8"))
     validate(data)
     assert data["backend"] == "reference"
-    assert data["config"] == {"examples": 2, "seed": 0, "dtype": "float64", "min_dim": 0,
-                              "max_dim": 3, "margin": repr(2.0**-60), "probe_bits": None,
-                              "narrowed": []}
+    assert data["config"] == {
+        "examples": 2,
+        "seed": 0,
+        "dtype": "float64",
+        "min_dim": 0,
+        "max_dim": 3,
+        "margin": repr(2.0**-60),
+        "probe_bits": None,
+        "narrowed": [],
+    }
     results = data["results"]
     assert [x["lean_name"] for x in results] == NAMES
     for x in results:
@@ -157,17 +199,32 @@ def test_json_report_schema(tmp_path: Path) -> None:
         assert x["kind"] == manifest().declarations[x["lean_name"]].kind
         assert x["status"] in STATUSES and x["status"] == "holds"
         assert isinstance(x["examples"], int) and 1 <= x["examples"] <= 2
-        assert x["worst_ratio"] is None or (isinstance(x["worst_ratio"], float)
-                                            and 0 <= x["worst_ratio"] <= 1)
+        assert x["worst_ratio"] is None or (
+            isinstance(x["worst_ratio"], float) and 0 <= x["worst_ratio"] <= 1
+        )
         assert isinstance(x["seconds"], (int, float)) and x["seconds"] >= 0
         assert isinstance(x["subject"], str) and x["subject"]
         assert isinstance(x["message"], str)
 
 
 def test_json_report_of_a_failure(tmp_path: Path) -> None:
-    r = cli(WRONG_ARGS[:1] + ["--backend", "tests.backends:NaNInGrads", "--examples", "3",
-                              "--max-dim", "3", "--only", "grad_W1_mse", "mseGrad",
-                              "--json", str(tmp_path / "r.json")], tmp_path)
+    r = cli(
+        WRONG_ARGS[:1]
+        + [
+            "--backend",
+            "tests.backends:NaNInGrads",
+            "--examples",
+            "3",
+            "--max-dim",
+            "3",
+            "--only",
+            "grad_W1_mse",
+            "mseGrad",
+            "--json",
+            str(tmp_path / "r.json"),
+        ],
+        tmp_path,
+    )
     assert r.returncode == 1, r.stdout + r.stderr
     data = json.loads((tmp_path / "r.json").read_text("utf-8"))
     validate(data)

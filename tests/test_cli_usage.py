@@ -70,14 +70,17 @@ def one_line_error(r: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize(("flag", "make", "path", "says"), [
-    ("--json", None, "no/such/dir/r.json", "folder no/such/dir does not exist"),
-    ("--junit", None, "no/such/dir/r.xml", "folder no/such/dir does not exist"),
-    ("--markdown", None, "no/such/dir/r.md", "folder no/such/dir does not exist"),
-    ("--json", "dir", "out", "is a folder; give a file path"),
-    ("--markdown", "dir", "out", "is a folder; give a file path"),
-    ("--plots", "file", "out", "is a file; give a folder"),
-])
+@pytest.mark.parametrize(
+    ("flag", "make", "path", "says"),
+    [
+        ("--json", None, "no/such/dir/r.json", "folder no/such/dir does not exist"),
+        ("--junit", None, "no/such/dir/r.xml", "folder no/such/dir does not exist"),
+        ("--markdown", None, "no/such/dir/r.md", "folder no/such/dir does not exist"),
+        ("--json", "dir", "out", "is a folder; give a file path"),
+        ("--markdown", "dir", "out", "is a folder; give a file path"),
+        ("--plots", "file", "out", "is a file; give a folder"),
+    ],
+)
 def test_invalid_report_path_exits_2_before_the_run(
     tmp_path: Path, flag: str, make: str | None, path: str, says: str
 ) -> None:
@@ -90,14 +93,23 @@ def test_invalid_report_path_exits_2_before_the_run(
     assert line.startswith(f"error: {flag} {path}: {says}")
 
 
-@pytest.mark.parametrize(("args", "says"), [
-    (["--backend", "nosuchname"], "no built-in engine of that name; the built-in engines are "
-     "reference, torch, jax; for your own, give MODULE:ATTR"),
-    (["--backend", "torhc"], "did you mean torch?"),
-    (["--only", "grad_W1_mes"], "--only grad_W1_mes: no mirror of a Lean declaration named "
-     "'grad_W1_mes' (did you mean grad_W1_mse or "),
-    (["--dims", "3,-1,2"], "--dims '3,-1,2': sizes must be >= 0"),
-])
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (
+            ["--backend", "nosuchname"],
+            "no built-in engine of that name; the built-in engines are "
+            "reference, torch, jax; for your own, give MODULE:ATTR",
+        ),
+        (["--backend", "torhc"], "did you mean torch?"),
+        (
+            ["--only", "grad_W1_mes"],
+            "--only grad_W1_mes: no mirror of a Lean declaration named "
+            "'grad_W1_mes' (did you mean grad_W1_mse or ",
+        ),
+        (["--dims", "3,-1,2"], "--dims '3,-1,2': sizes must be >= 0"),
+    ],
+)
 def test_invalid_names_and_sizes_say_what_to_give(
     tmp_path: Path, args: list[str], says: str
 ) -> None:
@@ -106,24 +118,44 @@ def test_invalid_names_and_sizes_say_what_to_give(
 
 def test_workers_write_nothing_into_the_current_folder(tmp_path: Path) -> None:
     # A failure is shrunk: that is when Hypothesis reaches for its cache folder.
-    r = cli(["check", "--backend", "tests.backends:TinyErrorW1", "--workers", "2", "--examples",
-             "20", "--max-dim", "3", "--only", "grad_W1_mse", "grad_b2_mse"], tmp_path)
+    r = cli(
+        [
+            "check",
+            "--backend",
+            "tests.backends:TinyErrorW1",
+            "--workers",
+            "2",
+            "--examples",
+            "20",
+            "--max-dim",
+            "3",
+            "--only",
+            "grad_W1_mse",
+            "grad_b2_mse",
+        ],
+        tmp_path,
+    )
     assert r.returncode == 1, r.stdout + r.stderr
     assert "FAILS: Proofs.Autograd.grad_W1_mse" in r.stdout
     assert list(tmp_path.iterdir()) == []
 
 
 def test_markdown_names_the_default_engine(tmp_path: Path) -> None:
-    r = cli(["check", "--examples", "2", "--max-dim", "2", "--only", "mse", "--markdown",
-             "r.md"], tmp_path)
+    r = cli(
+        ["check", "--examples", "2", "--max-dim", "2", "--only", "mse", "--markdown", "r.md"],
+        tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     text = (tmp_path / "r.md").read_text("utf-8")
     assert "`backend` = `reference`" in text and "`backend` = `None`" not in text
 
 
 def test_float32_results_in_a_float64_run_are_named(tmp_path: Path, engines: Path) -> None:
-    r = cli(["check", "--backend", "engines:Returns32", "--examples", "10", "--only",
-             "grad_W1_mse"], tmp_path, extra_path=engines)
+    r = cli(
+        ["check", "--backend", "engines:Returns32", "--examples", "10", "--only", "grad_W1_mse"],
+        tmp_path,
+        extra_path=engines,
+    )
     assert r.returncode == 1
     head = r.stdout.splitlines()[0]
     assert head.startswith("FAIL Proofs.Autograd.grad_W1_mse: ")
@@ -133,28 +165,53 @@ def test_float32_results_in_a_float64_run_are_named(tmp_path: Path, engines: Pat
 
 
 def test_float32_arithmetic_in_a_float64_run_is_named(tmp_path: Path, engines: Path) -> None:
-    r = cli(["check", "--backend", "engines:Computes32", "--examples", "10", "--only",
-             "grad_W1_mse"], tmp_path, extra_path=engines)
+    r = cli(
+        ["check", "--backend", "engines:Computes32", "--examples", "10", "--only", "grad_W1_mse"],
+        tmp_path,
+        extra_path=engines,
+    )
     assert r.returncode == 1
     head = r.stdout.splitlines()[0]
     assert "is a float32 number" in head and "check it with --dtype float32" in head
 
 
 def test_no_dtype_hint_for_a_wrong_float64_engine(tmp_path: Path) -> None:
-    r = cli(["check", "--backend", "tests.backends:TinyErrorW1", "--examples", "10", "--only",
-             "grad_W1_mse"], tmp_path)
+    r = cli(
+        [
+            "check",
+            "--backend",
+            "tests.backends:TinyErrorW1",
+            "--examples",
+            "10",
+            "--only",
+            "grad_W1_mse",
+        ],
+        tmp_path,
+    )
     assert r.returncode == 1 and "dtype:" not in r.stdout
 
 
 def test_dtype_hint_rules() -> None:
     def worst(actual: float, expected: float, ratio: float) -> Comparison:
-        return Comparison(Quantity("q"), False, ratio, (0,), actual, expected, abs(actual - expected),
-                          1e-14, 1, 1, "d")
+        return Comparison(
+            Quantity("q"),
+            False,
+            ratio,
+            (0,),
+            actual,
+            expected,
+            abs(actual - expected),
+            1e-14,
+            1,
+            1,
+            "d",
+        )
 
     assert "returned float32" in dtype_hint({"float64", "float32"}, None)
     assert "torch.bfloat16" in dtype_hint({"torch.bfloat16"}, None)
     assert dtype_hint({"float64"}, worst(16.0, 16.000000000326203, 2.6e4)).startswith(
-        "the engine's value 16.0 is a float32 number")
+        "the engine's value 16.0 is a float32 number"
+    )
     # Not a float32 number, or an exact value that is one, or beyond float32's rounding: no hint.
     assert dtype_hint({"float64"}, worst(-8.000000008, -8.0, 5.6e5)) == ""
     assert dtype_hint({"float64"}, worst(16.0, 17.0, 1e14)) == ""
@@ -163,8 +220,23 @@ def test_dtype_hint_rules() -> None:
 
 def test_dtype_reaches_a_module_attr_class(tmp_path: Path, engines: Path) -> None:
     for dtype in ("float64", "float32"):
-        r = cli(["check", "--backend", "engines:Formats", "--dtype", dtype, "--examples", "2",
-                 "--max-dim", "2", "--only", "mse"], tmp_path, extra_path=engines)
+        r = cli(
+            [
+                "check",
+                "--backend",
+                "engines:Formats",
+                "--dtype",
+                dtype,
+                "--examples",
+                "2",
+                "--max-dim",
+                "2",
+                "--only",
+                "mse",
+            ],
+            tmp_path,
+            extra_path=engines,
+        )
         assert r.returncode == 0, r.stderr
         assert f"MlpMse conformance of engine 'formats-{dtype}'" in r.stdout
 
@@ -177,13 +249,15 @@ def test_jvp_gets_one_tangent_at_a_time() -> None:
     class OneKey(NumpyMlp):
         name = "one-key"
 
-        def jvp(self, W1: F64, b1: F64, W2: F64, b2: F64, x: F64,
-                tangents: Mapping[str, F64]) -> Any:
+        def jvp(
+            self, W1: F64, b1: F64, W2: F64, b2: F64, x: F64, tangents: Mapping[str, F64]
+        ) -> Any:
             seen.add(tuple(sorted(tangents)))
             return super().jvp(W1, b1, W2, b2, x, tangents)
 
-    run = check_engine(OneKey(), examples=4, max_dim=2, only=["hasFDerivAt_mlp_wrt_W1",
-                                                              "hasFDerivAt_mlp_wrt_x"])
+    run = check_engine(
+        OneKey(), examples=4, max_dim=2, only=["hasFDerivAt_mlp_wrt_W1", "hasFDerivAt_mlp_wrt_x"]
+    )
     assert run.ok
     # As the protocol text says: a mapping holding only the argument varied.
     assert seen and all(len(keys) == 1 for keys in seen)
@@ -191,12 +265,26 @@ def test_jvp_gets_one_tangent_at_a_time() -> None:
 
 
 def test_error_rows_show_inputs_shapes_and_no_ratio(tmp_path: Path) -> None:
-    r = cli(["check", "--backend", "tests.backends:WrongOutputShape", "--examples", "6",
-             "--max-dim", "3", "--only", "mlpVecMat", "grad_W1_mse"], tmp_path)
+    r = cli(
+        [
+            "check",
+            "--backend",
+            "tests.backends:WrongOutputShape",
+            "--examples",
+            "6",
+            "--max-dim",
+            "3",
+            "--only",
+            "mlpVecMat",
+            "grad_W1_mse",
+        ],
+        tmp_path,
+    )
     assert r.returncode == 1
     lines = r.stdout.splitlines()
-    assert lines[0].startswith("ERROR Proofs.Autograd.mlpVecMat: wrong-output-shape.forward "
-                               "returned shape")
+    assert lines[0].startswith(
+        "ERROR Proofs.Autograd.mlpVecMat: wrong-output-shape.forward returned shape"
+    )
     assert lines[2] == "… and 1 more declaration with engine or checker errors: grad_W1_mse"
     row = next(ln for ln in lines if ln.startswith("mlpVecMat "))
     assert " - " in row and "0.00e+00" not in row
@@ -206,8 +294,18 @@ def test_error_rows_show_inputs_shapes_and_no_ratio(tmp_path: Path) -> None:
 
 
 def test_fail_line_has_both_sides_with_equals(tmp_path: Path) -> None:
-    r = cli(["check", "--backend", "tests.backends:ReluVjpHalfAtZero", "--examples", "20",
-             "--only", "reluDerivCLM_apply"], tmp_path)
+    r = cli(
+        [
+            "check",
+            "--backend",
+            "tests.backends:ReluVjpHalfAtZero",
+            "--examples",
+            "20",
+            "--only",
+            "reluDerivCLM_apply",
+        ],
+        tmp_path,
+    )
     assert r.returncode == 1
     head = r.stdout.splitlines()[0]
     assert head.startswith("FAIL Proofs.Autograd.reluDerivCLM_apply: ")

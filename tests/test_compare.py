@@ -25,9 +25,12 @@ def _plain(a: np.ndarray, e: np.ndarray, b: np.ndarray, scale: float) -> tuple[i
 
 
 @settings(max_examples=60, deadline=None)
-@given(n=st.sampled_from([1, 5, BLOCK - 1, BLOCK + 7]), seed=st.integers(0, 2**32 - 1),
-       kind=st.sampled_from(["pass", "boundary", "fail", "nan", "zero-bound"]),
-       scale=st.sampled_from([1.0, 2.0, 3.0]))
+@given(
+    n=st.sampled_from([1, 5, BLOCK - 1, BLOCK + 7]),
+    seed=st.integers(0, 2**32 - 1),
+    kind=st.sampled_from(["pass", "boundary", "fail", "nan", "zero-bound"]),
+    scale=st.sampled_from([1.0, 2.0, 3.0]),
+)
 def test_block_worst_and_count_are_the_plain_ones(
     n: int, seed: int, kind: str, scale: float
 ) -> None:

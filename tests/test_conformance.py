@@ -71,8 +71,9 @@ def test_reference_engine_holds_everywhere(config: str) -> None:
     """Every module check holds on the reference engine, with no unmet example."""
     rs = results(config)
     assert [r.lean_name for r in rs] == NAMES
-    bad = [f"{r.lean_name}: {r.status.value}: {r.message}"
-           for r in rs if r.status is not Status.HOLDS]
+    bad = [
+        f"{r.lean_name}: {r.status.value}: {r.message}" for r in rs if r.status is not Status.HOLDS
+    ]
     assert not bad, "\n".join(bad)
     for r in rs:
         assert r.examples >= 1 and r.holds + r.unmet == r.examples and r.holds > 0, r
@@ -125,8 +126,9 @@ def test_holds_with_two_examples_at_sizes_above_1(short: str) -> None:
 
 
 KINKED = kinked_mlp_examples(max_dim=4, probes=2)
-KINK_SETTINGS = settings(max_examples=25, database=None, deadline=None,
-                         suppress_health_check=[HealthCheck.too_slow])
+KINK_SETTINGS = settings(
+    max_examples=25, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 ENGINES_AT_KINKS: dict[str, Callable[[], Backend]] = {
     "reference": ReferenceBackend,
     # A correct engine with another kink convention (mask z1 >= 0): the lemmas say nothing at
@@ -138,9 +140,13 @@ ENGINES_AT_KINKS: dict[str, Callable[[], Backend]] = {
 def _exact_kinks(ex: MlpExample) -> list[int]:
     p = ex.point
     return [
-        i for i in range(p.b1.shape[0])
-        if sum((Fraction(float(w)) * Fraction(float(v)) for w, v in zip(p.W1[i], p.x, strict=True)),
-               Fraction(float(p.b1[i]))) == 0
+        i
+        for i in range(p.b1.shape[0])
+        if sum(
+            (Fraction(float(w)) * Fraction(float(v)) for w, v in zip(p.W1[i], p.x, strict=True)),
+            Fraction(float(p.b1[i])),
+        )
+        == 0
     ]
 
 
@@ -173,12 +179,14 @@ def test_lemmas_without_hypothesis_hold_at_kinks(engine: str, ex: MlpExample) ->
         assert v.comparisons, f"{name} compared nothing"
 
 
-
-
 def _at_kinks(short: str) -> Result:
     name, kind, check = CHECKS[short]
-    kinked = Check(name, lambda cfg: kinked_mlp_examples(max_dim=cfg.max_dim, probes=cfg.probes),
-                   check.run, check.subject)
+    kinked = Check(
+        name,
+        lambda cfg: kinked_mlp_examples(max_dim=cfg.max_dim, probes=cfg.probes),
+        check.run,
+        check.subject,
+    )
     return run_check(name, kind, kinked, ReferenceBackend(), Config(max_dim=4), 20, SEED)
 
 

@@ -120,7 +120,7 @@ def parse_blocks(path: Path) -> list[Block]:
         while end < len(lines) and lines[end].strip() != fence:
             end += 1
         lang = info[0].lower() if info else ""
-        out.append(Block(path, i + 1, lang, frozenset(info[1:]), lines[i + 1:end]))
+        out.append(Block(path, i + 1, lang, frozenset(info[1:]), lines[i + 1 : end]))
         i = end + 1
     return out
 
@@ -197,8 +197,9 @@ def _has_gpu(device: str) -> bool:
     gpu = "import jax, sys; sys.exit(0 if any(d.platform == 'gpu' for d in jax.devices()) else 1)"
     probe = cuda if device == "cuda" else gpu
     try:
-        r = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=120,
-                           check=False)
+        r = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, timeout=120, check=False
+        )
     except subprocess.TimeoutExpired:
         return False
     return r.returncode == 0
@@ -232,8 +233,15 @@ def _run_block(block: Block) -> list[Ran]:
             env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *([extra] if extra else [])])
             argv = _argv(c)
             try:
-                r = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True,
-                                   timeout=TIMEOUT, check=False)
+                r = subprocess.run(
+                    argv,
+                    cwd=cwd,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=TIMEOUT,
+                    check=False,
+                )
                 out.append(Ran(c, argv, r.returncode, r.stdout + r.stderr))
             except subprocess.TimeoutExpired:
                 out.append(Ran(c, argv, -1, f"timed out after {TIMEOUT} s"))
@@ -291,10 +299,21 @@ def _mismatch(expected: list[str], output: str) -> str | None:
         first = k == 0 and not open_start
         if first and last and len(run) != len(printed):
             return f"printed {len(printed)} lines, the docs show {len(run)}:\n  " + "\n  ".join(run)
-        starts = ([0] if first else [len(printed) - len(run)] if last
-                  else range(at, len(printed) - len(run) + 1))
-        found = next((i for i in starts if i >= at and all(
-            _line_matches(e, printed[i + j]) for j, e in enumerate(run))), None)
+        starts = (
+            [0]
+            if first
+            else [len(printed) - len(run)]
+            if last
+            else range(at, len(printed) - len(run) + 1)
+        )
+        found = next(
+            (
+                i
+                for i in starts
+                if i >= at and all(_line_matches(e, printed[i + j]) for j, e in enumerate(run))
+            ),
+            None,
+        )
         if found is None:
             where = "as the first lines" if first else "as the last lines" if last else "in order"
             return f"not printed {where}:\n  " + "\n  ".join(run)
@@ -332,24 +351,37 @@ def test_what_does_not_run_is_what_the_rules_name() -> None:
     """Every command the docs show but this file does not run is an install, the test suite
     itself, a placeholder engine, a GPU run, a benchmark, or a block marked `norun`; nothing else
     is left out, and README's install line is among them (so the rules are exercised)."""
-    allowed = ("installs packages", "runs the test suite", "placeholder", "no cuda device",
-               "no gpu device", "a benchmark", "marked norun", "is not installed")
+    allowed = (
+        "installs packages",
+        "runs the test suite",
+        "placeholder",
+        "no cuda device",
+        "no gpu device",
+        "a benchmark",
+        "marked norun",
+        "is not installed",
+    )
     for _b, reason in NOT_RUN:
         assert any(a in reason for a in allowed), reason
     assert any("README.md" in r and "norun" in r for _b, r in NOT_RUN), NOT_RUN
 
 
-@pytest.mark.parametrize(("block", "command"), CASES,
-                         ids=[f"{b.id.rsplit(':', 1)[0]}:{c.line if c else b.line}"
-                              for b, c in CASES])
-def test_docs(block: Block, command: Command | None, tmp_path: Path,
-              monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("block", "command"),
+    CASES,
+    ids=[f"{b.id.rsplit(':', 1)[0]}:{c.line if c else b.line}" for b, c in CASES],
+)
+def test_docs(
+    block: Block, command: Command | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if command is None:
         run_python(block, tmp_path, monkeypatch)
         return
     if command.skip == UNKNOWN:
-        pytest.fail(f"{block.path.name}:{command.line}: no rule runs or skips {command.text!r}: "
-                    "mark the block `norun` or add a rule to tests/test_docs.py")
+        pytest.fail(
+            f"{block.path.name}:{command.line}: no rule runs or skips {command.text!r}: "
+            "mark the block `norun` or add a rule to tests/test_docs.py"
+        )
     r = {r.command.line: r for r in shell_results(block)}[command.line]
     where = f"{block.path.name}:{command.line}: {shlex.join(r.argv)}"
     assert r.returncode == command.exit_status, f"{where}\nexit {r.returncode}\n{r.output[-4000:]}"
@@ -365,8 +397,9 @@ def run_python(block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     if block.lang == "python":
         exec(compile(source, block.id, "exec"), {"__name__": "__docs__"})  # noqa: S102
         return
-    test = doctest.DocTestParser().get_doctest(source, {"__name__": "__docs__"}, block.id,
-                                               str(block.path), block.line)
+    test = doctest.DocTestParser().get_doctest(
+        source, {"__name__": "__docs__"}, block.id, str(block.path), block.line
+    )
     report = io.StringIO()
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     result = runner.run(test, out=report.write)
@@ -377,59 +410,87 @@ def test_the_rules_find_the_blocks() -> None:
     # The parser sees the README's commands, and the reports page's Python, doctest and console.
     readme = [b for b in BLOCKS if b.path.name == "README.md" and b.lang in SHELL]
     assert len(readme) >= 3
-    assert any(c.argv[1:3] == ["-m", "spec"] for b in readme if "norun" not in b.flags
-               for c in shell_commands(b))
+    assert any(
+        c.argv[1:3] == ["-m", "spec"]
+        for b in readme
+        if "norun" not in b.flags
+        for c in shell_commands(b)
+    )
     reports = {b.lang for b in BLOCKS if b.path.name == "reports.md"}
     assert {"python", "pycon", "console"} <= reports
 
 
 def test_rules_classify_commands() -> None:
-    block = Block(ROOT / "README.md", 1, "console", frozenset(), [
-        "$ PYTHONPATH=/path/to/repo/docs python -m spec check --backend m:E --examples 5  # exit 1",
+    block = Block(
+        ROOT / "README.md",
+        1,
+        "console",
+        frozenset(),
+        [
+            "$ PYTHONPATH=/path/to/repo/docs python -m spec check --backend m:E --examples 5"
+            "  # exit 1",
+            "FAIL Proofs.Autograd.grad_W1_mse: ...",
+            "more output",
+            "$ python3 -m pip install -e '.[plots]'",
+            "$ python -m spec check --backend mypackage.engine:MyEngine",
+            "$ python3 -m pytest",
+        ],
+    )
+    a, b, c, d = shell_commands(block)
+    assert a.exit_status == 1 and a.expect == [
         "FAIL Proofs.Autograd.grad_W1_mse: ...",
         "more output",
-        "$ python3 -m pip install -e '.[plots]'",
-        "$ python -m spec check --backend mypackage.engine:MyEngine",
-        "$ python3 -m pytest",
-    ])
-    a, b, c, d = shell_commands(block)
-    assert a.exit_status == 1 and a.expect == ["FAIL Proofs.Autograd.grad_W1_mse: ...",
-                                               "more output"]
+    ]
     assert a.env == {"PYTHONPATH": f"{ROOT}/docs"} and a.skip is None
     assert _argv(a)[1:] == ["-m", "spec", "check", "--backend", "m:E", "--examples", "5"]
     assert b.skip == "installs packages"
     assert c.skip == "mypackage is a placeholder for the reader's own engine"
     assert d.skip == "runs the test suite this test belongs to"
     assert _argv(Command("python -m spec check", 1, ["python", "-m", "spec", "check"]))[-4:] == [
-        "--examples", "3", "--max-dim", "4"]
+        "--examples",
+        "3",
+        "--max-dim",
+        "4",
+    ]
     assert _line_matches("FAIL X: engine ... = -8.0", "FAIL X:  engine grads['W1'][0, 0] = -8.0")
     assert not _line_matches("FAIL X: engine", "FAIL X: engine grads")
     (unknown,) = shell_commands(Block(ROOT / "x.md", 1, "bash", frozenset(), ["rm -rf build"]))
     assert unknown.skip == UNKNOWN
-    (bench,) = shell_commands(Block(ROOT / "x.md", 1, "bash", frozenset(), [
-        "python benchmarks/bench.py --sizes 16  # d = 16"]))
+    (bench,) = shell_commands(
+        Block(
+            ROOT / "x.md",
+            1,
+            "bash",
+            frozenset(),
+            ["python benchmarks/bench.py --sizes 16  # d = 16"],
+        )
+    )
     assert bench.skip is not None and bench.skip.startswith("a benchmark")
 
 
 PRINTED = "head\nrow 1  0.51s\n\nrow 2  1.20s\nsummary in 1.7s\n"
 
 
-@pytest.mark.parametrize(("shown", "ok"), [
-    (["head", "row 1 ...s", "row 2 ...s", "summary in ...s"], True),
-    (["head", "...", "summary in ...s"], True),
-    (["...", "row 2 ...s", "summary in ...s"], True),
-    (["head", "row 1 ...s", "..."], True),
-    (["head", "...", "row 2 ...s", "..."], True),
-    ([], True),
-    (["head"], False),  # the rest is neither shown nor elided
-    (["head", "row 1 ...s"], False),
-    (["row 1 ...s", "...", "summary in ...s"], False),  # not the first line
-    (["head", "row 2 ...s", "..."], False),  # a line skipped without `...`
-    (["head", "...", "row 1 ...s"], False),  # not the last line
-    (["head", "row 1 0.50s", "..."], False),  # a time shown exactly differs
-    (["head", "...", "row 3", "..."], False),
-    (["head", "...", "summary in 1.7s", "row 2 ...s"], False),  # out of order
-], ids=lambda v: str(v) if isinstance(v, bool) else "|".join(v) or "nothing")
+@pytest.mark.parametrize(
+    ("shown", "ok"),
+    [
+        (["head", "row 1 ...s", "row 2 ...s", "summary in ...s"], True),
+        (["head", "...", "summary in ...s"], True),
+        (["...", "row 2 ...s", "summary in ...s"], True),
+        (["head", "row 1 ...s", "..."], True),
+        (["head", "...", "row 2 ...s", "..."], True),
+        ([], True),
+        (["head"], False),  # the rest is neither shown nor elided
+        (["head", "row 1 ...s"], False),
+        (["row 1 ...s", "...", "summary in ...s"], False),  # not the first line
+        (["head", "row 2 ...s", "..."], False),  # a line skipped without `...`
+        (["head", "...", "row 1 ...s"], False),  # not the last line
+        (["head", "row 1 0.50s", "..."], False),  # a time shown exactly differs
+        (["head", "...", "row 3", "..."], False),
+        (["head", "...", "summary in 1.7s", "row 2 ...s"], False),  # out of order
+    ],
+    ids=lambda v: str(v) if isinstance(v, bool) else "|".join(v) or "nothing",
+)
 def test_shown_output_is_checked_line_for_line(shown: list[str], ok: bool) -> None:
     """Rule 3 on a small printed output: every shown line is checked, in order, from the first to
     the last, except where a `...` line elides lines; `...` in a line matches a time."""

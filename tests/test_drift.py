@@ -1,4 +1,5 @@
-"""Tests of `spec.traceability.drift`: each kind of change between Lean versions lands in its exact category.
+"""Tests of `spec.traceability.drift`: each kind of change between Lean versions lands in its exact
+category.
 
 The variants in `tests/fixtures/lean/` each make one kind of change to `base.lean`.
 """
@@ -27,10 +28,20 @@ from spec.traceability.lean_source import LeanFile, parse_file
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lean"
 TOY_FILE = "Toy/Grad.lean"
-AFTER_LINES = ["Toy.Grad.V", "Toy.Grad.scaleV", "Toy.Grad.scaleV_apply", "Toy.Grad.halfSq",
-               "Toy.Grad.halfSq_grad", "Toy.Grad.tag", "Toy.Grad.out", "Toy.Grad.pair",
-               "Toy.Grad.loss", "Toy.Grad.lossGrad", "Toy.Grad.lossGrad_eq",
-               "Toy.Grad.hasFDerivAt_loss"]
+AFTER_LINES = [
+    "Toy.Grad.V",
+    "Toy.Grad.scaleV",
+    "Toy.Grad.scaleV_apply",
+    "Toy.Grad.halfSq",
+    "Toy.Grad.halfSq_grad",
+    "Toy.Grad.tag",
+    "Toy.Grad.out",
+    "Toy.Grad.pair",
+    "Toy.Grad.loss",
+    "Toy.Grad.lossGrad",
+    "Toy.Grad.lossGrad_eq",
+    "Toy.Grad.hasFDerivAt_loss",
+]
 
 
 def lean(name: str) -> LeanFile:
@@ -48,9 +59,17 @@ def categories(report: DriftReport) -> list[tuple[str, str, str | None]]:
 def toy_manifest(in_module: bool = True) -> list[LeanDecl]:
     """Return manifest entries for base.lean, as `spec/data/manifest.json` would hold them."""
     return [
-        LeanDecl(name=d.name, kind=d.kind,  # type: ignore[arg-type]
-                 file=TOY_FILE, line=d.line, section="toy", hypotheses=(), statement=d.statement,
-                 in_module=in_module, fingerprint=d.fingerprint)
+        LeanDecl(
+            name=d.name,
+            kind=d.kind,  # type: ignore[arg-type]
+            file=TOY_FILE,
+            line=d.line,
+            section="toy",
+            hypotheses=(),
+            statement=d.statement,
+            in_module=in_module,
+            fingerprint=d.fingerprint,
+        )
         for d in lean("base.lean").declarations
     ]
 
@@ -101,13 +120,17 @@ def test_proof_edit_and_moved_lines_are_benign() -> None:
     moved = [(f.name, f.old_line, f.new_line) for f in report.by_category("moved")]
     # A 4-line module doc first, then 2 more lines in scaleV's signature, 1 more in a proof.
     shifts = [4, 4] + [6] * 9 + [7]
-    assert moved == [(name, line, line + k) for name, line, k in
-                     zip(AFTER_LINES, [32, 35, 38, 45, 49, 55, 70, 74, 78, 82, 85, 93], shifts,
-                         strict=True)]
+    assert moved == [
+        (name, line, line + k)
+        for name, line, k in zip(
+            AFTER_LINES, [32, 35, 38, 45, 49, 55, 70, 74, 78, 82, 85, 93], shifts, strict=True
+        )
+    ]
     assert [f.name for f in report.by_category("proof_changed")] == ["Toy.Grad.lossGrad_eq"]
     # scaleV's signature now spans three lines: the same statement, written otherwise
     assert [(f.name, f.detail) for f in report.by_category("respelled")] == [
-        ("Toy.Grad.scaleV", "line breaks, spacing or comments")]
+        ("Toy.Grad.scaleV", "line breaks, spacing or comments")
+    ]
     assert {f.category for f in report.findings} == {"moved", "proof_changed", "respelled"}
     assert report.exit_code == 0
     assert "only benign changes" in report.format()
@@ -141,11 +164,18 @@ def test_comments_in_odd_places_are_benign_layout() -> None:
 
 def test_compare_added_removed_and_rename_with_kind_change() -> None:
     old = [Record("a", "lemma", 1, "f1"), Record("b", "def", 5, "f2"), Record("c", "def", 9, "f3")]
-    new = [Record("a", "lemma", 1, "f1"), Record("b2", "abbrev", 5, "f2"),
-           Record("d", "def", 12, "f4")]
+    new = [
+        Record("a", "lemma", 1, "f1"),
+        Record("b2", "abbrev", 5, "f2"),
+        Record("d", "def", 12, "f4"),
+    ]
     got = [(f.category, f.name, f.new_name) for f in compare(old, new)]
-    assert got == [("removed", "c", None), ("renamed", "b", "b2"), ("kind_changed", "b2", None),
-                   ("added", "d", None)]
+    assert got == [
+        ("removed", "c", None),
+        ("renamed", "b", "b2"),
+        ("kind_changed", "b2", None),
+        ("added", "d", None),
+    ]
     partial = [(f.category, f.name) for f in compare(old, new, complete=False)]
     assert ("added", "d") not in partial and ("renamed", "b") in partial
 
@@ -223,15 +253,23 @@ def test_report_json_is_machine_readable() -> None:
 
 
 def test_manifest_file_for_guesses_from_the_path() -> None:
-    files = [MODULE_FILE, "NN/Proofs/Autograd/FDeriv/Core.lean", "NN/Spec/Core/Tensor/Core.lean",
-             "NN/Spec/Layers/Linear.lean"]
+    files = [
+        MODULE_FILE,
+        "NN/Proofs/Autograd/FDeriv/Core.lean",
+        "NN/Spec/Core/Tensor/Core.lean",
+        "NN/Spec/Layers/Linear.lean",
+    ]
     assert manifest_file_for("/src/TorchLean/NN/Spec/Core/Tensor/Core.lean", files) == (
-        "NN/Spec/Core/Tensor/Core.lean", None)
+        "NN/Spec/Core/Tensor/Core.lean",
+        None,
+    )
     assert manifest_file_for("/tmp/Linear.lean", files) == ("NN/Spec/Layers/Linear.lean", None)
     guessed, note = manifest_file_for("/tmp/Core.lean", files)
     assert guessed == MODULE_FILE
-    assert note == (f"several manifest files are named 'Core.lean': compared with {MODULE_FILE}; "
-                    "pass --lean-file to choose another")
+    assert note == (
+        f"several manifest files are named 'Core.lean': compared with {MODULE_FILE}; "
+        "pass --lean-file to choose another"
+    )
     assert manifest_file_for("/tmp/other.lean", files)[1] is not None
 
 
@@ -239,8 +277,9 @@ def test_real_manifest_has_a_fingerprint_for_each_lean_declaration() -> None:
     decls = list(manifest().declarations.values())
     missing = [d.name for d in decls if d.fingerprint is None]
     assert missing == ["innerSL"]  # Mathlib's: its file is not read
-    assert all(re.fullmatch(r"[0-9a-f]{16}", d.fingerprint or "")
-               for d in decls if d.name != "innerSL")
+    assert all(
+        re.fullmatch(r"[0-9a-f]{16}", d.fingerprint or "") for d in decls if d.name != "innerSL"
+    )
     module = [d for d in decls if d.in_module]
     assert len(module) == 25 and {d.file for d in module} == {MODULE_FILE}
     # z1 and a1 have the same signature, `: Vec hidDim`; their values tell them apart.

@@ -56,7 +56,9 @@ def _outcome(engine: str, seed_value: int) -> dict[str, Any]:
     name, kind, check = next(c for c in module_checks() if c[0].endswith("." + short))
     r = run_check(name, kind, check, getattr(B, engine)(), Config(), EDGE_EXAMPLES, seed_value)
     return {
-        "engine": engine, "seed": seed_value, "status": r.status.value,
+        "engine": engine,
+        "seed": seed_value,
+        "status": r.status.value,
         "failing_part": r.failing_part,
         "parts": {p: (v.status.value if v.status else None) for p, v in r.parts.items()},
         "counterexample_part": None if r.counterexample is None else r.failing_part,
@@ -76,9 +78,17 @@ def edge_outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, i
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     code = "from tests.test_edges import _edge_child; _edge_child()"
     cwd = tmp_path_factory.mktemp("edges")
-    procs = [subprocess.Popen([sys.executable, "-c", code, *half], cwd=cwd, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for half in (names[0::2], names[1::2])]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, *half],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for half in (names[0::2], names[1::2])
+    ]
     out: dict[tuple[str, int], Any] = {}
     for p in procs:
         stdout, stderr = p.communicate(timeout=900)
@@ -161,14 +171,17 @@ def test_near_kink_units_are_outside_the_doubt_band(dtype: str) -> None:
     margin = 2.0**-60
     near = 0
     for s in NEAR_SEEDS:
-        ex = build_mlp_example((1 + s % 8, 1 + s % 5, 1 + s % 3), s, margin=margin,
-                               part="near-kink", dtype=dtype)
+        ex = build_mlp_example(
+            (1 + s % 8, 1 + s % 5, 1 + s % 3), s, margin=margin, part="near-kink", dtype=dtype
+        )
         p = ex.point
         fb = forward_bounds(p, prec)
         assert not fb.kink_doubt.any(), (s, fb.z1, fb.d_z1)
         for i in range(p.dims[1]):
-            z = sum((Fraction(w) * Fraction(v) for w, v in zip(p.W1[i], p.x, strict=True)),
-                    Fraction(p.b1[i]))
+            z = sum(
+                (Fraction(w) * Fraction(v) for w, v in zip(p.W1[i], p.x, strict=True)),
+                Fraction(p.b1[i]),
+            )
             assert z != 0 and abs(z) >= Fraction(margin)
             assert (z > 0) == (fb.z1[i] > 0)
         if dtype == "float32":
@@ -215,7 +228,13 @@ def test_kink_and_empty_points() -> None:
         kinked = build_mlp_example((3, 4, 2), s, part="kink")
         p = kinked.point
         assert kinked.part == "kink"
-        assert any(sum((Fraction(w) * Fraction(v) for w, v in zip(p.W1[i], p.x, strict=True)),
-                       Fraction(p.b1[i])) == 0 for i in range(p.dims[1]))
+        assert any(
+            sum(
+                (Fraction(w) * Fraction(v) for w, v in zip(p.W1[i], p.x, strict=True)),
+                Fraction(p.b1[i]),
+            )
+            == 0
+            for i in range(p.dims[1])
+        )
         empty = build_mlp_example((3, 4, 2), s, part="empty")
         assert empty.part == "empty" and 0 in empty.point.dims

@@ -51,16 +51,21 @@ CHECKS = {name.rsplit(".", 1)[-1]: (name, kind, check) for name, kind, check in 
 def _z1(ex: MlpExample) -> list[Fraction]:
     r = ex.point.rational
     assert r is not None
-    return [sum((w * v for w, v in zip(row, r["x"], strict=True)), Fraction(0)) + b
-            for row, b in zip(r["W1"].tolist(), r["b1"].tolist(), strict=True)]
+    return [
+        sum((w * v for w, v in zip(row, r["x"], strict=True)), Fraction(0)) + b
+        for row, b in zip(r["W1"].tolist(), r["b1"].tolist(), strict=True)
+    ]
 
 
 MARGINS = [Fraction(1, 3), Fraction(1, 1000), Fraction(2) ** -40, Fraction(7, 5)]
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.sampled_from(MARGINS).flatmap(
-    lambda m: st.tuples(st.just(m), rational_mlp_examples(min_dim=0, max_dim=5, margin=m))))
+@given(
+    st.sampled_from(MARGINS).flatmap(
+        lambda m: st.tuples(st.just(m), rational_mlp_examples(min_dim=0, max_dim=5, margin=m))
+    )
+)
 def test_rational_points_satisfy_hx_with_the_exact_margin(
     case: tuple[Fraction, MlpExample],
 ) -> None:
@@ -69,8 +74,15 @@ def test_rational_points_satisfy_hx_with_the_exact_margin(
     assert p.rational is not None
     z = _z1(ex)
     assert all(abs(v) >= margin for v in z), (margin, z)
-    assert ex.active_pattern == ("none" if not z else "all-on" if all(v > 0 for v in z) else
-                                 "all-off" if all(v < 0 for v in z) else "mixed")
+    assert ex.active_pattern == (
+        "none"
+        if not z
+        else "all-on"
+        if all(v > 0 for v in z)
+        else "all-off"
+        if all(v < 0 for v in z)
+        else "mixed"
+    )
     for k in (*PARAMS, "t"):
         exact_k, float_k = p.rational[k], p.get(k)
         assert exact_k.shape == float_k.shape
@@ -80,16 +92,22 @@ def test_rational_points_satisfy_hx_with_the_exact_margin(
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.one_of(vec_examples(min_dim=0, max_dim=5, rational=True),
-                 linear_examples(min_dim=0, max_dim=5, rational=True),
-                 mse_examples(min_dim=0, max_dim=5, rational=True)))
+@given(
+    st.one_of(
+        vec_examples(min_dim=0, max_dim=5, rational=True),
+        linear_examples(min_dim=0, max_dim=5, rational=True),
+        mse_examples(min_dim=0, max_dim=5, rational=True),
+    )
+)
 def test_rational_single_map_examples_are_exact_with_rounded_floats(ex: Any) -> None:
     assert ex.rational is not None
     for name, exact_a in ex.rational.items():
         float_a = getattr(ex, name)
         assert exact_a.shape == float_a.shape
-        assert all(type(v) is Fraction and float(v) == f
-                   for v, f in zip(exact_a.flat, float_a.flat, strict=True))
+        assert all(
+            type(v) is Fraction and float(v) == f
+            for v, f in zip(exact_a.flat, float_a.flat, strict=True)
+        )
     if isinstance(ex, MseExample) and ex.h.size:
         assert any(v != 0 for v in ex.rational["h"].flat)
     if isinstance(ex, VecExample) and ex.x.size >= 3:
@@ -99,8 +117,9 @@ def test_rational_single_map_examples_are_exact_with_rounded_floats(ex: Any) -> 
 
 def _non_dyadic(ex: MlpExample) -> bool:
     r = ex.point.rational
-    return r is not None and any(v.denominator & (v.denominator - 1)
-                                 for k in ("W1", "W2", "x") for v in r[k].flat)
+    return r is not None and any(
+        v.denominator & (v.denominator - 1) for k in ("W1", "W2", "x") for v in r[k].flat
+    )
 
 
 def test_rational_points_have_thirds_fifths_sevenths() -> None:
@@ -110,8 +129,10 @@ def test_rational_points_have_thirds_fifths_sevenths() -> None:
 
 def test_some_units_sit_exactly_at_the_margin() -> None:
     margin = Fraction(1, 7)
-    ex = find(rational_mlp_examples(max_dim=4, margin=margin),
-              lambda e: any(abs(v) == margin for v in _z1(e)))
+    ex = find(
+        rational_mlp_examples(max_dim=4, margin=margin),
+        lambda e: any(abs(v) == margin for v in _z1(e)),
+    )
     assert any(abs(v) == margin for v in _z1(ex))
 
 
@@ -133,7 +154,10 @@ def test_survival_states_the_probability() -> None:
 
 
 def _results(
-    engine: Any, seed: int, only: list[str] | None = None, examples: int = 30,
+    engine: Any,
+    seed: int,
+    only: list[str] | None = None,
+    examples: int = 30,
 ) -> list[Result]:
     return run_all(engine, EXACT_CFG, examples, seed, only)
 
@@ -205,10 +229,22 @@ class GradOffBy2ToMinus80(ReferenceBackend):
         return out
 
 
-@pytest.mark.parametrize("short", ["mlpVecMat", "y", "mse", "grad_W2_mse", "grad_W1_mse",
-                                   "hasFDerivAt_mlp_wrt_W1", "mseGrad", "hasFDerivAt_mse",
-                                   "mseGrad_eq_adjoint_fderiv", "reluDerivCLM_apply",
-                                   "toVecE_linear_input_deriv_spec_eq_adjoint"])
+@pytest.mark.parametrize(
+    "short",
+    [
+        "mlpVecMat",
+        "y",
+        "mse",
+        "grad_W2_mse",
+        "grad_W1_mse",
+        "hasFDerivAt_mlp_wrt_W1",
+        "mseGrad",
+        "hasFDerivAt_mse",
+        "mseGrad_eq_adjoint_fderiv",
+        "reluDerivCLM_apply",
+        "toVecE_linear_input_deriv_spec_eq_adjoint",
+    ],
+)
 def test_float_arithmetic_in_an_exact_engine_is_caught(short: str) -> None:
     name, kind, check = CHECKS[short]
     r = run_check(name, kind, check, FloatInDisguise(), EXACT_CFG, 50, 3)
@@ -287,22 +323,55 @@ def test_a_fractional_margin_is_kept_exactly_and_replayed() -> None:
     from spec.reporting.report import replay_command
 
     proc = subprocess.run(
-        [sys.executable, "-m", "spec", "check", "--exact", "--margin", "1/3", "--examples", "10",
-         "--only", "hasFDerivAt_mlp_wrt_b1"], capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "spec",
+            "check",
+            "--exact",
+            "--margin",
+            "1/3",
+            "--examples",
+            "10",
+            "--only",
+            "hasFDerivAt_mlp_wrt_b1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    cmd = replay_command("N", {"dtype": "exact", "margin": Fraction(1, 3), "seed": 0,
-                               "examples": 1})
+    cmd = replay_command(
+        "N", {"dtype": "exact", "margin": Fraction(1, 3), "seed": 0, "examples": 1}
+    )
     assert "--margin 1/3" in cmd
-    bad = subprocess.run([sys.executable, "-m", "spec", "check", "--margin", "1/0"],
-                         capture_output=True, text=True, timeout=300)
+    bad = subprocess.run(
+        [sys.executable, "-m", "spec", "check", "--margin", "1/0"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert bad.returncode != 0
     assert "give a positive number or a fraction P/Q" in bad.stderr + bad.stdout
 
 
 def test_cli_exact_run_states_points_and_survival_probability() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "spec", "check", "--exact", "--examples", "10", "--only",
-         "grad_W1_mse"], capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "spec",
+            "check",
+            "--exact",
+            "--examples",
+            "10",
+            "--only",
+            "grad_W1_mse",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "small-denominator rational entries" in proc.stdout
     assert "passes 2 independent probes with probability ≤ 2^-64" in proc.stdout
@@ -324,11 +393,21 @@ class RecordingEngine(ReferenceBackend):
     def _record(self, method: str, args: tuple[Any, ...]) -> None:
         entries = [v for a in args for v in np.asarray(a, dtype=object).flat]
         types = sorted({type(v).__name__ for v in entries})
-        non_dyadic = any(isinstance(v, Fraction) and v.denominator & (v.denominator - 1)
-                         for v in entries)
+        non_dyadic = any(
+            isinstance(v, Fraction) and v.denominator & (v.denominator - 1) for v in entries
+        )
         with open(os.environ[RECORD], "a", encoding="utf-8") as f:
-            f.write(json.dumps({"method": method, "types": types, "non_dyadic": non_dyadic,
-                                "entries": len(entries)}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "method": method,
+                        "types": types,
+                        "non_dyadic": non_dyadic,
+                        "entries": len(entries),
+                    }
+                )
+                + "\n"
+            )
 
     def forward(self, *args: Any) -> Any:
         self._record("forward", args)
@@ -350,8 +429,15 @@ def _cli(args: list[str], cwd: Path, record: Path) -> subprocess.CompletedProces
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT)
     env[RECORD] = str(record)
-    return subprocess.run([sys.executable, "-m", "spec", "check", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "spec", "check", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def test_cli_exact_run_hands_the_engine_rationals(tmp_path: Path) -> None:
@@ -360,9 +446,24 @@ def test_cli_exact_run_hands_the_engine_rationals(tmp_path: Path) -> None:
     and are not 0, and the configuration it records is exact."""
     record = tmp_path / "calls.jsonl"
     # At seed 0, 6 of the 30 points drawn per check are rational, some with non-dyadic entries.
-    proc = _cli(["--exact", "--backend", "tests.test_exact:RecordingEngine", "--examples", "30",
-                 "--max-dim", "3", "--only", "grad_W1_mse", "mlpVecMat", "--json", "r.json"],
-                tmp_path, record)
+    proc = _cli(
+        [
+            "--exact",
+            "--backend",
+            "tests.test_exact:RecordingEngine",
+            "--examples",
+            "30",
+            "--max-dim",
+            "3",
+            "--only",
+            "grad_W1_mse",
+            "mlpVecMat",
+            "--json",
+            "r.json",
+        ],
+        tmp_path,
+        record,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     calls = [json.loads(line) for line in record.read_text("utf-8").splitlines()]
     assert {c["method"] for c in calls} >= {"forward", "loss", "grads"}
@@ -381,9 +482,23 @@ def test_cli_exact_run_hands_the_engine_rationals(tmp_path: Path) -> None:
 def test_cli_exact_run_holds_the_engine_to_a_zero_bound(tmp_path: Path) -> None:
     """An error of 2^-80 relative in one gradient entry, invisible in float64, fails an `--exact`
     run: the bound the run used is 0."""
-    proc = _cli(["--exact", "--backend", "tests.test_exact:GradOffBy2ToMinus80", "--examples", "20",
-                 "--max-dim", "3", "--only", "grad_W1_mse", "--json", "r.json"], tmp_path,
-                tmp_path / "unused")
+    proc = _cli(
+        [
+            "--exact",
+            "--backend",
+            "tests.test_exact:GradOffBy2ToMinus80",
+            "--examples",
+            "20",
+            "--max-dim",
+            "3",
+            "--only",
+            "grad_W1_mse",
+            "--json",
+            "r.json",
+        ],
+        tmp_path,
+        tmp_path / "unused",
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     (r,) = json.loads((tmp_path / "r.json").read_text("utf-8"))["results"]
     assert r["status"] == "fails", r

@@ -1,7 +1,7 @@
-"""`spec.numerics.tolerance.exact_moves` and `scaled_moves`: an entry of the step is kept exactly when
-`p + d` is exact in the format (and, for `scaled_moves`, the step `s·h` itself is), and the moved
-array is then the exact sum (decided here with `Fraction`s, independently of
-TwoSum). Sizes cross the block size of the test."""
+"""`spec.numerics.tolerance.exact_moves` and `scaled_moves`: an entry of the step is kept exactly
+when `p + d` is exact in the format (and, for `scaled_moves`, the step `s·h` itself is), and the
+moved array is then the exact sum (decided here with `Fraction`s, independently of TwoSum). Sizes
+cross the block size of the test."""
 
 from __future__ import annotations
 
@@ -70,8 +70,11 @@ def test_overflow_and_nan_are_never_kept() -> None:
 
 
 @settings(max_examples=12, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n=st.sampled_from([1, 7, _TEST_BLOCK + 5]),
-       k=st.sampled_from([1, 10, 1000, 1070]))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.sampled_from([1, 7, _TEST_BLOCK + 5]),
+    k=st.sampled_from([1, 10, 1000, 1070]),
+)
 def test_scaled_moves_keep_exactly_the_entries_whose_scaled_step_and_moves_are_exact(
     seed: int, n: int, k: int
 ) -> None:

@@ -41,8 +41,11 @@ ALL = [name.rsplit(".", 1)[-1] for name, _, _ in module_checks()]
 
 
 def _summary(results: list[Result]) -> str:
-    return "; ".join(f"{r.lean_name}: {r.status.value} {r.message}" for r in results
-                     if r.status is not Status.HOLDS)
+    return "; ".join(
+        f"{r.lean_name}: {r.status.value} {r.message}"
+        for r in results
+        if r.status is not Status.HOLDS
+    )
 
 
 def _by_name(results: list[Result]) -> dict[str, Result]:
@@ -57,8 +60,9 @@ def _by_name(results: list[Result]) -> dict[str, Result]:
 def test_holds_on_every_predicate(dtype: str, seed: int) -> None:
     """On non-empty networks (`min_dim=1`) every statement holds on JAX; at empty layers its
     NaN loss is the divergence `test_divergence_at_empty_layers` pins."""
-    results = run_all(ENGINES[dtype], Config(dtype=dtype, min_dim=1, max_dim=MAX_DIM), EXAMPLES,
-                      seed)
+    results = run_all(
+        ENGINES[dtype], Config(dtype=dtype, min_dim=1, max_dim=MAX_DIM), EXAMPLES, seed
+    )
     assert [r.lean_name.rsplit(".", 1)[-1] for r in results] == ALL
     assert all(r.status is Status.HOLDS for r in results), _summary(results)
     assert all(r.holds > 0 for r in results)
@@ -103,8 +107,12 @@ def test_jit_and_eager_agree() -> None:
     for k, g in jitted.grads(W1, b1, W2, b2, x, t).items():
         assert np.allclose(g, eager.grads(W1, b1, W2, b2, x, t)[k], rtol=1e-14, atol=0), k
     tangents = {"W1": np.ones((3, 2))}
-    assert np.allclose(jitted.jvp(W1, b1, W2, b2, x, tangents),
-                       eager.jvp(W1, b1, W2, b2, x, tangents), rtol=1e-14, atol=0)
+    assert np.allclose(
+        jitted.jvp(W1, b1, W2, b2, x, tangents),
+        eager.jvp(W1, b1, W2, b2, x, tangents),
+        rtol=1e-14,
+        atol=0,
+    )
 
 
 def test_every_method_is_one_compilation_per_shape() -> None:
@@ -112,8 +120,9 @@ def test_every_method_is_one_compilation_per_shape() -> None:
     # and reused: the compile log counts exactly that.
     e = JaxBackend()
     rng = np.random.default_rng(5)
-    W1, b1, W2, b2, x, t = (rng.standard_normal(s) for s in
-                            ((3, 2), (3,), (2, 3), (2,), (2,), (2,)))
+    W1, b1, W2, b2, x, t = (
+        rng.standard_normal(s) for s in ((3, 2), (3,), (2, 3), (2,), (2,), (2,))
+    )
     for _ in range(2):
         e.forward(W1, b1, W2, b2, x)
         e.grads(W1, b1, W2, b2, x, t)
@@ -123,10 +132,15 @@ def test_every_method_is_one_compilation_per_shape() -> None:
     log = e.compile_log
     assert log is not None
     assert {k: (m.compilations, m.calls) for k, m in log.methods.items()} == {
-        "forward": (1, 1), "grads": (2, 1), "a1": (1, 1), "jvp": (1, 1)}
+        "forward": (1, 1),
+        "grads": (2, 1),
+        "a1": (1, 1),
+        "jvp": (1, 1),
+    }
     assert e.report_notes() == [log.summary()]
-    assert log.summary().startswith("jax.jit (ahead of time, once per method and input shapes): "
-                                    "5 compilation(s) in ")
+    assert log.summary().startswith(
+        "jax.jit (ahead of time, once per method and input shapes): 5 compilation(s) in "
+    )
     assert JaxBackend(jit=False).report_notes() == []
 
 
@@ -152,9 +166,15 @@ def test_empty_output_mse_is_nan_and_reported_as_error() -> None:
     e = ENGINES["float64"]
     assert np.isnan(e.mse(np.zeros(0), np.zeros(0)))  # Lean: mse t y = 0 when n = 0
     assert e.mse_grad(np.zeros(0), np.zeros(0)).shape == (0,)  # the empty vector, as in Lean
-    results = _by_name(run_all(
-        e, EMPTY_OUTPUT, 30, 0,
-        ["mse", "hasFDerivAt_mse", "mseGrad", "grad_b2_mse", "mseGrad_eq_adjoint_fderiv"]))
+    results = _by_name(
+        run_all(
+            e,
+            EMPTY_OUTPUT,
+            30,
+            0,
+            ["mse", "hasFDerivAt_mse", "mseGrad", "grad_b2_mse", "mseGrad_eq_adjoint_fderiv"],
+        )
+    )
     for name in ("mse", "hasFDerivAt_mse", "grad_b2_mse"):
         r = results[name]
         assert r.status is Status.ERROR, (name, r.status, r.message)
@@ -185,9 +205,20 @@ class MaximumRelu(JaxBackend):
 def test_maximum_relu_half_at_zero_is_reported_by_reluDerivCLM_apply() -> None:
     engine = MaximumRelu()
     assert engine.relu_vjp(np.array([0.0, 2.0, -2.0]), np.ones(3)).tolist() == [0.5, 1.0, 0.0]
-    results = _by_name(run_all(engine, Config(min_dim=1, max_dim=MAX_DIM), 10, 0,
-                               ["reluDerivCLM_apply", "reluDerivCLM_adjoint_apply",
-                                "grad_b1_mse", "hasFDerivAt_mlp_wrt_x"]))
+    results = _by_name(
+        run_all(
+            engine,
+            Config(min_dim=1, max_dim=MAX_DIM),
+            10,
+            0,
+            [
+                "reluDerivCLM_apply",
+                "reluDerivCLM_adjoint_apply",
+                "grad_b1_mse",
+                "hasFDerivAt_mlp_wrt_x",
+            ],
+        )
+    )
     for name in ("reluDerivCLM_apply", "reluDerivCLM_adjoint_apply"):
         r = results[name]
         assert r.status is Status.FAILS, (name, r.status)

@@ -1,4 +1,5 @@
-"""Tests of `spec.traceability.lean_normal`: what Lean's parser identifies gets one fingerprint, nothing else.
+"""Tests of `spec.traceability.lean_normal`: what Lean's parser identifies gets one fingerprint,
+nothing else.
 
 The properties run on `tests/fixtures/lean/checkout/Toy/Grad.lean` (the toy module written for
 this project): any random re-spelling of the kinds Lean identifies is benign drift; any random
@@ -38,46 +39,52 @@ def same(a: str, b: str) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("a", "b"), [
-    (": ∀ x : Nat, x = x", ": forall x : Nat, x = x"),
-    (": ∃ x, p x", ": exists x, p x"),
-    (": (fun x => f x) = g", ": (λ x ↦ f x) = g"),
-    (": A → B", ": A -> B"),
-    (": a ≤ b ∧ c ≥ d", ": a <= b /\\ c >= d"),
-    (": p ↔ q ∨ r", ": p <-> q \\/ r"),
-    (": f <| g x = y", ": f $ g x = y"),
-    (": (fun x => f x) = g", ": (fun y => f y) = g"),
-    (": ∀ x ∈ s, p x", ": ∀ y ∈ s, p y"),
-    (": {x | p x} = s", ": {y | p y} = s"),
-    (": ∑ i, f i = c", ": ∑ j, f j = c"),
-    ("(v : V n) : f v = v", "(w : V n) : f w = w"),
-    (": fun x : T => x", ": fun (x : T) => x"),
-    (": f (x) = y", ": f x = y"),
-    (": ((a + b)) = c", ": (a + b) = c"),
-    (": a = (f x)", ": a = f x"),
-    (": (a + b = c)", ": a + b = c"),
-    (": g (n := (m + 1)) = 0", ": g (n := m + 1) = 0"),
-    (": f x\n    = -- why\n  y", ": f x /- c -/ = y"),
-])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (": ∀ x : Nat, x = x", ": forall x : Nat, x = x"),
+        (": ∃ x, p x", ": exists x, p x"),
+        (": (fun x => f x) = g", ": (λ x ↦ f x) = g"),
+        (": A → B", ": A -> B"),
+        (": a ≤ b ∧ c ≥ d", ": a <= b /\\ c >= d"),
+        (": p ↔ q ∨ r", ": p <-> q \\/ r"),
+        (": f <| g x = y", ": f $ g x = y"),
+        (": (fun x => f x) = g", ": (fun y => f y) = g"),
+        (": ∀ x ∈ s, p x", ": ∀ y ∈ s, p y"),
+        (": {x | p x} = s", ": {y | p y} = s"),
+        (": ∑ i, f i = c", ": ∑ j, f j = c"),
+        ("(v : V n) : f v = v", "(w : V n) : f w = w"),
+        (": fun x : T => x", ": fun (x : T) => x"),
+        (": f (x) = y", ": f x = y"),
+        (": ((a + b)) = c", ": (a + b) = c"),
+        (": a = (f x)", ": a = f x"),
+        (": (a + b = c)", ": a + b = c"),
+        (": g (n := (m + 1)) = 0", ": g (n := m + 1) = 0"),
+        (": f x\n    = -- why\n  y", ": f x /- c -/ = y"),
+    ],
+)
 def test_what_lean_identifies_has_one_normal_form(a: str, b: str) -> None:
     assert same(a, b), (normal(a), normal(b))
 
 
-@pytest.mark.parametrize(("a", "b"), [
-    (": (fun x => f x) = g", ": (fun y => f x) = g"),  # a bound name made free
-    (": fun x => fun y => x", ": fun x => fun y => y"),  # which binder
-    (": fun x => fun x => x", ": fun x => fun y => x"),  # shadowing
-    (": ∀ x ∈ x, p x", ": ∀ y ∈ y, p y"),  # the set is outside the binder's scope
-    (": (a + b) * c = d", ": a + b * c = d"),
-    (": ∑ i, (f i + g i) = c", ": ∑ i, f i + g i = c"),  # a big operator's body binds tighter
-    (": (f x)⁻¹ = y", ": f x⁻¹ = y"),
-    (": (x).1 = y", ": x .1 = y"),
-    (": (· + 1) = f", ": · + 1 = f"),
-    (": f (x) y = z", ": f x = z"),
-    (": g (n := m) = 0", ": g (k := m) = 0"),  # a named argument's label is not bound
-    (": a ≠ b", ": a != b"),  # `!=` is `bne`, not `≠`
-    (": A → B", ": A × B"),
-])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (": (fun x => f x) = g", ": (fun y => f x) = g"),  # a bound name made free
+        (": fun x => fun y => x", ": fun x => fun y => y"),  # which binder
+        (": fun x => fun x => x", ": fun x => fun y => x"),  # shadowing
+        (": ∀ x ∈ x, p x", ": ∀ y ∈ y, p y"),  # the set is outside the binder's scope
+        (": (a + b) * c = d", ": a + b * c = d"),
+        (": ∑ i, (f i + g i) = c", ": ∑ i, f i + g i = c"),  # a big operator's body binds tighter
+        (": (f x)⁻¹ = y", ": f x⁻¹ = y"),
+        (": (x).1 = y", ": x .1 = y"),
+        (": (· + 1) = f", ": · + 1 = f"),
+        (": f (x) y = z", ": f x = z"),
+        (": g (n := m) = 0", ": g (k := m) = 0"),  # a named argument's label is not bound
+        (": a ≠ b", ": a != b"),  # `!=` is `bne`, not `≠`
+        (": A → B", ": A × B"),
+    ],
+)
 def test_what_lean_tells_apart_keeps_apart(a: str, b: str) -> None:
     assert not same(a, b), normal(a)
 
@@ -145,11 +152,16 @@ def _respellings() -> list[tuple[int, int, str]]:
                 out.append((t.offset, len(t.text), _INVERSE[t.text]))
             if t.text in ("=", "∧", "+", "≤") and prev is not None and nxt is not None:
                 out.append((t.offset + len(t.text), 0, " /- c -/\n     "))
-            if (t.kind == "ident" and prev is not None and prev.text not in ("fun", "∀", ".")
-                    and nxt is not None and nxt.text not in (":", ":=", ",", "=>", ".")
-                    and not (prev.text == "(" and nxt.text == ":=")
-                    and t.text not in ("_", "fun", "λ", "forall", "exists")
-                    and TEXT[t.offset + len(t.text)] != "."):
+            if (
+                t.kind == "ident"
+                and prev is not None
+                and prev.text not in ("fun", "∀", ".")
+                and nxt is not None
+                and nxt.text not in (":", ":=", ",", "=>", ".")
+                and not (prev.text == "(" and nxt.text == ":=")
+                and t.text not in ("_", "fun", "λ", "forall", "exists")
+                and TEXT[t.offset + len(t.text)] != "."
+            ):
                 out.append((t.offset, len(t.text), f"({t.text})"))
     for m in re.finditer(r"^lemma ", TEXT, flags=re.M):
         out.append((m.start(), len("lemma"), "theorem"))
@@ -212,11 +224,11 @@ def test_any_change_of_an_identifier_or_operator_in_a_statement_is_flagged(
     data: st.DataObject,
 ) -> None:
     name, offset, length, choices = data.draw(st.sampled_from(_changes()))
-    new = data.draw(st.sampled_from([c for c in choices if c != TEXT[offset:offset + length]]))
+    new = data.draw(st.sampled_from([c for c in choices if c != TEXT[offset : offset + length]]))
     text = _apply([(offset, length, new)])
     report = between(parse(TEXT, "Toy/Grad.lean"), parse(text, "edited.lean"))
     flagged = {f.name for f in report.findings if not f.benign}
-    assert name in flagged, report.format() + f"\n{name}: {TEXT[offset:offset + length]} → {new}"
+    assert name in flagged, report.format() + f"\n{name}: {TEXT[offset : offset + length]} → {new}"
 
 
 def test_the_properties_have_material() -> None:
@@ -224,5 +236,9 @@ def test_the_properties_have_material() -> None:
     assert {"->", "forall", "λ", "↦", "theorem", "wq"} <= kinds
     assert any(e[2].startswith("(") for e in _respellings())
     names = {c[0] for c in _changes()}
-    assert {"Toy.Grad.clipV_apply", "Toy.Grad.halfSq_comp", "Toy.Grad.loss_nonneg",
-            "Toy.Grad.out"} <= names
+    assert {
+        "Toy.Grad.clipV_apply",
+        "Toy.Grad.halfSq_comp",
+        "Toy.Grad.loss_nonneg",
+        "Toy.Grad.out",
+    } <= names

@@ -1,4 +1,5 @@
-"""Tests of `spec.traceability.lean_source`: declarations, statements, section variables, fingerprints, errors.
+"""Tests of `spec.traceability.lean_source`: declarations, statements, section variables,
+fingerprints, errors.
 
 The Lean files under `tests/fixtures/lean/` are written for this project (`base.lean` in the style
 of MlpMse.lean, the others are variants of it); none is TorchLean source.
@@ -126,10 +127,19 @@ def test_section_variables_are_the_ones_used_as_lean_adds_them() -> None:
     for name in ("V", "scaleV", "scaleV_apply", "halfSq", "halfSq_grad", "tag"):
         assert got[name] == (), name
     # A definition takes what its value mentions; `out` does not mention `t`.
-    assert got["out"] == ("{outDim : Nat}", "(A : V outDim → L [ ℝ ] V outDim)", "(c : V outDim)",
-                          "[Fact ( 0 < outDim )]")
-    assert got["pair"] == ("{inDim : Nat}", "{outDim : Nat}", "(c : V outDim)", "(u : V inDim)",
-                           "[Fact ( 0 < outDim )]")
+    assert got["out"] == (
+        "{outDim : Nat}",
+        "(A : V outDim → L [ ℝ ] V outDim)",
+        "(c : V outDim)",
+        "[Fact ( 0 < outDim )]",
+    )
+    assert got["pair"] == (
+        "{inDim : Nat}",
+        "{outDim : Nat}",
+        "(c : V outDim)",
+        "(u : V inDim)",
+        "[Fact ( 0 < outDim )]",
+    )
     for name in ("loss", "lossGrad", "lossGrad_eq", "hasFDerivAt_loss"):
         assert got[name] == MODEL_VARS, name
     lemma = f.get("Toy.Grad.lossGrad_eq")
@@ -191,8 +201,13 @@ def test_unicode_identifiers() -> None:
     assert pick is not None and pick.variables == ("{α₁ : Type}", "[Inhabited α₁]")
     scale = f.get("«Toy Space».Ωmega.δscale")
     assert scale is not None and scale.statement == "( δ : ℝ ) : ℝ"
-    assert [d.short_name for d in f.declarations] == ["δscale", "«pick one»", "ℓ₂_nonneg", "xᵢ'",
-                                                      "«v1.2»"]
+    assert [d.short_name for d in f.declarations] == [
+        "δscale",
+        "«pick one»",
+        "ℓ₂_nonneg",
+        "xᵢ'",
+        "«v1.2»",
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -239,8 +254,14 @@ def test_kinds_and_body_terminators() -> None:
     anon = [n for n, k in kinds if k == "instance" and "«instance" in n]
     assert len(anon) == 1
     assert kinds == [
-        ("K.P", "structure"), ("K.T", "inductive"), ("K.C", "class"), (anon[0], "instance"),
-        ("K.instNamed", "instance"), ("K.pm", "def"), ("K.lt", "theorem"), ("K.ax", "axiom"),
+        ("K.P", "structure"),
+        ("K.T", "inductive"),
+        ("K.C", "class"),
+        (anon[0], "instance"),
+        ("K.instNamed", "instance"),
+        ("K.pm", "def"),
+        ("K.lt", "theorem"),
+        ("K.ax", "axiom"),
         ("K.op", "opaque"),
     ]
     statements = {d.short_name: d.statement for d in f.declarations}
@@ -260,7 +281,8 @@ def test_notation_commands_get_lean_style_names() -> None:
     )
     f = parse(text)
     assert [(d.name, d.kind) for d in f.declarations] == [
-        ("N.«termJ[_,_]»", "notation"), ("N.«term_+ᵥ_»", "notation"),
+        ("N.«termJ[_,_]»", "notation"),
+        ("N.«term_+ᵥ_»", "notation"),
     ]
 
 
@@ -347,10 +369,19 @@ def test_fingerprint_of_a_definition_covers_its_value() -> None:
 def test_fingerprint_follows_section_variables() -> None:
     f = base()
     g = parse_file(FIXTURES / "variable.lean")
-    changed = {d.name for d in f.declarations if g.get(d.name) is None or g.get(d.name) != d
-               and g.get(d.name).fingerprint != d.fingerprint}  # type: ignore[union-attr]
-    assert changed == {"Toy.Grad.loss", "Toy.Grad.lossGrad", "Toy.Grad.lossGrad_eq",
-                       "Toy.Grad.hasFDerivAt_loss"}
+    changed = {
+        d.name
+        for d in f.declarations
+        if g.get(d.name) is None
+        or g.get(d.name) != d
+        and g.get(d.name).fingerprint != d.fingerprint  # type: ignore[union-attr]
+    }
+    assert changed == {
+        "Toy.Grad.loss",
+        "Toy.Grad.lossGrad",
+        "Toy.Grad.lossGrad_eq",
+        "Toy.Grad.hasFDerivAt_loss",
+    }
 
 
 def test_normalize_collapses_whitespace_and_drops_comments() -> None:
@@ -366,10 +397,17 @@ def test_normalize_collapses_whitespace_and_drops_comments() -> None:
     ("fixture", "line", "message"),
     [
         ("truncated_proof.lean", 98, "unclosed `(`: no matching `)` before the end of the file"),
-        ("truncated_comment.lean", 81,
-         "unterminated comment: `/-` opened here has no closing `-/`"),
-        ("end_mismatch.lean", 104, "`end Gradient` does not match the innermost open scope, "
-         "`namespace Grad` from line 21; close it with `end Grad`"),
+        (
+            "truncated_comment.lean",
+            81,
+            "unterminated comment: `/-` opened here has no closing `-/`",
+        ),
+        (
+            "end_mismatch.lean",
+            104,
+            "`end Gradient` does not match the innermost open scope, "
+            "`namespace Grad` from line 21; close it with `end Grad`",
+        ),
     ],
 )
 def test_invalid_fixture_raises_with_line(fixture: str, line: int, message: str) -> None:
@@ -391,8 +429,12 @@ def test_invalid_fixture_raises_with_line(fixture: str, line: int, message: str)
         ("def f := (1 + 2]\n", 1, "mismatched `]`: the innermost open bracket is `(` from line 1"),
         ("def f := 1)\n", 1, "unbalanced `)`: no open `(` to close"),
         ("def f := (1 +\n\n", 1, "unclosed `(`"),
-        ("namespace A\nsection\nend A\n", 3, "`end A` does not match the innermost open scope, "
-         "anonymous `section` from line 2; close it with `end`"),
+        (
+            "namespace A\nsection\nend A\n",
+            3,
+            "`end A` does not match the innermost open scope, "
+            "anonymous `section` from line 2; close it with `end`",
+        ),
         ("namespace A\nend\n", 2, "`end` does not match the innermost open scope, `namespace A`"),
         ("end\n", 1, "`end` closes nothing"),
         ("namespace A.B\nend A.B\nend A\n", 3, "`end A` closes nothing"),
@@ -400,13 +442,19 @@ def test_invalid_fixture_raises_with_line(fixture: str, line: int, message: str)
         ("theorem : True := trivial\n", 1, "`theorem` without a name"),
         ("lemma cut (n : Nat) :\n    n = n\n", 1, "`lemma cut` has no body"),
         ("def cut : Nat\ndef next : Nat := 1\n", 1, "before the next command"),
-        ("namespace A\ndef f : Nat := 1\nend A\nnamespace A\ndef f : Nat := 2\nend A\n", 5,
-         "`A.f` is declared twice (lines 2 and 5): Lean rejects the file"),
+        (
+            "namespace A\ndef f : Nat := 1\nend A\nnamespace A\ndef f : Nat := 2\nend A\n",
+            5,
+            "`A.f` is declared twice (lines 2 and 5): Lean rejects the file",
+        ),
         ("def g : Nat := 1\nalias g := f\n", 2, "`g` is declared twice (lines 1 and 2)"),
         ("theorem t : True := by\n", 1, "the file ends after `by`: `t` (line 1) is cut off"),
         ("def f : Nat := 1 +\n  ", 1, "the file ends after `+`"),
-        ("theorem t : a = c := by\n  calc a = b := h\n    _ = c\n", 3,
-         "the last `calc` step of `t` (line 1) has no `:= proof`"),
+        (
+            "theorem t : a = c := by\n  calc a = b := h\n    _ = c\n",
+            3,
+            "the last `calc` step of `t` (line 1) has no `:= proof`",
+        ),
         ("theorem t : a = b := by\n  calc a\n", 2, "the last `calc` step of `t` (line 1)"),
     ],
 )
@@ -419,22 +467,29 @@ def test_invalid_text_raises_with_line(text: str, line: int, message: str) -> No
 
 
 def test_namespace_left_open_at_end_of_file_is_allowed() -> None:
-    # Lean accepts it; `spec.traceability.drift` compares the scopes left open with the recorded file's.
+    # Lean accepts it; `spec.traceability.drift` compares the scopes left open with the recorded
+    # file's.
     f = parse("namespace A\nsection\ndef f : Nat := 1\n")
     assert f.names() == ["A.f"]
-    assert [(s.kind, s.header, s.line) for s in f.open_at_end] == [("namespace", "A", 1),
-                                                                   ("section", None, 2)]
+    assert [(s.kind, s.header, s.line) for s in f.open_at_end] == [
+        ("namespace", "A", 1),
+        ("section", None, 2),
+    ]
 
 
 def test_complete_calc_and_private_copies_in_other_namespaces_are_accepted() -> None:
-    text = ("namespace A\nprivate def f : Nat := 1\nend A\nnamespace B\ndef f : Nat := 2\nend B\n"
-            "theorem t : a = c := by\n  calc a = b := h1\n    _ = c := h2\n")
+    text = (
+        "namespace A\nprivate def f : Nat := 1\nend A\nnamespace B\ndef f : Nat := 2\nend B\n"
+        "theorem t : a = c := by\n  calc a = b := h1\n    _ = c := h2\n"
+    )
     assert parse(text).names() == ["A.f", "B.f", "t"]
 
 
 def test_scope_commands_are_recorded() -> None:
-    text = ("namespace N\nopen Foo Bar\nopen scoped Baz\nexport Q (x y)\n"
-            "variable (a b : Nat) [Fact (0 < a)]\nalias ⟨mp, mpr⟩ := iff\nend N\n")
+    text = (
+        "namespace N\nopen Foo Bar\nopen scoped Baz\nexport Q (x y)\n"
+        "variable (a b : Nat) [Fact (0 < a)]\nalias ⟨mp, mpr⟩ := iff\nend N\n"
+    )
     f = parse(text)
     assert [(o.text, o.namespace, o.names, o.explicit) for o in f.opens] == [
         ("open Foo Bar", "N", ("Foo", "Bar"), ()),
@@ -451,10 +506,49 @@ def test_scope_commands_are_recorded() -> None:
 # ---------------------------------------------------------------------------------------------
 
 MARKERS = [
-    "/-", "-/", "/--", "/-!", "--", "(", ")", "[", "]", "{", "}", "⟨", "⟩", "«", "»", '"', "'",
-    ":=", ":", "|", "\n", " ", "end", "end Grad", "end Toy", "namespace X", "section", "section S",
-    "variable (z : Nat)", "def", "lemma", "theorem q :", "where", "@[simp]", "private", "let",
-    "noncomputable section", "instance", "_root_.", ".", "δ", "₁", "\\",
+    "/-",
+    "-/",
+    "/--",
+    "/-!",
+    "--",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    "⟨",
+    "⟩",
+    "«",
+    "»",
+    '"',
+    "'",
+    ":=",
+    ":",
+    "|",
+    "\n",
+    " ",
+    "end",
+    "end Grad",
+    "end Toy",
+    "namespace X",
+    "section",
+    "section S",
+    "variable (z : Nat)",
+    "def",
+    "lemma",
+    "theorem q :",
+    "where",
+    "@[simp]",
+    "private",
+    "let",
+    "noncomputable section",
+    "instance",
+    "_root_.",
+    ".",
+    "δ",
+    "₁",
+    "\\",
 ]
 
 

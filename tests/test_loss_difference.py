@@ -57,8 +57,9 @@ def _rounding(q: MlpPoint, value: float) -> float:
     return math.nextafter(float(abs(Fraction(value) - _exact_loss(q))), math.inf)
 
 
-def _check_along_probe(ex: MlpExample, prec: Precision, loss: Callable[[MlpPoint], float],
-                       tight: bool) -> int:
+def _check_along_probe(
+    ex: MlpExample, prec: Precision, loss: Callable[[MlpPoint], float], tight: bool
+) -> int:
     """Assert the bound along the probe in every argument; return how many were compared. With
     `tight`, `Δloss` at each point is the loss's actual error."""
     ex = round_example(ex, prec)
@@ -123,11 +124,13 @@ def assert_compared(counts: list[int]) -> None:
     __tracebackhide__ = True
     reached = sum(c > 0 for c in counts)
     assert counts and reached >= MIN_EXAMPLES * len(counts), (
-        f"compared at {reached} of {len(counts)} examples, fewer than {MIN_EXAMPLES:.0%}")
+        f"compared at {reached} of {len(counts)} examples, fewer than {MIN_EXAMPLES:.0%}"
+    )
     pairs = len(PARAMS) * len(counts)
     assert sum(counts) >= MIN_ARGUMENTS * pairs, (
         f"compared {sum(counts)} of {pairs} (example, argument) pairs, fewer than "
-        f"{MIN_ARGUMENTS:.0%}")
+        f"{MIN_ARGUMENTS:.0%}"
+    )
 
 
 @pytest.mark.parametrize("engine", list(ENGINES))
@@ -140,8 +143,9 @@ def test_loss_difference_is_within_its_bound_of_the_exact_directional_derivative
     def loss(q: MlpPoint) -> float:
         return float(backend.loss(q.W1, q.b1, q.W2, q.b2, q.x, q.t))
 
-    assert_compared(_run_counting(30, lambda ex: _check_along_probe(ex, prec, loss, tight=False),
-                                  prec.name))
+    assert_compared(
+        _run_counting(30, lambda ex: _check_along_probe(ex, prec, loss, tight=False), prec.name)
+    )
 
 
 def test_loss_difference_bound_holds_with_correctly_rounded_losses() -> None:
@@ -149,4 +153,5 @@ def test_loss_difference_bound_holds_with_correctly_rounded_losses() -> None:
         return float(_exact_loss(q))
 
     assert_compared(
-        _run_counting(60, lambda ex: _check_along_probe(ex, FLOAT64, exact, tight=True)))
+        _run_counting(60, lambda ex: _check_along_probe(ex, FLOAT64, exact, tight=True))
+    )

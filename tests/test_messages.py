@@ -141,8 +141,9 @@ def test_engine_writing_through_shared_memory_is_an_error_not_a_verdict() -> Non
     from spec.checks.base import Config
     from spec.runner import check_point, run_check
 
-    ex = MlpExample(MlpPoint.of({k: v.copy() for k, v in POINT.arrays().items()}), (PROBE,),
-                    "mixed")
+    ex = MlpExample(
+        MlpPoint.of({k: v.copy() for k, v in POINT.arrays().items()}), (PROBE,), "mixed"
+    )
     verdicts = check_point(_WritesThroughTorch(), ex, Config(dims=POINT.dims))
     assert verdicts and all(v.status is Status.ERROR for v in verdicts)
     assert "wrote into its input arrays" in verdicts[0].message
@@ -160,8 +161,14 @@ def test_wrong_type_names_method_type_and_expected_keys() -> None:
 
 def test_kink_message_says_hx_fails_and_names_the_unit() -> None:
     # z1 = [3.5, 0]: unit 1 sits exactly on the kink.
-    p = MlpPoint(W1=_arr([1.0, 2.0], [1.0, -1.0]), b1=_arr(0.5, 0.0), W2=_arr([1.0, 1.0]),
-                 b2=_arr(0.0), x=_arr(1.0, 1.0), t=_arr(1.0))
+    p = MlpPoint(
+        W1=_arr([1.0, 2.0], [1.0, -1.0]),
+        b1=_arr(0.5, 0.0),
+        W2=_arr([1.0, 1.0]),
+        b2=_arr(0.0),
+        x=_arr(1.0, 1.0),
+        t=_arr(1.0),
+    )
     ex = MlpExample(p, ({k: np.full(p.get(k).shape, 0.5) for k in PARAMS},), "kinked")
     for short in ("grad_W1_mse", "hasFDerivAt_mlp_wrt_x"):
         v = verdict(short, B.NumpyMlp(), ex)
@@ -218,22 +225,36 @@ def test_engine_changing_an_array_it_returned_is_an_error_not_a_verdict() -> Non
 
 def test_rounding_doubt_message_names_the_unit_and_its_bound() -> None:
     # z1 = (1 + 2^-52) − 1 = 2^-52, not 0, but within the float64 rounding bound of z1.
-    p = MlpPoint(W1=_arr([1.0]), b1=_arr(-1.0), W2=_arr([1.0]), b2=_arr(0.0),
-                 x=_arr(1.0 + 2.0**-52), t=_arr(0.0))
+    p = MlpPoint(
+        W1=_arr([1.0]),
+        b1=_arr(-1.0),
+        W2=_arr([1.0]),
+        b2=_arr(0.0),
+        x=_arr(1.0 + 2.0**-52),
+        t=_arr(0.0),
+    )
     ex = MlpExample(p, ({k: np.full(p.get(k).shape, 0.5) for k in PARAMS},), "mixed")
     fb = forward_bounds(p)
     assert fb.kink_doubt[0]
     v = verdict("grad_b1_mse", B.NumpyMlp(), ex)
     assert v.status is Status.UNMET
-    assert v.message.startswith(f"z1 0 = {2.0**-52:.3g} is within twice its float64 rounding "
-                                f"bound {fb.d_z1[0]:.3g} of the kink")
+    assert v.message.startswith(
+        f"z1 0 = {2.0**-52:.3g} is within twice its float64 rounding "
+        f"bound {fb.d_z1[0]:.3g} of the kink"
+    )
 
 
 def test_doubt_reaches_twice_the_rounding_bound() -> None:
     # ẑ1 = 3·2^-52 lies between Δz1 ≈ 4u and 2Δz1: the exact z1 is within Δz1 of ẑ1 and an
     # engine's value within Δz1 of the exact one, so an engine may still land on the other side.
-    p = MlpPoint(W1=_arr([1.0]), b1=_arr(-1.0), W2=_arr([1.0]), b2=_arr(0.0),
-                 x=_arr(1.0 + 3 * 2.0**-52), t=_arr(0.0))
+    p = MlpPoint(
+        W1=_arr([1.0]),
+        b1=_arr(-1.0),
+        W2=_arr([1.0]),
+        b2=_arr(0.0),
+        x=_arr(1.0 + 3 * 2.0**-52),
+        t=_arr(0.0),
+    )
     fb = forward_bounds(p)
     assert fb.d_z1[0] < fb.z1[0] <= 2 * fb.d_z1[0]
     assert fb.kink_doubt[0] and fb.d_a1[0] == fb.d_z1[0]
@@ -333,8 +354,10 @@ def test_a_probe_with_no_step_inside_the_region_is_named_not_silently_dropped() 
     dz = float(forward_bounds(base).d_z1[0])
     p = MlpPoint(W1=W1, b1=_arr(2.5 * dz, 0.5), W2=base.W2, b2=base.b2, x=x, t=base.t)
     ex = MlpExample(p, ({k: -np.ones(p.get(k).shape) for k in PARAMS},), "mixed")
-    verdicts = {v.lean_name.rsplit(".", 1)[-1]: v for v in check_point(B.NumpyMlp(), ex,
-                                                                         Config(dims=p.dims))}
+    verdicts = {
+        v.lean_name.rsplit(".", 1)[-1]: v
+        for v in check_point(B.NumpyMlp(), ex, Config(dims=p.dims))
+    }
     rem, cd = verdicts["hasFDerivAt_mlp_wrt_x"], verdicts["grad_x_mse"]
     assert rem.status is Status.HOLDS and cd.status is Status.HOLDS
     assert rem.message.startswith("the engine's forward remainder was not compared along probe 0")
@@ -346,8 +369,9 @@ def test_a_step_that_underflows_to_zero_is_skipped_not_a_crash() -> None:
     from spec.checks.base import Config
     from spec.runner import check_point
 
-    p = MlpPoint(W1=_arr([0.0]), b1=_arr(1e-310), W2=_arr([1.0]), b2=_arr(0.0), x=_arr(0.0),
-                 t=_arr(0.0))
+    p = MlpPoint(
+        W1=_arr([0.0]), b1=_arr(1e-310), W2=_arr([1.0]), b2=_arr(0.0), x=_arr(0.0), t=_arr(0.0)
+    )
     dirs = {k: np.ones(p.get(k).shape) for k in PARAMS}
     dirs["b1"] = _arr(1e30)  # the no-kink radius 1e-340 along it is below every float step
     verdicts = check_point(B.NumpyMlp(), MlpExample(p, (dirs,), "all-on"), Config(dims=p.dims))

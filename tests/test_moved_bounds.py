@@ -1,6 +1,6 @@
-"""`spec.numerics.tolerance.moved_bounds`: the bounds at a moved point `p ± d`, derived from the bounds at
-`p` and the products along the step without a pass over the parameters, are sound and stay close
-to the bounds computed at `p ± d` itself.
+"""`spec.numerics.tolerance.moved_bounds`: the bounds at a moved point `p ± d`, derived from the
+bounds at `p` and the products along the step without a pass over the parameters, are sound and stay
+close to the bounds computed at `p ± d` itself.
 
 Sound: the exact `z1`, `y` and loss at the moved point (in `Fraction`s) and a correct engine's
 values there lie within `Δ` of the spec's values. Close: the checks add the bounds at `p` and at
@@ -36,8 +36,10 @@ from spec.types import Vec
 def _within(value: Any, exact: Any, bound: Any) -> bool:
     v, b = np.atleast_1d(value), np.atleast_1d(bound)
     e = np.atleast_1d(np.asarray(exact, dtype=object))
-    return all(abs(Fraction(float(x)) - to_fraction(y)) <= Fraction(float(d))
-               for x, y, d in zip(v, e, b, strict=True))
+    return all(
+        abs(Fraction(float(x)) - to_fraction(y)) <= Fraction(float(d))
+        for x, y, d in zip(v, e, b, strict=True)
+    )
 
 
 def _check_moved(ex: MlpExample) -> int:
@@ -119,8 +121,10 @@ def _ratio(value: Any, exact: Any, bound: Any) -> float:
     """Return the largest `|value − exact| / bound` over the entries, computed exactly."""
     v, b = np.atleast_1d(value), np.atleast_1d(bound)
     e = np.atleast_1d(np.asarray(exact, dtype=object))
-    return max(float(abs(Fraction(float(x)) - to_fraction(y)) / Fraction(float(d)))
-               for x, y, d in zip(v, e, b, strict=True))
+    return max(
+        float(abs(Fraction(float(x)) - to_fraction(y)) / Fraction(float(d)))
+        for x, y, d in zip(v, e, b, strict=True)
+    )
 
 
 def _family(n: int, seed: int) -> list[tuple[MlpPoint, dict[str, Any]]]:
@@ -130,9 +134,14 @@ def _family(n: int, seed: int) -> list[tuple[MlpPoint, dict[str, Any]]]:
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
-        p = MlpPoint(W1=np.abs(rng.standard_normal((1, 1))), b1=np.zeros(1),
-                     W2=rng.standard_normal((1, 1)), b2=np.zeros(1),
-                     x=np.abs(rng.standard_normal(1)), t=rng.standard_normal(1))
+        p = MlpPoint(
+            W1=np.abs(rng.standard_normal((1, 1))),
+            b1=np.zeros(1),
+            W2=rng.standard_normal((1, 1)),
+            b2=np.zeros(1),
+            x=np.abs(rng.standard_normal(1)),
+            t=rng.standard_normal(1),
+        )
         out.append((p, {k: rng.standard_normal(p.get(k).shape) for k in PARAMS}))
     return out
 
@@ -183,7 +192,8 @@ def test_moved_bounds_are_tight_on_a_family_of_points() -> None:
     for name, factor in FACTOR.items():
         assert 0 < worst[name] <= 1, (name, worst[name])
         assert worst[name] >= 1 / factor, (
-            f"Δ{name} is {1 / worst[name]:.3g} times the worst error seen, more than {factor:g}")
+            f"Δ{name} is {1 / worst[name]:.3g} times the worst error seen, more than {factor:g}"
+        )
 
 
 def test_derived_bounds_are_no_base_to_move_from() -> None:

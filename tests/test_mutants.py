@@ -42,8 +42,13 @@ EXAMPLES = 40
 SEED = 1729
 
 
-def run(short: str, backend: Backend, cfg: Config = CFG, examples: int = EXAMPLES,
-        seed_value: int = SEED) -> Result:
+def run(
+    short: str,
+    backend: Backend,
+    cfg: Config = CFG,
+    examples: int = EXAMPLES,
+    seed_value: int = SEED,
+) -> Result:
     """Run the check of the Lean declaration `short` on `backend`."""
     name, kind, check = CHECKS[short]
     return run_check(name, kind, check, backend, cfg, examples, seed_value)
@@ -68,6 +73,7 @@ def _toMatE_reshaped(W: Tensor) -> Mat:
 
 Patch = Callable[[pytest.MonkeyPatch], None]
 
+
 def _patch_both(name: str, value: object) -> Patch:
     # The mirror module defines the name; the check module imports it: a wrong mirror is wrong
     # wherever it is read.
@@ -84,8 +90,9 @@ MIRROR_PATCHES: dict[str, Patch] = {
     # `toMatE`'s `Spec.get2` is transposed, `tensorToMatrix`'s (in the building blocks) is not.
     "mirror-conversion-get2-transposed": _patch_both("get2", _get2_transposed),
     # `tensorToMatrix`'s `Spec.get2` is transposed, `toMatE`'s is not.
-    "mirror-core-get2-transposed": lambda mp: mp.setattr(spec.mirror.building_blocks, "get2",
-                                                         _get2_transposed),
+    "mirror-core-get2-transposed": lambda mp: mp.setattr(
+        spec.mirror.building_blocks, "get2", _get2_transposed
+    ),
 }
 
 
@@ -122,20 +129,30 @@ MUTANTS: dict[str, list[str]] = {
         "mirror-conversion-get2-transposed",
         "mirror-core-get2-transposed",
     ],
-    "reluDerivCLM_apply": ["ReluVjpHalfAtZero", "ReluVjpOneAtZero", "ReluVjpMaskFromDelta",
-                           "LeakyRelu"],
+    "reluDerivCLM_apply": [
+        "ReluVjpHalfAtZero",
+        "ReluVjpOneAtZero",
+        "ReluVjpMaskFromDelta",
+        "LeakyRelu",
+    ],
     "reluDerivCLM_inner": ["ReluVjpMaskFromDelta"],
-    "reluDerivCLM_adjoint_apply": ["ReluVjpHalfAtZero", "ReluVjpOneAtZero",
-                                   "ReluVjpMaskFromDelta"],
-    "toVecE_linear_input_deriv_spec_eq_adjoint": ["LinearInputVjpNotTransposed",
-                                                  "mirror-core-get2-transposed"],
+    "reluDerivCLM_adjoint_apply": ["ReluVjpHalfAtZero", "ReluVjpOneAtZero", "ReluVjpMaskFromDelta"],
+    "toVecE_linear_input_deriv_spec_eq_adjoint": [
+        "LinearInputVjpNotTransposed",
+        "mirror-core-get2-transposed",
+    ],
     "affineMat": ["MissingBias1"],
     "mlpVecMat": ["LeakyRelu", "MissingBias1", "WrongOutputShape"],
     "mse": ["SumNotMean", "LeakyRelu", "WrongOutputShape"],
     "mseGrad": ["MissingFactor2", "SumNotMean", "OutDimOneNoFactor2"],
     "hasFDerivAt_mse": ["SumNotMean"],
-    "mseGrad_eq_adjoint_fderiv": ["MissingFactor2", "SumNotMean", "OutDimOneNoFactor2",
-                                  "RaisesInGrads", "GradsAsList"],
+    "mseGrad_eq_adjoint_fderiv": [
+        "MissingFactor2",
+        "SumNotMean",
+        "OutDimOneNoFactor2",
+        "RaisesInGrads",
+        "GradsAsList",
+    ],
     "adjoint_fderiv_comp_apply_one": ["MissingFactor2", "TinyErrorX", "NaNInGrads"],
     "z1": ["MissingBias1"],
     "a1": ["MissingBias1", "LeakyRelu"],
@@ -144,13 +161,23 @@ MUTANTS: dict[str, list[str]] = {
     "grad_W2_mse": ["MissingFactor2", "SumNotMean", "OutDimOneNoFactor2", "GradsAsList"],
     "grad_b2_mse": ["MissingFactor2", "SumNotMean", "OutDimOneNoFactor2", "RaisesInGrads"],
     "hasFDerivAt_mlp_wrt_b1": ["LeakyRelu", "JvpIgnoresRelu"],
-    "grad_b1_mse": ["NoReluMask", "MaskFromW1x", "MaskFromOtherUnit", "W2NotTransposed",
-                    "HidDimOneNoMask"],
+    "grad_b1_mse": [
+        "NoReluMask",
+        "MaskFromW1x",
+        "MaskFromOtherUnit",
+        "W2NotTransposed",
+        "HidDimOneNoMask",
+    ],
     "hasFDerivAt_mlp_wrt_x": ["MissingBias1", "JvpIgnoresRelu"],
     "grad_x_mse": ["MaskFromW1x", "HidDimOneNoMask", "TinyErrorX"],
     "hasFDerivAt_mlp_wrt_W1": ["LeakyRelu", "JvpIgnoresRelu"],
-    "grad_W1_mse": ["OuterSwappedReshaped", "OuterSwappedRaw", "TinyErrorW1", "NaNInGrads",
-                    "WritesIntoInputs"],
+    "grad_W1_mse": [
+        "OuterSwappedReshaped",
+        "OuterSwappedRaw",
+        "TinyErrorW1",
+        "NaNInGrads",
+        "WritesIntoInputs",
+    ],
 }
 """Short Lean name → the wrong engines or mirrors its predicate must catch."""
 
@@ -203,8 +230,9 @@ EPSILON_PAIRS = [("grad_b1_mse", "MaskEpsilon"), ("mlpVecMat", "ReluEpsilon")]
 EPSILON_EXAMPLES = 40
 
 
-@pytest.mark.parametrize(("short", "mutant_id"), EPSILON_PAIRS,
-                         ids=[f"{s}-{m}" for s, m in EPSILON_PAIRS])
+@pytest.mark.parametrize(
+    ("short", "mutant_id"), EPSILON_PAIRS, ids=[f"{s}-{m}" for s, m in EPSILON_PAIRS]
+)
 def test_invalid_epsilon_mask_with_small_margin(short: str, mutant_id: str) -> None:
     """A ReLU mask `z1 > 1e-3` is wrong where `0 < z1 ≤ 1e-3`; with margin 2^-30, the near-kink
     points still put units there, and the predicates catch them."""
@@ -212,8 +240,9 @@ def test_invalid_epsilon_mask_with_small_margin(short: str, mutant_id: str) -> N
     assert r.status is Status.FAILS, f"{short} on {mutant_id}: {r.status.value}: {r.message}"
 
 
-@pytest.mark.parametrize(("short", "mutant_id"), EPSILON_PAIRS,
-                         ids=[f"{s}-{m}" for s, m in EPSILON_PAIRS])
+@pytest.mark.parametrize(
+    ("short", "mutant_id"), EPSILON_PAIRS, ids=[f"{s}-{m}" for s, m in EPSILON_PAIRS]
+)
 def test_invalid_epsilon_mask_with_default_margin(short: str, mutant_id: str) -> None:
     """The same run with the default margin (only the margin differs) catches them too."""
     r = run(short, getattr(B, mutant_id)(), Config(max_dim=2), EPSILON_EXAMPLES)
@@ -260,8 +289,10 @@ def _fault(r: Result, engine: str, seed_value: int) -> str | None:
     if r.status not in (Status.FAILS, Status.ERROR):
         return None
     report = r.counterexample.describe() if r.counterexample else r.message
-    return (f"correct engine {engine} flagged by {r.lean_name} (seed {seed_value}): "
-            f"{r.status.value}: {report}")
+    return (
+        f"correct engine {engine} flagged by {r.lean_name} (seed {seed_value}): "
+        f"{r.status.value}: {report}"
+    )
 
 
 @pytest.mark.parametrize(("short", "engine"), HOLD_PAIRS, ids=[f"{s}-{e}" for s, e in HOLD_PAIRS])
@@ -320,8 +351,14 @@ def test_holds_across_seeds(tmp_path: Path) -> None:
     env["PYTHONPATH"] = str(ROOT)
     code = "from tests.test_mutants import _sweep_child; _sweep_child()"
     procs = [
-        subprocess.Popen([sys.executable, "-c", code, *half], cwd=tmp_path, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", code, *half],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for half in halves
     ]
     outs = [p.communicate(timeout=600) for p in procs]

@@ -37,8 +37,9 @@ def test_workers_give_the_serial_results() -> None:
     """Two processes, each building its own engine, reach the same verdicts on the same examples."""
     names = ["grad_W1_mse", "hasFDerivAt_mlp_wrt_x", "mse", "reluDerivCLM_apply"]
     serial = run_all(ReferenceBackend(), SMALL, 10, 3, names)
-    parallel = run_all(ReferenceBackend(), SMALL, 10, 3, names, workers=2,
-                       backend_factory=ReferenceBackend)
+    parallel = run_all(
+        ReferenceBackend(), SMALL, 10, 3, names, workers=2, backend_factory=ReferenceBackend
+    )
     assert [r.lean_name for r in parallel] == [r.lean_name for r in serial]
     assert [(r.status, r.examples, r.holds) for r in parallel] == [
         (r.status, r.examples, r.holds) for r in serial
@@ -47,8 +48,9 @@ def test_workers_give_the_serial_results() -> None:
 
 def test_workers_report_a_wrong_engine() -> None:
     factory = functools.partial(B.MissingFactor2)
-    results = run_all(factory(), SMALL, 10, 0, ["grad_b2_mse", "grad_W2_mse"], workers=2,
-                      backend_factory=factory)
+    results = run_all(
+        factory(), SMALL, 10, 0, ["grad_b2_mse", "grad_W2_mse"], workers=2, backend_factory=factory
+    )
     assert [r.status for r in results] == [Status.FAILS, Status.FAILS]
     assert all(r.counterexample is not None for r in results)
 

@@ -77,7 +77,7 @@ def test_the_example_is_deterministic_and_mixed() -> None:
 
 
 def test_coarse_keeps_4_significant_bits() -> None:
-    h = np.array([0.0, 1.0, -3.0, 0.1, 12345.678, -2.0**-30 * 7.3])
+    h = np.array([0.0, 1.0, -3.0, 0.1, 12345.678, -(2.0**-30) * 7.3])
     c = _coarse(h)
     m, _ = np.frexp(c)
     assert np.all(m * 16 == np.round(m * 16))

@@ -43,8 +43,9 @@ def outcomes(result: pytest.RunResult) -> dict[str, set[str]]:
 
 
 def test_collects_one_item_per_lean_declaration(project: pytest.Pytester) -> None:
-    r = project.runpytest(*PLUGIN, "--mlpmse-engine", "docs.examples.my_engine:MyEngine",
-                          "--collect-only", "-q")
+    r = project.runpytest(
+        *PLUGIN, "--mlpmse-engine", "docs.examples.my_engine:MyEngine", "--collect-only", "-q"
+    )
     ids = [ln for ln in r.outlines if ln.startswith("mlpmse::")]
     assert ids == [f"mlpmse::{name}" for name in NAMES]
     assert len(ids) == 25
@@ -65,8 +66,10 @@ def test_example_engine_passes(project: pytest.Pytester) -> None:
 def test_wrong_engine_fails_exactly_what_the_cli_fails(project: pytest.Pytester) -> None:
     r = project.runpytest(*PLUGIN, "--mlpmse-engine", "tests.backends:TinyErrorW1", *FAST, "-rA")
     expected = {x.lean_name for x in check_engine(TinyErrorW1(), examples=10, max_dim=3).failing}
-    assert expected == {"Proofs.Autograd.grad_W1_mse",
-                        "Proofs.Autograd.adjoint_fderiv_comp_apply_one"}
+    assert expected == {
+        "Proofs.Autograd.grad_W1_mse",
+        "Proofs.Autograd.adjoint_fderiv_comp_apply_one",
+    }
     assert outcomes(r)["FAILED"] == expected
     r.assert_outcomes(passed=25 - len(expected), failed=len(expected))
     # The failure opens with the CLI's headline, without a traceback of the checker.
@@ -77,8 +80,9 @@ def test_wrong_engine_fails_exactly_what_the_cli_fails(project: pytest.Pytester)
 
 
 def test_k_selects_by_lean_name_and_x_stops(project: pytest.Pytester) -> None:
-    r = project.runpytest(*PLUGIN, "--mlpmse-engine", "tests.backends:TinyErrorW1", *FAST,
-                          "-k", "grad_W1", "-rA")
+    r = project.runpytest(
+        *PLUGIN, "--mlpmse-engine", "tests.backends:TinyErrorW1", *FAST, "-k", "grad_W1", "-rA"
+    )
     assert outcomes(r)["FAILED"] == {"Proofs.Autograd.grad_W1_mse"}
     r.assert_outcomes(failed=1, deselected=24)
     r = project.runpytest(*PLUGIN, "--mlpmse-engine", "tests.backends:TinyErrorW1", *FAST, "-x")
@@ -86,16 +90,16 @@ def test_k_selects_by_lean_name_and_x_stops(project: pytest.Pytester) -> None:
 
 
 def test_last_failed_reruns_the_failures(project: pytest.Pytester) -> None:
-    args = [*PLUGIN, "-p", "cacheprovider", "--mlpmse-engine", "tests.backends:TinyErrorW1",
-            *FAST]
+    args = [*PLUGIN, "-p", "cacheprovider", "--mlpmse-engine", "tests.backends:TinyErrorW1", *FAST]
     project.runpytest(*args)
     r = project.runpytest(*args, "--lf")
     r.assert_outcomes(failed=2, deselected=23)
 
 
 def test_junit_has_one_testcase_per_lean_name(project: pytest.Pytester) -> None:
-    r = project.runpytest(*PLUGIN, "--mlpmse-engine", "tests.backends:TinyErrorW1", *FAST,
-                          "--junitxml", "out.xml")
+    r = project.runpytest(
+        *PLUGIN, "--mlpmse-engine", "tests.backends:TinyErrorW1", *FAST, "--junitxml", "out.xml"
+    )
     r.assert_outcomes(passed=23, failed=2)
     import xml.etree.ElementTree as ET
 
@@ -103,13 +107,16 @@ def test_junit_has_one_testcase_per_lean_name(project: pytest.Pytester) -> None:
     by_name = {c.get("name"): c.find("failure") is not None for c in cases}
     assert set(by_name) == set(NAMES)
     assert {n for n, failed in by_name.items() if failed} == {
-        "Proofs.Autograd.grad_W1_mse", "Proofs.Autograd.adjoint_fderiv_comp_apply_one"}
+        "Proofs.Autograd.grad_W1_mse",
+        "Proofs.Autograd.adjoint_fderiv_comp_apply_one",
+    }
 
 
 def test_xdist_runs_the_items(project: pytest.Pytester) -> None:
     pytest.importorskip("xdist")
-    r = project.runpytest_subprocess(*PLUGIN, "--mlpmse-engine", "tests.backends:TinyErrorW1",
-                                     *FAST, "-n", "2")
+    r = project.runpytest_subprocess(
+        *PLUGIN, "--mlpmse-engine", "tests.backends:TinyErrorW1", *FAST, "-n", "2"
+    )
     r.assert_outcomes(passed=23, failed=2)
 
 

@@ -21,13 +21,26 @@ from spec.strategies import mlp_examples
 def _tightness(W2: float, h: float) -> tuple[bool, bool]:
     from spec.examples import MlpPoint
 
-    p = MlpPoint(W1=np.array([[1.0]]), b1=np.array([1.0]), W2=np.array([[W2]]), b2=np.array([0.0]),
-                 x=np.array([1.0]), t=np.array([0.0]))
+    p = MlpPoint(
+        W1=np.array([[1.0]]),
+        b1=np.array([1.0]),
+        W2=np.array([[W2]]),
+        b2=np.array([0.0]),
+        x=np.array([1.0]),
+        t=np.array([0.0]),
+    )
     args = exact_args(p)
     zz = z1(args[0], args[1], args[4]).data
     hh = exact(np.array([h]))
-    c = _past_first_kink("b1", args, stated_derivative("b1", *args), mlpVecMat(*args), zz,
-                         zdot_exact("b1", args, hh), hh)
+    c = _past_first_kink(
+        "b1",
+        args,
+        stated_derivative("b1", *args),
+        mlpVecMat(*args),
+        zz,
+        zdot_exact("b1", args, hh),
+        hh,
+    )
     assert c is not None
     return bool(c.actual), c.ok
 

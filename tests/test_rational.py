@@ -89,8 +89,10 @@ def test_matvec_agrees_with_fraction_arithmetic(seed: int, scale: int) -> None:
     rng = np.random.default_rng(seed)
     W = np.ldexp(rng.standard_normal((70, 70)), scale)
     v = np.ldexp(rng.standard_normal(70), -scale)
-    want = [sum((Fraction(w) * Fraction(x) for w, x in zip(row, v, strict=True)), Fraction(0))
-            for row in W]
+    want = [
+        sum((Fraction(w) * Fraction(x) for w, x in zip(row, v, strict=True)), Fraction(0))
+        for row in W
+    ]
     for flint in (True, False):
         with arithmetic_of(flint):
             got = rational.matvec(rational.exact_array(W), rational.exact_array(v))
@@ -113,8 +115,9 @@ def test_exact_array_cache_is_per_object_and_per_arithmetic() -> None:
         assert isinstance(b[0, 0], Fraction) and b is not a
 
 
-near = st.tuples(finite.filter(lambda v: abs(v) < 1e200), st.integers(-3, 3),
-                 st.floats(0, 1e-10) | st.just(0.0))
+near = st.tuples(
+    finite.filter(lambda v: abs(v) < 1e200), st.integers(-3, 3), st.floats(0, 1e-10) | st.just(0.0)
+)
 
 
 @given(st.lists(near, min_size=1, max_size=12))
@@ -126,10 +129,13 @@ def test_certified_comparison_decides_as_exact_arithmetic(
     expected = [rational.Q(*e.as_integer_ratio()) for e, _k, _b in cases]
     actual = np.array([np.nextafter(e, math.inf * k) if k else e for e, k, _b in cases])
     # Bounds right at the true errors, and a hair either side of them.
-    exact_err = [abs(Fraction(float(a)) - rational.to_fraction(e))
-                 for a, e in zip(actual, expected, strict=True)]
-    bound = np.array([float(err) * (1 + rel)
-                      for err, (_e, _k, rel) in zip(exact_err, cases, strict=True)])
+    exact_err = [
+        abs(Fraction(float(a)) - rational.to_fraction(e))
+        for a, e in zip(actual, expected, strict=True)
+    ]
+    bound = np.array(
+        [float(err) * (1 + rel) for err, (_e, _k, rel) in zip(exact_err, cases, strict=True)]
+    )
     c = compare(Quantity("q"), actual, np.array(expected, dtype=object), Bound(bound, "test"))
     truth_bad = sum(err > Fraction(float(b)) for err, b in zip(exact_err, bound, strict=True))
     assert c.failing == truth_bad

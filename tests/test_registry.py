@@ -46,8 +46,11 @@ def test_mirrors_registers_a_matching_declaration(empty_registry: dict[str, R.En
 
 def test_invalid_mirrors_unknown_name(empty_registry: dict[str, R.Entry]) -> None:
     name = "Proofs.Autograd.mseGradd"
-    with pytest.raises(LookupError, match=r"'Proofs\.Autograd\.mseGradd'.*not a declaration of "
-                       r"spec/data/manifest\.json"):
+    with pytest.raises(
+        LookupError,
+        match=r"'Proofs\.Autograd\.mseGradd'.*not a declaration of "
+        r"spec/data/manifest\.json",
+    ):
         mirrors(name, kind="def")(_fn(f"`{name}` (def): Return nothing."))
     assert empty_registry == {}
 
@@ -94,18 +97,23 @@ def test_invalid_mirrors_second_registration_in_a_fresh_registry(
     assert empty_registry[NAME].obj is first
 
 
-@pytest.mark.parametrize("doc", [
-    None,
-    "",
-    "Return the gradient of MSE.",
-    "`mseGrad` (def): the short name is not enough.",
-    "Proofs.Autograd.mseGrad (def): without backquotes.",
-    "Return the gradient. `Proofs.Autograd.mseGrad` comes too late.",
-    "`Proofs.Autograd.mse` (def): another declaration's name.",
-], ids=["none", "empty", "no-name", "short-name", "no-backquotes", "not-first", "other-name"])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        None,
+        "",
+        "Return the gradient of MSE.",
+        "`mseGrad` (def): the short name is not enough.",
+        "Proofs.Autograd.mseGrad (def): without backquotes.",
+        "Return the gradient. `Proofs.Autograd.mseGrad` comes too late.",
+        "`Proofs.Autograd.mse` (def): another declaration's name.",
+    ],
+    ids=["none", "empty", "no-name", "short-name", "no-backquotes", "not-first", "other-name"],
+)
 def test_invalid_mirrors_docstring(doc: str | None, empty_registry: dict[str, R.Entry]) -> None:
-    with pytest.raises(LookupError,
-                       match=r"the docstring must open with `Proofs\.Autograd\.mseGrad`"):
+    with pytest.raises(
+        LookupError, match=r"the docstring must open with `Proofs\.Autograd\.mseGrad`"
+    ):
         mirrors(NAME, kind="def")(_fn(doc))
     assert empty_registry == {}
 
@@ -137,8 +145,10 @@ def test_lookup_refuses_an_ambiguous_short_name(monkeypatch: pytest.MonkeyPatch)
     decls = manifest().declarations
     a, b = decls["Proofs.Autograd.Vec"], decls["Proofs.Autograd.Mat"]
     other = R.LeanDecl(**{**a.__dict__, "name": "Other.Vec"})
-    fake = {n: R.Entry(decl=d, obj=None) for n, d in (
-        ("Proofs.Autograd.Vec", a), ("Other.Vec", other), ("Proofs.Autograd.Mat", b))}
+    fake = {
+        n: R.Entry(decl=d, obj=None)
+        for n, d in (("Proofs.Autograd.Vec", a), ("Other.Vec", other), ("Proofs.Autograd.Mat", b))
+    }
     monkeypatch.setattr(R, "REGISTRY", fake)
     with pytest.raises(KeyError, match=r"'Vec' is ambiguous: Other\.Vec, Proofs\.Autograd\.Vec"):
         lookup("Vec")
@@ -146,8 +156,9 @@ def test_lookup_refuses_an_ambiguous_short_name(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_attach_check_needs_a_registered_mirror(empty_registry: dict[str, R.Entry]) -> None:
-    with pytest.raises(LookupError,
-                       match=r"attach_check\('Proofs\.Autograd\.mseGrad'\): no mirror"):
+    with pytest.raises(
+        LookupError, match=r"attach_check\('Proofs\.Autograd\.mseGrad'\): no mirror"
+    ):
         attach_check(NAME, object())
     mirrors(NAME, kind="def")(_fn(f"`{NAME}` (def)"))
     check: Any = object()

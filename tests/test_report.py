@@ -52,8 +52,16 @@ class MinimalMissingFactor2(MinimalMlp):
 
 
 def config(backend: str, **extra: Any) -> dict[str, object]:
-    return {"backend": backend, "seed": SEED, "examples": EXAMPLES, "dtype": "float64",
-            "min_dim": 0, "max_dim": MAX_DIM, "margin": DEFAULT_MARGIN, **extra}
+    return {
+        "backend": backend,
+        "seed": SEED,
+        "examples": EXAMPLES,
+        "dtype": "float64",
+        "min_dim": 0,
+        "max_dim": MAX_DIM,
+        "margin": DEFAULT_MARGIN,
+        **extra,
+    }
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -92,15 +100,35 @@ def by_name(results: list[Result]) -> dict[str, Result]:
 # it): allowed attributes and children of each element, and the attributes that are required.
 SCHEMA: dict[str, tuple[set[str], set[str], set[str]]] = {
     # element: (allowed attributes, required attributes, allowed children)
-    "testsuites": ({"name", "tests", "failures", "errors", "skipped", "disabled", "time"}, set(),
-                   {"testsuite"}),
-    "testsuite": ({"name", "tests", "failures", "errors", "skipped", "disabled", "time",
-                   "timestamp", "hostname", "id", "package"}, {"name", "tests"},
-                  {"properties", "testcase", "system-out", "system-err"}),
+    "testsuites": (
+        {"name", "tests", "failures", "errors", "skipped", "disabled", "time"},
+        set(),
+        {"testsuite"},
+    ),
+    "testsuite": (
+        {
+            "name",
+            "tests",
+            "failures",
+            "errors",
+            "skipped",
+            "disabled",
+            "time",
+            "timestamp",
+            "hostname",
+            "id",
+            "package",
+        },
+        {"name", "tests"},
+        {"properties", "testcase", "system-out", "system-err"},
+    ),
     "properties": (set(), set(), {"property"}),
     "property": ({"name", "value"}, {"name", "value"}, set()),
-    "testcase": ({"name", "classname", "time", "assertions", "status"}, {"name", "classname"},
-                 {"skipped", "error", "failure", "system-out", "system-err"}),
+    "testcase": (
+        {"name", "classname", "time", "assertions", "status"},
+        {"name", "classname"},
+        {"skipped", "error", "failure", "system-out", "system-err"},
+    ),
     "failure": ({"message", "type"}, {"message"}, set()),
     "error": ({"message", "type"}, {"message"}, set()),
     "skipped": ({"message"}, set(), set()),
@@ -161,7 +189,10 @@ def test_junit_one_testcase_per_lean_name_with_failures_and_skips(
     # The run has all three kinds: the mirror of a wrong engine fails, and unmet is a skip.
     assert {"fails", "unmet", "holds"} <= set(got.values())
     assert {n for n, s in got.items() if s == "unmet"} == {
-        "Proofs.Autograd.affineMat", "Proofs.Autograd.z1", "Proofs.Autograd.a1"}
+        "Proofs.Autograd.affineMat",
+        "Proofs.Autograd.z1",
+        "Proofs.Autograd.a1",
+    }
     assert "Proofs.Autograd.grad_W1_mse" in {n for n, s in got.items() if s == "fails"}
     counts = {s: list(got.values()).count(s) for s in ("fails", "unmet", "error")}
     assert suite.get("tests") == "25"
@@ -185,7 +216,8 @@ def test_junit_one_testcase_per_lean_name_with_failures_and_skips(
         if skip is not None:
             assert (skip.get("message") or "").startswith("unmet: ")
             assert "nothing to check" in (skip.get("message") or "") or "hypothesis" in (
-                skip.get("message") or "")
+                skip.get("message") or ""
+            )
 
 
 def test_junit_properties_carry_the_config(wrong: list[Result]) -> None:
@@ -247,8 +279,9 @@ def test_markdown_has_a_section_per_lean_name(wrong: list[Result], tmp_path: Pat
 def test_markdown_opens_with_the_headline(tiny: list[Result]) -> None:
     text = markdown("tiny-error-W1", tiny, config("tests.backends:TinyErrorW1"))
     head = render_headline(tiny)
-    assert text.startswith("# MlpMse conformance of engine `tiny-error-W1`\n\n```text\n"
-                           + "\n".join(head) + "\n```\n")
+    assert text.startswith(
+        "# MlpMse conformance of engine `tiny-error-W1`\n\n```text\n" + "\n".join(head) + "\n```\n"
+    )
 
 
 # --- the headline ------------------------------------------------------------------------------
@@ -310,17 +343,22 @@ def test_counterexample_is_in_the_statements_terms(tiny: list[Result]) -> None:
     assert lines[2] == f"  worst: {v.worst.describe()}"
     # the minimal dimensions, as Lean names them
     W1 = np.asarray(v.witness["W1"])
-    assert (f"  dimensions: inDim = {W1.shape[1]}, hidDim = {W1.shape[0]}, "
-            f"outDim = {np.asarray(v.witness['b2']).shape[0]}") in text
+    assert (
+        f"  dimensions: inDim = {W1.shape[1]}, hidDim = {W1.shape[0]}, "
+        f"outDim = {np.asarray(v.witness['b2']).shape[0]}"
+    ) in text
     # the arrays, compactly, under their Lean names
     for k in ("W1", "b1", "W2", "b2", "x", "t"):
         assert re.search(rf"^    {k} = \[", text, flags=re.M), k
     assert "hx : ∀ i : Fin hidDim, (z1 W1 b1 x) i ≠ 0" in text and "hx holds here" in text
     # the statement with the numbers substituted, and both sides
     i, j = v.worst.index
-    assert (f"(fderiv (W1 ↦ mse t (mlpVecMat W1 b1 W2 b2 x)) W1)† 1 = outer (R_z1 ((matCLM W2)† (mseGrad y t))) x, at "
-            f"[{i}, {j}]: the engine gives {v.worst.actual!r}, the right side is "
-            f"{v.worst.expected!r}") in text
+    assert (
+        "(fderiv (W1 ↦ mse t (mlpVecMat W1 b1 W2 b2 x)) W1)† 1 = "
+        f"outer (R_z1 ((matCLM W2)† (mseGrad y t))) x, at "
+        f"[{i}, {j}]: the engine gives {v.worst.actual!r}, the right side is "
+        f"{v.worst.expected!r}"
+    ) in text
     assert f"right side at [{i}, {j}] = δ[{i}] · x[{j}] = " in text
     assert f"    left:  engine grads['W1']         = {v.worst.actual!r}" in text
     assert f"    right: the statement's right side = {v.worst.expected!r}" in text
@@ -347,18 +385,39 @@ def test_replay_command_replays_the_failure(tmp_path: Path) -> None:
     assert cmd[cmd.index("--only") + 1] == "Proofs.Autograd.grad_W1_mse"
     assert "--margin" not in cmd  # the default is not repeated
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    out = subprocess.run([sys.executable, *cmd[1:]], cwd=tmp_path, env=env, capture_output=True,
-                         text=True, timeout=120, check=False)
+    out = subprocess.run(
+        [sys.executable, *cmd[1:]],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert out.returncode == 1, out.stdout + out.stderr
     assert "grad_W1_mse" in out.stdout and "fails" in out.stdout
 
 
 def test_replay_command_options() -> None:
-    cmd = replay_command("N", {"backend": None, "seed": 1, "examples": 7, "dtype": "exact",
-                               "dims": (3, 4, 5), "reference": "float", "margin": 0.5,
-                               "device": "cuda", "min_dim": 0, "max_dim": 2})
-    assert cmd == ("python -m spec check --device cuda --seed 1 --examples 7 --exact --dims 3,4,5 "
-                   "--reference float --min-dim 0 --max-dim 2 --margin 0.5 --only N")
+    cmd = replay_command(
+        "N",
+        {
+            "backend": None,
+            "seed": 1,
+            "examples": 7,
+            "dtype": "exact",
+            "dims": (3, 4, 5),
+            "reference": "float",
+            "margin": 0.5,
+            "device": "cuda",
+            "min_dim": 0,
+            "max_dim": 2,
+        },
+    )
+    assert cmd == (
+        "python -m spec check --device cuda --seed 1 --examples 7 --exact --dims 3,4,5 "
+        "--reference float --min-dim 0 --max-dim 2 --margin 0.5 --only N"
+    )
 
 
 # --- progress ----------------------------------------------------------------------------------

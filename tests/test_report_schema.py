@@ -33,7 +33,8 @@ from spec.verdict import Status
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = [name for name, _, _ in module_checks()]
 SCHEMA: dict[str, Any] = json.loads(
-    resources.files("spec").joinpath("data/report.schema.json").read_text("utf-8"))
+    resources.files("spec").joinpath("data/report.schema.json").read_text("utf-8")
+)
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 MLP_CHECKS = 16
 """Checks drawn at MLP points: affineMat, mlpVecMat, mse, adjoint_…, z1, a1, y, 4 hasFDerivAt, 5
@@ -53,9 +54,12 @@ def _resolve(node: dict[str, Any]) -> dict[str, Any]:
 def _object(name: str) -> dict[str, Any]:
     """Return the schema of the report (`report`), of its `config`, of one of its `results` or of
     one of a result's `parts`."""
-    return {"report": SCHEMA, "config": _resolve(SCHEMA["$defs"]["config"]),
-            "result": _resolve(SCHEMA["$defs"]["result"]),
-            "part": _resolve(SCHEMA["$defs"]["part"])}[name]
+    return {
+        "report": SCHEMA,
+        "config": _resolve(SCHEMA["$defs"]["config"]),
+        "result": _resolve(SCHEMA["$defs"]["result"]),
+        "part": _resolve(SCHEMA["$defs"]["part"]),
+    }[name]
 
 
 def validate(report: Any) -> None:
@@ -95,10 +99,18 @@ def test_a_correct_run_follows_the_schema_and_records_its_configuration(run_cli:
     assert code == 0
     validate(data)
     assert data["backend"] == "reference"
-    assert data["config"] == {"examples": 2, "seed": 7, "dtype": "float64", "min_dim": 0,
-                              "max_dim": 3, "margin": "1e-06", "probe_bits": None,
-                              "narrowed": ["--margin 1e-06: no unit nearer the kink than that "
-                                           "(Lean's hx asks only z1 i ≠ 0)"]}
+    assert data["config"] == {
+        "examples": 2,
+        "seed": 7,
+        "dtype": "float64",
+        "min_dim": 0,
+        "max_dim": 3,
+        "margin": "1e-06",
+        "probe_bits": None,
+        "narrowed": [
+            "--margin 1e-06: no unit nearer the kink than that (Lean's hx asks only z1 i ≠ 0)"
+        ],
+    }
     results = data["results"]
     assert [r["lean_name"] for r in results] == NAMES
     decls = manifest().declarations
@@ -117,13 +129,28 @@ def test_a_correct_run_follows_the_schema_and_records_its_configuration(run_cli:
 
 
 def test_a_failing_run_follows_the_schema(run_cli: Any) -> None:
-    code, data = run_cli(["--backend", "tests.backends:MissingFactor2", "--examples", "3",
-                          "--max-dim", "3", "--only", "grad_W1_mse", "mseGrad", "z1"])
+    code, data = run_cli(
+        [
+            "--backend",
+            "tests.backends:MissingFactor2",
+            "--examples",
+            "3",
+            "--max-dim",
+            "3",
+            "--only",
+            "grad_W1_mse",
+            "mseGrad",
+            "z1",
+        ]
+    )
     assert code == 1
     validate(data)
     by_name = {r["lean_name"].removeprefix("Proofs.Autograd."): r for r in data["results"]}
     assert {k: r["status"] for k, r in by_name.items()} == {
-        "z1": "holds", "mseGrad": "fails", "grad_W1_mse": "fails"}
+        "z1": "holds",
+        "mseGrad": "fails",
+        "grad_W1_mse": "fails",
+    }
     for k in ("mseGrad", "grad_W1_mse"):
         r = by_name[k]
         assert r["worst_ratio"] is None or r["worst_ratio"] > 1, r
@@ -132,8 +159,20 @@ def test_a_failing_run_follows_the_schema(run_cli: Any) -> None:
 
 
 def test_an_exact_run_records_its_mode(run_cli: Any) -> None:
-    code, data = run_cli(["--exact", "--examples", "6", "--max-dim", "3", "--only", "grad_b1_mse",
-                          "mse", "--margin", "1/3"])
+    code, data = run_cli(
+        [
+            "--exact",
+            "--examples",
+            "6",
+            "--max-dim",
+            "3",
+            "--only",
+            "grad_b1_mse",
+            "mse",
+            "--margin",
+            "1/3",
+        ]
+    )
     assert code == 0
     validate(data)
     assert data["config"]["dtype"] == "exact" and data["config"]["probe_bits"] == PROBE_BITS
@@ -142,20 +181,36 @@ def test_an_exact_run_records_its_mode(run_cli: Any) -> None:
         assert r["status"] == "holds" and 0 < r["rational_examples"] <= r["examples"], r
 
 
-NOTE = ("exact: engine values compared with zero tolerance (the worst/bound column is the spec's "
-        "own float64 values against exact ones).")
-POINTS = (" Points: {} of {} with small-denominator rational entries, the others floats "
-          "converted exactly.")
+NOTE = (
+    "exact: engine values compared with zero tolerance (the worst/bound column is the spec's "
+    "own float64 values against exact ones)."
+)
+POINTS = (
+    " Points: {} of {} with small-denominator rational entries, the others floats "
+    "converted exactly."
+)
 
 
-def test_the_exact_note_says_what_the_run_did(run_cli: Any,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_exact_note_says_what_the_run_did(
+    run_cli: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The note an exact run prints under its table gives the counts of the JSON report (of the
     check with the most examples, the first such in the Lean file's order) and the survival
     probability of the probes the run used (`Config.probes`, 2)."""
     capsys.readouterr()
-    code, data = run_cli(["--exact", "--examples", "8", "--max-dim", "3", "--only", "mse",
-                          "grad_b1_mse", "reluDerivCLM_apply"])
+    code, data = run_cli(
+        [
+            "--exact",
+            "--examples",
+            "8",
+            "--max-dim",
+            "3",
+            "--only",
+            "mse",
+            "grad_b1_mse",
+            "reluDerivCLM_apply",
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out.splitlines()
     mlp = [r for r in data["results"] if r["active_examples"] is not None]
@@ -170,43 +225,91 @@ def test_the_exact_note_says_what_the_run_did(run_cli: Any,
 def test_the_exact_note_of_runs_without_points_or_gradients() -> None:
     """Without a check at MLP points the note claims no points; without a grad_* check, no probe
     probability."""
+
     def result(name: str, active: int | None, rational: int, examples: int = 5) -> Result:
-        return Result(name, "lemma", Status.HOLDS, examples, 0.1, "engine",
-                      active_examples=active, rational_examples=rational)
+        return Result(
+            name,
+            "lemma",
+            Status.HOLDS,
+            examples,
+            0.1,
+            "engine",
+            active_examples=active,
+            rational_examples=rational,
+        )
 
     single = [result("Proofs.Autograd.reluDerivCLM_apply", None, 0)]
     assert _exact_note(single, 2) == NOTE
-    mlp = [result("Proofs.Autograd.mse", 4, 3), result("Proofs.Autograd.z1", 5, 2, examples=6),
-           result("Proofs.Autograd.y", 6, 1, examples=6)]
+    mlp = [
+        result("Proofs.Autograd.mse", 4, 3),
+        result("Proofs.Autograd.z1", 5, 2, examples=6),
+        result("Proofs.Autograd.y", 6, 1, examples=6),
+    ]
     assert _exact_note(mlp, 2) == NOTE + POINTS.format(2, 6)
     grads = [*single, result("Proofs.Autograd.grad_x_mse", 5, 1)]
-    assert _exact_note(grads, 3) == (NOTE + POINTS.format(1, 5) + "\ngrad_* probes: "
-                                     f"{survival(PROBE_BITS, 3)}, at each point.")
+    assert _exact_note(grads, 3) == (
+        NOTE + POINTS.format(1, 5) + f"\ngrad_* probes: {survival(PROBE_BITS, 3)}, at each point."
+    )
 
 
 def _valid_report() -> dict[str, Any]:
-    result = {"lean_name": "Proofs.Autograd.mse", "kind": "def", "status": "holds", "examples": 2,
-              "holds": 2, "unmet": 0, "worst_ratio": 0.25, "seconds": 0.01, "subject": "engine",
-              "message": "", "active_examples": 1, "patterns": {"all-on": 1, "mixed": 1},
-              "rational_examples": 0, "failing_part": None, "hint": "",
-              "parts": {"interior": {"status": "holds", "examples": 2, "holds": 2, "unmet": 0,
-                                     "fails": 0, "errors": 0, "worst_ratio": 0.25,
-                                     "message": ""}}}
-    config = {"examples": 2, "seed": 0, "dtype": "float64", "min_dim": 1, "max_dim": 3,
-              "margin": "8.673617379884035e-19", "probe_bits": None,
-              "narrowed": ["--min-dim 1: no empty layers (Lean's sizes may be 0)"]}
+    result = {
+        "lean_name": "Proofs.Autograd.mse",
+        "kind": "def",
+        "status": "holds",
+        "examples": 2,
+        "holds": 2,
+        "unmet": 0,
+        "worst_ratio": 0.25,
+        "seconds": 0.01,
+        "subject": "engine",
+        "message": "",
+        "active_examples": 1,
+        "patterns": {"all-on": 1, "mixed": 1},
+        "rational_examples": 0,
+        "failing_part": None,
+        "hint": "",
+        "parts": {
+            "interior": {
+                "status": "holds",
+                "examples": 2,
+                "holds": 2,
+                "unmet": 0,
+                "fails": 0,
+                "errors": 0,
+                "worst_ratio": 0.25,
+                "message": "",
+            }
+        },
+    }
+    config = {
+        "examples": 2,
+        "seed": 0,
+        "dtype": "float64",
+        "min_dim": 1,
+        "max_dim": 3,
+        "margin": "8.673617379884035e-19",
+        "probe_bits": None,
+        "narrowed": ["--min-dim 1: no empty layers (Lean's sizes may be 0)"],
+    }
     return {"backend": "reference", "config": config, "seconds": 0.5, "results": [result]}
 
 
 def _at(report: dict[str, Any], where: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"report": report, "config": report["config"],
-                           "result": report["results"][0],
-                           "part": report["results"][0]["parts"]["interior"]}[where]
+    out: dict[str, Any] = {
+        "report": report,
+        "config": report["config"],
+        "result": report["results"][0],
+        "part": report["results"][0]["parts"]["interior"],
+    }[where]
     return out
 
 
-FIELDS = [(where, key) for where in ("report", "config", "result", "part")
-          for key in _object(where)["properties"]]
+FIELDS = [
+    (where, key)
+    for where in ("report", "config", "result", "part")
+    for key in _object(where)["properties"]
+]
 
 
 def test_the_hand_written_report_is_valid() -> None:
@@ -228,23 +331,42 @@ def test_invalid_report_with_an_unknown_field(where: str) -> None:
 
 
 WRONG_TYPES: list[tuple[str, str, Any]] = [
-    ("report", "backend", 3), ("report", "seconds", "1"), ("report", "results", {}),
-    ("config", "examples", 0), ("config", "examples", 2.5), ("config", "seed", "0"),
-    ("config", "dtype", "float16"), ("config", "margin", 1e-12), ("config", "probe_bits", "32"),
+    ("report", "backend", 3),
+    ("report", "seconds", "1"),
+    ("report", "results", {}),
+    ("config", "examples", 0),
+    ("config", "examples", 2.5),
+    ("config", "seed", "0"),
+    ("config", "dtype", "float16"),
+    ("config", "margin", 1e-12),
+    ("config", "probe_bits", "32"),
     ("config", "min_dim", -1),
-    ("result", "kind", "axiom"), ("result", "status", "passes"), ("result", "examples", -1),
-    ("result", "worst_ratio", "inf"), ("result", "worst_ratio", -1.0), ("result", "subject", ""),
-    ("result", "message", None), ("result", "active_examples", 1.5), ("result", "holds", True),
-    ("result", "patterns", {"some-on": 1}), ("result", "patterns", {"mixed": -1}),
-    ("result", "rational_examples", None), ("result", "lean_name", "not a name"),
-    ("config", "narrowed", "none"), ("config", "narrowed", [""]),
-    ("result", "failing_part", "middle"), ("result", "parts", {"middle": {}}),
-    ("part", "status", "passes"), ("part", "fails", -1), ("part", "message", None),
+    ("result", "kind", "axiom"),
+    ("result", "status", "passes"),
+    ("result", "examples", -1),
+    ("result", "worst_ratio", "inf"),
+    ("result", "worst_ratio", -1.0),
+    ("result", "subject", ""),
+    ("result", "message", None),
+    ("result", "active_examples", 1.5),
+    ("result", "holds", True),
+    ("result", "patterns", {"some-on": 1}),
+    ("result", "patterns", {"mixed": -1}),
+    ("result", "rational_examples", None),
+    ("result", "lean_name", "not a name"),
+    ("config", "narrowed", "none"),
+    ("config", "narrowed", [""]),
+    ("result", "failing_part", "middle"),
+    ("result", "parts", {"middle": {}}),
+    ("part", "status", "passes"),
+    ("part", "fails", -1),
+    ("part", "message", None),
 ]
 
 
-@pytest.mark.parametrize(("where", "key", "value"), WRONG_TYPES,
-                         ids=[f"{w}.{k}={v!r}" for w, k, v in WRONG_TYPES])
+@pytest.mark.parametrize(
+    ("where", "key", "value"), WRONG_TYPES, ids=[f"{w}.{k}={v!r}" for w, k, v in WRONG_TYPES]
+)
 def test_invalid_report_with_a_wrong_type(where: str, key: str, value: Any) -> None:
     report = copy.deepcopy(_valid_report())
     _at(report, where)[key] = value
@@ -254,8 +376,12 @@ def test_invalid_report_with_a_wrong_type(where: str, key: str, value: Any) -> N
 # --- docs/reports.md documents exactly the schema ----------------------------------------------
 
 _ROW = re.compile(r"^\| `(?P<key>[a-z_]+)` \| (?P<type>[^|]+?) \| (?P<meaning>[^|]+) \|$")
-_TABLES = {"report field": "report", "config field": "config", "result field": "result",
-           "part field": "part"}
+_TABLES = {
+    "report field": "report",
+    "config field": "config",
+    "result field": "result",
+    "part field": "part",
+}
 
 
 def documented() -> dict[str, dict[str, str]]:

@@ -45,8 +45,11 @@ ALL = [name.rsplit(".", 1)[-1] for name, _, _ in module_checks()]
 
 
 def _summary(results: list[Result]) -> str:
-    return "; ".join(f"{r.lean_name}: {r.status.value} {r.message}" for r in results
-                     if r.status is not Status.HOLDS)
+    return "; ".join(
+        f"{r.lean_name}: {r.status.value} {r.message}"
+        for r in results
+        if r.status is not Status.HOLDS
+    )
 
 
 Args = tuple[F64, F64, F64, F64, F64, F64]
@@ -54,8 +57,10 @@ Args = tuple[F64, F64, F64, F64, F64, F64]
 
 def _args(rng: np.random.Generator, n_in: int, n_hid: int, n_out: int) -> Args:
     """Return `(W1, b1, W2, b2, x, t)` with standard normal entries."""
-    W1, b1, W2, b2, x, t = (rng.standard_normal(s) for s in
-                            ((n_hid, n_in), (n_hid,), (n_out, n_hid), (n_out,), (n_in,), (n_out,)))
+    W1, b1, W2, b2, x, t = (
+        rng.standard_normal(s)
+        for s in ((n_hid, n_in), (n_hid,), (n_out, n_hid), (n_out,), (n_in,), (n_out,))
+    )
     return W1, b1, W2, b2, x, t
 
 
@@ -123,9 +128,16 @@ def test_empty_output_mse_is_nan_and_reported_as_error() -> None:
     grads = e.grads(W1, b1, W2, b2, x, t)
     assert all(np.all(g == 0) for g in grads.values())  # every gradient is 0, as in Lean
 
-    results = {r.lean_name.rsplit(".", 1)[-1]: r for r in run_all(
-        e, EMPTY_OUTPUT, 30, 0,
-        ["mse", "hasFDerivAt_mse", "mseGrad", "grad_b2_mse", "mseGrad_eq_adjoint_fderiv"])}
+    results = {
+        r.lean_name.rsplit(".", 1)[-1]: r
+        for r in run_all(
+            e,
+            EMPTY_OUTPUT,
+            30,
+            0,
+            ["mse", "hasFDerivAt_mse", "mseGrad", "grad_b2_mse", "mseGrad_eq_adjoint_fderiv"],
+        )
+    }
     for name in ("mse", "hasFDerivAt_mse", "grad_b2_mse"):
         r = results[name]
         assert r.status is Status.ERROR, (name, r.status, r.message)
@@ -149,31 +161,38 @@ only when `W` is square: every dimension 3."""
 CAUGHT: list[tuple[type[TorchBackend], Config, list[str], list[str]]] = [
     # (engine, config, predicates that must fail, predicates that must still hold). The full
     # list of predicates that catch each engine is in docs/engines.md.
-    (M.UnmaskedReluBackward, SMALL,
-     ["reluDerivCLM_apply", "grad_b1_mse", "grad_W1_mse"],
-     ["grad_W2_mse", "hasFDerivAt_mlp_wrt_b1"]),
-    (M.DoubledReluBackward, SMALL,
-     ["reluDerivCLM_adjoint_apply", "grad_x_mse"],
-     ["grad_b2_mse"]),
-    (M.MseBackwardNoFactor2, SMALL,
-     ["mseGrad", "mseGrad_eq_adjoint_fderiv", "grad_W2_mse"],
-     ["mse"]),
-    (M.SumReductionMse, SMALL,
-     ["mse", "hasFDerivAt_mse", "grad_b2_mse"],
-     ["mlpVecMat"]),
-    (M.LinearBackwardNotTransposed, SQUARE,
-     ["toVecE_linear_input_deriv_spec_eq_adjoint", "grad_b1_mse", "grad_x_mse"],
-     ["grad_W2_mse", "hasFDerivAt_mlp_wrt_x"]),
+    (
+        M.UnmaskedReluBackward,
+        SMALL,
+        ["reluDerivCLM_apply", "grad_b1_mse", "grad_W1_mse"],
+        ["grad_W2_mse", "hasFDerivAt_mlp_wrt_b1"],
+    ),
+    (M.DoubledReluBackward, SMALL, ["reluDerivCLM_adjoint_apply", "grad_x_mse"], ["grad_b2_mse"]),
+    (
+        M.MseBackwardNoFactor2,
+        SMALL,
+        ["mseGrad", "mseGrad_eq_adjoint_fderiv", "grad_W2_mse"],
+        ["mse"],
+    ),
+    (M.SumReductionMse, SMALL, ["mse", "hasFDerivAt_mse", "grad_b2_mse"], ["mlpVecMat"]),
+    (
+        M.LinearBackwardNotTransposed,
+        SQUARE,
+        ["toVecE_linear_input_deriv_spec_eq_adjoint", "grad_b1_mse", "grad_x_mse"],
+        ["grad_W2_mse", "hasFDerivAt_mlp_wrt_x"],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("engine", "cfg", "fail", "hold"), CAUGHT,
-                         ids=[c[0].__name__ for c in CAUGHT])
+@pytest.mark.parametrize(
+    ("engine", "cfg", "fail", "hold"), CAUGHT, ids=[c[0].__name__ for c in CAUGHT]
+)
 def test_invalid_torch_engine_is_caught(
     engine: type[TorchBackend], cfg: Config, fail: list[str], hold: list[str]
 ) -> None:
-    results = {r.lean_name.rsplit(".", 1)[-1]: r
-               for r in run_all(engine(), cfg, 10, 1729, fail + hold)}
+    results = {
+        r.lean_name.rsplit(".", 1)[-1]: r for r in run_all(engine(), cfg, 10, 1729, fail + hold)
+    }
     for name in fail:
         r = results[name]
         assert r.status is Status.FAILS, (name, r.status, r.message)
@@ -184,8 +203,13 @@ def test_invalid_torch_engine_is_caught(
 
 def test_invalid_linear_backward_on_non_square_layers_is_an_error() -> None:
     # Off the square case autograd itself rejects the wrong gradient's shape: an `error` verdict.
-    results = run_all(M.LinearBackwardNotTransposed(), Config(min_dim=2, max_dim=2), 5, 0,
-                      ["mseGrad_eq_adjoint_fderiv"])
+    results = run_all(
+        M.LinearBackwardNotTransposed(),
+        Config(min_dim=2, max_dim=2),
+        5,
+        0,
+        ["mseGrad_eq_adjoint_fderiv"],
+    )
     (r,) = results
     assert r.status is Status.ERROR
     assert r.message.startswith("torch-float64.grads raised RuntimeError")

@@ -51,10 +51,12 @@ rows about `mse` at points of their own)."""
 GPU = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU in this machine")
 
 
-
 def _summary(results: list[Result]) -> str:
-    return "; ".join(f"{r.lean_name}: {r.status.value} {r.message}" for r in results
-                     if r.status is not Status.HOLDS)
+    return "; ".join(
+        f"{r.lean_name}: {r.status.value} {r.message}"
+        for r in results
+        if r.status is not Status.HOLDS
+    )
 
 
 def _by_name(results: list[Result]) -> dict[str, Result]:
@@ -91,8 +93,18 @@ def test_compiled_holds_on_every_predicate(dtype: str, fresh: None) -> None:
     log = engine.compile_log
     assert log is not None
     # Every method ran compiled code, and the network's functions compiled once, at DIMS.
-    assert set(log.methods) == {"forward", "loss", "grads", "z1", "a1", "mse", "mse_grad",
-                                "relu_vjp", "linear_input_vjp", "jvp"}
+    assert set(log.methods) == {
+        "forward",
+        "loss",
+        "grads",
+        "z1",
+        "a1",
+        "mse",
+        "mse_grad",
+        "relu_vjp",
+        "linear_input_vjp",
+        "jvp",
+    }
     assert {m: log.methods[m].compilations for m in MLP_METHODS} == dict.fromkeys(MLP_METHODS, 1)
     assert all(m.calls > 0 for m in log.methods.values())
 
@@ -116,8 +128,9 @@ def test_compilations_are_reused_across_statements_and_runs(fresh: None) -> None
 def test_compiled_values_are_the_eager_values_at_one_point() -> None:
     # aot_eager runs the same ATen kernels as eager PyTorch, so the results agree to the bit here.
     rng = np.random.default_rng(0)
-    W1, b1, W2, b2, x, t = (rng.standard_normal(s) for s in
-                            ((4, 3), (4,), (2, 4), (2,), (3,), (2,)))
+    W1, b1, W2, b2, x, t = (
+        rng.standard_normal(s) for s in ((4, 3), (4,), (2, 4), (2,), (3,), (2,))
+    )
     compiled, eager = TorchBackend(compile="aot_eager"), TorchBackend()
     assert compiled.loss(W1, b1, W2, b2, x, t) == eager.loss(W1, b1, W2, b2, x, t)
     got, want = compiled.grads(W1, b1, W2, b2, x, t), eager.grads(W1, b1, W2, b2, x, t)
@@ -134,16 +147,23 @@ def test_inductor_holds_on_the_gradient_lemmas(fresh: None) -> None:
     log = engine.compile_log
     assert log is not None and engine.name == "torch-float64-inductor"
     assert {k: m.compilations for k, m in log.methods.items()} == {
-        "forward": 1, "loss": 1, "grads": 1}
+        "forward": 1,
+        "loss": 1,
+        "grads": 1,
+    }
 
 
 # --- Wrong compiled engines are caught ---------------------------------------------------------
 
 
-@pytest.mark.parametrize(("engine", "fail"), [
-    (M.UnmaskedReluBackwardOnly, ["reluDerivCLM_apply", "grad_b1_mse", "grad_W1_mse"]),
-    (M.MseBackwardNoFactor2, ["mseGrad", "grad_W2_mse", "grad_x_mse"]),
-], ids=["UnmaskedReluBackwardOnly", "MseBackwardNoFactor2"])
+@pytest.mark.parametrize(
+    ("engine", "fail"),
+    [
+        (M.UnmaskedReluBackwardOnly, ["reluDerivCLM_apply", "grad_b1_mse", "grad_W1_mse"]),
+        (M.MseBackwardNoFactor2, ["mseGrad", "grad_W2_mse", "grad_x_mse"]),
+    ],
+    ids=["UnmaskedReluBackwardOnly", "MseBackwardNoFactor2"],
+)
 def test_invalid_custom_backward_inside_compiled_graph_is_caught(
     engine: type[TorchBackend], fail: list[str]
 ) -> None:
@@ -166,7 +186,8 @@ def test_invalid_untraceable_custom_function_is_an_error_naming_the_compile() ->
     assert r.status is Status.ERROR
     assert r.message.startswith(
         "torch-float64-aot_eager.grads raised RuntimeError: the call that compiles grads "
-        "(torch.compile, backend 'aot_eager') raised Unsupported: Unsupported custom jvp")
+        "(torch.compile, backend 'aot_eager') raised Unsupported: Unsupported custom jvp"
+    )
 
 
 def test_empty_output_is_reported_not_a_crash() -> None:
@@ -174,11 +195,13 @@ def test_empty_output_is_reported_not_a_crash() -> None:
     # at trace time, so compiling `grads` fails; eager PyTorch returns a NaN loss there. Both are
     # departures from Lean (mse = 0 at n = 0), reported as `error` rows.
     e = TorchBackend(compile="aot_eager")
-    results = _by_name(run_all(e, EMPTY_OUTPUT, 30, 0,
-                               ["mse", "grad_b2_mse", "mseGrad_eq_adjoint_fderiv"]))
+    results = _by_name(
+        run_all(e, EMPTY_OUTPUT, 30, 0, ["mse", "grad_b2_mse", "mseGrad_eq_adjoint_fderiv"])
+    )
     assert results["mse"].status is Status.ERROR
-    assert results["mse"].message == ("torch-float64-aot_eager.loss returned nan; expected a "
-                                      "finite number")
+    assert results["mse"].message == (
+        "torch-float64-aot_eager.loss returned nan; expected a finite number"
+    )
     grad = results["grad_b2_mse"]
     assert grad.status is Status.ERROR
     assert "ZeroDivisionError: float division by zero" in grad.message, grad.message
@@ -198,8 +221,11 @@ def test_invalid_compile_options_are_refused() -> None:
     assert load_backend("torch", "float64", None, "aot_eager").name == "torch-float64-aot_eager"
     with pytest.raises(ValueError, match=r"compile='bogus' is not a torch.compile backend"):
         TorchBackend(compile="bogus")
-    with pytest.raises(ValueError, match=r"--compile applies to --backend torch and jax; "
-                                         r"'reference' cannot be compiled"):
+    with pytest.raises(
+        ValueError,
+        match=r"--compile applies to --backend torch and jax; "
+        r"'reference' cannot be compiled",
+    ):
         load_backend("reference", "float64", None, "default")
     assert "compile='aot_eager', dynamic=True" in repr(TorchBackend(compile="aot_eager"))
 
@@ -209,22 +235,40 @@ def test_cli_refuses_compile_for_an_engine_that_cannot_compile(
 ) -> None:
     assert main(["check", "--backend", "reference", "--compile"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == ("error: --compile applies to --backend torch and jax; 'reference' cannot be "
-                   "compiled by this checker")
+    assert err == (
+        "error: --compile applies to --backend torch and jax; 'reference' cannot be "
+        "compiled by this checker"
+    )
     assert "\n" not in err
 
 
 def test_cli_reports_compile_time_apart(capsys: pytest.CaptureFixture[str], fresh: None) -> None:
-    code = main(["check", "--backend", "torch", "--compile", "aot_eager", "--dims", "2,3,2",
-                 "--examples", "2", "--only", "grad_W1_mse"])
+    code = main(
+        [
+            "check",
+            "--backend",
+            "torch",
+            "--compile",
+            "aot_eager",
+            "--dims",
+            "2,3,2",
+            "--examples",
+            "2",
+            "--only",
+            "grad_W1_mse",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "MlpMse conformance of engine 'torch-float64-aot_eager'" in out
     # One shape: `grads` and `loss` (the row also differences the loss) compile once each.
-    assert re.search(r"\ntorch.compile \(backend 'aot_eager', dynamic=True, fullgraph=True\): "
-                     r"2 compilation\(s\) in \d+\.\ds; \d+ call\(s\) of compiled code in "
-                     r"\d+\.\ds\n  compilations per method: grads 1 \(\d+\.\ds\), "
-                     r"loss 1 \(\d+\.\ds\)\n", out), out
+    assert re.search(
+        r"\ntorch.compile \(backend 'aot_eager', dynamic=True, fullgraph=True\): "
+        r"2 compilation\(s\) in \d+\.\ds; \d+ call\(s\) of compiled code in "
+        r"\d+\.\ds\n  compilations per method: grads 1 \(\d+\.\ds\), "
+        r"loss 1 \(\d+\.\ds\)\n",
+        out,
+    ), out
 
 
 # --- Reduced-precision float32 matmuls (TF32, bfloat16) ----------------------------------------
@@ -245,9 +289,11 @@ def test_float32_matmul_precision_is_recorded_and_stated(float32_precision: None
     e.mse(np.ones(2), np.zeros(2))
     assert e.matmul_precisions == {IEEE, "bf16"}
     note = e.report_notes()[-1]
-    assert note.startswith("float32 matmuls: bf16 and ieee allowed "
-                           "(torch.backends.mkldnn.matmul.fp32_precision) during this run: not "
-                           "float32 arithmetic"), note
+    assert note.startswith(
+        "float32 matmuls: bf16 and ieee allowed "
+        "(torch.backends.mkldnn.matmul.fp32_precision) during this run: not "
+        "float32 arithmetic"
+    ), note
     # float64 is not affected: no note, no suffix.
     assert TorchBackend().name == "torch-float64" and TorchBackend().report_notes() == []
 

@@ -1,5 +1,6 @@
-"""Tests of `spec.traceability.trace`: the table on the real registry, and each `--check` problem on a small
-synthetic registry, manifest and repository (a temporary directory with `tests/` and `docs/`).
+"""Tests of `spec.traceability.trace`: the table on the real registry, and each `--check` problem on
+a small synthetic registry, manifest and repository (a temporary directory with `tests/` and
+`docs/`).
 """
 
 from __future__ import annotations
@@ -28,8 +29,17 @@ TOY_FILE = "Toy/Grad.lean"
 
 
 def decl(name: str, kind: str, line: int, file: str = "NN/Toy.lean") -> LeanDecl:
-    return LeanDecl(name=name, kind=kind, file=file, line=line, section="s",  # type: ignore[arg-type]
-                    hypotheses=(), statement="s", in_module=True, fingerprint=None)
+    return LeanDecl(
+        name=name,
+        kind=kind,  # type: ignore[arg-type]
+        file=file,
+        line=line,
+        section="s",
+        hypotheses=(),
+        statement="s",
+        in_module=True,
+        fingerprint=None,
+    )
 
 
 MSE_GRAD = decl("Proofs.Autograd.mseGrad", "def", 10)
@@ -55,13 +65,18 @@ def write(root: Path, rel: str, text: str) -> None:
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point `python -m spec trace` at a synthetic registry, manifest and repository."""
-    fake = Manifest("lean-dojo/TorchLean", registry.PINNED_COMMIT, "NN/Toy.lean",
-                    {d.name: d for d in DECLS})
+    fake = Manifest(
+        "lean-dojo/TorchLean", registry.PINNED_COMMIT, "NN/Toy.lean", {d.name: d for d in DECLS}
+    )
     monkeypatch.setattr(registry, "manifest", lambda: fake)
-    monkeypatch.setattr(registry, "REGISTRY", {
-        MSE_GRAD.name: Entry(MSE_GRAD, mseGrad),
-        GRAD_W1.name: Entry(GRAD_W1, grad_W1_mse),
-    })
+    monkeypatch.setattr(
+        registry,
+        "REGISTRY",
+        {
+            MSE_GRAD.name: Entry(MSE_GRAD, mseGrad),
+            GRAD_W1.name: Entry(GRAD_W1, grad_W1_mse),
+        },
+    )
     monkeypatch.setattr(trace, "repo_root", lambda: tmp_path)
     write(tmp_path, "tests/test_grads.py", "def test_grad_W1_mse() -> None:\n    pass\n")
     write(tmp_path, "docs/gradients.md", "The gradient `grad_W1_mse` uses `mseGrad y t`.\n")
@@ -106,9 +121,16 @@ def test_check_on_the_real_repository_prints_known_problems_only(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, out, _ = run(["--check"], capsys)
-    prefixes = ("missing mirror: ", "unknown Lean name: ", "kind mismatch: ", "untested ",
-                "unknown Lean name in docs: ", "missing docs: ", "stale docs: ",
-                "trace --check: OK")
+    prefixes = (
+        "missing mirror: ",
+        "unknown Lean name: ",
+        "kind mismatch: ",
+        "untested ",
+        "unknown Lean name in docs: ",
+        "missing docs: ",
+        "stale docs: ",
+        "trace --check: OK",
+    )
     assert all(line.startswith(prefixes) for line in out.splitlines()), out
     assert code == (0 if out.startswith("trace --check: OK") else 1)
 
@@ -139,8 +161,11 @@ def test_check_is_ok_once_mirrored_tested_and_documented(
     world: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     registry.REGISTRY[HAS_MSE.name] = Entry(HAS_MSE, mseGrad)
-    write(world, "tests/test_mse.py",
-          'def test_derivative() -> None:\n    assert "Proofs.Autograd.hasFDerivAt_mse"\n')
+    write(
+        world,
+        "tests/test_mse.py",
+        'def test_derivative() -> None:\n    assert "Proofs.Autograd.hasFDerivAt_mse"\n',
+    )
     assert run(["--write-docs"], capsys)[:2] == (0, "wrote docs/traceability.md (3 declarations)\n")
     code, out, _ = run(["--check"], capsys)
     assert (code, out) == (0, "trace --check: OK (3 declarations, 3 mirrors)\n")
@@ -149,33 +174,50 @@ def test_check_is_ok_once_mirrored_tested_and_documented(
     assert "`tests/test_grads.py::test_grad_W1_mse`" in page and "[gradients](gradients.md)" in page
     write(world, "docs/traceability.md", page.replace("lemma", "theorem", 1))
     code, out, _ = run(["--check"], capsys)
-    assert (code, out) == (1, "stale docs: docs/traceability.md differs from what the registry "
-                              "generates; regenerate it with python -m spec trace --write-docs\n")
+    assert (code, out) == (
+        1,
+        "stale docs: docs/traceability.md differs from what the registry "
+        "generates; regenerate it with python -m spec trace --write-docs\n",
+    )
 
 
 def test_check_flags_a_registry_name_the_manifest_lacks_and_a_kind_mismatch(world: Path) -> None:
     stray = decl("Proofs.Autograd.grad_W3_mse", "lemma", 1)
     wrong_kind = decl(MSE_GRAD.name, "abbrev", 10)
-    reg = {**registry.REGISTRY, stray.name: Entry(stray, grad_W1_mse),
-           MSE_GRAD.name: Entry(wrong_kind, mseGrad)}
+    reg = {
+        **registry.REGISTRY,
+        stray.name: Entry(stray, grad_W1_mse),
+        MSE_GRAD.name: Entry(wrong_kind, mseGrad),
+    }
     found = problems(reg, DECLS, world)
-    assert ("unknown Lean name: the registry mirrors 'Proofs.Autograd.grad_W3_mse', which "
-            "spec/data/manifest.json does not list; fix the name in the mirror's docstring or add the "
-            "declaration to the manifest") in found
-    assert ("kind mismatch: the registry has Proofs.Autograd.mseGrad as a abbrev, the manifest as "
-            "a def; make the kind in the mirror's docstring match the manifest") in found
+    assert (
+        "unknown Lean name: the registry mirrors 'Proofs.Autograd.grad_W3_mse', which "
+        "spec/data/manifest.json does not list; fix the name in the mirror's docstring or add the "
+        "declaration to the manifest"
+    ) in found
+    assert (
+        "kind mismatch: the registry has Proofs.Autograd.mseGrad as a abbrev, the manifest as "
+        "a def; make the kind in the mirror's docstring match the manifest"
+    ) in found
 
 
 def test_check_flags_lean_names_in_docs_that_the_manifest_lacks(world: Path) -> None:
-    write(world, "docs/notes.md", "\n".join([
-        "Known: `Proofs.Autograd.mseGrad`, namespace `Proofs.Autograd`, `VJP[mse t, y]`.",
-        "Unknown dotted: `Proofs.Autograd.grad_W3_mse` and `Spec.dot_mat_linear_adjoint`.",
-        "Unknown shape: `hasFDerivAt_mlp` and `grad_W1_sse`.",
-        "Code words: `numpy.allclose`, `grad_fn`, `W1`, `python -m spec trace`, `Specs.x`.",
-        "```",
-        "`Proofs.Autograd.inside_a_fence` is code, not prose",
-        "```",
-    ]) + "\n")
+    write(
+        world,
+        "docs/notes.md",
+        "\n".join(
+            [
+                "Known: `Proofs.Autograd.mseGrad`, namespace `Proofs.Autograd`, `VJP[mse t, y]`.",
+                "Unknown dotted: `Proofs.Autograd.grad_W3_mse` and `Spec.dot_mat_linear_adjoint`.",
+                "Unknown shape: `hasFDerivAt_mlp` and `grad_W1_sse`.",
+                "Code words: `numpy.allclose`, `grad_fn`, `W1`, `python -m spec trace`, `Specs.x`.",
+                "```",
+                "`Proofs.Autograd.inside_a_fence` is code, not prose",
+                "```",
+            ]
+        )
+        + "\n",
+    )
     found = [p for p in problems(registry.REGISTRY, DECLS, world) if "in docs" in p]
     tail = "which spec/data/manifest.json does not list; correct the name or add it to the manifest"
     assert found == [
@@ -192,43 +234,67 @@ def test_check_flags_lean_names_in_docs_that_the_manifest_lacks(world: Path) -> 
 
 
 def test_scan_tests_by_name_word_and_by_fully_qualified_name(tmp_path: Path) -> None:
-    write(tmp_path, "tests/test_a.py", "\n".join([
-        'NAMES = ["Proofs.Autograd.hasFDerivAt_mse"]',
-        "def test_grad_W1_mse_holds() -> None: ...",
-        "def test_invalid_mseGrad_wrong_scale() -> None: ...",
-        "class TestMore:",
-        "    @staticmethod",
-        "    def test_uses_the_name() -> None:",
-        '        assert "Proofs.Autograd.mseGrad"',
-        "def helper_grad_W1_mse() -> None: ...",
-    ]) + "\n")
-    write(tmp_path, "tests/test_b.py", "\n".join([
-        'TABLE = {"grad_W1_mse": 1}',  # a module-level table of short names: credits the file
-        '@pytest.mark.parametrize("short", ["mseGrad", "not_a_name"])',
-        "def test_holds(short: str) -> None: ...",
-        'def test_other() -> None: assert "a mseGrad in prose" != "hasFDerivAt_mse_x"',
-    ]) + "\n")
+    write(
+        tmp_path,
+        "tests/test_a.py",
+        "\n".join(
+            [
+                'NAMES = ["Proofs.Autograd.hasFDerivAt_mse"]',
+                "def test_grad_W1_mse_holds() -> None: ...",
+                "def test_invalid_mseGrad_wrong_scale() -> None: ...",
+                "class TestMore:",
+                "    @staticmethod",
+                "    def test_uses_the_name() -> None:",
+                '        assert "Proofs.Autograd.mseGrad"',
+                "def helper_grad_W1_mse() -> None: ...",
+            ]
+        )
+        + "\n",
+    )
+    write(
+        tmp_path,
+        "tests/test_b.py",
+        "\n".join(
+            [
+                # a module-level table of short names: credits the file
+                'TABLE = {"grad_W1_mse": 1}',
+                '@pytest.mark.parametrize("short", ["mseGrad", "not_a_name"])',
+                "def test_holds(short: str) -> None: ...",
+                'def test_other() -> None: assert "a mseGrad in prose" != "hasFDerivAt_mse_x"',
+            ]
+        )
+        + "\n",
+    )
     write(tmp_path, "tests/test_trace.py", "def test_grad_W1_mse() -> None: ...\n")  # meta: skipped
     write(tmp_path, "tests/test_broken.py", "def test_(:\n")  # unparsable: skipped
     got = scan_tests(tmp_path, DECLS)
     assert got == {
-        "Proofs.Autograd.mseGrad": ["tests/test_a.py::test_invalid_mseGrad_wrong_scale",
-                                    "tests/test_a.py::TestMore::test_uses_the_name",
-                                    "tests/test_b.py::test_holds"],
-        "Proofs.Autograd.grad_W1_mse": ["tests/test_a.py::test_grad_W1_mse_holds",
-                                        "tests/test_b.py"],
+        "Proofs.Autograd.mseGrad": [
+            "tests/test_a.py::test_invalid_mseGrad_wrong_scale",
+            "tests/test_a.py::TestMore::test_uses_the_name",
+            "tests/test_b.py::test_holds",
+        ],
+        "Proofs.Autograd.grad_W1_mse": [
+            "tests/test_a.py::test_grad_W1_mse_holds",
+            "tests/test_b.py",
+        ],
         "Proofs.Autograd.hasFDerivAt_mse": ["tests/test_a.py"],
     }
 
 
 def test_a_short_name_inside_a_longer_one_is_not_credited(tmp_path: Path) -> None:
     mse = decl("Proofs.Autograd.mse", "def", 5)
-    write(tmp_path, "tests/test_b.py",
-          "def test_grad_W1_mse() -> None: ...\ndef test_mse_and_grad_W1_mse() -> None: ...\n")
+    write(
+        tmp_path,
+        "tests/test_b.py",
+        "def test_grad_W1_mse() -> None: ...\ndef test_mse_and_grad_W1_mse() -> None: ...\n",
+    )
     got = scan_tests(tmp_path, [mse, GRAD_W1])
     assert got["Proofs.Autograd.mse"] == ["tests/test_b.py::test_mse_and_grad_W1_mse"]
-    assert got["Proofs.Autograd.grad_W1_mse"] == ["tests/test_b.py::test_grad_W1_mse",
-                                                  "tests/test_b.py::test_mse_and_grad_W1_mse"]
+    assert got["Proofs.Autograd.grad_W1_mse"] == [
+        "tests/test_b.py::test_grad_W1_mse",
+        "tests/test_b.py::test_mse_and_grad_W1_mse",
+    ]
 
 
 def test_scan_docs_by_leading_name_of_a_code_span(tmp_path: Path) -> None:
@@ -260,23 +326,37 @@ def toy_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     from spec.traceability.lean_source import parse_file
 
     base = parse_file(FIXTURES / "base.lean")
-    decls = {d.name: LeanDecl(name=d.name, kind=d.kind, file=TOY_FILE, line=d.line,  # type: ignore[arg-type]
-                              section="toy", hypotheses=(), statement=d.statement, in_module=True,
-                              fingerprint=d.fingerprint) for d in base.declarations}
+    decls = {
+        d.name: LeanDecl(
+            name=d.name,
+            kind=d.kind,  # type: ignore[arg-type]
+            file=TOY_FILE,
+            line=d.line,
+            section="toy",
+            hypotheses=(),
+            statement=d.statement,
+            in_module=True,
+            fingerprint=d.fingerprint,
+        )
+        for d in base.declarations
+    }
     monkeypatch.setattr(registry, "manifest", lambda: Manifest("r", "c", TOY_FILE, decls))
     monkeypatch.setattr(trace, "_closure", lambda: None)  # a manifest without a closure
     monkeypatch.setattr(trace, "repo_root", lambda: tmp_path)
     return tmp_path
 
 
-@pytest.mark.parametrize(("fixture", "code", "summary"), [
-    ("base.lean", 0, "no drift"),
-    ("comments.lean", 0, "no drift"),
-    ("proof_moved.lean", 0, "12 moved: only benign changes"),  # no proofs in a manifest
-    ("rename.lean", 1, "1 renamed: drift that needs attention"),
-    ("theorem.lean", 0, "1 respelled: only benign changes"),  # `lemma` is `theorem`
-    ("statement.lean", 1, "1 statement changed: drift that needs attention"),
-])
+@pytest.mark.parametrize(
+    ("fixture", "code", "summary"),
+    [
+        ("base.lean", 0, "no drift"),
+        ("comments.lean", 0, "no drift"),
+        ("proof_moved.lean", 0, "12 moved: only benign changes"),  # no proofs in a manifest
+        ("rename.lean", 1, "1 renamed: drift that needs attention"),
+        ("theorem.lean", 0, "1 respelled: only benign changes"),  # `lemma` is `theorem`
+        ("statement.lean", 1, "1 statement changed: drift that needs attention"),
+    ],
+)
 def test_lean_source_drift_exit_codes(
     toy_world: Path, capsys: pytest.CaptureFixture[str], fixture: str, code: int, summary: str
 ) -> None:
@@ -284,8 +364,9 @@ def test_lean_source_drift_exit_codes(
     got, out, _ = run(["--lean-source", path, "--lean-file", TOY_FILE], capsys)
     assert got == code
     lines = out.splitlines()
-    assert lines[0] == (f"drift of {path} against {TOY_FILE} (every declaration: 12 listed, "
-                        "12 parsed)")
+    assert lines[0] == (
+        f"drift of {path} against {TOY_FILE} (every declaration: 12 listed, 12 parsed)"
+    )
     assert lines[1] == summary
 
 
@@ -293,27 +374,41 @@ def test_lean_source_json(toy_world: Path, capsys: pytest.CaptureFixture[str]) -
     code, out, _ = run(["--lean-source", str(FIXTURES / "rename.lean"), "--json"], capsys)
     data = json.loads(out)
     assert code == 1 and data["exit_code"] == 1 and data["lean_file"] == TOY_FILE
-    assert data["note"] == ("no manifest file is named 'rename.lean': compared with Toy/Grad.lean; "
-                            "pass --lean-file to choose another")
+    assert data["note"] == (
+        "no manifest file is named 'rename.lean': compared with Toy/Grad.lean; "
+        "pass --lean-file to choose another"
+    )
     assert [f["category"] for f in data["findings"]] == ["renamed"]
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["--lean-source", "{missing}"],
-     "error: cannot read Lean file {missing}: No such file or directory"),
-    (["--lean-source", "{bad}"],
-     "error: cannot parse {bad}:98: unclosed `(`: no matching `)` before the end of the file "
-     "(truncated file?)"),
-    (["--lean-source", "{good}", "--lean-file", "No/Such.lean"],
-     "error: --lean-file: lean_file 'No/Such.lean' is not a file of the manifest; choose one of: "
-     "Toy/Grad.lean"),
-    (["--results", "{missing}"], "error: cannot read results {missing}: "),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--lean-source", "{missing}"],
+            "error: cannot read Lean file {missing}: No such file or directory",
+        ),
+        (
+            ["--lean-source", "{bad}"],
+            "error: cannot parse {bad}:98: unclosed `(`: no matching `)` before the end of the "
+            "file (truncated file?)",
+        ),
+        (
+            ["--lean-source", "{good}", "--lean-file", "No/Such.lean"],
+            "error: --lean-file: lean_file 'No/Such.lean' is not a file of the manifest; choose "
+            "one of: Toy/Grad.lean",
+        ),
+        (["--results", "{missing}"], "error: cannot read results {missing}: "),
+    ],
+)
 def test_unreadable_inputs_exit_2_with_one_line(
     toy_world: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
-    paths = {"missing": str(toy_world / "nope.lean"), "bad": str(FIXTURES / "truncated_proof.lean"),
-             "good": str(FIXTURES / "base.lean")}
+    paths = {
+        "missing": str(toy_world / "nope.lean"),
+        "bad": str(FIXTURES / "truncated_proof.lean"),
+        "good": str(FIXTURES / "base.lean"),
+    }
     code, out, err = run([a.format(**paths) for a in argv], capsys)
     assert code == 2 and out == ""
     assert err.startswith(message.format(**paths)) and err.count("\n") == 1
@@ -321,10 +416,25 @@ def test_unreadable_inputs_exit_2_with_one_line(
 
 def test_results_add_a_status_column(world: Path, capsys: pytest.CaptureFixture[str]) -> None:
     results = world / "results.json"
-    results.write_text(json.dumps({"backend": "ref", "results": [
-        {"lean_name": GRAD_W1.name, "status": "holds", "examples": 100, "worst_ratio": 0.1,
-         "seconds": 0.5, "subject": "grad", "message": ""},
-    ]}), encoding="utf-8")
+    results.write_text(
+        json.dumps(
+            {
+                "backend": "ref",
+                "results": [
+                    {
+                        "lean_name": GRAD_W1.name,
+                        "status": "holds",
+                        "examples": 100,
+                        "worst_ratio": 0.1,
+                        "seconds": 0.5,
+                        "subject": "grad",
+                        "message": "",
+                    },
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     code, out, _ = run(["--results", str(results)], capsys)
     assert code == 0
     header, _rule, *rows = out.splitlines()

@@ -34,7 +34,11 @@ WITNESS = {"x": np.array([1.0, -2.0])}
 def test_unmet_keeps_everything_and_compares_nothing() -> None:
     v = unmet(NAME, "engine grads", "hx fails: z1 W1 b1 x 0 = 0", **WITNESS)
     assert (v.lean_name, v.status, v.subject, v.message) == (
-        NAME, Status.UNMET, "engine grads", "hx fails: z1 W1 b1 x 0 = 0")
+        NAME,
+        Status.UNMET,
+        "engine grads",
+        "hx fails: z1 W1 b1 x 0 = 0",
+    )
     assert v.comparisons == () and v.worst is None and v.worst_ratio == 0.0
     assert list(v.witness) == ["x"] and v.witness["x"] is WITNESS["x"]
     assert v.describe() == f"{NAME} [engine grads]: unmet: hx fails: z1 W1 b1 x 0 = 0"
@@ -43,14 +47,19 @@ def test_unmet_keeps_everything_and_compares_nothing() -> None:
 def test_error_keeps_everything() -> None:
     v = error(NAME, "engine grads", "grads raised ValueError: no", **WITNESS)
     assert (v.lean_name, v.status, v.subject, v.message) == (
-        NAME, Status.ERROR, "engine grads", "grads raised ValueError: no")
+        NAME,
+        Status.ERROR,
+        "engine grads",
+        "grads raised ValueError: no",
+    )
     assert v.comparisons == () and list(v.witness) == ["x"]
     assert v.describe() == f"{NAME} [engine grads]: error: grads raised ValueError: no"
 
 
 def _cmp(quantity: str, err: float, bound: float = 1.0) -> Comparison:
-    return compare(Quantity(quantity), np.array([err]), np.array([0.0]),
-                   Bound(np.array([bound]), "derived"))
+    return compare(
+        Quantity(quantity), np.array([err]), np.array([0.0]), Bound(np.array([bound]), "derived")
+    )
 
 
 def test_combine_holds_when_every_comparison_does() -> None:
@@ -79,20 +88,34 @@ def test_noted_appends_to_the_message() -> None:
 
 
 def test_describe_of_a_comparison() -> None:
-    c = compare(Quantity("q"), np.array([1.0, 4.0]), np.array([1.0, 1.0]),
-                Bound(np.array([1.0, 2.0]), "γ_2|x|"))
+    c = compare(
+        Quantity("q"),
+        np.array([1.0, 4.0]),
+        np.array([1.0, 1.0]),
+        Bound(np.array([1.0, 2.0]), "γ_2|x|"),
+    )
     assert not c.ok and c.index == (1,) and c.failing == 1 and c.total == 2
-    assert c.describe() == ("q[1]: actual 4.0, expected 1.0, error 3 EXCEEDS bound 2 (ratio 1.5; "
-                            "1 of 2 entries fail; bound: γ_2|x|)")
-    ok = compare(Quantity("q"), np.array([1.5]), np.array([1.0]), Bound(np.array([1.0]), "d"),
-                 ulp_dtype=np.float64)
+    assert c.describe() == (
+        "q[1]: actual 4.0, expected 1.0, error 3 EXCEEDS bound 2 (ratio 1.5; "
+        "1 of 2 entries fail; bound: γ_2|x|)"
+    )
+    ok = compare(
+        Quantity("q"),
+        np.array([1.5]),
+        np.array([1.0]),
+        Bound(np.array([1.0]), "d"),
+        ulp_dtype=np.float64,
+    )
     assert ok.ulps == 0.5 / float(np.spacing(1.0))
-    assert ok.describe() == ("q[0]: actual 1.5, expected 1.0, error 0.5 (2.25e+15 ulp) within "
-                             "bound 1 (ratio 0.5; 0 of 1 entries fail; bound: d)")
+    assert ok.describe() == (
+        "q[0]: actual 1.5, expected 1.0, error 0.5 (2.25e+15 ulp) within "
+        "bound 1 (ratio 0.5; 0 of 1 entries fail; bound: d)"
+    )
     scalar = compare(Quantity("s"), np.float64(3.0), 1.0, Bound(1.0, "d"))
     assert scalar.index == () and scalar.describe() == (
         "s: actual 3.0, expected 1.0, error 2 EXCEEDS bound 1 (ratio 2; 1 of 1 entries fail; "
-        "bound: d)")
+        "bound: d)"
+    )
     empty = compare(Quantity("q"), np.zeros(0), np.zeros(0), Bound(0.0, "d"))
     assert empty.ok and empty.index is None and empty.describe() == "q: nothing to compare (empty)"
 

@@ -212,18 +212,14 @@ class _LinearNotTransposed(torch.autograd.Function):
         ctx.save_for_forward(x, W)
 
     @staticmethod
-    def backward(
-        ctx: Any, g: Tensor
-    ) -> tuple[Tensor, Tensor, Tensor | None]:
+    def backward(ctx: Any, g: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
         x, W = ctx.saved_tensors
         grad_x = W @ g  # BUG: should be W.T @ g (= g @ W)
         grad_W = torch.outer(g, x)
         return grad_x, grad_W, (g if ctx.has_bias else None)
 
     @staticmethod
-    def jvp(
-        ctx: Any, dx: Tensor | None, dW: Tensor | None, db: Tensor | None
-    ) -> Tensor:
+    def jvp(ctx: Any, dx: Tensor | None, dW: Tensor | None, db: Tensor | None) -> Tensor:
         x, W = ctx.saved_tensors
         out = torch.zeros(W.shape[0], dtype=W.dtype, device=W.device)
         if dx is not None:
@@ -257,4 +253,3 @@ MUTANTS: tuple[type[TorchBackend], ...] = (
     LinearBackwardNotTransposed,
 )
 """Every wrong engine of this module."""
-

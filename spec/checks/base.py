@@ -80,8 +80,10 @@ def check(
     def register(fn: Predicate) -> Predicate:
         short = name.rsplit(".", 1)[-1]
         if getattr(fn, "__name__", None) != f"check_{short}":
-            raise LookupError(f"@check({name!r}): name the predicate check_{short}, "
-                              f"not {getattr(fn, '__name__', fn)!r}")
+            raise LookupError(
+                f"@check({name!r}): name the predicate check_{short}, "
+                f"not {getattr(fn, '__name__', fn)!r}"
+            )
         attach_check(name, Check(name, strategy, guarded(name, fn, strategy), subject))
         return fn
 
@@ -132,6 +134,7 @@ def against(
     ulp = None if subject.prec is EXACT else subject.prec.dtype
     if subject.exact_reference:
         return compare(what, actual, exact_expected(), within, ulp_dtype=ulp)
+
     # Two statements may compare the very same arrays (grad_W1_mse and the W1 slice of
     # adjoint_fderiv_comp_apply_one, on one engine gradient at one point): at millions of entries
     # the comparison is worth reusing under the new statement's name, for as long as the

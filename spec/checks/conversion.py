@@ -1,6 +1,5 @@
 """Checks of the banner "Tensor ↔ Mat conversion": `toMatE`, `toMatrix_toMatE`."""
 
-
 import numpy as np
 
 from ..examples import LinearExample
@@ -28,13 +27,20 @@ def check_toMatE(ex: LinearExample, subject: Subject) -> Verdict:
     return combine(
         "Proofs.Autograd.toMatE",
         "spec",
-        [compare_exact(Quantity("toMatE W i j", "Spec.get2 W i j"), M.data.astype(object), entries)],
+        [
+            compare_exact(
+                Quantity("toMatE W i j", "Spec.get2 W i j"), M.data.astype(object), entries
+            )
+        ],
         W=ex.value("W"),
     )
 
 
-@check("Proofs.Autograd.toMatrix_toMatE", linear_layers,
-       "spec: toMatrix (toMatE W) vs tensorToMatrix W, exactly")
+@check(
+    "Proofs.Autograd.toMatrix_toMatE",
+    linear_layers,
+    "spec: toMatrix (toMatE W) vs tensorToMatrix W, exactly",
+)
 def check_toMatrix_toMatE(ex: LinearExample, subject: Subject) -> Verdict:
     """Check `toMatrix (toMatE W) = tensorToMatrix W`, exactly, entry by entry.
 
@@ -45,7 +51,12 @@ def check_toMatrix_toMatE(ex: LinearExample, subject: Subject) -> Verdict:
     return combine(
         "Proofs.Autograd.toMatrix_toMatE",
         "spec",
-        [compare_exact(Quantity("toMatrix (toMatE W)", "tensorToMatrix W"), eq.lhs.data.astype(object),
-                       eq.rhs.data.astype(object))],
+        [
+            compare_exact(
+                Quantity("toMatrix (toMatE W)", "tensorToMatrix W"),
+                eq.lhs.data.astype(object),
+                eq.rhs.data.astype(object),
+            )
+        ],
         W=ex.value("W"),
     )

@@ -33,35 +33,51 @@ class Domain:
 def _vectors(cfg: Config) -> SearchStrategy[Any]:
     from ..strategies import either_kind, vec_examples
 
-    return either_kind(lambda rational: vec_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim,
-                                                     rational=rational), cfg.dtype == "exact")
+    return either_kind(
+        lambda rational: vec_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim, rational=rational),
+        cfg.dtype == "exact",
+    )
 
 
 def _linear_layers(cfg: Config) -> SearchStrategy[Any]:
     from ..strategies import either_kind, linear_examples
 
-    return either_kind(lambda rational: linear_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim,
-                                                        rational=rational), cfg.dtype == "exact")
+    return either_kind(
+        lambda rational: linear_examples(
+            min_dim=cfg.min_dim, max_dim=cfg.max_dim, rational=rational
+        ),
+        cfg.dtype == "exact",
+    )
 
 
 def _mse_points(cfg: Config) -> SearchStrategy[Any]:
     from ..strategies import either_kind, mse_examples
 
-    return either_kind(lambda rational: mse_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim,
-                                                     rational=rational), cfg.dtype == "exact")
+    return either_kind(
+        lambda rational: mse_examples(min_dim=cfg.min_dim, max_dim=cfg.max_dim, rational=rational),
+        cfg.dtype == "exact",
+    )
 
 
 def _mlp_points(cfg: Config) -> SearchStrategy[Any]:
     from ..strategies import mlp_examples_for
 
-    return mlp_examples_for(exact=cfg.dtype == "exact", min_dim=cfg.min_dim, max_dim=cfg.max_dim,
-                            margin=cfg.margin, probes=cfg.probes, fixed_dims=cfg.dims,
-                            dtype="float64" if cfg.dtype == "exact" else cfg.dtype)
+    return mlp_examples_for(
+        exact=cfg.dtype == "exact",
+        min_dim=cfg.min_dim,
+        max_dim=cfg.max_dim,
+        margin=cfg.margin,
+        probes=cfg.probes,
+        fixed_dims=cfg.dims,
+        dtype="float64" if cfg.dtype == "exact" else cfg.dtype,
+    )
 
 
 vectors = Domain("vectors", _vectors)
 linear_layers = Domain("linear layers", _linear_layers)
 mse_points = Domain("mse points", _mse_points)
+
+
 def _mlp_values(ex: Any) -> dict[str, Any]:
     from .network import point_values
 

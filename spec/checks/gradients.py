@@ -86,30 +86,49 @@ def _hidden_check(name: str, method: str, ex: MlpExample, subject: Subject) -> V
     subj = "spec (float64 vs exact)"
     if subject.exact_reference and p.rational is None:
         f64 = forward_bounds(p)
-        comps.append(compare(Quantity(f"spec {method} W1 b1 x, float64", "exact"), value(f64),
-                             truth(), f64.bound(method)))
+        comps.append(
+            compare(
+                Quantity(f"spec {method} W1 b1 x, float64", "exact"),
+                value(f64),
+                truth(),
+                f64.bound(method),
+            )
+        )
     if subject.has(method):
         fb = forward_bounds(p, subject.prec)
         got = subject.hidden(method, p)
-        comps.append(against(subject, Quantity(f"engine {method}", f"spec {method} W1 b1 x",
-                                               engine=True), got, truth, value(fb),
-                             fb.bound(method)))
+        comps.append(
+            against(
+                subject,
+                Quantity(f"engine {method}", f"spec {method} W1 b1 x", engine=True),
+                got,
+                truth,
+                value(fb),
+                fb.bound(method),
+            )
+        )
         subj = f"engine {subject.name} {method}" + ("; spec" if subject.exact_reference else "")
     if not comps:
-        return unmet(name, f"engine {subject.name}", f"the engine has no {method}() and "
-                     f"{why_no_float_check(p)}: nothing to check", **p.witness())
+        return unmet(
+            name,
+            f"engine {subject.name}",
+            f"the engine has no {method}() and {why_no_float_check(p)}: nothing to check",
+            **p.witness(),
+        )
     return combine(name, subj, comps, **p.witness())
 
 
-@check("Proofs.Autograd.z1", mlp_points,
-                  "engine z1 where it has it, else the spec float64 vs exact")
+@check(
+    "Proofs.Autograd.z1", mlp_points, "engine z1 where it has it, else the spec float64 vs exact"
+)
 def check_z1(ex: MlpExample, subject: Subject) -> Verdict:
     """Check the engine's pre-activation against `z1 W1 b1 x`."""
     return _hidden_check("Proofs.Autograd.z1", "z1", ex, subject)
 
 
-@check("Proofs.Autograd.a1", mlp_points,
-                  "engine a1 where it has it, else the spec float64 vs exact")
+@check(
+    "Proofs.Autograd.a1", mlp_points, "engine a1 where it has it, else the spec float64 vs exact"
+)
 def check_a1(ex: MlpExample, subject: Subject) -> Verdict:
     """Check the engine's hidden activation against `a1 W1 b1 x`."""
     return _hidden_check("Proofs.Autograd.a1", "a1", ex, subject)
@@ -126,8 +145,16 @@ def check_y(ex: MlpExample, subject: Subject) -> Verdict:
     def truth() -> Any:
         return y(*exact_args(p)).data
 
-    comps = [against(subject, Quantity("engine forward", "y W1 b1 W2 b2 x", engine=True), got,
-                     truth, fb.y, fb.bound("y"))]
+    comps = [
+        against(
+            subject,
+            Quantity("engine forward", "y W1 b1 W2 b2 x", engine=True),
+            got,
+            truth,
+            fb.y,
+            fb.bound("y"),
+        )
+    ]
     if subject.exact_reference and p.rational is None:
         f64 = forward_bounds(p)
         comps.append(compare(Quantity("spec y, float64", "exact"), f64.y, truth(), f64.bound("y")))
@@ -141,14 +168,22 @@ def _precondition(
         return None
     kink = first_kink(p)
     if kink is not None:
-        return unmet(name, subject, f"hx fails: z1 W1 b1 x {kink} = 0 exactly (a ReLU kink); the "
-                     "lemma says nothing here", **p.witness())
+        return unmet(
+            name,
+            subject,
+            f"hx fails: z1 W1 b1 x {kink} = 0 exactly (a ReLU kink); the lemma says nothing here",
+            **p.witness(),
+        )
     if prec is not EXACT and fb.kink_doubt.any():
         i = int(np.flatnonzero(fb.kink_doubt)[0])
-        return unmet(name, subject, f"z1 {i} = {fb.z1[i]:.3g} is within twice its float64 rounding "
-                     f"bound {fb.d_z1[i]:.3g} of the kink, so correct engines may disagree on its "
-                     "ReLU mask",
-                     **p.witness())
+        return unmet(
+            name,
+            subject,
+            f"z1 {i} = {fb.z1[i]:.3g} is within twice its float64 rounding "
+            f"bound {fb.d_z1[i]:.3g} of the kink, so correct engines may disagree on its "
+            "ReLU mask",
+            **p.witness(),
+        )
     return None
 
 
@@ -186,8 +221,13 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
                 step = fprime.apply(wrap_like(args[idx], s * h))
                 assert isinstance(step, Vec)
                 rem = (mlpVecMat(*moved) - f0) - step
-                comps.append(compare_exact(Quantity(f"spec remainder at step radius/{scale}, probe {j}"),
-                                           rem.data, exact(np.zeros(rem.n))))
+                comps.append(
+                    compare_exact(
+                        Quantity(f"spec remainder at step radius/{scale}, probe {j}"),
+                        rem.data,
+                        exact(np.zeros(rem.n)),
+                    )
+                )
             beyond = _past_first_kink(k, args, fprime, f0, zz, zd, h)
             if beyond is not None:
                 comps.append(beyond)
@@ -222,16 +262,28 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
                 assert isinstance(lin, Vec)
                 rem_x = exact(y1) - exact(y0) - lin.data
                 if exactly:
-                    comps.append(compare_exact(Quantity(where + ", exact engine", engine=True), rem_x,
-                                               exact(np.zeros(rem_x.shape))))
+                    comps.append(
+                        compare_exact(
+                            Quantity(where + ", exact engine", engine=True),
+                            rem_x,
+                            exact(np.zeros(rem_x.shape)),
+                        )
+                    )
                     continue
-                comps.append(compare(remainder, rem_x, exact(np.zeros(rem_x.shape)),
-                                     remainder_bound(fb, f1)))
+                comps.append(
+                    compare(remainder, rem_x, exact(np.zeros(rem_x.shape)), remainder_bound(fb, f1))
+                )
             else:
                 jv, djv = jvp(subject, k, p, fb, mv.base, mv.factor)
                 rem_f = (y1 - y0) - jv
-                comps.append(compare(remainder, rem_f, np.zeros_like(rem_f),
-                                     remainder_bound(fb, f1, (y0, y1, jv, djv), subject.prec)))
+                comps.append(
+                    compare(
+                        remainder,
+                        rem_f,
+                        np.zeros_like(rem_f),
+                        remainder_bound(fb, f1, (y0, y1, jv, djv), subject.prec),
+                    )
+                )
         if len(comps) == compared:
             skipped.append(j)
         if subject.has("jvp"):
@@ -243,10 +295,20 @@ def _check_hasFDerivAt(name: str, k: str, ex: MlpExample, subject: Subject) -> V
                 assert isinstance(out, Vec)
                 return out.data
 
-            comps.append(against(subject, Quantity(f"engine jvp along probe {j}", "the stated derivative", engine=True),
-                                 got, stated, jv, Bound(djv, JVP_DERIVATION)))
-    return noted(combine(name, subj, comps, **p.witness()),
-                 _not_compared("the engine's forward remainder", skipped))
+            comps.append(
+                against(
+                    subject,
+                    Quantity(f"engine jvp along probe {j}", "the stated derivative", engine=True),
+                    got,
+                    stated,
+                    jv,
+                    Bound(djv, JVP_DERIVATION),
+                )
+            )
+    return noted(
+        combine(name, subj, comps, **p.witness()),
+        _not_compared("the engine's forward remainder", skipped),
+    )
 
 
 def _not_compared(what: str, probes: list[int]) -> str:
@@ -255,9 +317,11 @@ def _not_compared(what: str, probes: list[int]) -> str:
     if not probes:
         return ""
     which = ", ".join(str(j) for j in probes)
-    return (f"{what} was not compared along probe {which}: no exact nonzero step there stays "
-            "inside the no-kink region (the point is within a few rounding bounds of a kink, or "
-            "the step underflows)")
+    return (
+        f"{what} was not compared along probe {which}: no exact nonzero step there stays "
+        "inside the no-kink region (the point is within a few rounding bounds of a kink, or "
+        "the step underflows)"
+    )
 
 
 def _past_first_kink(
@@ -285,8 +349,12 @@ def _past_first_kink(
     rem = (mlpVecMat(*moved) - f0) - step
     column_nonzero = any(w != 0 for w in args[2].data[:, i])
     return compare_exact(
-        Quantity(f"spec remainder just past the first kink (unit {i}) is nonzero iff W2[:, {i}] ≠ 0"),
-        np.array(any(v != 0 for v in rem.data)), np.array(column_nonzero))
+        Quantity(
+            f"spec remainder just past the first kink (unit {i}) is nonzero iff W2[:, {i}] ≠ 0"
+        ),
+        np.array(any(v != 0 for v in rem.data)),
+        np.array(column_nonzero),
+    )
 
 
 def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
@@ -313,19 +381,36 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
         rhs_data = rhs.data
         if p.rational is None:  # a rational point has no float64 closed form to certify
             g64 = grad_bounds(p, forward_bounds(p))
-            comps.append(compare(Quantity("float64 closed form", "the statement's right side (exact)"),
-                                 g64.value[k], rhs_data, g64.of(k)))
+            comps.append(
+                compare(
+                    Quantity("float64 closed form", "the statement's right side (exact)"),
+                    g64.value[k],
+                    rhs_data,
+                    g64.of(k),
+                )
+            )
         for j, dirs in enumerate(ex.directions):
             h = wrap_like(args[PARAMS.index(k)], exact(dirs[k]))
             lhs = gprime.apply(fprime.apply(h))
-            comps.append(compare_exact(Quantity("spec D(loss) h", f"⟪h, right side⟫, probe {j}"),
-                                       np.array(lhs, dtype=object),
-                                       np.array(inner(h, rhs), dtype=object)))
+            comps.append(
+                compare_exact(
+                    Quantity("spec D(loss) h", f"⟪h, right side⟫, probe {j}"),
+                    np.array(lhs, dtype=object),
+                    np.array(inner(h, rhs), dtype=object),
+                )
+            )
     # Engine: its reverse-mode gradient equals the closed form ...
     grads = subject.grads(p)
-    comps.append(against(subject, Quantity(f"engine grads[{k!r}]", "the statement's right side", argument=k,
-                                  engine=True), grads[k],
-                         lambda: rhs_data, gb.value[k], gb.of(k)))
+    comps.append(
+        against(
+            subject,
+            Quantity(f"engine grads[{k!r}]", "the statement's right side", argument=k, engine=True),
+            grads[k],
+            lambda: rhs_data,
+            gb.value[k],
+            gb.of(k),
+        )
+    )
     # ... and the closed form's inner product with each probe is the directional derivative of the
     # engine's own loss. Along a step d inside the no-kink region the network is affine,
     # f(p + d) = f(p) + f'(d), so the loss is exactly quadratic:
@@ -347,23 +432,34 @@ def _check_grad(name: str, k: str, ex: MlpExample, subject: Subject) -> Verdict:
         # The direction actually taken is h_eff = d / s (exact: s is a power of two); the sums
         # below are taken over d = factor · base and divided by s once.
         Lp = subject.loss(mv.plus)
-        where = Quantity("engine (L(p + s h) − L(p) − (1/n)‖f'(s h)‖²) / s",
-                         f"⟪right side, h⟫, probe {j}", engine=True)
+        where = Quantity(
+            "engine (L(p + s h) − L(p) − (1/n)‖f'(s h)‖²) / s",
+            f"⟪right side, h⟫, probe {j}",
+            engine=True,
+        )
         if exact_ref:
             # Both sides exactly: the only error left is the engine's in its two losses.
             step_x = wrap_like(args[PARAMS.index(k)], exact(mv.d))
             cd_x = exact_loss_difference(fprime, step_x, Lp, L0, n_o) / q(s)
             products = zip(rhs_data.flat, step_x.data.flat, strict=True)
             lin_x = sum((a * b for a, b in products), Q(0)) / q(s)
-            comps.append(compare(where, np.array(cd_x, dtype=object), np.array(lin_x, dtype=object),
-                                 exact_loss_difference_bound(fp, fb, s)))
+            comps.append(
+                compare(
+                    where,
+                    np.array(cd_x, dtype=object),
+                    np.array(lin_x, dtype=object),
+                    exact_loss_difference_bound(fp, fb, s),
+                )
+            )
             continue
         cd, loss_err = loss_difference(subject, k, p, fb, mv, float(Lp), float(L0), fp)
         cd, loss_err = cd / s, loss_err / s  # s ≤ 1 is a power of two: exact
         lin, bound = gradient_along_step(subject, k, p, fb, mv, s, loss_err)
         comps.append(compare(where, cd, lin, bound))
-    return noted(combine(name, subj, comps, **p.witness()),
-                 _not_compared("the difference of the engine's loss", skipped))
+    return noted(
+        combine(name, subj, comps, **p.witness()),
+        _not_compared("the difference of the engine's loss", skipped),
+    )
 
 
 def survival(probe_bits: int | None, probes: int = 1) -> str:
@@ -371,13 +467,19 @@ def survival(probe_bits: int | None, probes: int = 1) -> str:
     if probe_bits is None:
         return "the directions were not drawn uniformly, so no probability is claimed"
     total = probe_bits * probes
-    return (f"h uniform among N = 2^{probe_bits} integers per entry: a gradient G ≠ ∇L passes "
-            f"{'this probe' if probes == 1 else f'{probes} independent probes'} with probability "
-            f"≤ 2^-{total}, since ⟪∇L − G, h⟫ is a nonzero linear form in h (Schwartz–Zippel)")
+    return (
+        f"h uniform among N = 2^{probe_bits} integers per entry: a gradient G ≠ ∇L passes "
+        f"{'this probe' if probes == 1 else f'{probes} independent probes'} with probability "
+        f"≤ 2^-{total}, since ⟪∇L − G, h⟫ is a nonzero linear form in h (Schwartz–Zippel)"
+    )
 
 
 def _exact_probes(
-    k: str, ex: MlpExample, subject: Subject, args: tuple[Mat, Vec, Mat, Vec, Vec], rhs: Any,
+    k: str,
+    ex: MlpExample,
+    subject: Subject,
+    args: tuple[Mat, Vec, Mat, Vec, Vec],
+    rhs: Any,
     grad: Any,
 ) -> list[Comparison]:
     """For an exact engine: along each probe, the difference of its loss less the quadratic term,
@@ -394,20 +496,39 @@ def _exact_probes(
         h = exact(dirs[k])
         s = exact_step_size(k, args, h)
         mv = take_step(subject, k, p, dirs[k], s)
-        diff = exact_loss_difference(fprime, wrap_like(args[PARAMS.index(k)], exact(mv.d)),
-                                      subject.loss(mv.plus), L0, p.dims[2])
+        diff = exact_loss_difference(
+            fprime,
+            wrap_like(args[PARAMS.index(k)], exact(mv.d)),
+            subject.loss(mv.plus),
+            L0,
+            p.dims[2],
+        )
         cd = np.array(diff / s, dtype=object)
         why = f"exact, s = {s}; {survival(ex.probe_bits)}"
         lin = sum((a * b for a, b in zip(rhs.flat, h.flat, strict=True)), Q(0))
-        comps.append(compare_exact(
-            Quantity("engine (L(p + s h) − L(p)) / s − s(1/n)‖f'(h)‖²",
-                     f"⟪right side, h⟫, probe {j} ({why})", engine=True),
-            cd, np.array(lin, dtype=object)))
+        comps.append(
+            compare_exact(
+                Quantity(
+                    "engine (L(p + s h) − L(p)) / s − s(1/n)‖f'(h)‖²",
+                    f"⟪right side, h⟫, probe {j} ({why})",
+                    engine=True,
+                ),
+                cd,
+                np.array(lin, dtype=object),
+            )
+        )
         own = sum((a * b for a, b in zip(exact(grad).flat, h.flat, strict=True)), Q(0))
-        comps.append(compare_exact(
-            Quantity(f"engine ⟪grads[{k!r}], h⟫",
-                     f"its own (L(p + s h) − L(p)) / s − s(1/n)‖f'(h)‖², probe {j}", engine=True),
-            np.array(own, dtype=object), cd))
+        comps.append(
+            compare_exact(
+                Quantity(
+                    f"engine ⟪grads[{k!r}], h⟫",
+                    f"its own (L(p + s h) − L(p)) / s − s(1/n)‖f'(h)‖², probe {j}",
+                    engine=True,
+                ),
+                np.array(own, dtype=object),
+                cd,
+            )
+        )
     return comps
 
 

@@ -1,7 +1,6 @@
 """Checks of the banner "Linear layer: `vec_mat_mul_spec` corresponds to the adjoint on Euclidean
 vectors": `toVecE_linear_input_deriv_spec_eq_adjoint`."""
 
-
 import numpy as np
 
 from ..examples import LinearExample
@@ -39,31 +38,58 @@ def check_toVecE_linear_input_deriv_spec_eq_adjoint(ex: LinearExample, subject: 
     closed = matCLM(tensorToMatrix(W)).adjoint().apply(toVecE(d))
     assert isinstance(closed, Vec)
     comps: list[Comparison] = [
-        compare_exact(Quantity("toVecE (linearInputDerivSpec W δ)", "(matCLM W)† δ (Hilbert adjoint)"), lhs,
-                      rhs.data),
-        compare_exact(Quantity("(matCLM W)† δ: closed form Wᵀδ", "Hilbert adjoint"), closed.data, rhs.data),
+        compare_exact(
+            Quantity("toVecE (linearInputDerivSpec W δ)", "(matCLM W)† δ (Hilbert adjoint)"),
+            lhs,
+            rhs.data,
+        ),
+        compare_exact(
+            Quantity("(matCLM W)† δ: closed form Wᵀδ", "Hilbert adjoint"), closed.data, rhs.data
+        ),
     ]
     subj = "spec"
     if subject.has("linear_input_vjp"):
         m, n = ex.W.shape
         got = subject.array("linear_input_vjp", (n,), ex.value("W"), ex.value("delta"))
-        comps.append(against(subject, Quantity("engine linear_input_vjp(W, δ)", "Wᵀδ", engine=True),
-                             got, lambda: rhs.data, ex.W.T @ ex.delta if m else np.zeros(n),
-                             linear_input_vjp_bound(ex.W, ex.delta, subject.prec)))
-        pairing = adjoint_pairing_bound(ex.W, ex.delta, ex.u, subject.prec,
-                                        exactly=subject.exact_reference)
+        comps.append(
+            against(
+                subject,
+                Quantity("engine linear_input_vjp(W, δ)", "Wᵀδ", engine=True),
+                got,
+                lambda: rhs.data,
+                ex.W.T @ ex.delta if m else np.zeros(n),
+                linear_input_vjp_bound(ex.W, ex.delta, subject.prec),
+            )
+        )
+        pairing = adjoint_pairing_bound(
+            ex.W, ex.delta, ex.u, subject.prec, exactly=subject.exact_reference
+        )
         if subject.exact_reference:
             u_x = exact(ex.value("u"))
             Wu_x = tensorToMatrix(W).data @ u_x if n else exact(np.zeros(m))
             lhs_x = sum((a * b for a, b in zip(Wu_x, d.data, strict=True)), Q(0))
             rhs_x = sum((a * b for a, b in zip(u_x, exact(got), strict=True)), Q(0))
-            comps.append(compare(Quantity("engine ⟪W u, δ⟫",
-                                          "⟪u, linear_input_vjp(W, δ)⟫, summed exactly", engine=True),
-                                 np.array(lhs_x, dtype=object), np.array(rhs_x, dtype=object),
-                                 pairing))
+            comps.append(
+                compare(
+                    Quantity(
+                        "engine ⟪W u, δ⟫",
+                        "⟪u, linear_input_vjp(W, δ)⟫, summed exactly",
+                        engine=True,
+                    ),
+                    np.array(lhs_x, dtype=object),
+                    np.array(rhs_x, dtype=object),
+                    pairing,
+                )
+            )
             return combine(name, f"spec; engine {subject.name}", comps, **ex.witness())
         Wu = ex.W @ ex.u if n else np.zeros(m)
-        comps.append(compare(Quantity("engine ⟪W u, δ⟫", "⟪u, linear_input_vjp(W, δ)⟫", engine=True),
-                             float(Wu @ ex.delta), float(ex.u @ got), pairing))
+        comps.append(
+            compare(
+                Quantity("engine ⟪W u, δ⟫", "⟪u, linear_input_vjp(W, δ)⟫", engine=True),
+                float(Wu @ ex.delta),
+                float(ex.u @ got),
+                pairing,
+            )
+        )
         subj = f"spec; engine {subject.name}"
     return combine(name, subj, comps, **ex.witness())

@@ -49,11 +49,23 @@ def mse_point(y: NDArray[Any], t: NDArray[Any]) -> MlpPoint:
     """
     n = y.shape[0]
     if y.dtype == object or t.dtype == object:  # exact values: a rational point
-        return rational_point({"W1": np.zeros((1, 1)), "b1": np.array([-1.0]),
-                               "W2": np.zeros((n, 1)), "b2": y, "x": np.zeros(1), "t": t})
+        return rational_point(
+            {
+                "W1": np.zeros((1, 1)),
+                "b1": np.array([-1.0]),
+                "W2": np.zeros((n, 1)),
+                "b2": y,
+                "x": np.zeros(1),
+                "t": t,
+            }
+        )
     return MlpPoint(
-        W1=np.zeros((1, 1)), b1=np.array([-1.0]), W2=np.zeros((n, 1)), b2=y.astype(np.float64),
-        x=np.zeros(1), t=t.astype(np.float64),
+        W1=np.zeros((1, 1)),
+        b1=np.array([-1.0]),
+        W2=np.zeros((n, 1)),
+        b2=y.astype(np.float64),
+        x=np.zeros(1),
+        t=t.astype(np.float64),
     )
 
 
@@ -65,26 +77,45 @@ def mse_point(y: NDArray[Any], t: NDArray[Any]) -> MlpPoint:
 def check_affineMat(ex: MlpExample, subject: Subject) -> Verdict:
     """Check the engine's first affine layer (`z1 = affineMat W1 b1 x`) against the spec's."""
     p = ex.point
+
     def truth() -> Any:
-        return affineMat(Mat(exact(p.value("W1"))), Vec(exact(p.value("b1"))),
-                         Vec(exact(p.value("x")))).data
+        return affineMat(
+            Mat(exact(p.value("W1"))), Vec(exact(p.value("b1"))), Vec(exact(p.value("x")))
+        ).data
 
     comps: list[Comparison] = []
     subj = "spec (float64 vs exact)"
     if subject.exact_reference and p.rational is None:
         f64 = forward_bounds(p)
-        comps.append(compare(Quantity("spec affineMat W1 b1 x, float64", "exact"), f64.z1, truth(),
-                             f64.bound("z1")))
+        comps.append(
+            compare(
+                Quantity("spec affineMat W1 b1 x, float64", "exact"),
+                f64.z1,
+                truth(),
+                f64.bound("z1"),
+            )
+        )
     if subject.has("z1"):
         fb = forward_bounds(p, subject.prec)
         got = subject.hidden("z1", p)
-        comps.append(against(subject, Quantity("engine z1", "affineMat W1 b1 x", engine=True), got,
-                             truth, fb.z1, fb.bound("z1")))
+        comps.append(
+            against(
+                subject,
+                Quantity("engine z1", "affineMat W1 b1 x", engine=True),
+                got,
+                truth,
+                fb.z1,
+                fb.bound("z1"),
+            )
+        )
         subj = f"engine {subject.name} z1"
     if not comps:
-        return unmet("Proofs.Autograd.affineMat", f"engine {subject.name}",
-                     "the engine has no z1() "
-                     f"and {why_no_float_check(p)}: nothing to check", **p.witness())
+        return unmet(
+            "Proofs.Autograd.affineMat",
+            f"engine {subject.name}",
+            f"the engine has no z1() and {why_no_float_check(p)}: nothing to check",
+            **p.witness(),
+        )
     return combine("Proofs.Autograd.affineMat", subj, comps, **p.witness())
 
 
@@ -105,8 +136,16 @@ def check_mlpVecMat(ex: MlpExample, subject: Subject) -> Verdict:
     return combine(
         "Proofs.Autograd.mlpVecMat",
         f"engine {subject.name} forward",
-        [against(subject, Quantity("engine forward", "mlpVecMat W1 b1 W2 b2 x", engine=True), got,
-                 truth, fb.y, fb.bound("y"))],
+        [
+            against(
+                subject,
+                Quantity("engine forward", "mlpVecMat W1 b1 W2 b2 x", engine=True),
+                got,
+                truth,
+                fb.y,
+                fb.bound("y"),
+            )
+        ],
         **p.witness(),
     )
 
@@ -128,8 +167,16 @@ def check_mse(ex: MlpExample, subject: Subject) -> Verdict:
     def truth() -> Any:
         return np.array(mse(t, truth_y()), dtype=object)
 
-    comps = [against(subject, Quantity("engine loss", "mse t (mlpVecMat W1 b1 W2 b2 x)", engine=True),
-                     subject.loss(p), truth, fb.loss, fb.bound("loss"))]
+    comps = [
+        against(
+            subject,
+            Quantity("engine loss", "mse t (mlpVecMat W1 b1 W2 b2 x)", engine=True),
+            subject.loss(p),
+            truth,
+            fb.loss,
+            fb.bound("loss"),
+        )
+    ]
     if subject.has("mse"):
         if subject.prec is EXACT:  # the exact output and target, rational or not
             q = mse_point(fraction_array(truth_y().data), fraction_array(p.value("t")))
@@ -137,10 +184,16 @@ def check_mse(ex: MlpExample, subject: Subject) -> Verdict:
             q = mse_point(subject.prec.round(fb.y), p.t)  # inputs the engine's format holds exactly
         fq = forward_bounds(q, subject.prec)
         y_q, t_q = q.value("b2"), q.value("t")
-        comps.append(against(subject, Quantity("engine mse(y, t)", "mse t y", engine=True),
-                             subject.scalar("mse", y_q, t_q),
-                             lambda: np.array(mse(Vec(exact(t_q)), Vec(exact(y_q))), dtype=object),
-                             fq.loss, fq.bound("loss")))
+        comps.append(
+            against(
+                subject,
+                Quantity("engine mse(y, t)", "mse t y", engine=True),
+                subject.scalar("mse", y_q, t_q),
+                lambda: np.array(mse(Vec(exact(t_q)), Vec(exact(y_q))), dtype=object),
+                fq.loss,
+                fq.bound("loss"),
+            )
+        )
     return combine("Proofs.Autograd.mse", f"engine {subject.name} loss", comps, **p.witness())
 
 
@@ -157,18 +210,37 @@ def check_mseGrad(ex: MseExample, subject: Subject) -> Verdict:
     subj = "spec (float64 vs exact)"
     if ex.rational is None:  # a rational example has no float64 value to certify
         f64 = forward_bounds(q)
-        comps.append(compare(Quantity("spec mseGrad y t, float64", "exact"),
-                             mseGrad(Vec(ex.y), Vec(ex.t)).data, truth, f64.bound("g")))
+        comps.append(
+            compare(
+                Quantity("spec mseGrad y t, float64", "exact"),
+                mseGrad(Vec(ex.y), Vec(ex.t)).data,
+                truth,
+                f64.bound("g"),
+            )
+        )
     if subject.has("mse_grad"):
         fq = forward_bounds(q, subject.prec)
         got = subject.array("mse_grad", ex.y.shape, ex.value("y"), ex.value("t"))
-        comps.append(against(subject, Quantity("engine mse_grad(y, t)", "mseGrad y t", engine=True),
-                             got, lambda: truth, fq.g, fq.bound("g")))
+        comps.append(
+            against(
+                subject,
+                Quantity("engine mse_grad(y, t)", "mseGrad y t", engine=True),
+                got,
+                lambda: truth,
+                fq.g,
+                fq.bound("g"),
+            )
+        )
         subj = f"engine {subject.name} mse_grad" + ("; spec" if ex.rational is None else "")
     if not comps:
-        return unmet("Proofs.Autograd.mseGrad", f"engine {subject.name}", "the engine has no "
-                     "mse_grad() and a rational example has no float64 value: nothing to check",
-                     y=ex.value("y"), t=ex.value("t"))
+        return unmet(
+            "Proofs.Autograd.mseGrad",
+            f"engine {subject.name}",
+            "the engine has no "
+            "mse_grad() and a rational example has no float64 value: nothing to check",
+            y=ex.value("y"),
+            t=ex.value("t"),
+        )
     return combine("Proofs.Autograd.mseGrad", subj, comps, y=ex.value("y"), t=ex.value("t"))
 
 
@@ -198,8 +270,13 @@ def check_hasFDerivAt_mse(ex: MseExample, subject: Subject) -> Verdict:
         hk = h.smul(Q(1, 2**k))
         rem = mse(t, y + hk) - mse(t, y) - D.apply(hk)  # type: ignore[operator]
         quad = real_inv(Q(n)) * hk.norm_sq()
-        comps.append(compare_exact(Quantity(f"spec remainder at step h/2^{k}", "(1/n)‖h‖²"),
-                                   np.array(rem, dtype=object), np.array(quad, dtype=object)))
+        comps.append(
+            compare_exact(
+                Quantity(f"spec remainder at step h/2^{k}", "(1/n)‖h‖²"),
+                np.array(rem, dtype=object),
+                np.array(quad, dtype=object),
+            )
+        )
     # On the engine: y + d must be exact in its format for the remainder to be the remainder at d
     # (an exact engine steps by h itself).
     if subject.prec is EXACT:
@@ -219,9 +296,14 @@ def check_hasFDerivAt_mse(ex: MseExample, subject: Subject) -> Verdict:
         lin_x = hasFDerivAt_mse(t, y).apply(dx)
         rem_x = q(L1x) - q(L0x) - lin_x
         quad_x = real_inv(Q(n)) * dx.norm_sq()
-        comps.append(compare(Quantity("engine loss remainder at step h", "(1/n)‖h‖²", engine=True),
-                             np.array(rem_x, dtype=object), np.array(quad_x, dtype=object),
-                             mse_remainder_bound(f0, f1, None, subject.prec)))
+        comps.append(
+            compare(
+                Quantity("engine loss remainder at step h", "(1/n)‖h‖²", engine=True),
+                np.array(rem_x, dtype=object),
+                np.array(quad_x, dtype=object),
+                mse_remainder_bound(f0, f1, None, subject.prec),
+            )
+        )
         return combine(name, f"spec; engine {subject.name} loss", comps, **ex.witness())
     r = ex.y - ex.t
     c = 2.0 / n if n else 0.0
@@ -229,9 +311,14 @@ def check_hasFDerivAt_mse(ex: MseExample, subject: Subject) -> Verdict:
     lin = c * float(r @ d) if n else 0.0
     quad_f = inv * float(d @ d) if n else 0.0
     rem_f = (L1 - L0) - lin
-    comps.append(compare(Quantity("engine loss remainder at step h", "(1/n)‖h‖²", engine=True),
-                         rem_f, quad_f,
-                         mse_remainder_bound(f0, f1, (r, d, L0, L1, lin), subject.prec)))
+    comps.append(
+        compare(
+            Quantity("engine loss remainder at step h", "(1/n)‖h‖²", engine=True),
+            rem_f,
+            quad_f,
+            mse_remainder_bound(f0, f1, (r, d, L0, L1, lin), subject.prec),
+        )
+    )
     return combine(name, f"spec; engine {subject.name} loss", comps, **ex.witness())
 
 
@@ -260,15 +347,26 @@ def check_mseGrad_eq_adjoint_fderiv(ex: MseExample, subject: Subject) -> Verdict
     assert isinstance(closed, Vec) and isinstance(from_def, Vec)
     comps: list[Comparison] = [
         compare_exact(Quantity("VJP[mse t, y] 1 (closed form)", "mseGrad y t"), closed.data, want),
-        compare_exact(Quantity("VJP[mse t, y] 1 (Hilbert adjoint)", "mseGrad y t"), from_def.data, want),
+        compare_exact(
+            Quantity("VJP[mse t, y] 1 (Hilbert adjoint)", "mseGrad y t"), from_def.data, want
+        ),
     ]
     q = mse_point(ex.value("y"), ex.value("t"))
     fq = forward_bounds(q, subject.prec)
     got = subject.grads(q)["b2"]
-    comps.append(against(subject, Quantity("engine VJP of mse t at y (b2 gradient)", "mseGrad y t",
-                                           engine=True), got, lambda: want, fq.g, fq.bound("g")))
-    return combine(name, f"spec; engine {subject.name} grads", comps, t=ex.value("t"),
-                   y=ex.value("y"))
+    comps.append(
+        against(
+            subject,
+            Quantity("engine VJP of mse t at y (b2 gradient)", "mseGrad y t", engine=True),
+            got,
+            lambda: want,
+            fq.g,
+            fq.bound("g"),
+        )
+    )
+    return combine(
+        name, f"spec; engine {subject.name} grads", comps, t=ex.value("t"), y=ex.value("y")
+    )
 
 
 @check(
@@ -306,9 +404,15 @@ def check_adjoint_fderiv_comp_apply_one(ex: MlpExample, subject: Subject) -> Ver
             for j, dirs in enumerate(ex.directions):
                 h = _wrap(E[k], exact(dirs[k]))
                 lhs = gprime.apply(fprime.apply(h))
-                comps.append(compare_exact(
-                    Quantity("spec (g' ∘ f') h", f"⟪h, f'† (g'† 1)⟫, f = slice in {k}, probe {j}"),
-                    np.array(lhs, dtype=object), np.array(inner(h, r), dtype=object)))
+                comps.append(
+                    compare_exact(
+                        Quantity(
+                            "spec (g' ∘ f') h", f"⟪h, f'† (g'† 1)⟫, f = slice in {k}, probe {j}"
+                        ),
+                        np.array(lhs, dtype=object),
+                        np.array(inner(h, r), dtype=object),
+                    )
+                )
     fb = forward_bounds(p, subject.prec)
     grads = subject.grads(p)
     gb = grad_bounds(p, fb, subject.prec)
@@ -316,12 +420,18 @@ def check_adjoint_fderiv_comp_apply_one(ex: MlpExample, subject: Subject) -> Ver
     # so only the W2 and b2 gradients (which need no hypothesis) are compared on the engine.
     doubt = subject.prec is not EXACT and bool(fb.kink_doubt.any())
     for k in wrt if not doubt else ["W2", "b2"]:
-        comps.append(against(subject, Quantity(f"engine gradient in {k}", "f'† (g'† 1)", argument=k,
-                                               engine=True), grads[k],
-                             functools.partial(rhs.__getitem__, k), gb.value[k], gb.of(k)))
+        comps.append(
+            against(
+                subject,
+                Quantity(f"engine gradient in {k}", "f'† (g'† 1)", argument=k, engine=True),
+                grads[k],
+                functools.partial(rhs.__getitem__, k),
+                gb.value[k],
+                gb.of(k),
+            )
+        )
     return combine(name, f"spec; engine {subject.name} grads", comps, **p.witness())
 
 
 def _wrap(like: Any, data: Any) -> Elem:
     return Mat(data) if like.ndim == 2 else Vec(data)
-

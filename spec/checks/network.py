@@ -102,8 +102,6 @@ def first_kink(p: MlpPoint) -> int | None:
     return None
 
 
-
-
 def point_values(p: MlpPoint) -> dict[str, Any]:
     """Return the spec's float64 values at an MLP point, for a counterexample: `z1`, the mask
     `relu'(z1)`, `a1`, `y`, `g = mseGrad y t`, `v = W2ᵀ g`, `delta = relu'(z1) ⊙ v`, the loss, and
@@ -111,6 +109,14 @@ def point_values(p: MlpPoint) -> dict[str, Any]:
     fb = forward_bounds(p)
     gb = grad_bounds(p, fb)
     v = p.W2.T @ fb.g if p.dims[2] else np.zeros(p.dims[1])
-    return {"z1": fb.z1, "mask": fb.mask, "a1": fb.a1, "y": fb.y, "g": fb.g, "v": v,
-            "delta": gb.value["b1"], "loss": fb.loss,
-            "rhs": {k: np.asarray(val, dtype=np.float64) for k, val in gb.value.items()}}
+    return {
+        "z1": fb.z1,
+        "mask": fb.mask,
+        "a1": fb.a1,
+        "y": fb.y,
+        "g": fb.g,
+        "v": v,
+        "delta": gb.value["b1"],
+        "loss": fb.loss,
+        "rhs": {k: np.asarray(val, dtype=np.float64) for k, val in gb.value.items()},
+    }

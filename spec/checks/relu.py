@@ -16,7 +16,11 @@ from ..verdict import Comparison, Quantity, Verdict, combine, compare, compare_e
 from .base import check, exact
 from .domains import vectors
 
-__all__ = ["check_reluDerivCLM_apply", "check_reluDerivCLM_inner", "check_reluDerivCLM_adjoint_apply"]
+__all__ = [
+    "check_reluDerivCLM_apply",
+    "check_reluDerivCLM_inner",
+    "check_reluDerivCLM_adjoint_apply",
+]
 
 
 def _data(v: object) -> Any:
@@ -52,8 +56,14 @@ def check_reluDerivCLM_apply(ex: VecExample, subject: Subject) -> Verdict:
     subj = "spec"
     if subject.has("relu_vjp"):
         got = subject.array("relu_vjp", ex.x.shape, ex.value("x"), ex.value("dx"))
-        comps.append(compare(Quantity("engine relu_vjp(x, dx)", "dx i * relu'(x i)", engine=True), got, rhs,
-                             Bound.zero("exact: a product by 0 or 1")))
+        comps.append(
+            compare(
+                Quantity("engine relu_vjp(x, dx)", "dx i * relu'(x i)", engine=True),
+                got,
+                rhs,
+                Bound.zero("exact: a product by 0 or 1"),
+            )
+        )
         subj = f"spec; engine {subject.name}"
     return combine(name, subj, comps, x=ex.value("x"), dx=ex.value("dx"))
 
@@ -68,8 +78,13 @@ def check_reluDerivCLM_inner(ex: VecExample, subject: Subject) -> Verdict:
     name = "Proofs.Autograd.reluDerivCLM_inner"
     x, dx, d = Vec(exact(ex.value("x"))), Vec(exact(ex.value("dx"))), Vec(exact(ex.value("delta")))
     eq = reluDerivCLM_inner(x, dx, d)
-    comps = [compare_exact(Quantity("⟪R_x dx, δ⟫", "⟪dx, R_x δ⟫"), np.array(eq.lhs, dtype=object),
-                           np.array(eq.rhs, dtype=object))]
+    comps = [
+        compare_exact(
+            Quantity("⟪R_x dx, δ⟫", "⟪dx, R_x δ⟫"),
+            np.array(eq.lhs, dtype=object),
+            np.array(eq.rhs, dtype=object),
+        )
+    ]
     subj = "spec"
     if subject.has("relu_vjp"):
         n = ex.x.shape
@@ -77,13 +92,22 @@ def check_reluDerivCLM_inner(ex: VecExample, subject: Subject) -> Verdict:
         b = subject.array("relu_vjp", n, ex.value("x"), ex.value("delta"))
         # Summed exactly, both sides add the same products dx_i·relu'(x_i)·δ_i when the engine's
         # backward multiplies by 0 or 1 (exact in floating point): the bound is 0.
-        lhs_e = np.array(sum((u * v for u, v in zip(exact(a), d.data, strict=True)), Q(0)),
-                         dtype=object)
-        rhs_e = np.array(sum((u * v for u, v in zip(dx.data, exact(b), strict=True)), Q(0)),
-                         dtype=object)
-        comps.append(compare(Quantity("engine ⟪V dx, δ⟫", "⟪dx, V δ⟫, V = relu_vjp x, summed exactly",
-                                      engine=True), lhs_e, rhs_e,
-                             Bound.zero("exact: the same exact products on both sides")))
+        lhs_e = np.array(
+            sum((u * v for u, v in zip(exact(a), d.data, strict=True)), Q(0)), dtype=object
+        )
+        rhs_e = np.array(
+            sum((u * v for u, v in zip(dx.data, exact(b), strict=True)), Q(0)), dtype=object
+        )
+        comps.append(
+            compare(
+                Quantity(
+                    "engine ⟪V dx, δ⟫", "⟪dx, V δ⟫, V = relu_vjp x, summed exactly", engine=True
+                ),
+                lhs_e,
+                rhs_e,
+                Bound.zero("exact: the same exact products on both sides"),
+            )
+        )
         subj = f"spec; engine {subject.name}"
     return combine(name, subj, comps, **ex.witness())
 
@@ -106,13 +130,22 @@ def check_reluDerivCLM_adjoint_apply(ex: VecExample, subject: Subject) -> Verdic
     comps = [
         compare_exact(Quantity("(R_x)† δ (Hilbert adjoint)", "R_x δ"), eq.lhs.data, forward),
         # The closed form the building block offers, which the gradient mirrors use, too.
-        compare_exact(Quantity("(R_x)† δ (closed form)", "R_x δ"),
-                      _data(reluDerivCLM(x).adjoint().apply(d)), forward),
+        compare_exact(
+            Quantity("(R_x)† δ (closed form)", "R_x δ"),
+            _data(reluDerivCLM(x).adjoint().apply(d)),
+            forward,
+        ),
     ]
     subj = "spec"
     if subject.has("relu_vjp"):
         got = subject.array("relu_vjp", ex.x.shape, ex.value("x"), ex.value("delta"))
-        comps.append(compare(Quantity("engine relu_vjp(x, δ)", "R_x δ", engine=True), got, forward,
-                             Bound.zero("exact: a product by 0 or 1")))
+        comps.append(
+            compare(
+                Quantity("engine relu_vjp(x, δ)", "R_x δ", engine=True),
+                got,
+                forward,
+                Bound.zero("exact: a product by 0 or 1"),
+            )
+        )
         subj = f"spec; engine {subject.name}"
     return combine(name, subj, comps, x=ex.value("x"), delta=ex.value("delta"))

@@ -83,8 +83,10 @@ def vecMatMulSpec(v: Tensor, A: Tensor) -> Tensor:
     m, n = A.shape
     if v.shape != (m,):
         raise ValueError(f"vecMatMulSpec: v has shape {v.shape}, A has {m} rows")
-    acc = np.zeros(n, dtype=A.data.dtype) if A.data.dtype != object else np.array(
-        [_zero(A.data)] * n, dtype=object
+    acc = (
+        np.zeros(n, dtype=A.data.dtype)
+        if A.data.dtype != object
+        else np.array([_zero(A.data)] * n, dtype=object)
     )
     for i in range(m):
         acc = acc + v.data[i] * A.data[i]

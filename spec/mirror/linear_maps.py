@@ -116,11 +116,21 @@ class CLM(ABC):
         adjoint = self.adjoint()
 
         def back() -> CLM:
-            return FunCLM(f"{c} • ({adjoint!r})", self.codomain, self.domain,
-                          lambda v: _scale(c, adjoint.apply(v)), lambda: fwd)
+            return FunCLM(
+                f"{c} • ({adjoint!r})",
+                self.codomain,
+                self.domain,
+                lambda v: _scale(c, adjoint.apply(v)),
+                lambda: fwd,
+            )
 
-        fwd = FunCLM(f"{c} • ({self!r})", self.domain, self.codomain,
-                     lambda u: _scale(c, self.apply(u)), back)
+        fwd = FunCLM(
+            f"{c} • ({self!r})",
+            self.domain,
+            self.codomain,
+            lambda u: _scale(c, self.apply(u)),
+            back,
+        )
         return fwd
 
     def check_domain(self, u: Elem) -> None:

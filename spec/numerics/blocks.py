@@ -104,8 +104,9 @@ class OuterSum:
         m, n = self.shape
         for a, b in self.terms:
             if a.shape != (m,) or b.shape != (n,):
-                raise ValueError(f"OuterSum: term of shapes {a.shape} ⊗ {b.shape}; expected "
-                                 f"({m},) ⊗ ({n},)")
+                raise ValueError(
+                    f"OuterSum: term of shapes {a.shape} ⊗ {b.shape}; expected ({m},) ⊗ ({n},)"
+                )
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -140,8 +141,10 @@ class OuterSum:
 
     def __getitem__(self, idx: Any) -> Any:
         """One entry `M[i, j]` (a float, evaluated alone); any other index materialises."""
-        if isinstance(idx, tuple) and len(idx) == 2 and all(
-            isinstance(i, (int, np.integer)) for i in idx
+        if (
+            isinstance(idx, tuple)
+            and len(idx) == 2
+            and all(isinstance(i, (int, np.integer)) for i in idx)
         ):
             m, n = self.shape
             i, j = int(idx[0]), int(idx[1])

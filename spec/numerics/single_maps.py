@@ -37,7 +37,9 @@ def adjoint_pairing_bound(W: F64, delta: F64, u: F64, prec: Precision, exactly: 
 
 
 def mse_remainder_bound(
-    f0: ForwardBounds, f1: ForwardBounds, computed: tuple[F64, F64, float, float, float] | None,
+    f0: ForwardBounds,
+    f1: ForwardBounds,
+    computed: tuple[F64, F64, float, float, float] | None,
     prec: Precision,
 ) -> Bound:
     """Return the bound on the engine's remainder `L(y + d) − L(y) − (2/n)⟪y − t, d⟫` of the loss
@@ -51,17 +53,23 @@ def mse_remainder_bound(
     the magnitudes.
     """
     if computed is None:
-        return Bound(SLACK * (f0.d_loss + f1.d_loss),
-                     "Δloss(y + h) + Δloss(y); the remainder measured exactly")
+        return Bound(
+            SLACK * (f0.d_loss + f1.d_loss),
+            "Δloss(y + h) + Δloss(y); the remainder measured exactly",
+        )
     r, d, L0, L1, lin = computed
     n = r.shape[0]
     c = 2.0 / n if n else 0.0
     inv = 1.0 / n if n else 0.0
     quad = inv * float(d @ d) if n else 0.0
-    d_lin = (SLACK * c * (prec.gamma(n + 3) * float(np.abs(r) @ np.abs(d)) + (n + 3) * prec.eta)
-             if n else 0.0)
+    d_lin = (
+        SLACK * c * (prec.gamma(n + 3) * float(np.abs(r) @ np.abs(d)) + (n + 3) * prec.eta)
+        if n
+        else 0.0
+    )
     d_quad = SLACK * inv * prec.gamma(n + 2) * float(d @ d) if n else 0.0
     mag = abs(L1) + abs(L0) + abs(lin) + abs(quad)
     bound = SLACK * (f0.d_loss + f1.d_loss + d_lin + d_quad + prec.gamma(3) * mag)
-    return Bound(bound, f"Δloss(y+h) + Δloss(y) + c·γ_{n + 3}Σ|y−t||h| "
-                        f"+ (1/n)γ_{n + 2}‖h‖² + γ_3·|terms|")
+    return Bound(
+        bound, f"Δloss(y+h) + Δloss(y) + c·γ_{n + 3}Σ|y−t||h| + (1/n)γ_{n + 2}‖h‖² + γ_3·|terms|"
+    )

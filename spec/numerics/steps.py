@@ -111,11 +111,11 @@ def step_size(zd: F64, fb: ForwardBounds) -> float:
     """Return a power-of-two step s with p + s·h inside the no-kink region around p, for `zd` the
     change of z1 per unit step along h (`zdot`).
 
-    The exact radius is min_i |z1_i| / |ż_i|; with computed values it is at least
-    (|ẑ1_i| − Δz1_i) / |ż_i| up to the relative error γ_n of ż, which the factor 1/2 absorbs. The
-    room taken is |ẑ1_i| − 2Δz1_i, so that the moved point stays out of the band where the mask is
-    in doubt (`spec.numerics.tolerance` flags |ẑ1_i| ≤ 2Δz1_i); `step_inside` halves the step where it does not.
-    Steps are capped at 1 (the directions are drawn at the scale of the point).
+    The exact radius is min_i |z1_i| / |ż_i|; with computed values it is at least (|ẑ1_i| − Δz1_i) /
+    |ż_i| up to the relative error γ_n of ż, which the factor 1/2 absorbs. The room taken is |ẑ1_i|
+    − 2Δz1_i, so that the moved point stays out of the band where the mask is in doubt
+    (`spec.numerics.tolerance` flags |ẑ1_i| ≤ 2Δz1_i); `step_inside` halves the step where it does
+    not. Steps are capped at 1 (the directions are drawn at the scale of the point).
     """
     zd = np.abs(zd)
     room = np.abs(fb.z1) - 2 * fb.d_z1  # out of the doubt band of the moved point too
@@ -129,9 +129,9 @@ def step_size(zd: F64, fb: ForwardBounds) -> float:
 
 class Step:
     """The step `d` in argument `k` and the point `plus = p + d`: for a float engine, the step is
-    `factor · base` exactly (`spec.numerics.tolerance.scaled_moves`: the direction `h` itself and the scale
-    `s` when every entry of `s·h` moves exactly, else the step with its inexact entries zeroed,
-    and 1), so products with `h` serve every scale; for an exact engine, `s·h` exactly as
+    `factor · base` exactly (`spec.numerics.tolerance.scaled_moves`: the direction `h` itself and
+    the scale `s` when every entry of `s·h` moves exactly, else the step with its inexact entries
+    zeroed, and 1), so products with `h` serve every scale; for an exact engine, `s·h` exactly as
     `Fraction`s."""
 
     def __init__(self, k: str, p: MlpPoint, s: Any, h: F64, prec: Precision) -> None:
@@ -160,8 +160,9 @@ class Step:
 def shared_step(ctx: PointMemo, k: str, p: MlpPoint, fb: ForwardBounds, h: F64) -> float:
     """Return `step_size`, computed once per point and probe while the ctx memoizes one point's
     calls (the remainder and the gradient checks along the same probe share it)."""
-    out: float = ctx.reuse((p, fb, h), f"step {k}",
-                               lambda: step_size(zdot(ctx, k, p, fb, h)[0], fb))
+    out: float = ctx.reuse(
+        (p, fb, h), f"step {k}", lambda: step_size(zdot(ctx, k, p, fb, h)[0], fb)
+    )
     return out
 
 
@@ -260,12 +261,20 @@ its inputs carried through `|W|`."""
 def exact_loss_difference_bound(fp: ForwardBounds, fb: ForwardBounds, s: float) -> Bound:
     """Return the bound on `(L(p + s h) − L(p) − (1/n)‖f'(s h)‖²) / s − ⟪∇L, h⟫` measured exactly:
     the engine's errors in its two losses, over `s`."""
-    return Bound(SLACK * (fp.d_loss + fb.d_loss) / s,
-                 f"(Δloss(p + sh) + Δloss(p)) / s, measured exactly, {_s_text(s)}")
+    return Bound(
+        SLACK * (fp.d_loss + fb.d_loss) / s,
+        f"(Δloss(p + sh) + Δloss(p)) / s, measured exactly, {_s_text(s)}",
+    )
 
 
 def gradient_along_step(
-    ctx: PointMemo, k: str, p: MlpPoint, fb: ForwardBounds, mv: "Step", s: float, loss_err: float,
+    ctx: PointMemo,
+    k: str,
+    p: MlpPoint,
+    fb: ForwardBounds,
+    mv: "Step",
+    s: float,
+    loss_err: float,
 ) -> tuple[float, Bound]:
     """Return `⟪G, d⟫ / s` for the closed-form gradient `G` in argument `k` and the step `d = s·h`
     taken (`mv`), and the bound on its distance from the loss difference over `s` (`loss_err`, from
@@ -289,11 +298,15 @@ def gradient_along_step(
         d = mv.d
         lin = float(np.dot(G.ravel(), d.ravel())) / s  # the division by a power of two is exact
         n = G.size
-        bound = SLACK * (abs_dot(dG, d) / s + prec.gamma(n) * abs_dot(G, d) / s + loss_err
-                         + n * prec.eta / s)
+        bound = SLACK * (
+            abs_dot(dG, d) / s + prec.gamma(n) * abs_dot(G, d) / s + loss_err + n * prec.eta / s
+        )
         how = f"ΣΔG|h| + γ_{n}Σ|G h|"
-    return lin, Bound(bound, f"{how} + (Δloss(p + sh) + Δloss(p) + Δq + γ_2|L₊ − L| + u·q) / s, "
-                             f"q = (1/n)‖f'(sh)‖², {_s_text(s)}")
+    return lin, Bound(
+        bound,
+        f"{how} + (Δloss(p + sh) + Δloss(p) + Δq + γ_2|L₊ − L| + u·q) / s, "
+        f"q = (1/n)‖f'(sh)‖², {_s_text(s)}",
+    )
 
 
 def _s_text(s: float) -> str:
@@ -320,8 +333,7 @@ def jvp_along(ctx: PointMemo, k: str, p: MlpPoint, fb: ForwardBounds, B: F64) ->
     if k == "W2":
         # γ|B|(|â1| + 2Δa1) + |B|Δa1 as one product with |B|.
         P = probe_products(ctx, k, p, fb, B)
-        return P.signed(fb.a1), SLACK * (P.absolute(w2_jvp_weights(fb, n_h, prec))
-                                         + n_h * prec.eta)
+        return P.signed(fb.a1), SLACK * (P.absolute(w2_jvp_weights(fb, n_h, prec)) + n_h * prec.eta)
     if k == "b2":
         return B.copy(), np.zeros_like(B)
     m, weights = want_second_layer(ctx, k, p, fb, B)
@@ -375,19 +387,16 @@ def w2_jvp_weights(fb: ForwardBounds, n_h: int, prec: Precision) -> F64:
     return propagated_weights(fb.a1, fb.d_a1, prec.gamma(n_h))
 
 
-def bounds_at(
-    ctx: PointMemo, k: str, p: MlpPoint, fb: ForwardBounds, mv: Step
-) -> ForwardBounds:
-    """Return the bounds at `p + d` (`spec.numerics.tolerance.moved_bounds`), from the bounds at `p` and the
-    products along the step that the checks take anyway."""
+def bounds_at(ctx: PointMemo, k: str, p: MlpPoint, fb: ForwardBounds, mv: Step) -> ForwardBounds:
+    """Return the bounds at `p + d` (`spec.numerics.tolerance.moved_bounds`), from the bounds at `p`
+    and the products along the step that the checks take anyway."""
     prec = ctx.prec
     B, f = mv.base, mv.factor
     jv, djv = jvp(ctx, k, p, fb, B, f)
     n_h = p.dims[1]
     if k == "b2":
         d = mv.d
-        shift = Shift(None, None, None, d, np.zeros_like(d),
-                      gamma(n_h + 1, prec.u) * np.abs(d))
+        shift = Shift(None, None, None, d, np.zeros_like(d), gamma(n_h + 1, prec.u) * np.abs(d))
     elif k == "W2":
         P = probe_products(ctx, k, p, fb, B)
         grow = f * P.absolute(output_weights(fb.a1, fb.d_a1, n_h, prec))
@@ -396,8 +405,9 @@ def bounds_at(
         zc, A, err, growth = first_layer_step(ctx, k, p, fb, B)
         P2 = shared_products(ctx, p.W2)
         # The rounding of ż along B, times f, and η more for the scaling's underflow.
-        shift = Shift(f * zc, f * err + prec.eta, f * A, jv, djv,
-                      f * P2.absolute(growth) + fb.grow0)
+        shift = Shift(
+            f * zc, f * err + prec.eta, f * A, jv, djv, f * P2.absolute(growth) + fb.grow0
+        )
     return moved_bounds(mv.plus, fb, shift, prec)
 
 
@@ -444,7 +454,13 @@ def wrap_like(like: Mat | Vec, data: Any) -> Any:
 
 
 def loss_difference(
-    ctx: PointMemo, k: str, p: MlpPoint, fb: ForwardBounds, mv: Step, Lp: float, L0: float,
+    ctx: PointMemo,
+    k: str,
+    p: MlpPoint,
+    fb: ForwardBounds,
+    mv: Step,
+    Lp: float,
+    L0: float,
     fp: ForwardBounds,
 ) -> tuple[float, float]:
     """Return `(L(p + d) − L(p)) − (1/n)‖f'(d)‖²` from the engine's two losses and the stated
@@ -464,8 +480,9 @@ def loss_difference(
     inv = 1.0 / n_o if n_o else 0.0  # 1/0 = 0, as in Lean
     sq = float(jv @ jv)
     quad = inv * sq
-    d_quad = inv * (float(np.sum((2 * np.abs(jv) + djv) * djv)) + prec.gamma(n_o + 2) * sq
-                    + n_o * prec.eta)
+    d_quad = inv * (
+        float(np.sum((2 * np.abs(jv) + djv) * djv)) + prec.gamma(n_o + 2) * sq + n_o * prec.eta
+    )
     diff = Lp - L0
     value = diff - quad
     err = fp.d_loss + fb.d_loss + d_quad + prec.gamma(2) * abs(diff) + prec.u * quad

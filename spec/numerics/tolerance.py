@@ -148,12 +148,12 @@ class ForwardBounds:
         if quantity == "y":
             return Bound(self.d_y, f"γ_{n_h + 1}(|W2||a1| + |b2|) + |W2|Δa1, Δa1 = {z1}")
         if quantity == "loss":
-            return Bound(self.d_loss,
-                         f"(1/n)(γ_{n_o + 4}Σ(y−t)² + Σ Δr(2|y−t| + Δr)), n = {n_o}")
+            return Bound(self.d_loss, f"(1/n)(γ_{n_o + 4}Σ(y−t)² + Σ Δr(2|y−t| + Δr)), n = {n_o}")
         if quantity == "g":
             return Bound(self.d_g, "(2/n)(γ_3|y − t| + u|y − t|)")
-        raise ValueError(f"ForwardBounds.bound: no bound on {quantity!r}; "
-                         "expected z1, a1, y, loss or g")
+        raise ValueError(
+            f"ForwardBounds.bound: no bound on {quantity!r}; expected z1, a1, y, loss or g"
+        )
 
 
 def _mag(v: F64, d: F64) -> F64:
@@ -208,8 +208,11 @@ def _forward_bounds(p: MlpPoint, prec: Precision) -> ForwardBounds:
     # γ|W2|(|â1| + 2Δa1) + |W2|Δa1 = |W2|(γ|â1| + (2γ + 1)Δa1): one product with |W2|, taken in
     # the same pass as W2 a1 and |W2| E0 (for the bounds at points moved in the first layer).
     g_h = gamma(n_h + 1, u)
-    Wa, aW = products(W2, a1[:, None], np.stack([output_weights(a1, d_a1, n_h, prec),
-                                                 _growth0(z1, mask, n_h, prec)], axis=1))
+    Wa, aW = products(
+        W2,
+        a1[:, None],
+        np.stack([output_weights(a1, d_a1, n_h, prec), _growth0(z1, mask, n_h, prec)], axis=1),
+    )
     y = Wa[:, 0] + b2 if n_h else b2.copy()
     d_y = SLACK * (aW[:, 0] + g_h * np.abs(b2) + (n_h + 1) * eta)
     return _output(p, prec, z1, d_z1, a1, d_a1, y, d_y, mask, kink_doubt, aW[:, 1])
@@ -237,8 +240,18 @@ def output_weights(a1: F64, d_a1: F64, n_h: int, prec: Precision) -> F64:
 
 
 def _output(
-    p: MlpPoint, prec: Precision, z1: F64, d_z1: F64, a1: F64, d_a1: F64, y: F64, d_y: F64,
-    mask: F64, kink_doubt: NDArray[np.bool_], grow0: F64, derived: bool = False,
+    p: MlpPoint,
+    prec: Precision,
+    z1: F64,
+    d_z1: F64,
+    a1: F64,
+    d_a1: F64,
+    y: F64,
+    d_y: F64,
+    mask: F64,
+    kink_doubt: NDArray[np.bool_],
+    grow0: F64,
+    derived: bool = False,
 ) -> ForwardBounds:
     """Return the bounds from `y` on: the residual, `mseGrad` and the loss (vectors of `outDim`)."""
     u, eta = prec.u, prec.eta
@@ -257,11 +270,32 @@ def _output(
     inv = 1.0 / n_o if n_o else 0.0
     loss = inv * float(r @ r) if n_o else 0.0
     mr = _mag(r, d_r)
-    d_loss = SLACK * inv * (
-        gamma(n_o + 4, u) * float(mr @ mr) + float(np.sum(d_r * (2 * mr + d_r))) + (n_o + 4) * eta
+    d_loss = (
+        SLACK
+        * inv
+        * (
+            gamma(n_o + 4, u) * float(mr @ mr)
+            + float(np.sum(d_r * (2 * mr + d_r)))
+            + (n_o + 4) * eta
+        )
     )
     return ForwardBounds(
-        z1, d_z1, a1, d_a1, y, d_y, r, d_r, g, d_g, loss, d_loss, mask, kink_doubt, grow0, p.dims,
+        z1,
+        d_z1,
+        a1,
+        d_a1,
+        y,
+        d_y,
+        r,
+        d_r,
+        g,
+        d_g,
+        loss,
+        d_loss,
+        mask,
+        kink_doubt,
+        grow0,
+        p.dims,
         derived,
     )
 
@@ -300,8 +334,9 @@ def first_layer_growth(
     rounding of the bounds' own arithmetic.
     """
     g, c1, _ = _growth_constants(n_h, prec)
-    out: F64 = fb.mask * SLACK * (c1 * np.abs(dz)
-                                  + (2 * g + 1) * (gamma(n_i + 1, prec.u) * mag + err))
+    out: F64 = (
+        fb.mask * SLACK * (c1 * np.abs(dz) + (2 * g + 1) * (gamma(n_i + 1, prec.u) * mag + err))
+    )
     return out
 
 
@@ -339,8 +374,10 @@ def moved_bounds(p1: MlpPoint, fb: ForwardBounds, shift: Shift, prec: Precision)
     computed at `p1` itself. Kept with the other bounds, by the identity of `p1`.
     """
     if fb.derived:
-        raise ValueError("moved_bounds: the bounds to move from were themselves derived from "
-                         "another point's; move from forward_bounds computed at the point")
+        raise ValueError(
+            "moved_bounds: the bounds to move from were themselves derived from "
+            "another point's; move from forward_bounds computed at the point"
+        )
     out: ForwardBounds = _FORWARD.get((p1,), prec.name, lambda: _moved_bounds(p1, fb, shift, prec))
     return out
 
@@ -352,8 +389,9 @@ def _moved_bounds(p1: MlpPoint, fb: ForwardBounds, shift: Shift, prec: Precision
     if shift.dz is not None:
         assert shift.dz_err is not None and shift.dz_mag is not None
         z1 = fb.z1 + shift.dz
-        d_z1 = (fb.d_z1 + SLACK * gamma(n_i + 1, u) * shift.dz_mag + shift.dz_err
-                + u * np.abs(z1) + eta)
+        d_z1 = (
+            fb.d_z1 + SLACK * gamma(n_i + 1, u) * shift.dz_mag + shift.dz_err + u * np.abs(z1) + eta
+        )
         mask, doubt = _signs(z1, d_z1)
         if doubt.any() or fb.kink_doubt.any() or (mask != fb.mask).any():
             return _forward_bounds(p1, prec)
@@ -423,7 +461,7 @@ def _grad_bounds(p: MlpPoint, fb: ForwardBounds, prec: Precision) -> GradBounds:
         "b2": f"Δg = (2/n)(γ_3|y−t| + Δy + u|y−t|), Δy = γ_{n_h + 1}(|W2||a1|+|b2|) + |W2|Δa1",
         "b1": f"mask ⊙ (γ_{n_o}|W2|ᵀ|g| + |W2|ᵀΔg)",
         "x": f"γ_{n_h}|W1|ᵀ|grad b1| + |W1|ᵀΔ(grad b1), "
-             f"Δ(grad b1) = mask ⊙ (γ_{n_o}|W2|ᵀ|g| + |W2|ᵀΔg)",
+        f"Δ(grad b1) = mask ⊙ (γ_{n_o}|W2|ᵀ|g| + |W2|ᵀΔg)",
         "W1": "u·|grad b1||x| + Δ(grad b1)|x|",
     }
     return GradBounds(value, bound, derivation)
@@ -566,7 +604,11 @@ _TEST_BLOCK = 1 << 14
 
 
 def _inexact(
-    a: NDArray[Any], b: NDArray[Any], s: NDArray[Any], bb: NDArray[Any], tmp: NDArray[Any],
+    a: NDArray[Any],
+    b: NDArray[Any],
+    s: NDArray[Any],
+    bb: NDArray[Any],
+    tmp: NDArray[Any],
     out: NDArray[np.bool_],
 ) -> None:
     """Set `out` where `s = fl(a + b)` differs from the real sum, by Knuth's TwoSum.

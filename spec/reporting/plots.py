@@ -16,15 +16,14 @@ the point's first probe with its entries rounded to 4 significant bits (`_coarse
 `hasFDerivAt_mse`, `y` is the network's output at the point (rounded to the engine's format), `t`
 its target and `h` the `b2` probe, rounded likewise.
 
-What is computed, and by whom
------------------------------
-The Taylor series are the predicates' own quantities, at more steps: the MLP's first-order
-remainder `f(p + d) − f(p) − f'(d)` of the engine's forward pass at exactly representable steps
-`d` (`spec.numerics.tolerance.exact_step`), the stated derivative `f'` (`spec.checks.network.stated_derivative`,
-exactly, or its float64 form `jvp` with its bound), the rounding bound of the check
-(`forward_bounds(...).d_y` of both points, plus the derivative's bound in float mode), the no-kink
-radius from `zdot`, and the steps the predicate uses from `step_size`. For `mse` each point is the
-engine comparison of the predicate `spec.checks.mlp.check_hasFDerivAt_mse` itself, called with the step `s h`.
+What is computed, and by whom ----------------------------- The Taylor series are the predicates'
+own quantities, at more steps: the MLP's first-order remainder `f(p + d) − f(p) − f'(d)` of the
+engine's forward pass at exactly representable steps `d` (`spec.numerics.tolerance.exact_step`), the
+stated derivative `f'` (`spec.checks.network.stated_derivative`, exactly, or its float64 form `jvp`
+with its bound), the rounding bound of the check (`forward_bounds(...).d_y` of both points, plus the
+derivative's bound in float mode), the no-kink radius from `zdot`, and the steps the predicate uses
+from `step_size`. For `mse` each point is the engine comparison of the predicate
+`spec.checks.mlp.check_hasFDerivAt_mse` itself, called with the step `s h`.
 """
 
 import functools
@@ -226,10 +225,17 @@ def taylor_series(backend: Backend, cfg: Config, seed: int, argument: str) -> Ta
             yf1, yf0 = np.asarray(y1, np.float64), np.asarray(y0, np.float64)
             rem.append(_norm((yf1 - yf0) - jv))
             floor.append(_norm(remainder_bound(fb, f1, (yf0, yf1, jv, djv), prec).value))
-    return TaylorSeries(f"{NS}hasFDerivAt_mlp_wrt_{k}", k, np.array(kept, dtype=np.float64),
-                        np.array(rem, dtype=np.float64),
-                        np.array(floor, dtype=np.float64), np.array(true, dtype=np.float64), radius,
-                        check_steps, exact_ref)
+    return TaylorSeries(
+        f"{NS}hasFDerivAt_mlp_wrt_{k}",
+        k,
+        np.array(kept, dtype=np.float64),
+        np.array(rem, dtype=np.float64),
+        np.array(floor, dtype=np.float64),
+        np.array(true, dtype=np.float64),
+        radius,
+        check_steps,
+        exact_ref,
+    )
 
 
 def mse_taylor_series(backend: Backend, cfg: Config, seed: int) -> TaylorSeries:
@@ -255,10 +261,17 @@ def mse_taylor_series(backend: Backend, cfg: Config, seed: int) -> TaylorSeries:
         rem.append(abs(c.actual) if c.actual is not None else math.nan)
         floor.append(c.bound if c.bound is not None else math.nan)
         true.append(abs(c.expected) if c.expected is not None else math.nan)
-    return TaylorSeries(MSE_NAME, "y", np.array(kept, dtype=np.float64),
-                        np.array(rem, dtype=np.float64), np.array(floor, dtype=np.float64),
-                        np.array(true, dtype=np.float64), math.inf,
-                        (1.0,), subject.exact_reference)
+    return TaylorSeries(
+        MSE_NAME,
+        "y",
+        np.array(kept, dtype=np.float64),
+        np.array(rem, dtype=np.float64),
+        np.array(floor, dtype=np.float64),
+        np.array(true, dtype=np.float64),
+        math.inf,
+        (1.0,),
+        subject.exact_reference,
+    )
 
 
 # --- gradient errors ---------------------------------------------------------------------------
@@ -306,9 +319,17 @@ def gradient_errors(backend: Backend, cfg: Config, seed: int, argument: str) -> 
         bound = 2 * np.asarray(gb.bound[k], dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(err == 0, 0.0, err / bound)
-    return GradientErrors(f"{NS}grad_{k}_mse", k, np.asarray(got, np.float64),
-                          np.asarray(gb.value[k], dtype=np.float64), err,
-                          bound, ratio.astype(np.float64), subject.exact_reference, fb.mask)
+    return GradientErrors(
+        f"{NS}grad_{k}_mse",
+        k,
+        np.asarray(got, np.float64),
+        np.asarray(gb.value[k], dtype=np.float64),
+        err,
+        bound,
+        ratio.astype(np.float64),
+        subject.exact_reference,
+        fb.mask,
+    )
 
 
 # --- drawing -----------------------------------------------------------------------------------
@@ -374,12 +395,20 @@ def _finish(img: Any, page: _Page, note: str, path: Path) -> None:
 
     width, height = img.size
     draw = ImageDraw.Draw(img)
-    draw.multiline_text((width / 2, 6), page.title, font=_font(12), fill=(0, 0, 0), anchor="ma",
-                        align="center", spacing=3)
+    draw.multiline_text(
+        (width / 2, 6),
+        page.title,
+        font=_font(12),
+        fill=(0, 0, 0),
+        anchor="ma",
+        align="center",
+        spacing=3,
+    )
     caption = page.caption + "\n" + wrap_like(note, 110)
     box = draw.multiline_textbbox((0, 0), caption, font=_font(10), spacing=3)
-    draw.multiline_text((12, height - 6 - (box[3] - box[1])), caption, font=_font(10),
-                        fill=(40, 40, 40), spacing=3)
+    draw.multiline_text(
+        (12, height - 6 - (box[3] - box[1])), caption, font=_font(10), fill=(40, 40, 40), spacing=3
+    )
     img.save(path, compress_level=3)
 
 
@@ -413,8 +442,9 @@ def _run_note(results: Sequence[Result] | None, name: str) -> str:
     for r in results:
         if r.lean_name == name:
             worst = "inf" if r.worst_ratio == math.inf else f"{r.worst_ratio:.2g}"
-            return (f"; this run: {r.status.value} on {r.examples} examples, worst error/bound "
-                    f"{worst}")
+            return (
+                f"; this run: {r.status.value} on {r.examples} examples, worst error/bound {worst}"
+            )
     return ""
 
 
@@ -422,8 +452,10 @@ def _point_note(backend: Backend, cfg: Config, seed: int, ex: MlpExample) -> str
     n_i, n_h, n_o = ex.point.dims
     name = str(getattr(backend, "name", type(backend).__name__))
     on = int(np.sum(forward_bounds(ex.point).mask))
-    return (f"Engine {name!r} ({cfg.dtype}); one example from seed {seed}: inDim={n_i}, "
-            f"hidDim={n_h} ({on} units on), outDim={n_o}")
+    return (
+        f"Engine {name!r} ({cfg.dtype}); one example from seed {seed}: inDim={n_i}, "
+        f"hidDim={n_h} ({on} units on), outDim={n_o}"
+    )
 
 
 def _draw_taylor(ts: TaylorSeries) -> _Page:
@@ -431,22 +463,33 @@ def _draw_taylor(ts: TaylorSeries) -> _Page:
 
     mlp = ts.argument != "y"
     if mlp and math.isinf(ts.radius):
-        how = (f"Read: the network is affine in {ts.argument} everywhere, so the exact remainder "
-               "is 0 at every step: a correct engine's dots are exactly 0 (▼) or under the "
-               "rounding floor.")
+        how = (
+            f"Read: the network is affine in {ts.argument} everywhere, so the exact remainder "
+            "is 0 at every step: a correct engine's dots are exactly 0 (▼) or under the "
+            "rounding floor."
+        )
     elif mlp:
-        how = ("Read: left of r the exact remainder is 0, so a correct engine's dots are exactly 0 "
-               "(▼) or under the rounding floor; a dot above the floor there is a failure.")
+        how = (
+            "Read: left of r the exact remainder is 0, so a correct engine's dots are exactly 0 "
+            "(▼) or under the rounding floor; a dot above the floor there is a failure."
+        )
     else:
-        how = ("Read: the remainder is exactly (1/n)‖s h‖² (grey, slope 2): a correct engine's "
-               "dots "
-               "sit on it, or anywhere under the rounding floor where it is smaller.")
+        how = (
+            "Read: the remainder is exactly (1/n)‖s h‖² (grey, slope 2): a correct engine's "
+            "dots "
+            "sit on it, or anywhere under the rounding floor where it is smaller."
+        )
     page, ax = _figure(ts.lean_name, _statement(ts.lean_name), how)
     s = ts.steps
     pos = ts.remainder > 0
     zero = ts.remainder == 0
-    positive = np.concatenate([ts.remainder[pos], ts.floor[ts.floor > 0],
-                               ts.exact[np.isfinite(ts.exact) & (ts.exact > 0)]])
+    positive = np.concatenate(
+        [
+            ts.remainder[pos],
+            ts.floor[ts.floor > 0],
+            ts.exact[np.isfinite(ts.exact) & (ts.exact > 0)],
+        ]
+    )
     lo = float(positive.min()) / 30 if positive.size else 1e-20
     hi = float(positive.max()) * 5 if positive.size else 1.0
     ax.set_xscale("log", base=2)
@@ -457,48 +500,125 @@ def _draw_taylor(ts: TaylorSeries) -> _Page:
     handles = []
     if (ts.floor > 0).any():
         ax.plot(s, ts.floor, color="tab:orange", ls="--", lw=1.6)
-        handles.append(Line2D([], [], color="tab:orange", ls="--", lw=1.6,
-                              label="rounding floor (the check's derived bound)"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="tab:orange",
+                ls="--",
+                lw=1.6,
+                label="rounding floor (the check's derived bound)",
+            )
+        )
     else:
-        handles.append(Line2D([], [], color="tab:orange", ls="--", lw=1.6,
-                              label="rounding floor: 0 (exact arithmetic; not drawn)"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="tab:orange",
+                ls="--",
+                lw=1.6,
+                label="rounding floor: 0 (exact arithmetic; not drawn)",
+            )
+        )
     ex_ok = np.isfinite(ts.exact) & (ts.exact > 0)
     if ex_ok.any():
-        label = ("exact remainder (1/n)‖s h‖², slope 2" if not mlp
-                 else "exact remainder (rationals); 0 left of r")
+        label = (
+            "exact remainder (1/n)‖s h‖², slope 2"
+            if not mlp
+            else "exact remainder (rationals); 0 left of r"
+        )
         ax.plot(s[ex_ok], ts.exact[ex_ok], color="0.55", lw=3, alpha=0.6, zorder=1)
         handles.append(Line2D([], [], color="0.55", lw=3, alpha=0.6, label=label))
     ax.plot(s[pos], ts.remainder[pos], "o", color="tab:blue", ms=5, zorder=3)
-    handles.append(Line2D([], [], ls="", marker="o", color="tab:blue",
-                          label="the engine's remainder" if mlp
-                          else "engine: |remainder of its loss|"))
+    handles.append(
+        Line2D(
+            [],
+            [],
+            ls="",
+            marker="o",
+            color="tab:blue",
+            label="the engine's remainder" if mlp else "engine: |remainder of its loss|",
+        )
+    )
     if zero.any():
-        ax.plot(s[zero], np.full(int(zero.sum()), lo * 1.6), "v", color="tab:green", ms=7,
-                zorder=3, clip_on=False)
-        handles.append(Line2D([], [], ls="", marker="v", color="tab:green",
-                              label="engine remainder exactly 0 (drawn at the bottom)"))
+        ax.plot(
+            s[zero],
+            np.full(int(zero.sum()), lo * 1.6),
+            "v",
+            color="tab:green",
+            ms=7,
+            zorder=3,
+            clip_on=False,
+        )
+        handles.append(
+            Line2D(
+                [],
+                [],
+                ls="",
+                marker="v",
+                color="tab:green",
+                label="engine remainder exactly 0 (drawn at the bottom)",
+            )
+        )
     if mlp and math.isfinite(ts.radius):
         ax.axvline(ts.radius, color="tab:red", lw=1.4)
         ax.axvspan(s[0] / 2, ts.radius, color="tab:green", alpha=0.06, lw=0)
         ax.set_xlim(s[0] / 2, s[-1] * 2)
-        handles.append(Line2D([], [], color="tab:red", lw=1.4,
-                              label=f"no-kink radius r = {ts.radius:.3g} (first ReLU sign change)"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="tab:red",
+                lw=1.4,
+                label=f"no-kink radius r = {ts.radius:.3g} (first ReLU sign change)",
+            )
+        )
         mid = math.sqrt(s[0] * ts.radius)
         middle = math.sqrt(lo * hi)
-        ax.text(mid, middle, "s < r: no ReLU flips, f is affine:\nthe exact remainder is 0",
-                ha="center", va="center", fontsize=9, color="tab:green")
-        ax.text(ts.radius * 1.15, middle, "s > r: a kink\nis crossed", ha="left", va="center",
-                fontsize=9, color="tab:red")
+        ax.text(
+            mid,
+            middle,
+            "s < r: no ReLU flips, f is affine:\nthe exact remainder is 0",
+            ha="center",
+            va="center",
+            fontsize=9,
+            color="tab:green",
+        )
+        ax.text(
+            ts.radius * 1.15,
+            middle,
+            "s > r: a kink\nis crossed",
+            ha="left",
+            va="center",
+            fontsize=9,
+            color="tab:red",
+        )
     for c in ts.check_steps if mlp else ():
         ax.axvline(c, ymin=0.94, ymax=1.0, color="k", lw=1.2)
     if mlp and ts.check_steps:
-        handles.append(Line2D([], [], color="k", lw=1.2, marker="|", ls="",
-                              label="steps the check uses (ticks at the top)"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="k",
+                lw=1.2,
+                marker="|",
+                ls="",
+                label="steps the check uses (ticks at the top)",
+            )
+        )
     ax.set_xlabel("step s along h (log scale, base 2)")
     ax.set_ylabel("‖f(p + s h) − f(p) − f′(s h)‖ (log scale)" if mlp else "‖remainder‖ (log scale)")
     ax.grid(True, which="major", color="0.9", lw=0.6)
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.1), ncol=2, fontsize=8,
-              frameon=False)
+    ax.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(0.0, -0.1),
+        ncol=2,
+        fontsize=8,
+        frameon=False,
+    )
     return page
 
 
@@ -509,8 +629,10 @@ def _draw_gradient(ge: GradientErrors) -> _Page:
 
     k = ge.argument
     ref = "exact right side, within Δ" if ge.exact_reference else "float64 right side, within 2Δ"
-    how = (f"Read: one cell or bar per entry, |engine − right side| / bound ({ref}): up to 1 "
-           "(green) is within the derived rounding bound, above 1 (red) fails, 0 is exact.")
+    how = (
+        f"Read: one cell or bar per entry, |engine − right side| / bound ({ref}): up to 1 "
+        "(green) is within the derived rounding bound, above 1 (red) fails, 0 is exact."
+    )
     page, ax = _figure(ge.lean_name, _statement(ge.lean_name), how + "\n" + _worst_entry(ge))
     fig = page.fig
     r = ge.ratio
@@ -534,19 +656,33 @@ def _draw_gradient(ge: GradientErrors) -> _Page:
             for i in range(rows):
                 for j in range(cols):
                     txt = "0" if r[i, j] == 0 else f"{r[i, j]:.1g}"
-                    ax.text(j, i, txt, ha="center", va="center", fontsize=8,
-                            color="k" if r[i, j] <= 1 else "w")
+                    ax.text(
+                        j,
+                        i,
+                        txt,
+                        ha="center",
+                        va="center",
+                        fontsize=8,
+                        color="k" if r[i, j] <= 1 else "w",
+                    )
         if cols <= MAX_LABELLED:
             ax.set_xticks(range(cols), labels=_ticks(k, "col", cols, ge.hidden_on))
         if rows <= MAX_LABELLED:
             ax.set_yticks(range(rows), labels=_ticks(k, "row", rows, ge.hidden_on))
-        names = {"W1": ("inDim index j", "hidDim index i"),
-                 "W2": ("hidDim index j", "outDim index i")}
+        names = {
+            "W1": ("inDim index j", "hidDim index i"),
+            "W2": ("hidDim index j", "outDim index i"),
+        }
         xl, yl = names.get(k, ("column", "row"))
         ax.set_xlabel(f"{xl} (entry [i, j] of grad {k})")
         ax.set_ylabel(yl)
-        ax.legend(handles=[Patch(color="0.93", label="0: engine equals the right side exactly")],
-                  loc="upper left", bbox_to_anchor=(0, -0.2), fontsize=8, frameon=False)
+        ax.legend(
+            handles=[Patch(color="0.93", label="0: engine equals the right side exactly")],
+            loc="upper left",
+            bbox_to_anchor=(0, -0.2),
+            fontsize=8,
+            frameon=False,
+        )
     else:
         n = r.shape[0]
         xs = np.arange(n)
@@ -563,8 +699,14 @@ def _draw_gradient(ge: GradientErrors) -> _Page:
         ax.plot(xs[pos], r[pos], "o", color="k", ms=4)
         zero = ~pos
         if zero.any():
-            ax.plot(xs[zero], np.full(int(zero.sum()), lo * 1.6), "v", color="tab:green", ms=8,
-                    clip_on=False)
+            ax.plot(
+                xs[zero],
+                np.full(int(zero.sum()), lo * 1.6),
+                "v",
+                color="tab:green",
+                ms=8,
+                clip_on=False,
+            )
         ax.axhline(1.0, color="tab:red", ls="--", lw=1.4)
         if n <= MAX_LABELLED:
             ax.set_xticks(xs, labels=_ticks(k, "col", n, ge.hidden_on))
@@ -573,13 +715,28 @@ def _draw_gradient(ge: GradientErrors) -> _Page:
         ax.set_ylabel("error / bound (log scale)")
         ax.set_xlim(-0.6, n - 0.4)
         ax.grid(True, axis="y", color="0.9", lw=0.6)
-        ax.legend(handles=[
-            Line2D([], [], color="tab:red", ls="--", lw=1.4, label="1 = the bound: above it fails"),
-            Line2D([], [], color="tab:green", lw=3, label="entry within its bound"),
-            Line2D([], [], color="tab:red", lw=3, label="entry beyond its bound"),
-            Line2D([], [], ls="", marker="v", color="tab:green",
-                   label="exactly equal (error 0; drawn at the bottom)"),
-        ], loc="upper left", bbox_to_anchor=(0.0, -0.1), ncol=2, fontsize=8, frameon=False)
+        ax.legend(
+            handles=[
+                Line2D(
+                    [], [], color="tab:red", ls="--", lw=1.4, label="1 = the bound: above it fails"
+                ),
+                Line2D([], [], color="tab:green", lw=3, label="entry within its bound"),
+                Line2D([], [], color="tab:red", lw=3, label="entry beyond its bound"),
+                Line2D(
+                    [],
+                    [],
+                    ls="",
+                    marker="v",
+                    color="tab:green",
+                    label="exactly equal (error 0; drawn at the bottom)",
+                ),
+            ],
+            loc="upper left",
+            bbox_to_anchor=(0.0, -0.1),
+            ncol=2,
+            fontsize=8,
+            frameon=False,
+        )
     return page
 
 
@@ -589,9 +746,11 @@ def _worst_entry(ge: GradientErrors) -> str:
     where = "[" + ", ".join(str(int(j)) for j in i) + "]"
     if ge.ratio[i] == 0:
         return f"Every entry of the engine's gradient in {ge.argument} is exactly the right side."
-    return (f"Worst entry {where}: engine {float(ge.engine[i])!r}, right side "
-            f"{float(ge.right_side[i])!r}, error {float(ge.error[i]):.2g}, bound "
-            f"{float(ge.bound[i]):.2g}: {float(ge.ratio[i]):.2g}× the bound.")
+    return (
+        f"Worst entry {where}: engine {float(ge.engine[i])!r}, right side "
+        f"{float(ge.right_side[i])!r}, error {float(ge.error[i]):.2g}, bound "
+        f"{float(ge.bound[i]):.2g}: {float(ge.ratio[i]):.2g}× the bound."
+    )
 
 
 def _ticks(k: str, axis: str, n: int, on: F64) -> list[str]:
@@ -648,8 +807,11 @@ class _Job:
     data: TaylorSeries | GradientErrors
 
     def page(self) -> _Page:
-        return (_draw_taylor(self.data) if isinstance(self.data, TaylorSeries)
-                else _draw_gradient(self.data))
+        return (
+            _draw_taylor(self.data)
+            if isinstance(self.data, TaylorSeries)
+            else _draw_gradient(self.data)
+        )
 
 
 def _jobs(
@@ -674,4 +836,3 @@ def _paths(directory: str, jobs: list[_Job]) -> list[Path]:
     out_dir = Path(directory)
     out_dir.mkdir(parents=True, exist_ok=True)
     return [out_dir / f"{job.name.removeprefix(NS)}.png" for job in jobs]
-

@@ -42,7 +42,10 @@ def _nothing(result: Result) -> None:
 
 @contextmanager
 def progress(
-    total: int, enabled: bool | None = None, *, file: TextStream | None = None,
+    total: int,
+    enabled: bool | None = None,
+    *,
+    file: TextStream | None = None,
     interval: float | None = None,
 ) -> Iterator[Callable[[Result], None]]:
     """Return a context yielding `advance(result)`, which moves a progress bar over `total` checks.
@@ -166,6 +169,8 @@ class _Lines:
         bad = f", {self.bad} failing" if self.bad else ""
         estimate = "" if left is None else f", about {_clock(left)} left at this pace"
         last = f" (last: {self.name})" if self.name else ""
-        self.stream.write(f"checking: {self.done}/{self.total} done{bad}, {_clock(elapsed)} "
-                          f"taken{estimate}{last}\n")
+        self.stream.write(
+            f"checking: {self.done}/{self.total} done{bad}, {_clock(elapsed)} "
+            f"taken{estimate}{last}\n"
+        )
         self.stream.flush()

@@ -76,13 +76,20 @@ def _arr(a: Any, exact: bool = False) -> str:
     arr = np.asarray(a)
     if arr.dtype == object:
         # Exact values (a rational point's entries, exact results) print as fractions: -7/3.
-        return np.array2string(arr, separator=", ", threshold=64, max_line_width=96,
-                               formatter={"all": lambda v: str(to_fraction(v))})
+        return np.array2string(
+            arr,
+            separator=", ",
+            threshold=64,
+            max_line_width=96,
+            formatter={"all": lambda v: str(to_fraction(v))},
+        )
     if exact:
-        return np.array2string(arr, separator=", ", floatmode="unique", threshold=64,
-                               max_line_width=96)
-    return np.array2string(arr, separator=", ", precision=8, floatmode="maxprec", threshold=64,
-                           max_line_width=96)
+        return np.array2string(
+            arr, separator=", ", floatmode="unique", threshold=64, max_line_width=96
+        )
+    return np.array2string(
+        arr, separator=", ", precision=8, floatmode="maxprec", threshold=64, max_line_width=96
+    )
 
 
 def _short(name: str) -> str:
@@ -109,8 +116,10 @@ def _entry_line(c: Comparison) -> str:
     left, right = _sides(c)
     idx = _index(c.index)
     times = "exact equality required" if c.bound == 0 else f"{_times(c.worst_ratio)} the bound"
-    return (f"{left}{idx} = {c.actual!r}, {_right_label(right)} = {c.expected!r}, "
-            f"error {_g(c.error)} > bound {_g(c.bound)} ({times})")
+    return (
+        f"{left}{idx} = {c.actual!r}, {_right_label(right)} = {c.expected!r}, "
+        f"error {_g(c.error)} > bound {_g(c.bound)} ({times})"
+    )
 
 
 def _bad(results: Sequence[Result]) -> list[Result]:
@@ -145,15 +154,19 @@ def narrowings(cfg: Config) -> list[str]:
     out = []
     if cfg.dims is not None:
         if 0 not in cfg.dims:
-            out.append(f"--dims {','.join(map(str, cfg.dims))}: no empty layers at the MLP's "
-                       "points (Lean's sizes may be 0)")
+            out.append(
+                f"--dims {','.join(map(str, cfg.dims))}: no empty layers at the MLP's "
+                "points (Lean's sizes may be 0)"
+            )
     elif cfg.min_dim > 0:
         out.append(f"--min-dim {cfg.min_dim}: no empty layers (Lean's sizes may be 0)")
     if cfg.dims is None and cfg.max_dim == 0:
         out.append("--max-dim 0: empty layers only")
     if Fraction(cfg.margin) > Fraction(DEFAULT_MARGIN):
-        out.append(f"--margin {cfg.margin}: no unit nearer the kink than that (Lean's hx asks "
-                   "only z1 i ≠ 0)")
+        out.append(
+            f"--margin {cfg.margin}: no unit nearer the kink than that (Lean's hx asks "
+            "only z1 i ≠ 0)"
+        )
     return out
 
 
@@ -172,9 +185,16 @@ def render_domain(results: Sequence[Result], narrowed: Sequence[str] = ()) -> li
             lines.append(f"  {part:<10} not drawn")
             continue
         counts = {s: sum(p.status is s for _, p in rows) for s in Status}
-        words = [f"{counts[s]} {w}" for s, w in ((Status.HOLDS, "hold"), (Status.FAILS, "fail"),
-                                                 (Status.ERROR, "error"), (Status.UNMET, "unmet"))
-                 if counts[s]]
+        words = [
+            f"{counts[s]} {w}"
+            for s, w in (
+                (Status.HOLDS, "hold"),
+                (Status.FAILS, "fail"),
+                (Status.ERROR, "error"),
+                (Status.UNMET, "unmet"),
+            )
+            if counts[s]
+        ]
         line = f"  {part:<10} " + ", ".join(words)
         if counts[Status.UNMET] and part == "kink":
             line += " (their hypothesis fails there)"
@@ -253,8 +273,10 @@ _MLP_KEYS = ("W1", "b1", "W2", "b2", "x", "t")
 
 def _dimensions(w: Mapping[str, Any]) -> str | None:
     if all(k in w for k in _MLP_KEYS):
-        return (f"inDim = {np.shape(w['x'])[0]}, hidDim = {np.shape(w['b1'])[0]}, "
-                f"outDim = {np.shape(w['b2'])[0]}")
+        return (
+            f"inDim = {np.shape(w['x'])[0]}, hidDim = {np.shape(w['b1'])[0]}, "
+            f"outDim = {np.shape(w['b2'])[0]}"
+        )
     if "W" in w:
         out_dim, in_dim = np.shape(w["W"])
         return f"inDim = {in_dim}, outDim = {out_dim} (W is outDim × inDim)"
@@ -290,8 +312,11 @@ def _values_lines(w: Mapping[str, Any], mv: dict[str, Any] | None) -> list[str]:
         y, t = np.asarray(w["y"], np.float64), np.asarray(w["t"], np.float64)
         n = t.shape[0]
         g = (2.0 / n) * (y - t) if n else np.zeros(0)
-        return [f"y − t = {_arr(y - t)}", f"mseGrad y t = (2/{n})(y − t) = {_arr(g)}",
-                f"loss = mse t y = {float((y - t) @ (y - t)) / n if n else 0.0!r}"]
+        return [
+            f"y − t = {_arr(y - t)}",
+            f"mseGrad y t = (2/{n})(y − t) = {_arr(g)}",
+            f"loss = mse t y = {float((y - t) @ (y - t)) / n if n else 0.0!r}",
+        ]
     if "x" in w and ("dx" in w or "delta" in w):
         x = np.asarray(w["x"], np.float64)
         return [f"relu'(x) = {_arr((x > 0).astype(np.float64))}   (relu'(0) = 0)"]
@@ -314,8 +339,9 @@ def _expansion(k: str, idx: tuple[int, ...], mv: dict[str, Any]) -> str | None:
         return f"relu'(z1[{i}]) · (W2ᵀ g)[{i}] = {mv['mask'][i]:g} · {_r(v[i])}"
     if k == "x" and len(idx) == 1:
         (j,) = idx
-        return (f"Σ_i W1[i, {j}] · δ[i], δ = R_z1 (W2ᵀ g) = {_arr(d)}, "
-                f"W1[:, {j}] = {_arr(p.W1[:, j])}")
+        return (
+            f"Σ_i W1[i, {j}] · δ[i], δ = R_z1 (W2ᵀ g) = {_arr(d)}, W1[:, {j}] = {_arr(p.W1[:, j])}"
+        )
     if k == "W1" and len(idx) == 2:
         i, j = idx
         return f"δ[{i}] · x[{j}] = {_r(d[i])} · {_r(p.x[j])}, δ = R_z1 (W2ᵀ g)"
@@ -337,14 +363,16 @@ def _statement_sides(statement: str) -> tuple[str, str] | None:
         depth += ch in "([⟪"
         depth -= ch in ")]⟫"
         if depth == 0 and body.startswith(" = ", i):
-            return body[:i], body[i + 3:]
+            return body[:i], body[i + 3 :]
     return None
 
 
 def _category(name: str, decl: LeanDecl | None) -> str:
     short = _short(name)
-    if short.startswith("grad_") or short in ("adjoint_fderiv_comp_apply_one",
-                                              "mseGrad_eq_adjoint_fderiv"):
+    if short.startswith("grad_") or short in (
+        "adjoint_fderiv_comp_apply_one",
+        "mseGrad_eq_adjoint_fderiv",
+    ):
         return "grad"
     if short.startswith("hasFDerivAt"):
         return "hasFDerivAt"
@@ -381,7 +409,7 @@ def render_counterexample(result: Result, replay: str) -> str:
     mv = _mlp_values(v)
     if decl is not None:
         line = f"{MODULE_FILE.rsplit('/', 1)[-1]}:{decl.line}, " if decl.line else ""
-        out.append(f"  lean: {decl.kind}, {line}section \"{decl.section}\"")
+        out.append(f'  lean: {decl.kind}, {line}section "{decl.section}"')
         out.append("  hypotheses: " + ("; ".join(decl.hypotheses) or "none"))
         if mv is not None and any(h.startswith("hx") for h in decl.hypotheses) and mv["z1"].size:
             z = mv["z1"]
@@ -430,8 +458,10 @@ def _differ(
         if _short(name) == "adjoint_fderiv_comp_apply_one":
             terms += f" (f = the network as a function of {k}, g = mse t)"
             rhs = f"{sides[1]} = {rhs}"
-        out.append(f"  {terms}: {lhs} = {rhs}, at {idx}: the engine gives {c.actual!r}, the right "
-                   f"side is {c.expected!r}")
+        out.append(
+            f"  {terms}: {lhs} = {rhs}, at {idx}: the engine gives {c.actual!r}, the right "
+            f"side is {c.expected!r}"
+        )
         exp = _expansion(k, c.index, mv)
         if exp is not None:
             out.append(f"    right side at {idx} = {exp}")
@@ -442,11 +472,15 @@ def _differ(
     out.append(f"    left:  {left.ljust(width)} = {c.actual!r}")
     out.append(f"    right: {right.ljust(width)} = {c.expected!r}")
     ulps = "" if c.ulps is None else f" ({_g(c.ulps)} ulp)"
-    out.append(f"  error: {_g(c.error, 3)}{ulps} > bound {_g(c.bound, 3)}: "
-               f"{_times(c.worst_ratio)} the bound; {c.failing} of {c.total} entries exceed their "
-               "bound")
-    out.append(f"  bound: {c.derivation}  (derived from the sizes and the unit roundoff; see "
-               "docs/tolerances.md)")
+    out.append(
+        f"  error: {_g(c.error, 3)}{ulps} > bound {_g(c.bound, 3)}: "
+        f"{_times(c.worst_ratio)} the bound; {c.failing} of {c.total} entries exceed their "
+        "bound"
+    )
+    out.append(
+        f"  bound: {c.derivation}  (derived from the sizes and the unit roundoff; see "
+        "docs/tolerances.md)"
+    )
     return out
 
 
@@ -511,8 +545,10 @@ def _counts(results: Sequence[Result]) -> dict[Status, int]:
 def _figures(r: Result) -> str:
     worst = "inf" if r.worst_ratio == float("inf") else f"{r.worst_ratio:.3g}"
     parts = ", ".join(f"{name} {part_cell(p)}" for name, p in r.parts.items())
-    return (f"examples {r.examples}, holds {r.holds}, unmet {r.unmet}, worst error/bound {worst}, "
-            f"time {r.seconds:.3f} s, checked on: {r.subject}; by part: {parts or 'none'}")
+    return (
+        f"examples {r.examples}, holds {r.holds}, unmet {r.unmet}, worst error/bound {worst}, "
+        f"time {r.seconds:.3f} s, checked on: {r.subject}; by part: {parts or 'none'}"
+    )
 
 
 def junit_xml(
@@ -531,29 +567,49 @@ def junit_xml(
     """
     counts = _counts(results)
     total = sum(r.seconds for r in results)
-    suites = ET.Element("testsuites", {
-        "name": "MlpMse conformance", "tests": str(len(results)),
-        "failures": str(counts[Status.FAILS]), "errors": str(counts[Status.ERROR]),
-        "skipped": str(counts[Status.UNMET]), "time": f"{total:.3f}",
-    })
-    suite = ET.SubElement(suites, "testsuite", {
-        "name": f"MlpMse conformance of engine {backend!r}", "tests": str(len(results)),
-        "failures": str(counts[Status.FAILS]), "errors": str(counts[Status.ERROR]),
-        "skipped": str(counts[Status.UNMET]), "time": f"{total:.3f}",
-        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
-        "hostname": socket.gethostname(),
-    })
+    suites = ET.Element(
+        "testsuites",
+        {
+            "name": "MlpMse conformance",
+            "tests": str(len(results)),
+            "failures": str(counts[Status.FAILS]),
+            "errors": str(counts[Status.ERROR]),
+            "skipped": str(counts[Status.UNMET]),
+            "time": f"{total:.3f}",
+        },
+    )
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        {
+            "name": f"MlpMse conformance of engine {backend!r}",
+            "tests": str(len(results)),
+            "failures": str(counts[Status.FAILS]),
+            "errors": str(counts[Status.ERROR]),
+            "skipped": str(counts[Status.UNMET]),
+            "time": f"{total:.3f}",
+            "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+            "hostname": socket.gethostname(),
+        },
+    )
     props = ET.SubElement(suite, "properties")
-    fixed = {"engine": backend, "lean_repository": LEAN_REPOSITORY, "lean_commit": PINNED_COMMIT,
-             "lean_module": MODULE_FILE}
+    fixed = {
+        "engine": backend,
+        "lean_repository": LEAN_REPOSITORY,
+        "lean_commit": PINNED_COMMIT,
+        "lean_module": MODULE_FILE,
+    }
     for key, value in {**fixed, **{k: v for k, v in config.items() if k not in fixed}}.items():
         if value is not None:
             ET.SubElement(props, "property", {"name": str(key), "value": str(value)})
     rep = _replayer(config, replay)
     for r in results:
         namespace, _, short = r.lean_name.rpartition(".")
-        case = ET.SubElement(suite, "testcase", {"classname": namespace or "_root_", "name": short,
-                                                 "time": f"{r.seconds:.3f}"})
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            {"classname": namespace or "_root_", "name": short, "time": f"{r.seconds:.3f}"},
+        )
         v = r.counterexample
         if r.status is Status.FAILS:
             worst = v.worst if v is not None else None
@@ -562,8 +618,11 @@ def junit_xml(
             el.text = render_counterexample(r, rep(r))
         elif r.status is Status.ERROR:
             kind = "checker error" if r.message.startswith("checker error") else "engine error"
-            el = ET.SubElement(case, "error", {"message": r.message.splitlines()[0] if r.message
-                                               else kind, "type": kind})
+            el = ET.SubElement(
+                case,
+                "error",
+                {"message": r.message.splitlines()[0] if r.message else kind, "type": kind},
+            )
             el.text = render_counterexample(r, rep(r))
         elif r.status is Status.UNMET:
             ET.SubElement(case, "skipped", {"message": f"unmet: {r.message}"})
@@ -615,40 +674,52 @@ def markdown(
     head = render_headline(results)
     if head:
         out += ["```text", *head, "```", ""]
-    out.append(f"**{counts[Status.HOLDS]} holds, {counts[Status.FAILS]} fails, "
-               f"{counts[Status.UNMET]} unmet, {counts[Status.ERROR]} error** in "
-               f"{sum(r.seconds for r in results):.1f} s, against "
-               f"[`{MODULE_FILE}`]({_source_url()}) "
-               f"at `{PINNED_COMMIT[:12]}`.")
+    out.append(
+        f"**{counts[Status.HOLDS]} holds, {counts[Status.FAILS]} fails, "
+        f"{counts[Status.UNMET]} unmet, {counts[Status.ERROR]} error** in "
+        f"{sum(r.seconds for r in results):.1f} s, against "
+        f"[`{MODULE_FILE}`]({_source_url()}) "
+        f"at `{PINNED_COMMIT[:12]}`."
+    )
     out.append("")
     if config:
         # The default engine is `--backend` None: name it as the report's title does.
         shown = {k: (backend if k == "backend" and v is None else v) for k, v in config.items()}
         out.append("Configuration: " + ", ".join(f"`{k}` = `{v}`" for k, v in shown.items()) + ".")
         out.append("")
-    out += ["| Lean name | status | examples | unmet | " + " | ".join(PARTS)
-            + " | worst error/bound | time |",
-            "|---|---|---:|---:|" + "---|" * len(PARTS) + "---:|---:|"]
+    out += [
+        "| Lean name | status | examples | unmet | "
+        + " | ".join(PARTS)
+        + " | worst error/bound | time |",
+        "|---|---|---:|---:|" + "---|" * len(PARTS) + "---:|---:|",
+    ]
     for r in results:
         worst = "inf" if r.worst_ratio == float("inf") else f"{r.worst_ratio:.2e}"
         if r.status is Status.ERROR and not r.holds:
             worst = "-"  # nothing was compared: the engine erred
         cells = " | ".join(part_cell(r.parts.get(p)) for p in PARTS)
-        out.append(f"| [`{_short(r.lean_name)}`](#{_anchor(r.lean_name)}) | {r.status.value} | "
-                   f"{r.examples} | {r.unmet} | {cells} | {worst} | {r.seconds:.2f} s |")
+        out.append(
+            f"| [`{_short(r.lean_name)}`](#{_anchor(r.lean_name)}) | {r.status.value} | "
+            f"{r.examples} | {r.unmet} | {cells} | {worst} | {r.seconds:.2f} s |"
+        )
     out += ["", "```text", *render_domain(results, narrowed), "```", ""]
     for r in results:
         decl = _decl(r.lean_name)
         out.append(f"## {r.lean_name}")
         out.append("")
         if decl is not None:
-            out.append(f"- **{decl.kind}** in section \"{decl.section}\" "
-                       f"([source]({_source_url(decl.line)}))")
+            out.append(
+                f'- **{decl.kind}** in section "{decl.section}" '
+                f"([source]({_source_url(decl.line)}))"
+            )
             out.append(f"- **statement:** `{decl.statement}`")
             hyps = "; ".join(f"`{h}`" for h in decl.hypotheses) or "none"
             out.append(f"- **hypotheses:** {hyps}")
-        verdict = r.status.value + (f": {_md_cell(r.message.splitlines()[0])}"
-                                    if r.message and r.status is not Status.FAILS else "")
+        verdict = r.status.value + (
+            f": {_md_cell(r.message.splitlines()[0])}"
+            if r.message and r.status is not Status.FAILS
+            else ""
+        )
         out.append(f"- **verdict:** {verdict}")
         out.append(f"- **figures:** {_figures(r)}")
         if r.status is Status.FAILS and r.counterexample is not None and r.counterexample.worst:

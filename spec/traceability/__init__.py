@@ -1,2 +1,2 @@
-"""Traceability to the Lean source: the Lean reader, the dependency closure, drift, trace, explain.
-"""
+"""Traceability to the Lean source: the Lean reader, the dependency closure, drift, trace,
+explain."""

@@ -52,8 +52,29 @@ __all__ = [
 
 _SHORT_LOCAL_RE = re.compile(r"[^\W\d_ℝℕℤℚℂ][0-9₀-₉']*")
 """A one-letter name (with digits or primes): an auto-bound implicit or a pattern variable."""
-_KEYWORDS = frozenset({"if", "then", "else", "match", "with", "where", "do", "let", "have", "show",
-                       "from", "at", "by", "fun", "in", "return", "mut", "for", "calc"})
+_KEYWORDS = frozenset(
+    {
+        "if",
+        "then",
+        "else",
+        "match",
+        "with",
+        "where",
+        "do",
+        "let",
+        "have",
+        "show",
+        "from",
+        "at",
+        "by",
+        "fun",
+        "in",
+        "return",
+        "mut",
+        "for",
+        "calc",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -75,25 +96,47 @@ class SourceDecl:
     @classmethod
     def of_decl(cls, d: Declaration, uses: Iterable[str] = ()) -> "SourceDecl":
         """Return the record of a parsed declaration."""
-        return cls(d.name, d.kind, d.line, d.fingerprint, d.visibility, d.spellings, d.binders,
-                   d.parens, d.layout, tuple(uses))
+        return cls(
+            d.name,
+            d.kind,
+            d.line,
+            d.fingerprint,
+            d.visibility,
+            d.spellings,
+            d.binders,
+            d.parens,
+            d.layout,
+            tuple(uses),
+        )
 
     def as_json(self) -> dict[str, Any]:
         """Return the manifest's JSON object for this declaration."""
         return {
-            "name": self.name, "kind": self.kind, "line": self.line,
-            "fingerprint": self.fingerprint, "visibility": self.visibility,
-            "spellings": dict(self.spellings), "binders": list(self.binders),
-            "parens": self.parens, "layout": self.layout, "uses": list(self.uses),
+            "name": self.name,
+            "kind": self.kind,
+            "line": self.line,
+            "fingerprint": self.fingerprint,
+            "visibility": self.visibility,
+            "spellings": dict(self.spellings),
+            "binders": list(self.binders),
+            "parens": self.parens,
+            "layout": self.layout,
+            "uses": list(self.uses),
         }
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> "SourceDecl":
         """Read the manifest's JSON object for a declaration."""
         return cls(
-            d["name"], d["kind"], int(d["line"]), d["fingerprint"], d.get("visibility", "public"),
+            d["name"],
+            d["kind"],
+            int(d["line"]),
+            d["fingerprint"],
+            d.get("visibility", "public"),
             tuple(sorted((str(k), int(v)) for k, v in d.get("spellings", {}).items())),
-            tuple(d.get("binders", ())), int(d.get("parens", 0)), d.get("layout", ""),
+            tuple(d.get("binders", ())),
+            int(d.get("parens", 0)),
+            d.get("layout", ""),
             tuple(d.get("uses", ())),
         )
 
@@ -117,13 +160,18 @@ class SourceFile:
     """(kind, header, line) of the scopes the file leaves open at its end."""
 
     @classmethod
-    def of_file(cls, file: str, lean: LeanFile, tracked: Mapping[str, Sequence[str]],
-                complete: bool) -> "SourceFile":
+    def of_file(
+        cls, file: str, lean: LeanFile, tracked: Mapping[str, Sequence[str]], complete: bool
+    ) -> "SourceFile":
         """Return the record of a parsed file, keeping the declarations named in `tracked`."""
         return cls(
-            file, complete,
-            tuple(SourceDecl.of_decl(d, tracked[d.name]) for d in lean.declarations
-                  if d.name in tracked),
+            file,
+            complete,
+            tuple(
+                SourceDecl.of_decl(d, tracked[d.name])
+                for d in lean.declarations
+                if d.name in tracked
+            ),
             tuple((o.line, o.text, o.namespace) for o in lean.opens),
             lean.namespaces,
             tuple((v.line, v.names, v.fingerprint) for v in lean.variables),
@@ -137,11 +185,11 @@ class SourceFile:
             "complete": self.complete,
             "opens": [{"line": ln, "text": t, "namespace": ns} for ln, t, ns in self.opens],
             "namespaces": list(self.namespaces),
-            "variables": [{"line": ln, "names": list(nm), "fingerprint": fp}
-                          for ln, nm, fp in self.variables],
+            "variables": [
+                {"line": ln, "names": list(nm), "fingerprint": fp} for ln, nm, fp in self.variables
+            ],
             "aliases": [{"name": n, "target": t, "line": ln} for n, t, ln in self.aliases],
-            "open_at_end": [{"kind": k, "header": h, "line": ln}
-                            for k, h, ln in self.open_at_end],
+            "open_at_end": [{"kind": k, "header": h, "line": ln} for k, h, ln in self.open_at_end],
             "declarations": [d.as_json() for d in self.declarations],
         }
 
@@ -149,12 +197,15 @@ class SourceFile:
     def from_json(cls, file: str, d: Mapping[str, Any]) -> "SourceFile":
         """Read the manifest's JSON object for a file."""
         return cls(
-            file, bool(d.get("complete", False)),
+            file,
+            bool(d.get("complete", False)),
             tuple(SourceDecl.from_json(x) for x in d.get("declarations", ())),
             tuple((int(o["line"]), o["text"], o["namespace"]) for o in d.get("opens", ())),
             tuple(d.get("namespaces", ())),
-            tuple((int(v["line"]), tuple(v["names"]), v["fingerprint"])
-                  for v in d.get("variables", ())),
+            tuple(
+                (int(v["line"]), tuple(v["names"]), v["fingerprint"])
+                for v in d.get("variables", ())
+            ),
             tuple((a["name"], a["target"], int(a["line"])) for a in d.get("aliases", ())),
             tuple((s["kind"], s["header"], int(s["line"])) for s in d.get("open_at_end", ())),
         )
@@ -193,8 +244,11 @@ class Closure:
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> "Closure":
         """Read the manifest's `closure` object."""
-        return cls(d["module"], {f: SourceFile.from_json(f, x) for f, x in d["files"].items()},
-                   tuple(d.get("external", ())))
+        return cls(
+            d["module"],
+            {f: SourceFile.from_json(f, x) for f, x in d["files"].items()},
+            tuple(d.get("external", ())),
+        )
 
 
 def reaching(c: Closure, names: Iterable[str]) -> dict[str, tuple[str, ...]]:
@@ -266,8 +320,9 @@ def index_checkout(root: Path, folders: Sequence[str] = ("NN",)) -> Index:
             for o in lean.opens:
                 if o.text.startswith("export") and len(o.names) == 1:
                     for x in o.explicit:  # `export A (x)` in namespace N: `N.x` is `A.x`
-                        exports.setdefault(f"{o.namespace}.{x}" if o.namespace else x,
-                                           []).append(f"{o.names[0]}.{x}")
+                        exports.setdefault(f"{o.namespace}.{x}" if o.namespace else x, []).append(
+                            f"{o.names[0]}.{x}"
+                        )
             for d in lean.declarations:
                 decls.setdefault(d.name, (rel, d))
                 if d.kind == "notation":
@@ -303,7 +358,7 @@ def _candidates(ref: str, d: Declaration) -> list[str]:
     out = [f"{p}.{ref}" if p else ref for p in prefixes]
     for o in d.opens:
         if o.startswith("_root_."):
-            out.append(f"{o[len('_root_.'):]}.{ref}")
+            out.append(f"{o[len('_root_.') :]}.{ref}")
             continue
         out.extend(f"{p}.{o}.{ref}" if p else f"{o}.{ref}" for p in prefixes)
     return out
@@ -321,8 +376,7 @@ def resolve(ref: str, d: Declaration, index: Index) -> list[str]:
     return []
 
 
-def build(root: Path, module: str, index: Index | None = None,
-          also: Iterable[str] = ()) -> Closure:
+def build(root: Path, module: str, index: Index | None = None, also: Iterable[str] = ()) -> Closure:
     """Return the closure of the declarations of `module` in the checkout at `root`.
 
     `also` names more declarations to track with their closure (the manifest's building blocks
@@ -348,8 +402,12 @@ def build(root: Path, module: str, index: Index | None = None,
             got = [t for t in got if index.decls[t][1].kind not in THEOREM_KINDS]
             if got:
                 targets.extend(t for t in got if t not in targets)
-            elif (not resolve(ref, d, index) and not _SHORT_LOCAL_RE.fullmatch(ref)
-                  and ref not in _KEYWORDS and ref not in d.local_refs):
+            elif (
+                not resolve(ref, d, index)
+                and not _SHORT_LOCAL_RE.fullmatch(ref)
+                and ref not in _KEYWORDS
+                and ref not in d.local_refs
+            ):
                 external.add(ref)
         uses[name] = targets
         work.extend(t for t in targets if t not in uses)
@@ -376,14 +434,15 @@ def _write(c: Closure, manifest_path: Path) -> list[str]:
         file, d = got
         entry["file"], entry["line"], entry["fingerprint"] = file, d.line, d.fingerprint
     raw["closure"] = c.as_json()
-    manifest_path.write_text(json.dumps(raw, indent=1, ensure_ascii=False) + "\n",
-                             encoding="utf-8")
+    manifest_path.write_text(json.dumps(raw, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return missing
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Build the closure from a checkout; print a summary, or store it with `--write`."""
-    p = argparse.ArgumentParser(prog="python -m spec.traceability.closure", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m spec.traceability.closure", description=__doc__.split("\n")[0]
+    )
     p.add_argument("checkout", help="a TorchLean checkout at the pinned commit")
     p.add_argument("--module", default="NN/Proofs/Autograd/FDeriv/MlpMse.lean")
     p.add_argument("--write", action="store_true", help="store it in spec/data/manifest.json")
@@ -401,8 +460,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     n = sum(len(s.declarations) for s in c.files.values())
-    print(f"closure of {args.module}: {n} declarations in {len(c.files)} files; "
-          f"{len(c.external)} names outside TorchLean; {len(index.errors)} files not parsed")
+    print(
+        f"closure of {args.module}: {n} declarations in {len(c.files)} files; "
+        f"{len(c.external)} names outside TorchLean; {len(index.errors)} files not parsed"
+    )
     for f in sorted(c.files):
         print(f"  {f}: {len(c.files[f].declarations)}")
     if args.write:

@@ -1,9 +1,9 @@
 """Drift between the Lean declarations the mirror was written against and Lean source files.
 
 `against_source` compares a parsed Lean file with its record in the manifest's closure
-(`spec.traceability.closure`); `against_manifest` with the manifest's `declarations` for its file; `between`
-compares two parsed versions of a file. Each returns a `DriftReport` whose findings fall into
-these categories:
+(`spec.traceability.closure`); `against_manifest` with the manifest's `declarations` for its file;
+`between` compares two parsed versions of a file. Each returns a `DriftReport` whose findings fall
+into these categories:
 
 ======================  =======  ==================================================================
 category                benign   meaning
@@ -18,9 +18,9 @@ category                benign   meaning
 ``open_changed``        no       an ``open``/``export`` added or removed: names may mean otherwise
 ``alias_changed``       no       an ``alias`` added to or removed from the module's file
 ``moved``               yes      same name, kind and fingerprint, on another line
-``respelled``           yes      same normal form, other spelling (``spec.traceability.lean_normal``): ASCII or
-                                 Unicode tokens, ``fun``/``λ``, bound names, redundant parentheses,
-                                 layout, ``lemma``/``theorem``; the detail says which
+``respelled``           yes      same normal form, other spelling (``traceability.lean_normal``):
+                                 ASCII or Unicode tokens, ``fun``/``λ``, bound names, redundant
+                                 parentheses, layout, ``lemma``/``theorem``; the detail says which
 ``scope_changed``       yes      a ``namespace`` or ``variable`` command added or removed, or an
                                  alias in a helper file (what it changes shows in fingerprints)
 ``proof_changed``       yes      same name, kind and fingerprint, other proof (two-file mode)
@@ -64,18 +64,41 @@ __all__ = [
 ]
 
 Category = Literal[
-    "added", "removed", "renamed", "statement_changed", "kind_changed", "visibility_changed",
-    "open_changed", "alias_changed", "moved", "respelled", "scope_changed", "proof_changed",
+    "added",
+    "removed",
+    "renamed",
+    "statement_changed",
+    "kind_changed",
+    "visibility_changed",
+    "open_changed",
+    "alias_changed",
+    "moved",
+    "respelled",
+    "scope_changed",
+    "proof_changed",
     "unverified",
 ]
 BENIGN: frozenset[str] = frozenset(
     {"moved", "respelled", "scope_changed", "proof_changed", "unverified"}
 )
-_ORDER = ("removed", "renamed", "statement_changed", "kind_changed", "visibility_changed",
-          "open_changed", "alias_changed", "added", "moved", "respelled", "scope_changed",
-          "proof_changed", "unverified")
-_MEANING = frozenset({"removed", "renamed", "statement_changed", "kind_changed",
-                      "visibility_changed"})
+_ORDER = (
+    "removed",
+    "renamed",
+    "statement_changed",
+    "kind_changed",
+    "visibility_changed",
+    "open_changed",
+    "alias_changed",
+    "added",
+    "moved",
+    "respelled",
+    "scope_changed",
+    "proof_changed",
+    "unverified",
+)
+_MEANING = frozenset(
+    {"removed", "renamed", "statement_changed", "kind_changed", "visibility_changed"}
+)
 """Flagged findings on a declaration whose effect reaches the module's declarations."""
 
 
@@ -102,14 +125,34 @@ class Record:
     @classmethod
     def of_decl(cls, d: Declaration) -> "Record":
         """Return the record of a parsed declaration."""
-        return cls(d.name, d.kind, d.line, d.fingerprint, d.body_hash, d.visibility, d.spellings,
-                   d.binders, d.parens, d.layout)
+        return cls(
+            d.name,
+            d.kind,
+            d.line,
+            d.fingerprint,
+            d.body_hash,
+            d.visibility,
+            d.spellings,
+            d.binders,
+            d.parens,
+            d.layout,
+        )
 
     @classmethod
     def of_source(cls, d: SourceDecl) -> "Record":
         """Return the record of a declaration of the manifest's closure."""
-        return cls(d.name, d.kind, d.line, d.fingerprint, None, d.visibility, d.spellings,
-                   d.binders, d.parens, d.layout)
+        return cls(
+            d.name,
+            d.kind,
+            d.line,
+            d.fingerprint,
+            None,
+            d.visibility,
+            d.spellings,
+            d.binders,
+            d.parens,
+            d.layout,
+        )
 
     @classmethod
     def of_manifest(cls, d: LeanDecl) -> "Record":
@@ -130,8 +173,9 @@ def respellings(old: Record, new: Record) -> list[str]:
             elif a[alt] > b[alt]:
                 out.append(f"`{alt}` → `{SPELLINGS[alt]}` ×{a[alt] - b[alt]}")
     if old.binders is not None and new.binders is not None and old.binders != new.binders:
-        pairs = dict.fromkeys(f"`{x}` → `{y}`" for x, y in zip(old.binders, new.binders,
-                                                              strict=False) if x != y)
+        pairs = dict.fromkeys(
+            f"`{x}` → `{y}`" for x, y in zip(old.binders, new.binders, strict=False) if x != y
+        )
         out.append("bound variable " + ", ".join(pairs))
     if old.parens is not None and new.parens is not None and old.parens != new.parens:
         out.append(f"redundant parentheses ({old.parens} → {new.parens})")
@@ -177,30 +221,46 @@ class Finding:
         c = self.category
         reach = self._reach()
         if c == "added":
-            return (f"added: {self.new_kind} {self.name}{at_new} is not in the manifest; add it to "
-                    "spec/data/manifest.json and write its mirror")
+            return (
+                f"added: {self.new_kind} {self.name}{at_new} is not in the manifest; add it to "
+                "spec/data/manifest.json and write its mirror"
+            )
         if c == "removed":
-            return (f"removed: {old}{at_old} is gone from the Lean file{reach}; retire its mirror "
-                    "and its manifest entry")
+            return (
+                f"removed: {old}{at_old} is gone from the Lean file{reach}; retire its mirror "
+                "and its manifest entry"
+            )
         if c == "renamed":
-            return (f"renamed: {old}{at_old} is now {self.new_kind} {self.new_name}{at_new} "
-                    f"(same fingerprint){reach}; rename the manifest entry and the mirror")
+            return (
+                f"renamed: {old}{at_old} is now {self.new_kind} {self.new_name}{at_new} "
+                f"(same fingerprint){reach}; rename the manifest entry and the mirror"
+            )
         if c == "statement_changed":
-            return (f"statement changed: {old}{at_new}: fingerprint {self.old_fingerprint} → "
-                    f"{self.new_fingerprint}{reach}; re-read the Lean statement and update the "
-                    "mirror and the manifest")
+            return (
+                f"statement changed: {old}{at_new}: fingerprint {self.old_fingerprint} → "
+                f"{self.new_fingerprint}{reach}; re-read the Lean statement and update the "
+                "mirror and the manifest"
+            )
         if c == "kind_changed":
-            return (f"kind changed: {self.name}{at_new} was a {self.old_kind}, is now a "
-                    f"{self.new_kind}{reach}; update the manifest's kind and the mirror's")
+            return (
+                f"kind changed: {self.name}{at_new} was a {self.old_kind}, is now a "
+                f"{self.new_kind}{reach}; update the manifest's kind and the mirror's"
+            )
         if c == "visibility_changed":
-            return (f"visibility changed: {old}{at_new}: {self.detail}{reach}; re-read who may "
-                    "use it and update the manifest")
+            return (
+                f"visibility changed: {old}{at_new}: {self.detail}{reach}; re-read who may "
+                "use it and update the manifest"
+            )
         if c == "open_changed":
-            return (f"open changed: {self.detail}{reach}; names after it may resolve otherwise: "
-                    "re-read the statements below it and update the manifest")
+            return (
+                f"open changed: {self.detail}{reach}; names after it may resolve otherwise: "
+                "re-read the statements below it and update the manifest"
+            )
         if c == "alias_changed":
-            return (f"alias changed: {self.detail}; a name of the module was added or removed: "
-                    "update the manifest")
+            return (
+                f"alias changed: {self.detail}; a name of the module was added or removed: "
+                "update the manifest"
+            )
         if c == "moved":
             return f"moved (benign): {old} from line {self.old_line} to line {self.new_line}"
         if c == "respelled":
@@ -209,8 +269,9 @@ class Finding:
             return f"scope changed (benign): {self.detail}"
         if c == "proof_changed":
             return f"proof changed (benign): {old}{at_new}: same statement, other proof"
-        return (f"unverified (benign): {old}{at_new}: the manifest has no fingerprint to compare "
-                "with")
+        return (
+            f"unverified (benign): {old}{at_new}: the manifest has no fingerprint to compare with"
+        )
 
     def as_json(self) -> dict[str, Any]:
         """Return the finding as a JSON object."""
@@ -276,8 +337,10 @@ class DriftReport:
     def format(self) -> str:
         """Return the human-readable report: a summary line, then one line per finding."""
         what = "every declaration" if self.complete else "the listed declarations"
-        head = (f"drift of {self.source or '<text>'} against {self.lean_file} "
-                f"({what}: {self.listed} listed, {self.parsed} parsed)")
+        head = (
+            f"drift of {self.source or '<text>'} against {self.lean_file} "
+            f"({what}: {self.listed} listed, {self.parsed} parsed)"
+        )
         if self.note:
             head += f"\nnote: {self.note}"
         if not self.findings:
@@ -307,16 +370,22 @@ class CheckoutReport:
 
     def as_json(self) -> dict[str, Any]:
         """Return the report as a JSON object."""
-        return {"source": self.source, "exit_code": self.exit_code, "errors": self.errors,
-                "files": [r.as_json() for r in self.reports]}
+        return {
+            "source": self.source,
+            "exit_code": self.exit_code,
+            "errors": self.errors,
+            "files": [r.as_json() for r in self.reports],
+        }
 
     def format(self) -> str:
         """Return the reports of the files with findings, then a summary line."""
         parts = [r.format() for r in self.reports if r.findings or r.note]
         quiet = sum(1 for r in self.reports if not r.findings and not r.note)
         flagged = sum(1 for r in self.reports if r.exit_code)
-        tail = (f"{self.source}: {len(self.reports)} file(s) compared, {flagged} with drift that "
-                f"needs attention, {quiet} with no drift")
+        tail = (
+            f"{self.source}: {len(self.reports)} file(s) compared, {flagged} with drift that "
+            f"needs attention, {quiet} with no drift"
+        )
         if self.errors:
             tail += f"; {len(self.errors)} file(s) Lean would reject"
         return "\n".join([*parts, tail])
@@ -341,14 +410,20 @@ def compare(
             unmatched_old.append(o)
             continue
         base: dict[str, Any] = dict(
-            name=o.name, old_kind=o.kind, new_kind=n.kind, old_line=o.line, new_line=n.line,
-            old_fingerprint=o.fingerprint, new_fingerprint=n.fingerprint,
+            name=o.name,
+            old_kind=o.kind,
+            new_kind=n.kind,
+            old_line=o.line,
+            new_line=n.line,
+            old_fingerprint=o.fingerprint,
+            new_fingerprint=n.fingerprint,
         )
         if _family(o.kind) != _family(n.kind):
             out.append(Finding("kind_changed", **base))
         if o.visibility is not None and n.visibility is not None and o.visibility != n.visibility:
-            out.append(Finding("visibility_changed", **base,
-                               detail=f"{o.visibility} → {n.visibility}"))
+            out.append(
+                Finding("visibility_changed", **base, detail=f"{o.visibility} → {n.visibility}")
+            )
         if o.fingerprint is None:
             out.append(Finding("unverified", **base))
         elif o.fingerprint != n.fingerprint:
@@ -373,22 +448,55 @@ def compare(
         same = by_fingerprint.get(o.fingerprint) if o.fingerprint is not None else None
         match = same.pop() if same else None
         if match is None:
-            out.append(Finding("removed", o.name, old_kind=o.kind, old_line=o.line,
-                               old_fingerprint=o.fingerprint))
+            out.append(
+                Finding(
+                    "removed",
+                    o.name,
+                    old_kind=o.kind,
+                    old_line=o.line,
+                    old_fingerprint=o.fingerprint,
+                )
+            )
             continue
         taken.add(match.name)
-        out.append(Finding("renamed", o.name, new_name=match.name, old_kind=o.kind,
-                           new_kind=match.kind, old_line=o.line, new_line=match.line,
-                           old_fingerprint=o.fingerprint, new_fingerprint=match.fingerprint))
+        out.append(
+            Finding(
+                "renamed",
+                o.name,
+                new_name=match.name,
+                old_kind=o.kind,
+                new_kind=match.kind,
+                old_line=o.line,
+                new_line=match.line,
+                old_fingerprint=o.fingerprint,
+                new_fingerprint=match.fingerprint,
+            )
+        )
         if _family(o.kind) != _family(match.kind):
-            out.append(Finding("kind_changed", match.name, old_kind=o.kind, new_kind=match.kind,
-                               old_line=o.line, new_line=match.line,
-                               old_fingerprint=o.fingerprint, new_fingerprint=match.fingerprint))
+            out.append(
+                Finding(
+                    "kind_changed",
+                    match.name,
+                    old_kind=o.kind,
+                    new_kind=match.kind,
+                    old_line=o.line,
+                    new_line=match.line,
+                    old_fingerprint=o.fingerprint,
+                    new_fingerprint=match.fingerprint,
+                )
+            )
     if complete:
         for r in candidates:
             if r.name not in taken:
-                out.append(Finding("added", r.name, new_kind=r.kind, new_line=r.line,
-                                   new_fingerprint=r.fingerprint))
+                out.append(
+                    Finding(
+                        "added",
+                        r.name,
+                        new_kind=r.kind,
+                        new_line=r.line,
+                        new_fingerprint=r.fingerprint,
+                    )
+                )
     out.sort(key=lambda f: (_ORDER.index(f.category), f.old_line or f.new_line or 0, f.name))
     return out
 
@@ -410,16 +518,29 @@ def compare_scope(old: SourceFile, new: LeanFile) -> list[Finding]:
     out: list[Finding] = []
     old_lines = {(t, ns): ln for ln, t, ns in old.opens}
     new_lines = {(o.text, o.namespace): o.line for o in new.opens}
-    gone, came = _multiset_diff(((t, ns) for _ln, t, ns in old.opens),
-                                ((o.text, o.namespace) for o in new.opens))
+    gone, came = _multiset_diff(
+        ((t, ns) for _ln, t, ns in old.opens), ((o.text, o.namespace) for o in new.opens)
+    )
     for text, ns in gone:
         where = f" in namespace {ns}" if ns else ""
-        out.append(Finding("open_changed", text, old_line=old_lines[(text, ns)],
-                           detail=f"`{text}`{where} (line {old_lines[(text, ns)]}) was removed"))
+        out.append(
+            Finding(
+                "open_changed",
+                text,
+                old_line=old_lines[(text, ns)],
+                detail=f"`{text}`{where} (line {old_lines[(text, ns)]}) was removed",
+            )
+        )
     for text, ns in came:
         where = f" in namespace {ns}" if ns else ""
-        out.append(Finding("open_changed", text, new_line=new_lines[(text, ns)],
-                           detail=f"`{text}`{where} (line {new_lines[(text, ns)]}) was added"))
+        out.append(
+            Finding(
+                "open_changed",
+                text,
+                new_line=new_lines[(text, ns)],
+                detail=f"`{text}`{where} (line {new_lines[(text, ns)]}) was added",
+            )
+        )
     for ns in old.namespaces:
         if ns not in new.namespaces:
             out.append(Finding("scope_changed", ns, detail=f"namespace `{ns}` is gone"))
@@ -428,35 +549,62 @@ def compare_scope(old: SourceFile, new: LeanFile) -> list[Finding]:
             out.append(Finding("scope_changed", ns, detail=f"namespace `{ns}` was added"))
     old_vars = {fp: (ln, names) for ln, names, fp in old.variables}
     new_vars = {v.fingerprint: (v.line, v.names) for v in new.variables}
-    gone_v, came_v = _multiset_diff((fp for _l, _n, fp in old.variables),
-                                    (v.fingerprint for v in new.variables))
+    gone_v, came_v = _multiset_diff(
+        (fp for _l, _n, fp in old.variables), (v.fingerprint for v in new.variables)
+    )
     for fp in gone_v:
         ln, names = old_vars[fp]
         what = ", ".join(names) or "an instance"
         twin = next((x for x in came_v if new_vars[x][1] == names), None)
         if twin is not None:
             came_v.remove(twin)
-            out.append(Finding("scope_changed", "variable", old_line=ln, new_line=new_vars[twin][0],
-                               detail=f"`variable` binding {what} (line {ln}) was changed"))
+            out.append(
+                Finding(
+                    "scope_changed",
+                    "variable",
+                    old_line=ln,
+                    new_line=new_vars[twin][0],
+                    detail=f"`variable` binding {what} (line {ln}) was changed",
+                )
+            )
         else:
-            out.append(Finding("scope_changed", "variable", old_line=ln,
-                               detail=f"`variable` binding {what} (line {ln}) was removed"))
+            out.append(
+                Finding(
+                    "scope_changed",
+                    "variable",
+                    old_line=ln,
+                    detail=f"`variable` binding {what} (line {ln}) was removed",
+                )
+            )
     for fp in came_v:
         ln, names = new_vars[fp]
-        out.append(Finding("scope_changed", "variable", new_line=ln,
-                           detail=f"`variable` binding {', '.join(names) or 'an instance'} "
-                           f"(line {ln}) was added"))
+        out.append(
+            Finding(
+                "scope_changed",
+                "variable",
+                new_line=ln,
+                detail=f"`variable` binding {', '.join(names) or 'an instance'} "
+                f"(line {ln}) was added",
+            )
+        )
     old_alias = {n: (t, ln) for n, t, ln in old.aliases}
     new_alias = {a.name: (a.target, a.line) for a in new.aliases}
     cat: Category = "alias_changed" if old.complete else "scope_changed"
     for name, (target, ln) in new_alias.items():
         if old_alias.get(name, ("", 0))[0] != target:
-            out.append(Finding(cat, name, new_line=ln,
-                               detail=f"`alias {name} := {target}` (line {ln}) was added"))
+            out.append(
+                Finding(
+                    cat,
+                    name,
+                    new_line=ln,
+                    detail=f"`alias {name} := {target}` (line {ln}) was added",
+                )
+            )
     for name, (_target, ln) in old_alias.items():
         if name not in new_alias:
-            out.append(Finding(cat, name, old_line=ln,
-                               detail=f"`alias {name}` (line {ln}) was removed"))
+            out.append(
+                Finding(cat, name, old_line=ln, detail=f"`alias {name}` (line {ln}) was removed")
+            )
     return out
 
 
@@ -471,8 +619,11 @@ def scope_error(old: SourceFile, new: LeanFile) -> LeanParseError | None:
     left = [(s.kind, s.header, s.line) for s in new.open_at_end]
     if len(left) <= len(recorded) and [(k, h) for k, h, _l in left] == recorded[: len(left)]:
         return None
-    extra = left[len(recorded):] if [(k, h) for k, h, _l in left[: len(recorded)]] == recorded \
+    extra = (
+        left[len(recorded) :]
+        if [(k, h) for k, h, _l in left[: len(recorded)]] == recorded
         else left
+    )
     names = ", ".join(f"`{k}{' ' + h if h else ''}` (line {ln})" for k, h, ln in reversed(extra))
     return LeanParseError(
         new.lines,
@@ -497,16 +648,26 @@ def against_source(lean: LeanFile, src: SourceFile) -> DriftReport:
     )
     findings.extend(compare_scope(src, lean))
     findings.sort(key=lambda f: (_ORDER.index(f.category), f.old_line or f.new_line or 0, f.name))
-    return DriftReport(src.file, lean.path, src.complete, len(src.declarations),
-                       len(lean.declarations), findings)
+    return DriftReport(
+        src.file, lean.path, src.complete, len(src.declarations), len(lean.declarations), findings
+    )
 
 
 def missing_file(src: SourceFile, path: str) -> DriftReport:
     """Return the report for a file of the closure that the checkout lacks: all is removed."""
-    findings = [Finding("removed", d.name, old_kind=d.kind, old_line=d.line,
-                        old_fingerprint=d.fingerprint) for d in src.declarations]
-    return DriftReport(src.file, path, src.complete, len(src.declarations), 0, findings,
-                       f"{path} does not exist: every tracked declaration is gone")
+    findings = [
+        Finding("removed", d.name, old_kind=d.kind, old_line=d.line, old_fingerprint=d.fingerprint)
+        for d in src.declarations
+    ]
+    return DriftReport(
+        src.file,
+        path,
+        src.complete,
+        len(src.declarations),
+        0,
+        findings,
+        f"{path} does not exist: every tracked declaration is gone",
+    )
 
 
 def annotate(report: DriftReport, c: Closure) -> DriftReport:
@@ -545,7 +706,7 @@ def manifest_file_for(
     names = sorted(set(files))
     for f in names:
         parts = PurePosixPath(f).parts
-        if norm.parts[-len(parts):] == parts:
+        if norm.parts[-len(parts) :] == parts:
             return f, None
     same = [f for f in names if PurePosixPath(f).name == norm.name]
     if len(same) == 1:
@@ -584,8 +745,9 @@ def against_manifest(
         [Record.of_decl(d) for d in lean.declarations],
         complete=complete,
     )
-    return DriftReport(lean_file, lean.path, complete, len(listed), len(lean.declarations),
-                       findings, note)
+    return DriftReport(
+        lean_file, lean.path, complete, len(listed), len(lean.declarations), findings, note
+    )
 
 
 def between(old: LeanFile, new: LeanFile, lean_file: str | None = None) -> DriftReport:
@@ -605,5 +767,4 @@ def between(old: LeanFile, new: LeanFile, lean_file: str | None = None) -> Drift
     )
     findings.extend(compare_scope(src, new))
     findings.sort(key=lambda f: (_ORDER.index(f.category), f.old_line or f.new_line or 0, f.name))
-    return DriftReport(file, new.path, True, len(old.declarations), len(new.declarations),
-                       findings)
+    return DriftReport(file, new.path, True, len(old.declarations), len(new.declarations), findings)

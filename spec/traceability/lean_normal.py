@@ -63,12 +63,58 @@ _PREDICATES = frozenset({"∈", "∉", "<", "≤", ">", "≥", "≠", "⊆", "�
 _SLOT_BEFORE = frozenset({":", ":=", "=>", ","})
 _SLOT_AFTER = frozenset({",", ":=", ";", "|"})
 _ATOMIC_KINDS = frozenset({"ident", "number", "string", "char"})
-_INFIX = frozenset({"=", "≠", "<", ">", "≤", "≥", "+", "-", "*", "/", "•", "∘", "∧", "∨", "→", "↔",
-                    "∈", "∉", "⊆", "⊂", "×", "^", "%", "∣"})
+_INFIX = frozenset(
+    {
+        "=",
+        "≠",
+        "<",
+        ">",
+        "≤",
+        "≥",
+        "+",
+        "-",
+        "*",
+        "/",
+        "•",
+        "∘",
+        "∧",
+        "∨",
+        "→",
+        "↔",
+        "∈",
+        "∉",
+        "⊆",
+        "⊂",
+        "×",
+        "^",
+        "%",
+        "∣",
+    }
+)
 """Infix operators: each binds less tightly than function application."""
-_NOT_ARGUMENTS = frozenset({"fun", "if", "then", "else", "match", "with", "by", "do", "let",
-                            "have", "show", "from", "at", "calc", "∀", "∃", "λ", "forall",
-                            "exists"})
+_NOT_ARGUMENTS = frozenset(
+    {
+        "fun",
+        "if",
+        "then",
+        "else",
+        "match",
+        "with",
+        "by",
+        "do",
+        "let",
+        "have",
+        "show",
+        "from",
+        "at",
+        "calc",
+        "∀",
+        "∃",
+        "λ",
+        "forall",
+        "exists",
+    }
+)
 
 
 @dataclass
@@ -150,8 +196,7 @@ def _adjacent_dot(close: Token, nxt: _Node | None) -> bool:
     if nxt is None:
         return False
     first = nxt.open if isinstance(nxt, _Group) else nxt
-    return (first.line == close.line and first.col == close.col + 1
-            and first.text.startswith("."))
+    return first.line == close.line and first.col == close.col + 1 and first.text.startswith(".")
 
 
 class _Emitter:
@@ -213,8 +258,13 @@ class _Emitter:
     def leaf(self, t: Token) -> None:
         """Emit one token: spelling normalised, a bound name renamed."""
         prev, self.prev = self.prev, t
-        if (t.kind == "ident" and prev is not None and prev.text == "."
-                and prev.line == t.line and prev.col + 1 == t.col):
+        if (
+            t.kind == "ident"
+            and prev is not None
+            and prev.text == "."
+            and prev.line == t.line
+            and prev.col + 1 == t.col
+        ):
             self.out.append(t.text)  # `.dim`, `(e).symm`: found from a type, not by name
         elif t.kind in ("ident", "symbol") and t.text in SPELLINGS:
             self.form.spellings[t.text] += 1
@@ -250,12 +300,17 @@ class _Emitter:
             if isinstance(only, _Group) or only.kind in _ATOMIC_KINDS:
                 return True
         prev = seq[i - 1] if i > 0 else None
-        if all(isinstance(n, _Group) or (n.kind in _ATOMIC_KINDS and n.text not in _NOT_ARGUMENTS)
-               for n in inner):
+        if all(
+            isinstance(n, _Group) or (n.kind in _ATOMIC_KINDS and n.text not in _NOT_ARGUMENTS)
+            for n in inner
+        ):
             # an application `f a b` binds tighter than any infix operator around it
             around = {_word(prev), _word(nxt)}
-            if around <= _INFIX | _SLOT_BEFORE | _SLOT_AFTER | {""} and (
-                    prev is None or _word(prev)) and (nxt is None or _word(nxt)):
+            if (
+                around <= _INFIX | _SLOT_BEFORE | _SLOT_AFTER | {""}
+                and (prev is None or _word(prev))
+                and (nxt is None or _word(nxt))
+            ):
                 return True
         before = prev is None or _word(prev) in _SLOT_BEFORE
         if _word(prev) == ",":
@@ -286,8 +341,13 @@ class _Emitter:
         ch = g.children
         colon = next((k for k, n in enumerate(ch) if _word(n) == ":"), -1)
         if g.open.text == "⟨":
-            body = [x for n in ch for x in
-                    ([n] if isinstance(n, _Group) or n.kind == "ident" or n.text == "_" else [])]
+            body = [
+                x
+                for n in ch
+                for x in (
+                    [n] if isinstance(n, _Group) or n.kind == "ident" or n.text == "_" else []
+                )
+            ]
             names = self.binder_names(body, pushed)
             self.out.extend([g.open.text, " , ".join(names), g.close.text])
             return
@@ -309,8 +369,9 @@ class _Emitter:
         pred = next((k for k, n in enumerate(items) if _word(n) in _PREDICATES), -1)
         if colon >= 0 and (pred < 0 or colon < pred):
             names = items[:colon]
-            if all(not isinstance(n, _Group) and (n.kind == "ident" or n.text == "_")
-                   for n in names):
+            if all(
+                not isinstance(n, _Group) and (n.kind == "ident" or n.text == "_") for n in names
+            ):
                 # `x y : T` written bare: as if written `(x y : T)`
                 self.form.parens += 1
                 typ = self.buffered(items[colon + 1 :])
@@ -339,10 +400,15 @@ class _Emitter:
         ch = g.children
         bar = next((k for k, n in enumerate(ch) if _word(n) == "|"), -1)
         first = ch[0] if ch else None
-        if (g.open.text == "{" and bar >= 1 and first is not None
-                and not isinstance(first, _Group) and first.kind == "ident"
-                and "." not in first.text
-                and (bar == 1 or _word(ch[1]) == ":" or _word(ch[1]) in _PREDICATES)):
+        if (
+            g.open.text == "{"
+            and bar >= 1
+            and first is not None
+            and not isinstance(first, _Group)
+            and first.kind == "ident"
+            and "." not in first.text
+            and (bar == 1 or _word(ch[1]) == ":" or _word(ch[1]) in _PREDICATES)
+        ):
             # set-builder `{x | p x}`, `{x : T | p x}`, `{x ∈ s | p x}`: `x` bound in `p x`
             pushed: list[str] = []
             typ = self.buffered(ch[1:bar])
@@ -358,8 +424,7 @@ class _Emitter:
         self.seq(ch, opener=g.open.text)
         self.out.append(g.close.text)
 
-    def seq(self, seq: Sequence[_Node], *, leading_binders: bool = False,
-            opener: str = "") -> None:
+    def seq(self, seq: Sequence[_Node], *, leading_binders: bool = False, opener: str = "") -> None:
         """Emit a sequence; a binder's scope runs to the end of the sequence it stands in."""
         pushed: list[str] = []
         pattern, proof = self.pattern, self.proof
@@ -399,10 +464,17 @@ class _Emitter:
                     self.out.append(self.bind(nxt.text, pushed))
                     i += 2
                     continue
-            if (not isinstance(n, _Group) and n.kind == "ident" and i + 1 < n_items
-                    and _word(seq[i + 1]) == ":="
-                    and ((i == 0 and opener in ("(", "{")) or _word(seq[i - 1]) == ","
-                         or (n.first_on_line and not self.env.get(n.text)))):
+            if (
+                not isinstance(n, _Group)
+                and n.kind == "ident"
+                and i + 1 < n_items
+                and _word(seq[i + 1]) == ":="
+                and (
+                    (i == 0 and opener in ("(", "{"))
+                    or _word(seq[i - 1]) == ","
+                    or (n.first_on_line and not self.env.get(n.text))
+                )
+            ):
                 # a label: a named argument `(n := e)`, a structure field `{ toFun := f }`
                 self.out.append(n.text)
                 self.prev = n

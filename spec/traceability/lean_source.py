@@ -10,10 +10,10 @@ declarations the way the traceability and drift checks need them:
   bracket depth 0 that begins the body (a `:=` inside brackets, as in `(n := m)`, does not count),
 * the section `variable` binders the declaration uses, added as Lean adds them,
 * a fingerprint (`fingerprint`) that survives reformatting, comments, proof edits, renames and
-  whatever else Lean's parser identifies (`spec.traceability.lean_normal`), and changes when the statement
-  changes,
-* the names the statement uses (`refs`, for `spec.traceability.closure`), and the file's scope commands:
-  `open`/`export`, namespaces, `variable`s, aliases, and the scopes left open at its end.
+  whatever else Lean's parser identifies (`spec.traceability.lean_normal`), and changes when the
+  statement changes,
+* the names the statement uses (`refs`, for `spec.traceability.closure`), and the file's scope
+  commands: `open`/`export`, namespaces, `variable`s, aliases, and the scopes left open at its end.
 
 One pass over the text makes the tokens (comments, nested block comments and strings handled
 there); a second pass over the tokens cuts them into commands; a third walks the commands with a
@@ -27,29 +27,29 @@ start a command only in column 0. A doc comment, `@[...]` or a modifier (`privat
 `noncomputable`, ...) starts a command only when the chain it begins ends in a command keyword.
 
 The fingerprint is the first 16 hex digits of the sha256 of the normal form
-(`spec.traceability.lean_normal.normal_form`) of: the section variables the declaration takes (one binder per
-name, in the order declared), the signature, and, for every kind but `theorem` and `lemma`, the
-body. A definition's value is part of what it states (a mirror computes it), and two definitions
-of the same type, like MlpMse's `z1` and `a1` (`: Vec hidDim`), differ only there; a proof is not
-(proof irrelevance). Comments and doc comments are dropped, the declaration's own name (as written
-and fully qualified) is replaced by a placeholder. Attributes, modifiers and the kind keyword are
-left out, so `lemma` ↔ `theorem` and `def` ↔ `abbrev` keep the fingerprint; `spec.traceability.drift` treats
-the first pair as one kind and reports the second as a kind change.
+(`spec.traceability.lean_normal.normal_form`) of: the section variables the declaration takes (one
+binder per name, in the order declared), the signature, and, for every kind but `theorem` and
+`lemma`, the body. A definition's value is part of what it states (a mirror computes it), and two
+definitions of the same type, like MlpMse's `z1` and `a1` (`: Vec hidDim`), differ only there; a
+proof is not (proof irrelevance). Comments and doc comments are dropped, the declaration's own name
+(as written and fully qualified) is replaced by a placeholder. Attributes, modifiers and the kind
+keyword are left out, so `lemma` ↔ `theorem` and `def` ↔ `abbrev` keep the fingerprint;
+`spec.traceability.drift` treats the first pair as one kind and reports the second as a kind change.
 
-Limits. Nothing is elaborated: notations and macros are not expanded, `open` does not resolve
-names, auto-bound implicits are not added, and a section variable counts as used when its name
-occurs (so a bound name in the statement that shadows a variable over-approximates). A `|` ends a
-signature only when it leads its line, so a statement line that begins with `|x|` (absolute
-value) would be cut there, as would a `match` at bracket depth 0 in a signature; a `:=` after
-`let`/`have` at depth 0 in a signature is skipped. Anonymous instances are named
-`«instance <8 hex digits of the fingerprint>»` (Lean's generated names need elaboration); notation
-names are built from their atoms as Lean does (`«termVJP[_,_]»`); private names are not mangled.
-Errors detected (text Lean rejects): unterminated comment, string or «name»; unbalanced brackets;
-an `end` that closes nothing or the wrong scope; a declaration without a name or without a body;
-a name declared twice (aliases included); a file that ends inside a term or a proof (after `by`,
-`:=`, an operator, ...) or inside a `calc` whose last step has no `:= proof`. A scope left open at
-the end is not an error here (Lean accepts it); `spec.traceability.drift` compares it with the recorded file.
-Other malformed text (a garbled term) is accepted as it stands.
+Limits. Nothing is elaborated: notations and macros are not expanded, `open` does not resolve names,
+auto-bound implicits are not added, and a section variable counts as used when its name occurs (so a
+bound name in the statement that shadows a variable over-approximates). A `|` ends a signature only
+when it leads its line, so a statement line that begins with `|x|` (absolute value) would be cut
+there, as would a `match` at bracket depth 0 in a signature; a `:=` after `let`/`have` at depth 0 in
+a signature is skipped. Anonymous instances are named `«instance <8 hex digits of the fingerprint>»`
+(Lean's generated names need elaboration); notation names are built from their atoms as Lean does
+(`«termVJP[_,_]»`); private names are not mangled. Errors detected (text Lean rejects): unterminated
+comment, string or «name»; unbalanced brackets; an `end` that closes nothing or the wrong scope; a
+declaration without a name or without a body; a name declared twice (aliases included); a file that
+ends inside a term or a proof (after `by`, `:=`, an operator, ...) or inside a `calc` whose last
+step has no `:= proof`. A scope left open at the end is not an error here (Lean accepts it);
+`spec.traceability.drift` compares it with the recorded file. Other malformed text (a garbled term)
+is accepted as it stands.
 """
 
 import hashlib
@@ -121,8 +121,25 @@ _RAW_STRING_RE = re.compile(r'r(#*)"')
 _CHAR_RE = re.compile(r"'(?:\\(?:u\{[0-9a-fA-F]{1,6}\}|x[0-9a-fA-F]{2}|[^\n])|[^\\'\n])'")
 _SPACE_RE = re.compile(r"[^\S\n]+")
 _COMMENT_MARK_RE = re.compile(r"/-|-/")
-_MULTI_SYMBOLS = (":=", "::", "=>", "<|>", "<|", "|>.", "|>", "||", "..", "<->", "->", "<-",
-                  "<=", ">=", "/\\", "\\/", "<;>")
+_MULTI_SYMBOLS = (
+    ":=",
+    "::",
+    "=>",
+    "<|>",
+    "<|",
+    "|>.",
+    "|>",
+    "||",
+    "..",
+    "<->",
+    "->",
+    "<-",
+    "<=",
+    ">=",
+    "/\\",
+    "\\/",
+    "<;>",
+)
 _OPENERS = {"(": ")", "[": "]", "{": "}", "⟨": "⟩", "⦃": "⦄", "⟦": "⟧", "⟪": "⟫"}
 _CLOSERS = {v: k for k, v in _OPENERS.items()}
 
@@ -143,8 +160,17 @@ def tokenize(text: str) -> list[Token]:
 
     def add(kind: str, tok_text: str, tok_line: int, col: int, depth: int) -> None:
         nonlocal last_line
-        toks.append(Token(kind, tok_text, tok_line, col, tok_line != last_line, depth,
-                          line_start + col if tok_line == line else -1))
+        toks.append(
+            Token(
+                kind,
+                tok_text,
+                tok_line,
+                col,
+                tok_line != last_line,
+                depth,
+                line_start + col if tok_line == line else -1,
+            )
+        )
         last_line = tok_line
 
     while pos < n:
@@ -197,7 +223,7 @@ def tokenize(text: str) -> list[Token]:
                 found = text.find(close, rm.end())
                 end = -1 if found < 0 else found + len(close)
             if end < 0:
-                raise LeanParseError(line, "unterminated string literal: add the closing `\"`")
+                raise LeanParseError(line, 'unterminated string literal: add the closing `"`')
             s = text[pos:end]
             add("string", s, line, col, len(stack))
             newlines = s.count("\n")
@@ -278,14 +304,43 @@ def normalize(text: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 _DECL_KEYWORDS = frozenset(
-    {"def", "theorem", "lemma", "abbrev", "instance", "structure", "class", "inductive",
-     "axiom", "opaque", "example"}
+    {
+        "def",
+        "theorem",
+        "lemma",
+        "abbrev",
+        "instance",
+        "structure",
+        "class",
+        "inductive",
+        "axiom",
+        "opaque",
+        "example",
+    }
 )
 _NOTATION_KEYWORDS = frozenset({"notation", "infix", "infixl", "infixr", "prefix", "postfix"})
 _OTHER_KEYWORDS = frozenset(
-    {"namespace", "section", "end", "mutual", "variable", "universe", "include", "omit",
-     "deriving", "macro", "macro_rules", "syntax", "elab", "elab_rules", "declare_syntax_cat",
-     "initialize", "builtin_initialize", "add_decl_doc", "alias"}
+    {
+        "namespace",
+        "section",
+        "end",
+        "mutual",
+        "variable",
+        "universe",
+        "include",
+        "omit",
+        "deriving",
+        "macro",
+        "macro_rules",
+        "syntax",
+        "elab",
+        "elab_rules",
+        "declare_syntax_cat",
+        "initialize",
+        "builtin_initialize",
+        "add_decl_doc",
+        "alias",
+    }
 )
 _UNAMBIGUOUS = _DECL_KEYWORDS | _NOTATION_KEYWORDS | _OTHER_KEYWORDS
 # Also used inside proofs and terms (`open Foo in`, `set_option ... in`): commands in column 0 only.
@@ -646,7 +701,9 @@ def _first_components(toks: Iterable[Token]) -> set[str]:
     for k, t in enumerate(seq):
         if t.kind == "ident":
             named_arg = (
-                prev is not None and prev.text == "(" and k + 1 < len(seq)
+                prev is not None
+                and prev.text == "("
+                and k + 1 < len(seq)
                 and seq[k + 1].text == ":="
             )
             if not named_arg:
@@ -696,9 +753,7 @@ def _binder_groups(
         i = close + 1
 
 
-def _parse_variables(
-    toks: Sequence[Token], partner: Sequence[int], lo: int, hi: int
-) -> list[_Var]:
+def _parse_variables(toks: Sequence[Token], partner: Sequence[int], lo: int, hi: int) -> list[_Var]:
     """Return the binders of a `variable` command, one `_Var` per name."""
     out: list[_Var] = []
     for opener, names, typ in _binder_groups(toks, partner, lo, hi, leading_only=False):
@@ -787,7 +842,7 @@ def _parse(text: str, path: str | None) -> LeanFile:
             raise LeanParseError(
                 line,
                 f"`{name}` is declared twice (lines {first} and {line}): Lean rejects the file "
-                "(\"has already been declared\"); remove or rename one of the copies",
+                '("has already been declared"); remove or rename one of the copies',
             )
         seen[name] = line
 
@@ -860,8 +915,9 @@ def _parse(text: str, path: str | None) -> LeanFile:
                     )
                 top = ctx.scopes[-1]
                 if top.header != want:
-                    opened = (f"`{top.kind} {top.header}`" if top.header
-                              else f"anonymous `{top.kind}`")
+                    opened = (
+                        f"`{top.kind} {top.header}`" if top.header else f"anonymous `{top.kind}`"
+                    )
                     wanted = f"`end {top.header}`" if top.header else "`end`"
                     got = f"`end {toks[after].text}`" if named else "`end`"
                     raise LeanParseError(
@@ -875,15 +931,19 @@ def _parse(text: str, path: str | None) -> LeanFile:
             parsed = _parse_variables(toks, partner, after, hi)
             for var in parsed:
                 ctx.add(var)
-            variables.append(VariableCommand(
-                kw.line, tuple(v.name for v in parsed if v.name is not None),
-                _hash(_spelled(toks[after:hi])),
-            ))
+            variables.append(
+                VariableCommand(
+                    kw.line,
+                    tuple(v.name for v in parsed if v.name is not None),
+                    _hash(_spelled(toks[after:hi])),
+                )
+            )
             continue
         if word in ("open", "export"):
             names: list[str] = []
-            explicit = tuple(t.text for t in toks[after:hi]
-                             if t.depth == kw.depth + 1 and t.kind == "ident")
+            explicit = tuple(
+                t.text for t in toks[after:hi] if t.depth == kw.depth + 1 and t.kind == "ident"
+            )
             for t in toks[after:hi]:
                 if t.depth != kw.depth or t.text in ("hiding", "renaming", "in"):
                     if t.text in ("hiding", "renaming"):
@@ -892,8 +952,16 @@ def _parse(text: str, path: str | None) -> LeanFile:
                 if t.kind == "ident" and t.text != "scoped":
                     names.append(t.text)
             only_next = hi > after and toks[hi - 1].text == "in"
-            opens.append(OpenCommand(kw.line, _spelled(toks[kw_index:hi]), ctx.namespace,
-                                     tuple(names), only_next, explicit))
+            opens.append(
+                OpenCommand(
+                    kw.line,
+                    _spelled(toks[kw_index:hi]),
+                    ctx.namespace,
+                    tuple(names),
+                    only_next,
+                    explicit,
+                )
+            )
             if only_next:
                 open_in = names
             elif word == "open":
@@ -911,8 +979,13 @@ def _parse(text: str, path: str | None) -> LeanFile:
                 j += 1
             target = " ".join(t.text for t in toks[j + 1 : hi]) if j < hi else ""
             for nm in new:
-                fq_alias = (nm[len("_root_.") :] if nm.startswith("_root_.")
-                            else f"{ctx.namespace}.{nm}" if ctx.namespace else nm)
+                fq_alias = (
+                    nm[len("_root_.") :]
+                    if nm.startswith("_root_.")
+                    else f"{ctx.namespace}.{nm}"
+                    if ctx.namespace
+                    else nm
+                )
                 declare(fq_alias, kw.line)
                 aliases.append(Alias(fq_alias, target, kw.line))
             continue
@@ -1006,8 +1079,9 @@ def _parse(text: str, path: str | None) -> LeanFile:
         used = ctx.used(_first_components(scanned), own_binders)
 
         self_names = {written, fq} if written else set()
-        form = normal_form([tokenize(v) for v in used], sig,
-                           () if kind in THEOREM_KINDS else body, self_names)
+        form = normal_form(
+            [tokenize(v) for v in used], sig, () if kind in THEOREM_KINDS else body, self_names
+        )
         fingerprint = _hash(form.text)
         if written is None:  # anonymous instance: Lean invents a name; ours is stable
             anonymous = f"«instance {fingerprint[:8]}»"
@@ -1042,18 +1116,86 @@ def _parse(text: str, path: str | None) -> LeanFile:
         )
     _check_tail(toks, decls)
     return LeanFile(
-        path, tuple(decls), n_lines, tuple(opens), tuple(namespaces), tuple(variables),
+        path,
+        tuple(decls),
+        n_lines,
+        tuple(opens),
+        tuple(namespaces),
+        tuple(variables),
         tuple(aliases),
         tuple(OpenScope(sc.kind, sc.header, sc.line) for sc in ctx.scopes[1:]),
     )
 
 
 _DANGLING = frozenset(
-    {"by", ":=", "=>", "↦", ",", "calc", "from", "fun", "λ", "·", ".", "<;>", "|", "with", "at",
-     "←", "<-", "then", "else", "do", "<|", "$", "+", "-", "*", "/", "=", "≠", "≤", "<", "≥", ">",
-     "<=", ">=", "∧", "∨", "→", "->", "↔", "<->", "∘", "•", ":", "::", "^", "∑", "∏", "∀", "∃",
-     "show", "have", "let", "using", "exact", "apply", "refine", "rw", "rwa", "intro", "obtain",
-     "suffices", "if", "match", "and", "&&", "||"}
+    {
+        "by",
+        ":=",
+        "=>",
+        "↦",
+        ",",
+        "calc",
+        "from",
+        "fun",
+        "λ",
+        "·",
+        ".",
+        "<;>",
+        "|",
+        "with",
+        "at",
+        "←",
+        "<-",
+        "then",
+        "else",
+        "do",
+        "<|",
+        "$",
+        "+",
+        "-",
+        "*",
+        "/",
+        "=",
+        "≠",
+        "≤",
+        "<",
+        "≥",
+        ">",
+        "<=",
+        ">=",
+        "∧",
+        "∨",
+        "→",
+        "->",
+        "↔",
+        "<->",
+        "∘",
+        "•",
+        ":",
+        "::",
+        "^",
+        "∑",
+        "∏",
+        "∀",
+        "∃",
+        "show",
+        "have",
+        "let",
+        "using",
+        "exact",
+        "apply",
+        "refine",
+        "rw",
+        "rwa",
+        "intro",
+        "obtain",
+        "suffices",
+        "if",
+        "match",
+        "and",
+        "&&",
+        "||",
+    }
 )
 """Tokens after which a term or a tactic must go on: a file may not end with one."""
 

@@ -9,14 +9,14 @@
 * `--check`: print one line per problem and exit 1 when a manifest name has no mirror, a mirror
   names a Lean name the manifest lacks (or another kind), a lemma has no test, a docs page names
   a Lean declaration the manifest lacks, or `docs/traceability.md` is stale.
-* `--lean-source PATH [PATH ...]`: report drift against the manifest (`spec.traceability.drift`). A folder
-  is a TorchLean checkout: every file of the manifest's closure (`spec.traceability.closure`) is read from it
-  and compared, and a change in a helper names the module's declarations it reaches. A file is
-  compared with the manifest file it is a copy of (guessed from the end of PATH, else its base
-  name, else MlpMse.lean; `--lean-file FILE` says which, for a single PATH). Exit 0 when only
-  benign changes, 1 otherwise, 2 when a file cannot be read or Lean would reject it (duplicate
-  declarations, a truncated proof, an unclosed scope, unbalanced brackets): one
-  `error: file:line: reason` line each.
+* `--lean-source PATH [PATH ...]`: report drift against the manifest (`spec.traceability.drift`).
+  A folder is a TorchLean checkout: every file of the manifest's closure
+  (`spec.traceability.closure`) is read from it and compared, and a change in a helper names the
+  module's declarations it reaches. A file is compared with the manifest file it is a copy of
+  (guessed from the end of PATH, else its base name, else MlpMse.lean; `--lean-file FILE` says
+  which, for a single PATH). Exit 0 when only benign changes, 1 otherwise, 2 when a file cannot be
+  read or Lean would reject it (duplicate declarations, a truncated proof, an unclosed scope,
+  unbalanced brackets): one `error: file:line: reason` line each.
 * `--write-docs`: regenerate `docs/traceability.md` from the registry.
 * `--json`: machine-readable output for whichever of the above runs.
 
@@ -134,8 +134,13 @@ class Row:
             "kind": self.kind,
             "lean_file": self.lean_file,
             "lean_line": self.lean_line,
-            "python": None if py is None else {
-                "module": py.module, "qualname": py.qualname, "file": py.file, "line": py.line,
+            "python": None
+            if py is None
+            else {
+                "module": py.module,
+                "qualname": py.qualname,
+                "file": py.file,
+                "line": py.line,
             },
             "tests": list(self.tests),
             "docs": list(self.docs),
@@ -358,8 +363,14 @@ def render_table(rows: Sequence[Row]) -> str:
     table = [head]
     for r in rows:
         py = "—" if r.python is None else f"{r.python.label} ({r.python.location})"
-        cells = [r.lean_name, r.kind, r.lean_location, py,
-                 ", ".join(r.tests) or "—", ", ".join(r.docs) or "—"]
+        cells = [
+            r.lean_name,
+            r.kind,
+            r.lean_location,
+            py,
+            ", ".join(r.tests) or "—",
+            ", ".join(r.docs) or "—",
+        ]
         if with_status:
             cells.append(r.status or "—")
         table.append(cells)
@@ -403,8 +414,12 @@ def render_markdown(rows: Sequence[Row]) -> str:
         else:
             py = f"[`{r.python.label}`](../{r.python.file})"
         tests = "<br>".join(f"`{t}`" for t in r.tests) or "—"
-        docs = "<br>".join(f"[{Path(p).stem}]({Path(p).relative_to('docs').as_posix()})"
-                           for p in r.docs) or "—"
+        docs = (
+            "<br>".join(
+                f"[{Path(p).stem}]({Path(p).relative_to('docs').as_posix()})" for p in r.docs
+            )
+            or "—"
+        )
         out.append(f"| `{r.lean_name}` | {r.kind} | {lean} | {py} | {tests} | {docs} |")
     return "\n".join(out) + "\n"
 
@@ -422,8 +437,9 @@ def render_closure(c: Closure | None) -> str:
         f"The {len(c.roots())} declarations of `{c.module}` reach {total} TorchLean declarations "
         f"in {len(c.files)} files, through the names their statements and the definitions among "
         "them use (`spec.traceability.closure`; rebuilt from a checkout at the pinned commit by "
-        "`python -m spec.traceability.closure CHECKOUT --write`). `python -m spec trace --lean-source "
-        "CHECKOUT` compares each of them; a change names the module's declarations it reaches "
+        "`python -m spec.traceability.closure CHECKOUT --write`). "
+        "`python -m spec trace --lean-source CHECKOUT` compares each of them; a change names "
+        "the module's declarations it reaches "
         "(the last column).",
         "",
         "| Lean name | kind | Lean file:line | fingerprint | reaches |",
@@ -434,12 +450,15 @@ def render_closure(c: Closure | None) -> str:
     for f in sorted(c.files):
         for d in c.files[f].declarations:
             n = len(reach[d.name])
-            out.append(f"| `{d.name}` | {d.kind} | [{f}:{d.line}]({base}/{f}#L{d.line}) | "
-                       f"`{d.fingerprint}` | {n} |")
+            out.append(
+                f"| `{d.name}` | {d.kind} | [{f}:{d.line}]({base}/{f}#L{d.line}) | "
+                f"`{d.fingerprint}` | {n} |"
+            )
     out += [
         "",
         "Outside TorchLean (Mathlib and Lean core: the boundary, not fingerprinted): "
-        + ", ".join(f"`{n}`" for n in c.external) + ".",
+        + ", ".join(f"`{n}`" for n in c.external)
+        + ".",
     ]
     return "\n".join(out) + "\n"
 
@@ -452,16 +471,16 @@ def problems(registry: Mapping[str, Entry], decls: Sequence[LeanDecl], root: Pat
         if d.name not in registry:
             out.append(
                 f"missing mirror: {d.name} ({d.kind}, {d.file}:{d.line}) has no mirror in "
-                f"spec.registry.REGISTRY; add one to its banner module in spec/mirror, its docstring "
-                f"opening with `{d.name}` ({d.kind})"
+                "spec.registry.REGISTRY; add one to its banner module in spec/mirror, its "
+                f"docstring opening with `{d.name}` ({d.kind})"
             )
     for name, entry in registry.items():
         known = by_name.get(name)
         if known is None:
             out.append(
                 f"unknown Lean name: the registry mirrors {name!r}, which spec/data/manifest.json "
-                "does not list; fix the name in the mirror's docstring or add the declaration to the "
-                "manifest"
+                "does not list; fix the name in the mirror's docstring or add the declaration to "
+                "the manifest"
             )
         elif entry.decl.kind != known.kind:
             out.append(
@@ -531,8 +550,14 @@ def _read(path: str) -> tuple[LeanFile | None, str | None]:
         return None, f"error: cannot read Lean file {path}: {why}"
 
 
-def _one_file(path: str, rel: str | None, decls: Sequence[LeanDecl], c: Closure | None,
-              out: CheckoutReport, note: str | None = None) -> None:
+def _one_file(
+    path: str,
+    rel: str | None,
+    decls: Sequence[LeanDecl],
+    c: Closure | None,
+    out: CheckoutReport,
+    note: str | None = None,
+) -> None:
     """Compare one Lean file with its manifest file `rel` (guessed if None); add to `out`."""
     lean, err = _read(path)
     if lean is None:
@@ -557,8 +582,9 @@ def _one_file(path: str, rel: str | None, decls: Sequence[LeanDecl], c: Closure 
     out.reports.append(report)
 
 
-def lean_source_drift(paths: Sequence[str], decls: Sequence[LeanDecl], lean_file: str | None,
-                      as_json: bool) -> tuple[int, str]:
+def lean_source_drift(
+    paths: Sequence[str], decls: Sequence[LeanDecl], lean_file: str | None, as_json: bool
+) -> tuple[int, str]:
     """Return the exit status and the text of `trace --lean-source PATHS`.
 
     A folder is a checkout: each file of the closure is read from it (a missing file is reported
@@ -570,13 +596,16 @@ def lean_source_drift(paths: Sequence[str], decls: Sequence[LeanDecl], lean_file
         root = Path(path)
         if root.is_dir():
             if c is None:
-                out.errors.append(f"error: {path} is a folder, but the manifest has no closure "
-                                  "to compare a checkout with; pass the Lean files themselves")
+                out.errors.append(
+                    f"error: {path} is a folder, but the manifest has no closure "
+                    "to compare a checkout with; pass the Lean files themselves"
+                )
                 continue
             if not any((root / rel).is_file() for rel in c.files):
                 out.errors.append(
                     f"error: {path}: none of the {len(c.files)} files of the closure (e.g. "
-                    f"{c.module}) is in this folder; pass the root of a TorchLean checkout")
+                    f"{c.module}) is in this folder; pass the root of a TorchLean checkout"
+                )
                 continue
             for rel in sorted(c.files):
                 target = root / rel
@@ -587,8 +616,11 @@ def lean_source_drift(paths: Sequence[str], decls: Sequence[LeanDecl], lean_file
         else:
             _one_file(path, lean_file, decls, c, out)
     if as_json:
-        data = out.as_json() if len(paths) > 1 or out.errors or Path(paths[0]).is_dir() \
-            or len(out.reports) != 1 else out.reports[0].as_json()
+        data = (
+            out.as_json()
+            if len(paths) > 1 or out.errors or Path(paths[0]).is_dir() or len(out.reports) != 1
+            else out.reports[0].as_json()
+        )
         return out.exit_code, json.dumps(data, indent=1, ensure_ascii=False)
     if out.errors:
         return 2, "\n".join(out.errors)
@@ -603,17 +635,33 @@ def _parser() -> argparse.ArgumentParser:
         description="Map each Lean declaration of the manifest to its mirror, tests and docs; "
         "check the map; detect drift against a Lean source file.",
     )
-    p.add_argument("--check", action="store_true",
-                   help="exit 1, one line per problem, if the traceability is incomplete or stale")
-    p.add_argument("--lean-source", metavar="PATH", nargs="+", default=None,
-                   help="report drift of these Lean files, or of every file of the closure in "
-                   "this TorchLean checkout folder, against spec/data/manifest.json")
-    p.add_argument("--lean-file", metavar="FILE", default=None,
-                   help="with --lean-source: the manifest file (e.g. NN/Proofs/Autograd/FDeriv/"
-                   "Core.lean) that PATH is a copy of (default: guessed from PATH)")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1, one line per problem, if the traceability is incomplete or stale",
+    )
+    p.add_argument(
+        "--lean-source",
+        metavar="PATH",
+        nargs="+",
+        default=None,
+        help="report drift of these Lean files, or of every file of the closure in "
+        "this TorchLean checkout folder, against spec/data/manifest.json",
+    )
+    p.add_argument(
+        "--lean-file",
+        metavar="FILE",
+        default=None,
+        help="with --lean-source: the manifest file (e.g. NN/Proofs/Autograd/FDeriv/"
+        "Core.lean) that PATH is a copy of (default: guessed from PATH)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
-    p.add_argument("--results", metavar="PATH", default=None,
-                   help="add the status column from a `python -m spec check --json PATH` file")
+    p.add_argument(
+        "--results",
+        metavar="PATH",
+        default=None,
+        help="add the status column from a `python -m spec check --json PATH` file",
+    )
     p.add_argument("--write-docs", action="store_true", help=f"regenerate {DOCS_PAGE}")
     return p
 
@@ -628,8 +676,10 @@ def main(argv: list[str]) -> int:
     status = 0
     if args.lean_source is not None:
         if args.lean_file is not None and len(args.lean_source) > 1:
-            print("error: --lean-file names the manifest file of one PATH; give one PATH",
-                  file=sys.stderr)
+            print(
+                "error: --lean-file names the manifest file of one PATH; give one PATH",
+                file=sys.stderr,
+            )
             return 2
         code, text = lean_source_drift(args.lean_source, decls, args.lean_file, args.json)
         if code == 2 and text.startswith("error: "):
