@@ -158,7 +158,7 @@ class Step:
 
 
 def shared_step(ctx: PointMemo, k: str, p: MlpPoint, fb: ForwardBounds, h: F64) -> float:
-    """Return `step_size`, computed once per point and probe while the ctx memoizes one point's
+    """Return `step_size`, computed once per point and probe while the context memoizes one point's
     calls (the remainder and the gradient checks along the same probe share it)."""
     out: float = ctx.reuse(
         (p, fb, h), f"step {k}", lambda: step_size(zdot(ctx, k, p, fb, h)[0], fb)
@@ -196,7 +196,7 @@ def take_step(ctx: PointMemo, k: str, p: MlpPoint, h: F64, s: Any) -> Step:
 
     For a float engine the step is made exactly representable (`scaled_moves`), so the engine is
     handed points the direction reaches exactly; for an exact engine it is `s·h` exactly.
-    While the ctx memoizes one point's calls (`spec.runner.check_point`), the remainder check
+    While the context memoizes one point's calls (`spec.runner.check_point`), the remainder check
     at step `s` and the loss difference of the gradient check at the same `s` move to the same
     point: sharing the objects shares their bounds (cached per point) and the engine's memoized
     values, and the exactness test runs once per parameter-sized array.
@@ -355,7 +355,7 @@ def want_second_layer(
 
 
 def want_all_second_layer(ctx: PointMemo, ex: MlpExample, fb: ForwardBounds) -> None:
-    # While the ctx memoizes one point's calls, register every probe's needs at once: one
+    # While the context memoizes one point's calls, register every probe's needs at once: one
     # pass over W2 then serves the steps in W1, b1 and x, instead of one pass each.
     if ctx.memo is None or ctx.prec is EXACT:
         return
@@ -500,7 +500,7 @@ def exact_loss_difference(fprime: CLM, step: Elem, Lp: Any, L0: Any, n: int) -> 
 
 
 def shared_products(ctx: PointMemo, B: F64) -> Products:
-    """Return the products with `B` (a step or a direction), shared while the ctx memoizes one
+    """Return the products with `B` (a step or a direction), shared while the context memoizes one
     point's calls: every consumer `want`s its vectors first, and one pass over `B` serves all."""
     out: Products = ctx.reuse((B,), "products", lambda: Products(B))
     return out
