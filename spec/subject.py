@@ -6,7 +6,7 @@ method and what was wrong; while one point's checks run together it memoizes wha
 """
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from fractions import Fraction
 from typing import Any
 
@@ -60,11 +60,14 @@ class Subject:
         format when a float64 run fails by float32-sized errors."""
 
     def _memoized(self, method: str, p: MlpPoint, compute: Callable[[], Any]) -> Any:
-        return self.reuse((p,), method, compute)
+        return self.reuse((p,), (method,), compute)
 
-    def reuse(self, objects: tuple[object, ...], what: str, compute: Callable[[], Any]) -> Any:
-        """Return `compute()`, computed once per `what` and identity of `objects` while `memo` is
-        a dict (one point's check); every time otherwise."""
+    def reuse(
+        self, objects: tuple[object, ...], what: tuple[Hashable, ...], compute: Callable[[], Any]
+    ) -> Any:
+        """Return `compute()`, computed once per `what` (a tuple naming the quantity, e.g.
+        `("jvp", "W1")`) and identity of `objects` while `memo` is a dict (one point's check);
+        every time otherwise."""
         if self.memo is None:
             return compute()
         key = (what, *(id(o) for o in objects))

@@ -142,5 +142,5 @@ def against(
     def run() -> Comparison:
         return compare(what, actual, float_expected, within, ulp_dtype=ulp, scale=2.0)
 
-    done: Comparison = subject.reuse((actual, float_expected, within.value), "against", run)
+    done: Comparison = subject.reuse((actual, float_expected, within.value), ("against",), run)
     return replace(done, what=what, derivation=f"2·({within.derivation})")

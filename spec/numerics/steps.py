@@ -16,7 +16,7 @@ parameter-sized array.
 """
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from fractions import Fraction
 from typing import Any, Protocol, runtime_checkable
 
@@ -86,7 +86,9 @@ class PointMemo(Protocol):
     prec: Precision
     memo: dict[tuple[Any, ...], tuple[tuple[object, ...], Any]] | None
 
-    def reuse(self, objects: tuple[object, ...], what: str, compute: Callable[[], Any]) -> Any:
+    def reuse(
+        self, objects: tuple[object, ...], what: tuple[Hashable, ...], compute: Callable[[], Any]
+    ) -> Any:
         """Return `compute()`, once per `what` and identity of `objects` while `memo` is a dict."""
         ...
 
@@ -161,7 +163,7 @@ def shared_step(ctx: PointMemo, k: str, p: MlpPoint, fb: ForwardBounds, h: F64) 
     """Return `step_size`, computed once per point and probe while the context memoizes one point's
     calls (the remainder and the gradient checks along the same probe share it)."""
     out: float = ctx.reuse(
-        (p, fb, h), f"step {k}", lambda: step_size(zdot(ctx, k, p, fb, h)[0], fb)
+        (p, fb, h), ("step", k), lambda: step_size(zdot(ctx, k, p, fb, h)[0], fb)
     )
     return out
 
@@ -201,7 +203,7 @@ def take_step(ctx: PointMemo, k: str, p: MlpPoint, h: F64, s: Any) -> Step:
     point: sharing the objects shares their bounds (cached per point) and the engine's memoized
     values, and the exactness test runs once per parameter-sized array.
     """
-    out: Step = ctx.reuse((p, h), f"moved {k} {s}", lambda: Step(k, p, s, h, ctx.prec))
+    out: Step = ctx.reuse((p, h), ("moved", k, s), lambda: Step(k, p, s, h, ctx.prec))
     return out
 
 
@@ -320,7 +322,7 @@ def jvp(
     of two) and a bound on any correct computation's error. The derivative is linear: it is taken
     along `B` once (shared by every step along the same direction, and by the engine's jvp
     along it) and scaled, exactly but for underflow, which `η` covers."""
-    v, dv = ctx.reuse((p, fb, B), f"jvp {k}", lambda: jvp_along(ctx, k, p, fb, B))
+    v, dv = ctx.reuse((p, fb, B), ("jvp", k), lambda: jvp_along(ctx, k, p, fb, B))
     if factor == 1.0:
         return v, dv
     return v * factor, dv * factor + ctx.prec.eta
@@ -378,7 +380,7 @@ def first_layer_step(
         err = np.zeros_like(w) if k == "b1" else SLACK * (prec.gamma(n_i) * A + n_i * prec.eta)
         return w, A, err, first_layer_growth(fb, w, A, err, n_i, n_h, prec)
 
-    out: tuple[F64, F64, F64, F64] = ctx.reuse((p, fb, B), f"first layer {k}", compute)
+    out: tuple[F64, F64, F64, F64] = ctx.reuse((p, fb, B), ("first layer", k), compute)
     return out
 
 
@@ -502,7 +504,7 @@ def exact_loss_difference(fprime: CLM, step: Elem, Lp: Any, L0: Any, n: int) -> 
 def shared_products(ctx: PointMemo, B: F64) -> Products:
     """Return the products with `B` (a step or a direction), shared while the context memoizes one
     point's calls: every consumer `want`s its vectors first, and one pass over `B` serves all."""
-    out: Products = ctx.reuse((B,), "products", lambda: Products(B))
+    out: Products = ctx.reuse((B,), ("products",), lambda: Products(B))
     return out
 
 
