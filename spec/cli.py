@@ -206,10 +206,10 @@ def _check(args: argparse.Namespace) -> int:
         return _fail("--margin: give a positive number or a fraction P/Q, e.g. 1e-6 or 1/3")
     from hypothesis.errors import InvalidArgument
 
-    from .strategies import _check_margin
+    from .strategies import check_margin
 
     try:
-        _check_margin(args.margin)
+        check_margin(args.margin)
     except InvalidArgument as exc:
         return _fail(f"--margin {args.margin}: {exc}")
     if args.workers < 1:

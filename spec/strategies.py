@@ -74,6 +74,7 @@ __all__ = [
     "PATTERNS",
     "DEFAULT_MARGIN",
     "MAX_DIM_LIMIT",
+    "check_margin",
     "dims",
     "dyadic_floats",
     "dyadic_arrays",
@@ -146,7 +147,7 @@ def _check_dims(min_dim: int, max_dim: int, *, at_least: int = 0) -> None:
         )
 
 
-def _check_margin(margin: float | int | Fraction) -> float:
+def check_margin(margin: float | int | Fraction) -> float:
     """Return the margin as a float at least the given one (a `Fraction` is rounded up)."""
     lo, hi = _MARGIN_RANGE
     if isinstance(margin, bool) or not isinstance(margin, int | float | Fraction):
@@ -876,7 +877,7 @@ def mlp_examples(
         >>> ex.point.dims, ex.active_pattern, sorted(ex.directions[0])
         ((2, 2, 1), 'all-on', ['W1', 'W2', 'b1', 'b2', 'x'])
     """
-    value = _check_margin(margin)
+    value = check_margin(margin)
     _check_probes(probes)
     _check_pattern(pattern)
     _check_probe_bits(probe_bits)
@@ -1135,7 +1136,7 @@ def mlp_points(
         >>> mlp_points(max_dim=2, pattern="all-on").example().b1
         array([16.22203445,  0.01660156])
     """
-    value = _check_margin(margin)
+    value = check_margin(margin)
     _check_pattern(pattern)
     part_choice, sizes = _parts_and_sizes(min_dim, max_dim, None, _NO_KINK)
     examples = _mlp_strategy(
@@ -1189,7 +1190,7 @@ def build_mlp_example(
     return _build_mlp(
         (sizes, True, "mixed", seed % 2**32),
         parts=(chosen,),
-        margin=_check_margin(margin),
+        margin=check_margin(margin),
         probes=probes,
         u=_unit_roundoff(dtype),
     )
