@@ -340,9 +340,12 @@ def _check(args: argparse.Namespace) -> int:
 
         write_markdown(args.markdown, name, results, config, narrowed=narrowed)
     if args.plots:
+        from .checks.series import collect
         from .reporting.plots import write_plots
 
-        paths = write_plots(args.plots, backend, cfg, args.seed, results)
+        # The numbers are computed by driving the engine (spec.checks.series); plots only draw.
+        figures = collect(backend, cfg, args.seed, {r.lean_name for r in results})
+        paths = write_plots(args.plots, figures, results)
         print(f"\nplots: {len(paths)} PNG file(s) in {args.plots}")
     if args.json:
         from .strategies import PROBE_BITS

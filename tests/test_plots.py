@@ -18,17 +18,17 @@ import pytest
 
 from spec.checks.base import Config
 from spec.engine import load_backend
-from spec.reporting.plots import (
+from spec.checks.series import (
     GRAD_NAMES,
     TAYLOR_NAMES,
     _coarse,
+    collect,
     gradient_errors,
     mse_taylor_series,
     plot_example,
-    require_matplotlib,
     taylor_series,
-    write_plots,
 )
+from spec.reporting.plots import require_matplotlib, write_plots
 from spec.runner import run_all
 from tests.backends import MissingFactor2, NumpyMlp, TinyErrorW1
 
@@ -51,7 +51,7 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 def test_write_plots_writes_one_png_per_statement(tmp_path: Path) -> None:
-    paths = write_plots(str(tmp_path / "plots"), NumpyMlp(), CFG, SEED)
+    paths = write_plots(str(tmp_path / "plots"), collect(NumpyMlp(), CFG, SEED))
     names = {Path(p).stem for p in paths}
     expected = {"hasFDerivAt_mse"} | {n.rsplit(".", 1)[1] for n in [*TAYLOR_NAMES, *GRAD_NAMES]}
     assert names == expected and len(paths) == 10
@@ -63,8 +63,24 @@ def test_write_plots_writes_one_png_per_statement(tmp_path: Path) -> None:
 
 def test_results_choose_the_pictures(tmp_path: Path) -> None:
     results = run_all(TinyErrorW1(), Config(max_dim=3), 3, SEED, only=["grad_W1_mse"])
-    paths = write_plots(str(tmp_path), TinyErrorW1(), CFG, SEED, results)
+    figures = collect(TinyErrorW1(), CFG, SEED, {r.lean_name for r in results})
+    paths = write_plots(str(tmp_path), figures, results)
     assert [Path(p).name for p in paths] == ["grad_W1_mse.png"]
+
+
+def test_drawing_runs_no_engine(tmp_path: Path) -> None:
+    """`spec.reporting.plots` draws what `collect` computed: it imports no engine, subject or
+    check, so drawing cannot call an engine."""
+    import ast
+
+    import spec.reporting.plots as plots
+
+    tree = ast.parse(Path(plots.__file__).read_text())
+    imported = {
+        n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module is not None
+    }
+    assert imported & {"engine", "subject", "checks.base", "checks.network"} == set()
+    assert "checks.series" in imported
 
 
 def test_the_example_is_deterministic_and_mixed() -> None:
