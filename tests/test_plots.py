@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 
 from spec.checks.base import Config
-from spec.engine import load_backend
 from spec.checks.series import (
     GRAD_NAMES,
     TAYLOR_NAMES,
@@ -28,6 +27,7 @@ from spec.checks.series import (
     plot_example,
     taylor_series,
 )
+from spec.engine import load_backend
 from spec.reporting.plots import require_matplotlib, write_plots
 from spec.runner import run_all
 from tests.backends import MissingFactor2, NumpyMlp, TinyErrorW1
