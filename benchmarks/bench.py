@@ -7,7 +7,8 @@ Run from the repository root::
 
 For each `d = inDim = hidDim = outDim` it measures (medians of `--repeats` runs, one thread):
 
-1. `spec.runner.check_point` on the reference engine (`impl.model.ReferenceBackend`) and on the
+1. `spec.checks.point.check_point` on the reference engine (`impl.model.ReferenceBackend`) and on
+the
    PyTorch engine (`impl.torch_backend.TorchBackend`): wall time, the engine calls it makes (the
    engine is wrapped in a counter), and the ratio to one plain forward + backward (`grads`) of the
    same engine;
@@ -64,10 +65,10 @@ import torch.nn.functional as F  # noqa: E402
 
 from impl.model import ReferenceBackend  # noqa: E402
 from spec.checks.base import Config  # noqa: E402
+from spec.checks.point import check_point  # noqa: E402
 from spec.engine import Backend  # noqa: E402
 from spec.examples import PARAMS, MlpExample, MlpPoint  # noqa: E402
 from spec.numerics.tolerance import _MOVED  # noqa: E402
-from spec.runner import check_point  # noqa: E402
 from spec.verdict import Status, Verdict  # noqa: E402
 
 F64 = NDArray[np.float64]

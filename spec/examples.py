@@ -1,7 +1,7 @@
 """The inputs a predicate is checked on: a point of the MLP, with probe directions, and small
 vector examples for the lemmas about single maps. Strategies in `spec.strategies` build them."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, TypeVar
 
@@ -23,6 +23,8 @@ __all__ = [
     "MseExample",
 ]
 
+_X = TypeVar("_X", bound="_ExactValues")
+
 PARAMS: tuple[str, ...] = ("W1", "b1", "W2", "b2", "x")
 """The arguments a gradient is taken with respect to, in the order of the `grad_*_mse` lemmas."""
 
@@ -42,6 +44,19 @@ class _ExactValues:
     def witness(self) -> dict[str, Arr]:
         """Return every array of the example exactly, for a verdict's witness."""
         return {f.name: self.value(f.name) for f in fields(self) if f.name != "rational"}  # type: ignore[arg-type]
+
+    @property
+    def is_rational(self) -> bool:
+        """Whether the example's entries are exact rationals rather than floats."""
+        return self.rational is not None
+
+    def inputs(self) -> dict[str, F64]:
+        """Return the float arrays an engine is handed, by name."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "rational"}  # type: ignore[arg-type]
+
+    def rounded(self: _X, to: Callable[[F64], F64]) -> _X:
+        """Return the example with every array rounded by `to` (to an engine's format)."""
+        return replace(self, **{k: to(v) for k, v in self.inputs().items()})  # type: ignore[type-var]
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,6 +155,31 @@ class MlpExample:
     (exact mode), the bits: the checks then state how unlikely a wrong gradient is to survive."""
     part: Part = "interior"
     """The part of the domain the point lies in (`spec.domain`), read from its exact `z1`."""
+
+    @property
+    def pattern(self) -> str:
+        """The activation pattern, which runs tally (`active_pattern`)."""
+        return self.active_pattern
+
+    @property
+    def active(self) -> bool:
+        """Whether the example exercised active hidden units (all on, or some)."""
+        return self.active_pattern in ("all-on", "mixed")
+
+    @property
+    def is_rational(self) -> bool:
+        """Whether the point's entries are exact rationals rather than floats."""
+        return self.point.rational is not None
+
+    def inputs(self) -> dict[str, F64]:
+        """Return the arrays an engine is handed: `W1 b1 W2 b2 x t`."""
+        return dict(self.point.arrays())
+
+    def rounded(self, to: Callable[[F64], F64]) -> "MlpExample":
+        """Return the example with the point and the directions rounded by `to`."""
+        point = MlpPoint.of({k: to(v) for k, v in self.point.arrays().items()})
+        dirs = tuple({k: to(v) for k, v in d.items()} for d in self.directions)
+        return replace(self, point=point, directions=dirs)
 
 
 @dataclass(frozen=True, eq=False)

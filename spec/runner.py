@@ -23,9 +23,8 @@ from numpy.typing import NDArray
 from .checks.base import Check, Config
 from .domain import PARTS
 from .engine import Backend
-from .examples import MlpExample, MlpPoint
 from .numerics.tolerance import EXACT, FLOAT64, PRECISIONS, Precision
-from .registry import registered
+from .registry import manifest, registered
 from .subject import Subject, fingerprint, same_fingerprint
 from .verdict import Comparison, Status, Verdict, error
 
@@ -235,7 +234,7 @@ def run_check(
         if v.status is Status.ERROR and not v.witness:
             # An engine's error is reported with the inputs (and so the shapes) it was handed.
             v = replace(v, witness=witness_of(rounded))
-        return v
+        return explained(v, rounded, check)
 
     def survey(ex: Any) -> None:
         v = verdict_of(ex)
@@ -244,11 +243,11 @@ def run_check(
         if part not in res.parts:
             res.parts[part] = PartResult()
         res.parts[part].record(v)
-        if isinstance(ex, MlpExample):
-            res.patterns[ex.active_pattern] = res.patterns.get(ex.active_pattern, 0) + 1
-            active = ex.active_pattern in ("all-on", "mixed")
-            res.active_examples = (res.active_examples or 0) + int(active)
-            res.rational_examples += int(ex.point.rational is not None)
+        pattern = getattr(ex, "pattern", None)
+        if pattern is not None:  # a domain whose examples tally a pattern (the MLP's activations)
+            res.patterns[pattern] = res.patterns.get(pattern, 0) + 1
+            res.active_examples = (res.active_examples or 0) + int(ex.active)
+            res.rational_examples += int(ex.is_rational)
         if v.status is Status.UNMET:
             res.unmet += 1
         elif v.status is Status.HOLDS:
@@ -404,18 +403,20 @@ def dtype_hint(returned: set[str], worst: Comparison | None) -> str:
     return ""
 
 
+def explained(v: Verdict, ex: Any, check: Check) -> Verdict:
+    """Return a failing or erring verdict with what its check's domain says of the example
+    (`Domain.explain`: sizes, the spec's values there, the worst entry substituted), for reports."""
+    explain = getattr(check.strategy, "explain", None)
+    if explain is None or v.status not in (Status.FAILS, Status.ERROR) or v.explanation:
+        return v
+    decl = manifest().declarations.get(v.lean_name)
+    return replace(v, explanation=explain(ex, v, decl.hypotheses if decl is not None else ()))
+
+
 def witness_of(ex: Any) -> dict[str, Any]:
-    """Return the arrays an example hands the engine, by name: `W1 b1 W2 b2 x t` for a point of
-    the MLP, the example's own vectors otherwise."""
-    if isinstance(ex, MlpExample):
-        return dict(ex.point.arrays())
-    if is_dataclass(ex) and not isinstance(ex, type):
-        return {
-            f.name: getattr(ex, f.name)
-            for f in fields(ex)
-            if isinstance(getattr(ex, f.name), np.ndarray)
-        }
-    return {}
+    """Return the arrays an example hands the engine, by name (its `inputs()`)."""
+    inputs = getattr(ex, "inputs", None)
+    return dict(inputs()) if callable(inputs) else {}
 
 
 def round_example(ex: Any, prec: Precision) -> Any:
@@ -423,49 +424,9 @@ def round_example(ex: Any, prec: Precision) -> Any:
     numbers the spec computes with (a no-op in float64)."""
     if prec in (FLOAT64, EXACT):
         return ex  # float64 examples are exact rationals already
-    if getattr(ex, "rational", None) is not None or (
-        isinstance(ex, MlpExample) and ex.point.rational is not None
-    ):
+    if getattr(ex, "is_rational", False):
         raise ValueError("a rational example is for exact engines; it has no float32 rounding")
-    if isinstance(ex, MlpExample):
-        point = MlpPoint.of({k: prec.round(v) for k, v in ex.point.arrays().items()})
-        dirs = tuple({k: prec.round(v) for k, v in d.items()} for d in ex.directions)
-        return replace(ex, point=point, directions=dirs)
-    return replace(
-        ex, **{f.name: prec.round(getattr(ex, f.name)) for f in fields(ex) if f.name != "rational"}
-    )
-
-
-def check_point(
-    backend: Backend, ex: MlpExample, cfg: Config, only: list[str] | None = None
-) -> list[Verdict]:
-    """Return the verdicts of every predicate drawn at points of the MLP, at the one point `ex`.
-
-    This is the single-point check: no Hypothesis, no shrinking; the engine's forward, loss and
-    gradient at `ex.point` are computed once and shared by the predicates, which then only call
-    it at the perturbed points their remainders and probes need. The lemmas about single maps
-    (ReLU, the linear layer, mse) do not depend on the point and are not run here.
-    """
-    prec = PRECISIONS[cfg.dtype]
-    subject = Subject(backend, prec, exact_reference=cfg.use_exact_reference())
-    subject.memo = {}
-    subject.outputs = []
-    # One probe and one step per remainder: every statement once, at one point.
-    subject.step_scales = (0,)
-    ex = round_example(replace(ex, directions=ex.directions[:1]), prec)
-    before = snapshot(ex)  # one copy of the point, against writes through shared memory
-    out = []
-    for name, _kind, check in module_checks():
-        if only and name not in only and name.rsplit(".", 1)[-1] not in only:
-            continue
-        if not getattr(check.strategy, "shared", False):
-            continue  # this check's examples are not points of the shared domain
-        out.append(check.run(ex, subject))
-    if not unchanged(ex, before):
-        return [written_into(v.lean_name, subject.name) for v in out]
-    if not subject.outputs_unchanged():
-        return [outputs_changed(v.lean_name, subject.name) for v in out]
-    return out
+    return ex.rounded(prec.round)
 
 
 def _arrays_of(ex: Any) -> list[NDArray[Any]]:

@@ -48,8 +48,8 @@ class Subject:
         (s the largest power of two inside half the no-kink radius); None: `STEP_SCALES`."""
         self.memo: dict[tuple[Any, ...], tuple[tuple[object, ...], Any]] | None = None
         """When a dict, `forward`, `loss`, `grads` and `hidden` at the same `MlpPoint` object (and
-        whatever else goes through `reuse`) are computed once (used by `spec.runner.check_point`,
-        where every predicate asks at one point)."""
+        whatever else goes through `reuse`) are computed once (used by
+        `spec.checks.point.check_point`, where every predicate asks at one point)."""
         self.outputs: list[tuple[NDArray[Any], Any]] | None = None
         """When a list (one point's check, with `memo`), float64 results of at least `_WATCHED`
         entries are kept as the engine returned them, not copied, and fingerprinted here, so that

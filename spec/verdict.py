@@ -27,6 +27,7 @@ __all__ = [
     "Status",
     "Quantity",
     "Comparison",
+    "Explanation",
     "Verdict",
     "compare",
     "compare_exact",
@@ -108,6 +109,26 @@ def _g(x: float | None) -> str:
 
 
 @dataclass(frozen=True)
+class Explanation:
+    """What a domain says of a failing or erring example, in the statement's terms, as lines for a
+    report: computed where the example is at hand, never parsed or recomputed later."""
+
+    dimensions: str | None = None
+    """The sizes, as Lean names them (`inDim = 3, hidDim = 4, outDim = 2`)."""
+    hypothesis: str | None = None
+    """Whether the statement's hypothesis holds at the example, and by how much."""
+    values: tuple[str, ...] = ()
+    """The spec's values at the example, a line each (`z1 = W1 x + b1 = [...]`)."""
+    in_terms: str | None = None
+    """The statement with the worst comparison's two sides put in (`L = R, at [i, j]: the engine
+    gives …, the right side is …`)."""
+    expansion: str | None = None
+    """The worst entry of the statement's right side with the numbers substituted."""
+    right_side: str | None = None
+    """The right side in full."""
+
+
+@dataclass(frozen=True)
 class Verdict:
     """A predicate's answer for one input, with everything needed to read or replay it."""
 
@@ -117,9 +138,9 @@ class Verdict:
     message: str = ""
     comparisons: tuple[Comparison, ...] = ()
     witness: dict[str, Any] = field(default_factory=dict)
-    values: dict[str, Any] = field(default_factory=dict)
-    """For a failure or an error, the spec's own values at the witness (its domain's
-    `Domain.values`), for a report to show without computing anything."""
+    explanation: "Explanation | None" = None
+    """For a failure or an error, what the check's domain says of the witness (`Domain.explain`),
+    for a report to print as it stands."""
 
     @property
     def worst_ratio(self) -> float:

@@ -305,7 +305,7 @@ def test_counterexample_inputs_print_exactly() -> None:
 
 
 def test_rational_values_print_as_fractions() -> None:
-    from spec.reporting.report import _arr
+    from spec.text import array as _arr
 
     assert _arr(np.array([Fraction(1, 12), Fraction(-7, 3)], dtype=object)) == "[1/12, -7/3]"
     assert _arr(np.array([1 + 2.0**-32]), exact=True) == "[1.0000000002328306]"

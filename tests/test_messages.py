@@ -139,7 +139,8 @@ class _WritesThroughTorch(B.NumpyMlp):
 
 def test_engine_writing_through_shared_memory_is_an_error_not_a_verdict() -> None:
     from spec.checks.base import Config
-    from spec.runner import check_point, run_check
+    from spec.checks.point import check_point
+    from spec.runner import run_check
 
     ex = MlpExample(
         MlpPoint.of({k: v.copy() for k, v in POINT.arrays().items()}), (PROBE,), "mixed"
@@ -213,7 +214,7 @@ def _wide_example(n: int = 64) -> MlpExample:
 
 def test_engine_changing_an_array_it_returned_is_an_error_not_a_verdict() -> None:
     from spec.checks.base import Config
-    from spec.runner import check_point
+    from spec.checks.point import check_point
 
     ex = _wide_example()
     clean = check_point(B.NumpyMlp(), ex, Config(dims=ex.point.dims))
@@ -346,7 +347,7 @@ def test_a_probe_with_no_step_inside_the_region_is_named_not_silently_dropped() 
     # region (steps that small are not exact at x = ±1): the statements still hold on what was
     # compared, and say what was not.
     from spec.checks.base import Config
-    from spec.runner import check_point
+    from spec.checks.point import check_point
 
     W1 = _arr([1.0, 1.0], [1.0, 0.0])
     x = _arr(1.0, -1.0)
@@ -367,7 +368,7 @@ def test_a_probe_with_no_step_inside_the_region_is_named_not_silently_dropped() 
 
 def test_a_step_that_underflows_to_zero_is_skipped_not_a_crash() -> None:
     from spec.checks.base import Config
-    from spec.runner import check_point
+    from spec.checks.point import check_point
 
     p = MlpPoint(
         W1=_arr([0.0]), b1=_arr(1e-310), W2=_arr([1.0]), b2=_arr(0.0), x=_arr(0.0), t=_arr(0.0)

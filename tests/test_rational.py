@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from impl import ReferenceBackend
 from spec import rational
 from spec.checks.base import Config
+from spec.checks.point import check_point
 from spec.examples import MlpExample
 from spec.numerics.bound import Bound
-from spec.runner import check_point
 from spec.strategies import mlp_examples
 from spec.verdict import Quantity, Status, compare
 

@@ -15,7 +15,7 @@ from ..rational import exact_array
 from ..registry import attach_check
 from ..subject import Subject
 from ..types import Arr
-from ..verdict import Comparison, Quantity, Status, Verdict, compare, error
+from ..verdict import Comparison, Quantity, Verdict, compare, error
 
 __all__ = ["Config", "Check", "check", "exact", "guarded", "against"]
 
@@ -84,26 +84,20 @@ def check(
                 f"@check({name!r}): name the predicate check_{short}, "
                 f"not {getattr(fn, '__name__', fn)!r}"
             )
-        attach_check(name, Check(name, strategy, guarded(name, fn, strategy), subject))
+        attach_check(name, Check(name, strategy, guarded(name, fn), subject))
         return fn
 
     return register
 
 
-def guarded(name: str, fn: Predicate, strategy: object = None) -> Predicate:
-    """Return `fn` with engine failures turned into an `error` verdict naming the engine's fault,
-    and, on a failure or an error, the spec's values at the example attached (the strategy's
-    `values`, where its domain has them), so that reports read them and compute nothing."""
-    values = getattr(strategy, "values", None)
+def guarded(name: str, fn: Predicate) -> Predicate:
+    """Return `fn` with engine failures turned into an `error` verdict naming the engine's fault."""
 
     def run(ex: Any, subject: Subject) -> Verdict:
         try:
-            v = fn(ex, subject)
+            return fn(ex, subject)
         except BackendError as exc:
-            v = error(name, f"engine {subject.name}", str(exc))
-        if values is not None and v.status in (Status.FAILS, Status.ERROR):
-            v = replace(v, values=values(ex))
-        return v
+            return error(name, f"engine {subject.name}", str(exc))
 
     run.__name__ = getattr(fn, "__name__", name)
     run.__doc__ = fn.__doc__
@@ -138,7 +132,7 @@ def against(
     # Two statements may compare the very same arrays (grad_W1_mse and the W1 slice of
     # adjoint_fderiv_comp_apply_one, on one engine gradient at one point): at millions of entries
     # the comparison is worth reusing under the new statement's name, for as long as the
-    # subject memoizes its calls at one point (`spec.runner.check_point`).
+    # subject memoizes its calls at one point (`spec.checks.point.check_point`).
     def run() -> Comparison:
         return compare(what, actual, float_expected, within, ulp_dtype=ulp, scale=2.0)
 

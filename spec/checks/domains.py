@@ -7,6 +7,7 @@ from typing import Any
 
 from hypothesis.strategies import SearchStrategy
 
+from ..verdict import Explanation, Verdict
 from .base import Config
 
 __all__ = ["Domain", "vectors", "linear_layers", "mse_points", "mlp_points"]
@@ -17,14 +18,15 @@ class Domain:
     """Where a check's examples come from: a strategy built from the run's configuration.
 
     `shared`: every check on this domain can run at the same drawn point, so a point is drawn
-    and built once and each statement checked there (`spec.runner.check_point`).
+    and built once and each statement checked there (`spec.checks.point.check_point`).
     """
 
     name: str
     draw: Callable[[Config], SearchStrategy[Any]]
     shared: bool = False
-    values: Callable[[Any], dict[str, Any]] | None = None
-    """The spec's values at an example, attached to a failing verdict for its report."""
+    explain: Callable[[Any, Verdict, tuple[str, ...]], Explanation] | None = None
+    """What this domain says of a failing or erring example (`spec.checks.explanations`), given
+    the verdict and the statement's hypotheses; the runner attaches it to the verdict."""
 
     def __call__(self, cfg: Config) -> SearchStrategy[Any]:
         return self.draw(cfg)
@@ -73,15 +75,18 @@ def _mlp_points(cfg: Config) -> SearchStrategy[Any]:
     )
 
 
-vectors = Domain("vectors", _vectors)
-linear_layers = Domain("linear layers", _linear_layers)
-mse_points = Domain("mse points", _mse_points)
+def _explain(which: str) -> Callable[[Any, Verdict, tuple[str, ...]], Explanation]:
+    def explain(ex: Any, v: Verdict, hypotheses: tuple[str, ...]) -> Explanation:
+        from . import explanations
+
+        needs_hx = any(h.startswith("hx") for h in hypotheses)
+        out: Explanation = getattr(explanations, f"explain_{which}")(ex, v, needs_hx)
+        return out
+
+    return explain
 
 
-def _mlp_values(ex: Any) -> dict[str, Any]:
-    from .network import point_values
-
-    return point_values(ex.point)
-
-
-mlp_points = Domain("mlp points", _mlp_points, shared=True, values=_mlp_values)
+vectors = Domain("vectors", _vectors, explain=_explain("vectors"))
+linear_layers = Domain("linear layers", _linear_layers, explain=_explain("linear"))
+mse_points = Domain("mse points", _mse_points, explain=_explain("mse"))
+mlp_points = Domain("mlp points", _mlp_points, shared=True, explain=_explain("mlp"))

@@ -10,8 +10,8 @@ applied to the step (`jvp`), the first-order remainder (`remainder_bound`), the 
 (`outer_inner`). Every bound is derived from the sizes and the unit roundoff; the derivations are in
 the docstrings and in docs/tolerances.md.
 
-While a point's checks run together (`spec.runner.check_point`), the context memoizes what they
-share (`PointMemo.reuse`): the step along a probe, the moved point, the products with a
+While a point's checks run together (`spec.checks.point.check_point`), the context memoizes what
+they share (`PointMemo.reuse`): the step along a probe, the moved point, the products with a
 parameter-sized array.
 """
 
@@ -197,11 +197,11 @@ def take_step(ctx: PointMemo, k: str, p: MlpPoint, h: F64, s: Any) -> Step:
     """Return the step `s·h` in argument `k` at `p`, with the moved point.
 
     For a float engine the step is made exactly representable (`scaled_moves`), so the engine is
-    handed points the direction reaches exactly; for an exact engine it is `s·h` exactly.
-    While the context memoizes one point's calls (`spec.runner.check_point`), the remainder check
-    at step `s` and the loss difference of the gradient check at the same `s` move to the same
-    point: sharing the objects shares their bounds (cached per point) and the engine's memoized
-    values, and the exactness test runs once per parameter-sized array.
+    handed points the direction reaches exactly; for an exact engine it is `s·h` exactly. While the
+    context memoizes one point's calls (`spec.checks.point.check_point`), the remainder check at
+    step `s` and the loss difference of the gradient check at the same `s` move to the same point:
+    sharing the objects shares their bounds (cached per point) and the engine's memoized values, and
+    the exactness test runs once per parameter-sized array.
     """
     out: Step = ctx.reuse((p, h), ("moved", k, s), lambda: Step(k, p, s, h, ctx.prec))
     return out

@@ -1,10 +1,11 @@
 """Reports people read: the headline of a failing run, the counterexample in the statement's own
 terms, and the run as JUnit XML (for CI) and Markdown (for a pull request or a wiki page).
 
-Everything here reads `Result`s and the manifest; nothing runs an engine. The numbers a report
-prints are the ones the predicates compared (`Comparison.actual`, `.expected`, `.error`,
-`.bound`); the values "at this point" (z1, y, g = mseGrad y t, the right side in full) are the
-spec's float64 values at the witness, recomputed with `spec.numerics.tolerance`, to help read them.
+Everything here reads `Result`s and the manifest; nothing runs an engine or computes a value. The
+numbers a report prints are the ones the predicates compared (`Comparison.actual`, `.expected`,
+`.error`, `.bound`, the sides of `Comparison.what`); the sizes, the values "at this point" and the
+worst entry of a right side with the numbers put in come with the verdict (`Verdict.explanation`,
+written by the check's domain).
 """
 
 import re
@@ -21,11 +22,11 @@ import numpy as np
 
 from ..checks.base import Config
 from ..domain import PARTS
-from ..rational import to_fraction
 from ..registry import LEAN_REPOSITORY, MODULE_FILE, PINNED_COMMIT, LeanDecl, manifest
 from ..runner import PartResult, Result
 from ..strategies import DEFAULT_MARGIN
-from ..verdict import Comparison, Status, Verdict
+from ..text import array as _arr
+from ..verdict import Comparison, Explanation, Status
 
 __all__ = [
     "part_cell",
@@ -60,36 +61,8 @@ def _times(ratio: float) -> str:
     return "an infinite multiple of" if ratio == float("inf") else f"{ratio:.2g}×"
 
 
-def _r(x: Any) -> str:
-    """Return a number as its shortest round-trip repr (`-8.000000008`), not `np.float64(…)`."""
-    return repr(float(x))
-
-
 def _index(idx: tuple[int, ...] | None) -> str:
     return f"[{', '.join(map(str, idx))}]" if idx else ""
-
-
-def _arr(a: Any, exact: bool = False) -> str:
-    """Return an array printed compactly: 8 significant digits, one line when it fits; with
-    `exact`, floats as their shortest round-trip repr (a counterexample's inputs: a near-kink
-    `b1 = 1.0000000002683038` must not print as `1.`)."""
-    arr = np.asarray(a)
-    if arr.dtype == object:
-        # Exact values (a rational point's entries, exact results) print as fractions: -7/3.
-        return np.array2string(
-            arr,
-            separator=", ",
-            threshold=64,
-            max_line_width=96,
-            formatter={"all": lambda v: str(to_fraction(v))},
-        )
-    if exact:
-        return np.array2string(
-            arr, separator=", ", floatmode="unique", threshold=64, max_line_width=96
-        )
-    return np.array2string(
-        arr, separator=", ", precision=8, floatmode="maxprec", threshold=64, max_line_width=96
-    )
 
 
 def _short(name: str) -> str:
@@ -268,104 +241,6 @@ _MEANING = {
     "lemma": "Both sides of the identity must agree, up to the rounding bound.",
 }
 
-_MLP_KEYS = ("W1", "b1", "W2", "b2", "x", "t")
-
-
-def _dimensions(w: Mapping[str, Any]) -> str | None:
-    if all(k in w for k in _MLP_KEYS):
-        return (
-            f"inDim = {np.shape(w['x'])[0]}, hidDim = {np.shape(w['b1'])[0]}, "
-            f"outDim = {np.shape(w['b2'])[0]}"
-        )
-    if "W" in w:
-        out_dim, in_dim = np.shape(w["W"])
-        return f"inDim = {in_dim}, outDim = {out_dim} (W is outDim × inDim)"
-    for k in ("t", "x", "y"):
-        if k in w:
-            return f"n = {np.shape(w[k])[0]}"
-    return None
-
-
-def _mlp_values(v: Verdict | None) -> dict[str, Any] | None:
-    """Return the spec's float64 values the check attached at an MLP witness (`Verdict.values`),
-    with the witness itself as a point (`p`), or None where there are none."""
-    if v is None or not v.values or not all(k in v.witness for k in _MLP_KEYS):
-        return None
-    from ..examples import MlpPoint
-
-    p = MlpPoint.of({k: np.asarray(v.witness[k], dtype=np.float64) for k in _MLP_KEYS})
-    return {**v.values, "p": p}
-
-
-def _values_lines(w: Mapping[str, Any], mv: dict[str, Any] | None) -> list[str]:
-    if mv is not None:
-        n = mv["p"].dims[2]
-        return [
-            f"z1 = W1 x + b1 = {_arr(mv['z1'])}",
-            f"relu'(z1) = {_arr(mv['mask'])}   (1 where z1 > 0: the units that pass gradient)",
-            f"a1 = relu z1 = {_arr(mv['a1'])}",
-            f"y = mlpVecMat W1 b1 W2 b2 x = W2 a1 + b2 = {_arr(mv['y'])}",
-            f"g = mseGrad y t = (2/{n})(y − t) = {_arr(mv['g'])}",
-            f"loss = mse t y = {_r(mv['loss'])}",
-        ]
-    if "t" in w and "y" in w:
-        y, t = np.asarray(w["y"], np.float64), np.asarray(w["t"], np.float64)
-        n = t.shape[0]
-        g = (2.0 / n) * (y - t) if n else np.zeros(0)
-        return [
-            f"y − t = {_arr(y - t)}",
-            f"mseGrad y t = (2/{n})(y − t) = {_arr(g)}",
-            f"loss = mse t y = {float((y - t) @ (y - t)) / n if n else 0.0!r}",
-        ]
-    if "x" in w and ("dx" in w or "delta" in w):
-        x = np.asarray(w["x"], np.float64)
-        return [f"relu'(x) = {_arr((x > 0).astype(np.float64))}   (relu'(0) = 0)"]
-    return []
-
-
-def _expansion(k: str, idx: tuple[int, ...], mv: dict[str, Any]) -> str | None:
-    """Return the worst entry of the right side of `grad_k_mse` with the numbers substituted."""
-    p = mv["p"]
-    g, a1, d, v = mv["g"], mv["a1"], mv["delta"], mv["v"]
-    if k == "W2" and len(idx) == 2:
-        i, j = idx
-        return f"g[{i}] · a1[{j}] = {_r(g[i])} · {_r(a1[j])}"
-    if k == "b2" and len(idx) == 1:
-        (i,) = idx
-        n = p.dims[2]
-        return f"(2/{n})(y[{i}] − t[{i}]) = (2/{n})({_r(mv['y'][i])} − {_r(p.t[i])})"
-    if k == "b1" and len(idx) == 1:
-        (i,) = idx
-        return f"relu'(z1[{i}]) · (W2ᵀ g)[{i}] = {mv['mask'][i]:g} · {_r(v[i])}"
-    if k == "x" and len(idx) == 1:
-        (j,) = idx
-        return (
-            f"Σ_i W1[i, {j}] · δ[i], δ = R_z1 (W2ᵀ g) = {_arr(d)}, W1[:, {j}] = {_arr(p.W1[:, j])}"
-        )
-    if k == "W1" and len(idx) == 2:
-        i, j = idx
-        return f"δ[{i}] · x[{j}] = {_r(d[i])} · {_r(p.x[j])}, δ = R_z1 (W2ᵀ g)"
-    return None
-
-
-def _right_side_of_grad(k: str) -> str | None:
-    """Return the right side of `grad_k_mse` as the manifest states it."""
-    decl = _decl(f"{PREFIX}grad_{k}_mse")
-    sides = _statement_sides(decl.statement) if decl is not None else None
-    return None if sides is None else sides[1]
-
-
-def _statement_sides(statement: str) -> tuple[str, str] | None:
-    """Return the left and right side of an equation `L = R` (an `, i.e. …` gloss is dropped)."""
-    body = statement.split(", i.e.")[0]
-    depth = 0
-    for i, ch in enumerate(body):
-        depth += ch in "([⟪"
-        depth -= ch in ")]⟫"
-        if depth == 0 and body.startswith(" = ", i):
-            return body[:i], body[i + 3 :]
-    return None
-
 
 def _category(name: str, decl: LeanDecl | None) -> str:
     short = _short(name)
@@ -406,19 +281,16 @@ def render_counterexample(result: Result, replay: str) -> str:
         msg = (v.message if v is not None and v.message else result.message) or result.status.value
         out.append(f"  {result.status.value}: {msg}")
     witness: Mapping[str, Any] = v.witness if v is not None else {}
-    mv = _mlp_values(v)
+    e = v.explanation if v is not None else None
     if decl is not None:
         line = f"{MODULE_FILE.rsplit('/', 1)[-1]}:{decl.line}, " if decl.line else ""
         out.append(f'  lean: {decl.kind}, {line}section "{decl.section}"')
         out.append("  hypotheses: " + ("; ".join(decl.hypotheses) or "none"))
-        if mv is not None and any(h.startswith("hx") for h in decl.hypotheses) and mv["z1"].size:
-            z = mv["z1"]
-            i = int(np.argmin(np.abs(z)))
-            out.append(f"    hx holds here: the smallest |z1 i| is |z1 {i}| = {_r(abs(z[i]))}")
+        if e is not None and e.hypothesis is not None:
+            out.append(f"    {e.hypothesis}")
     out.append("  meaning: " + _MEANING[_category(name, decl)])
-    dims = _dimensions(witness)
-    if dims is not None:
-        out.append(f"  dimensions: {dims}   (the smallest example found)")
+    if e is not None and e.dimensions is not None:
+        out.append(f"  dimensions: {e.dimensions}   (the smallest example found)")
     if result.status is Status.ERROR and witness:
         shapes = ", ".join(f"{k} {np.shape(a)}" for k, a in witness.items())
         out.append(f"  shapes handed to the engine: {shapes}")
@@ -426,12 +298,12 @@ def render_counterexample(result: Result, replay: str) -> str:
         out.append("  inputs:")
         for k, a in witness.items():
             out.append(f"    {k} = {_arr(a, exact=True)}".replace("\n", "\n" + " " * (7 + len(k))))
-    values = _values_lines(witness, mv)
+    values = e.values if e is not None else ()
     if values:
         out.append("  at this point (the spec's float64 values):")
         out.extend(f"    {s}".replace("\n", "\n      ") for s in values)
     if failing and worst is not None and v is not None:
-        out.extend(_differ(name, decl, worst, mv))
+        out.extend(_differ(name, decl, worst, e))
         others = [c for c in v.comparisons if not c.ok and c is not worst]
         for c in others[:3]:
             out.append("  also fails: " + _entry_line(c))
@@ -441,31 +313,18 @@ def render_counterexample(result: Result, replay: str) -> str:
     return "\n".join(out)
 
 
-def _differ(
-    name: str, decl: LeanDecl | None, c: Comparison, mv: dict[str, Any] | None
-) -> list[str]:
+def _differ(name: str, decl: LeanDecl | None, c: Comparison, e: Explanation | None) -> list[str]:
     left, right = _sides(c)
     idx = _index(c.index)
     out: list[str] = []
     if c.actual is None or c.expected is None:
         return [f"  the sides differ: {c.quantity}: {c.derivation}"]
-    k = c.what.argument
-    sides = _statement_sides(decl.statement) if decl is not None else None
-    if k is not None and sides is not None and mv is not None and c.index is not None:
-        lhs = sides[0]
-        rhs = _right_side_of_grad(k) or sides[1]
-        terms = "in the statement's terms"
-        if _short(name) == "adjoint_fderiv_comp_apply_one":
-            terms += f" (f = the network as a function of {k}, g = mse t)"
-            rhs = f"{sides[1]} = {rhs}"
-        out.append(
-            f"  {terms}: {lhs} = {rhs}, at {idx}: the engine gives {c.actual!r}, the right "
-            f"side is {c.expected!r}"
-        )
-        exp = _expansion(k, c.index, mv)
-        if exp is not None:
-            out.append(f"    right side at {idx} = {exp}")
-        out.append(f"    right side in full = {_arr(mv['rhs'][k])}".replace("\n", "\n" + " " * 23))
+    if e is not None and e.in_terms is not None:
+        out.append(f"  {e.in_terms}")
+        if e.expansion is not None:
+            out.append(f"    right side at {idx} = {e.expansion}")
+        if e.right_side is not None:
+            out.append(f"    right side in full = {e.right_side}".replace("\n", "\n" + " " * 23))
     where = f"at the worst entry {idx} (of {c.total})" if idx else "(a scalar)"
     out.append(f"  the two sides {where}:")
     width = max(len(left), len(right))
