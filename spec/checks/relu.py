@@ -53,18 +53,14 @@ def check_reluDerivCLM_apply(ex: VecExample, subject: Subject) -> Verdict:
     comps: list[Comparison] = [
         compare_exact(Quantity("(reluDerivCLM x dx) i", "dx i * relu'(x i)"), lhs, rhs)
     ]
-    subj = "spec"
-    if subject.has("relu_vjp"):
-        got = subject.array("relu_vjp", ex.x.shape, ex.value("x"), ex.value("dx"))
-        comps.append(
-            compare(
-                Quantity("engine relu_vjp(x, dx)", "dx i * relu'(x i)", engine=True),
-                got,
-                rhs,
-                Bound.zero("exact: a product by 0 or 1"),
-            )
-        )
-        subj = f"spec; engine {subject.name}"
+    subj = _engine_relu_vjp(
+        ex,
+        subject,
+        "dx",
+        Quantity("engine relu_vjp(x, dx)", "dx i * relu'(x i)", engine=True),
+        rhs,
+        comps,
+    )
     return combine(name, subj, comps, x=ex.value("x"), dx=ex.value("dx"))
 
 
@@ -136,16 +132,24 @@ def check_reluDerivCLM_adjoint_apply(ex: VecExample, subject: Subject) -> Verdic
             forward,
         ),
     ]
-    subj = "spec"
-    if subject.has("relu_vjp"):
-        got = subject.array("relu_vjp", ex.x.shape, ex.value("x"), ex.value("delta"))
-        comps.append(
-            compare(
-                Quantity("engine relu_vjp(x, δ)", "R_x δ", engine=True),
-                got,
-                forward,
-                Bound.zero("exact: a product by 0 or 1"),
-            )
-        )
-        subj = f"spec; engine {subject.name}"
+    subj = _engine_relu_vjp(
+        ex,
+        subject,
+        "delta",
+        Quantity("engine relu_vjp(x, δ)", "R_x δ", engine=True),
+        forward,
+        comps,
+    )
     return combine(name, subj, comps, x=ex.value("x"), delta=ex.value("delta"))
+
+
+def _engine_relu_vjp(
+    ex: VecExample, subject: Subject, v: str, what: Quantity, want: Any, comps: list[Comparison]
+) -> str:
+    """Where the engine has `relu_vjp`, compare its `relu_vjp(x, v)` with `want` exactly (a product
+    by 0 or 1 rounds nothing) and append the comparison; return what was checked."""
+    if not subject.has("relu_vjp"):
+        return "spec"
+    got = subject.array("relu_vjp", ex.x.shape, ex.value("x"), ex.value(v))
+    comps.append(compare(what, got, want, Bound.zero("exact: a product by 0 or 1")))
+    return f"spec; engine {subject.name}"

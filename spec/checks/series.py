@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Backend
-from ..examples import MlpExample, MlpPoint, MseExample
+from ..examples import PARAMS, MlpExample, MlpPoint, MseExample
 from ..numerics.tolerance import EXACT, PRECISIONS, exact_step, forward_bounds, grad_bounds
 from ..runner import round_example
 from ..subject import Subject
@@ -66,9 +66,6 @@ GRAD_NAMES = {f"{NS}grad_{k}_mse": k for k in ("W2", "b2", "b1", "x", "W1")}
 
 
 MSE_NAME = f"{NS}hasFDerivAt_mse"
-
-
-_ORDER = ("W1", "b1", "W2", "b2", "x")
 
 
 EXACT_SERIES_LIMIT = 2_000
@@ -172,7 +169,7 @@ def taylor_series(backend: Backend, cfg: Config, seed: int, argument: str) -> Ta
     steps = _sweep(radius if math.isfinite(radius) else 1.0, 30, 8)
     exact_ref = subject.exact_reference
     with_exact = exact_ref or _params(p) <= EXACT_SERIES_LIMIT
-    idx = _ORDER.index(k)
+    idx = PARAMS.index(k)
     args = exact_args(p) if with_exact else None
     fprime = stated_derivative(k, *args) if args is not None else None
     f0 = mlpVecMat(*args) if args is not None else None
