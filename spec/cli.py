@@ -509,13 +509,13 @@ def _table(backend: str, results: list[Result], total: float, cell: Callable[[An
         f"{counts[Status.HOLDS]} holds, {counts[Status.FAILS]} fails, "
         f"{counts[Status.UNMET]} unmet, {counts[Status.ERROR]} error in {total:.1f}s"
     )
-    # Every check draws its examples from the same seed, so one row tells what the points were.
+    # The checks on the MLP's points run at the same drawn points, so one row tells what they were.
     mlp = [r for r in results if r.active_examples is not None]
     if mlp:
         r = max(mlp, key=lambda r: r.examples)
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(r.patterns.items()))
         summary += (
-            f"; of the {r.examples} points drawn per check, {r.active_examples} had active "
+            f"; of the {r.examples} points drawn, {r.active_examples} had active "
             f"hidden units ({kinds})"
         )
     lines.append(summary)

@@ -6,7 +6,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, is_dataclass, replace
@@ -28,7 +28,7 @@ from .registry import manifest, registered
 from .subject import Subject, fingerprint, same_fingerprint
 from .verdict import Comparison, Status, Verdict, error
 
-__all__ = ["Result", "run_check", "run_all", "module_checks", "hypothesis_home"]
+__all__ = ["Result", "run_check", "run_together", "run_all", "module_checks", "hypothesis_home"]
 
 
 def _current_home() -> Path | None:
@@ -199,6 +199,126 @@ def _settings(examples: int, database: str | None, phases: tuple[Phase, ...]) ->
     )
 
 
+class _Survey:
+    """One check's run over the drawn examples: its `Result`, built verdict by verdict."""
+
+    def __init__(
+        self,
+        lean_name: str,
+        kind: str,
+        check: Check,
+        subject: Subject,
+        cfg: Config,
+        examples: int,
+        seed_value: int,
+    ) -> None:
+        self.lean_name = lean_name
+        self.check = check
+        self.cfg = cfg
+        self.subject = subject
+        self.res = Result(lean_name, kind, Status.HOLDS, 0, 0.0, check.subject)
+        self.examples = examples
+        self.seed_value = seed_value
+        self.broken = False
+        """Whether the check itself raised (a checker bug): it is then run on no later example."""
+        # The database keys each saved example by the test function; every check runs the same
+        # body, so the key is made from the Lean name and what shapes its examples (not the
+        # example count).
+        self.key = repr(
+            (lean_name, cfg.min_dim, cfg.max_dim, cfg.margin, cfg.probes, cfg.dims, cfg.dtype)
+        )
+
+    def verdict_of(self, ex: Any) -> Verdict:
+        """Return the check's verdict at the drawn example `ex` alone (rounded to the run's
+        format, its arrays watched for the engine writing into them)."""
+        rounded = round_example(ex, self.subject.prec)
+        before = snapshot(rounded)
+        v = self.check.run(rounded, self.subject)
+        if not unchanged(rounded, before):
+            return written_into(self.lean_name, self.subject.name)
+        return self.finished(v, rounded)
+
+    def finished(self, v: Verdict, rounded: Any) -> Verdict:
+        """Return the verdict `v` at the rounded example with what a report needs: the inputs of
+        an engine's error, and the domain's explanation of a failure."""
+        if v.status is Status.ERROR and not v.witness:
+            # An engine's error is reported with the inputs (and so the shapes) it was handed.
+            v = replace(v, witness=witness_of(rounded))
+        return explained(v, rounded, self.check)
+
+    def record(self, ex: Any, v: Verdict) -> None:
+        """Count the verdict `v` of the drawn example `ex`, in its part of the domain."""
+        res = self.res
+        res.examples += 1
+        part = str(ex.part)
+        if part not in res.parts:
+            res.parts[part] = PartResult()
+        res.parts[part].record(v)
+        pattern = getattr(ex, "pattern", None)
+        if pattern is not None:  # a domain whose examples tally a pattern (the MLP's activations)
+            res.patterns[pattern] = res.patterns.get(pattern, 0) + 1
+            res.active_examples = (res.active_examples or 0) + int(ex.active)
+            res.rational_examples += int(ex.is_rational)
+        if v.status is Status.UNMET:
+            res.unmet += 1
+        elif v.status is Status.HOLDS:
+            if res.holds == 0:
+                # What this engine was actually checked on: an optional method it lacks moves a
+                # comparison to the spec alone (`python -m spec explain NAME` tells the design).
+                res.subject = v.subject
+            res.holds += 1
+            res.worst_ratio = max(res.worst_ratio, v.worst_ratio)
+
+    def checker_error(self, exc: BaseException) -> None:
+        """Report a bug of the checker (an exception no predicate should raise), never a crash."""
+        self.broken = True
+        self.res.status = Status.ERROR
+        self.res.message = f"checker error {type(exc).__name__}: {exc}"
+
+    def hypothesis_run(
+        self, body: Callable[[Any], None], phases: tuple[Phase, ...], db: str | None
+    ) -> None:
+        """Run `body` on this check's examples, drawn by Hypothesis with the run's seed."""
+        # Hypothesis keys saved examples by the test function, and every check runs the same
+        # body: each check gets a directory of its own under the database instead.
+        own = (
+            None
+            if db is None
+            else os.path.join(db, hashlib.sha256(self.key.encode()).hexdigest()[:16])
+        )
+        strategy = self.check.strategy(self.cfg)
+        settings(**_settings(self.examples, own, phases))(
+            seed(self.seed_value)(given(strategy)(body))
+        )()
+
+    def finish(self, database: str | None) -> Result:
+        """Settle the result once every example is surveyed: shrink the worst failure for this
+        check alone, replay the database, name the likely cause of a float64 failure."""
+        res = self.res
+        if self.broken:
+            return res
+        res.parts = {name: res.parts[name] for name in PARTS if name in res.parts}
+        target = _worst_part(res)
+        if target is not None or database is not None:
+            start = time.perf_counter()
+            memo, self.subject.memo = self.subject.memo, None
+            _shrink(res, target, self.verdict_of, self.hypothesis_run, database)
+            self.subject.memo = memo
+            res.seconds += time.perf_counter() - start
+        if res.status is Status.FAILS and self.subject.prec is FLOAT64:
+            # The shown counterexample, else the first failure of each part (a float32 engine's
+            # near-kink failures are mask flips, its interior ones rounding).
+            seen = [res.counterexample, *(part.first for part in res.parts.values())]
+            for v in seen:
+                res.hint = dtype_hint(self.subject.returned, None if v is None else v.worst)
+                if res.hint:
+                    break
+        if res.status is Status.HOLDS and res.holds == 0 and res.unmet > 0:
+            res.status = Status.UNMET
+            res.message = "every example failed the lemma's hypothesis"
+        return res
+
+
 def run_check(
     lean_name: str,
     kind: str,
@@ -220,83 +340,83 @@ def run_check(
     With `database` (a directory), Hypothesis saves the shrunk failure there and replays it first
     in every later run of the same check and configuration, in any process or CI job.
     """
+    (out,) = run_together([(lean_name, kind, check)], backend, cfg, examples, seed_value, database)
+    return out
+
+
+def run_together(
+    entries: Sequence[tuple[str, str, Check]],
+    backend: Backend,
+    cfg: Config,
+    examples: int,
+    seed_value: int,
+    database: str | None = None,
+) -> list[Result]:
+    """Run checks that draw from one domain on the same examples, each drawn and built once, and
+    return their results in the order given.
+
+    Each check records its own verdict at each example, as `run_check` does; a failure is then
+    shrunk, saved and replayed for its own check alone, so each Lean name keeps its own
+    counterexample and replay command. On a domain whose checks can share a point
+    (`Domain.shared`, the MLP's), what the engine computes at the point (its forward, loss and
+    gradients, the steps along the probes) is computed once for all of them. A check whose own
+    code raises is reported as a checker error without stopping the others.
+
+    Every check on a domain draws the same examples from the same seed, run together or alone, so
+    their results are those of `run_check` one by one.
+    """
+    if not entries:
+        return []
+    strategy = entries[0][2].strategy
+    if any(check.strategy is not strategy for _, _, check in entries):
+        raise ValueError("run_together: the checks draw from different domains; run each alone")
     prec = PRECISIONS[cfg.dtype]
     subject = Subject(backend, prec, exact_reference=cfg.use_exact_reference())
-    res = Result(lean_name, kind, Status.HOLDS, 0, 0.0, check.subject)
+    surveys = [
+        _Survey(name, kind, check, subject, cfg, examples, seed_value)
+        for name, kind, check in entries
+    ]
+    share = bool(getattr(strategy, "shared", False)) and len(surveys) > 1
     start = time.perf_counter()
 
-    def verdict_of(ex: Any) -> Verdict:
+    def survey(ex: Any) -> None:
         rounded = round_example(ex, prec)
         before = snapshot(rounded)
-        v = check.run(rounded, subject)
-        if not unchanged(rounded, before):
-            return written_into(lean_name, subject.name)
-        if v.status is Status.ERROR and not v.witness:
-            # An engine's error is reported with the inputs (and so the shapes) it was handed.
-            v = replace(v, witness=witness_of(rounded))
-        return explained(v, rounded, check)
-
-    def survey(ex: Any) -> None:
-        v = verdict_of(ex)
-        res.examples += 1
-        part = str(ex.part)
-        if part not in res.parts:
-            res.parts[part] = PartResult()
-        res.parts[part].record(v)
-        pattern = getattr(ex, "pattern", None)
-        if pattern is not None:  # a domain whose examples tally a pattern (the MLP's activations)
-            res.patterns[pattern] = res.patterns.get(pattern, 0) + 1
-            res.active_examples = (res.active_examples or 0) + int(ex.active)
-            res.rational_examples += int(ex.is_rational)
-        if v.status is Status.UNMET:
-            res.unmet += 1
-        elif v.status is Status.HOLDS:
-            if res.holds == 0:
-                # What this engine was actually checked on: an optional method it lacks moves a
-                # comparison to the spec alone (`python -m spec explain NAME` tells the design).
-                res.subject = v.subject
-            res.holds += 1
-            res.worst_ratio = max(res.worst_ratio, v.worst_ratio)
-
-    # The database keys each saved example by the test function; every check runs the same body,
-    # so the key is made from the Lean name and what shapes its examples (not the example count).
-    key = repr((lean_name, cfg.min_dim, cfg.max_dim, cfg.margin, cfg.probes, cfg.dims, cfg.dtype))
-    strategy = check.strategy(cfg)
-
-    def hypothesis_run(
-        body: Callable[[Any], None], phases: tuple[Phase, ...], db: str | None
-    ) -> None:
-        # Hypothesis keys saved examples by the test function, and every check runs the same
-        # body: each check gets a directory of its own under the database instead.
-        own = (
-            None if db is None else os.path.join(db, hashlib.sha256(key.encode()).hexdigest()[:16])
-        )
-        settings(**_settings(examples, own, phases))(seed(seed_value)(given(strategy)(body)))()
+        if share:
+            subject.memo, subject.outputs = {}, []
+        seen: list[tuple[_Survey, Verdict]] = []
+        try:
+            for s in surveys:
+                if s.broken:
+                    continue
+                t0 = time.perf_counter()
+                try:
+                    seen.append((s, s.check.run(rounded, subject)))
+                except Exception as exc:  # noqa: BLE001 - a checker bug is reported
+                    s.checker_error(exc)
+                s.res.seconds += time.perf_counter() - t0
+            intact = unchanged(rounded, before)
+            kept = subject.outputs_unchanged()
+        finally:
+            subject.memo, subject.outputs = None, None
+        for s, v in seen:
+            if not intact:
+                v = written_into(s.lean_name, subject.name)
+            elif not kept:
+                v = outputs_changed(s.lean_name, subject.name)
+            s.record(ex, s.finished(v, rounded))
 
     try:
-        hypothesis_run(survey, (Phase.explicit, Phase.generate), None)
+        surveys[0].hypothesis_run(survey, (Phase.explicit, Phase.generate), None)
     except Exception as exc:  # noqa: BLE001 - a checker bug is reported, never a crash
-        res.status = Status.ERROR
-        res.message = f"checker error {type(exc).__name__}: {exc}"
-        res.seconds = time.perf_counter() - start
-        return res
-    res.parts = {name: res.parts[name] for name in PARTS if name in res.parts}
-    target = _worst_part(res)
-    if target is not None or database is not None:
-        _shrink(res, target, verdict_of, hypothesis_run, database)
-    if res.status is Status.FAILS and prec is FLOAT64:
-        # The shown counterexample, else the first failure of each part (a float32 engine's
-        # near-kink failures are mask flips, its interior ones rounding).
-        seen = [res.counterexample, *(part.first for part in res.parts.values())]
-        for v in seen:
-            res.hint = dtype_hint(subject.returned, None if v is None else v.worst)
-            if res.hint:
-                break
-    if res.status is Status.HOLDS and res.holds == 0 and res.unmet > 0:
-        res.status = Status.UNMET
-        res.message = "every example failed the lemma's hypothesis"
-    res.seconds = time.perf_counter() - start
-    return res
+        for s in surveys:
+            if not s.broken:
+                s.checker_error(exc)
+    # What no single check spent (drawing and building the examples) is shared out equally.
+    drawing = time.perf_counter() - start - sum(s.res.seconds for s in surveys)
+    for s in surveys:
+        s.res.seconds += max(drawing, 0.0) / len(surveys)
+    return [s.finish(database) for s in surveys]
 
 
 def _worst_part(res: Result) -> tuple[str, Status] | None:
@@ -505,6 +625,24 @@ def select(only: list[str] | None = None, shard: tuple[int, int] | None = None) 
     return chosen
 
 
+def runs(indices: list[int], pieces: int = 1) -> list[list[int]]:
+    """Return the checks `indices` (into `module_checks()`) as runs of `run_together`: the checks
+    on one domain together, since they draw the same examples, in the Lean file's order; with
+    `pieces > 1` (parallel workers), each domain's checks split into up to that many runs (every
+    `pieces`-th check), largest runs first, so the workers share the large domain's work."""
+    checks = module_checks()
+    by_domain: dict[int, list[int]] = {}
+    for i in indices:
+        by_domain.setdefault(id(checks[i][2].strategy), []).append(i)
+    out: list[list[int]] = []
+    for group in by_domain.values():
+        n = max(1, min(pieces, len(group)))
+        out.extend(group[k::n] for k in range(n))
+    if pieces > 1:
+        out.sort(key=len, reverse=True)
+    return out
+
+
 def run_all(
     backend: Backend,
     cfg: Config,
@@ -521,24 +659,27 @@ def run_all(
     """Run the module checks (all, or those `only` and `shard` select) and return their results
     in the Lean file's order.
 
-    With `workers > 1` the checks run in that many processes, each building its own engine with
-    `backend_factory` (an engine object need not be picklable). With `database`, Hypothesis keeps
-    the failing examples in that directory and replays them first in every later run.
+    The checks on one domain run together (`run_together`): each example is drawn and built once
+    for all of them. With `workers > 1` the runs go to that many processes, each building its own
+    engine with `backend_factory` (an engine object need not be picklable), and each domain's
+    checks are split between them. With `database`, Hypothesis keeps the failing examples in that
+    directory and replays them first in every later run.
     """
     indices = select(only, shard)
+    results: dict[int, Result] = {}
     if workers <= 1 or len(indices) <= 1:
-        out = []
-        for i in indices:
-            r = _run_index(i, backend, cfg, examples, seed_value, database)
-            if on_result is not None:
-                on_result(r)
-            out.append(r)
-        return out
+        for run in runs(indices):
+            for i, r in zip(
+                run, _run_indices(run, backend, cfg, examples, seed_value, database), strict=True
+            ):
+                results[i] = r
+                if on_result is not None:
+                    on_result(r)
+        return [results[i] for i in indices]
     if backend_factory is None:
         raise ValueError(
             "run_all: workers > 1 needs a backend_factory to build the engine in each process"
         )
-    results: dict[int, Result] = {}
     home = _current_home()
     # Not "fork": a parent that has loaded a multithreaded engine (JAX, PyTorch) can deadlock a
     # forked child. A fork server starts from a clean process.
@@ -547,21 +688,21 @@ def run_all(
         futures = {
             pool.submit(
                 _run_in_worker,
-                i,
+                run,
                 backend_factory,
                 cfg,
                 examples,
                 seed_value,
                 database,
                 None if home is None else str(home),
-            ): i
-            for i in indices
+            ): run
+            for run in runs(indices, workers)
         }
         for fut in as_completed(futures):
-            r = fut.result()
-            results[futures[fut]] = r
-            if on_result is not None:
-                on_result(r)
+            for i, r in zip(futures[fut], fut.result(), strict=True):
+                results[i] = r
+                if on_result is not None:
+                    on_result(r)
     return [results[i] for i in indices]
 
 
@@ -569,25 +710,30 @@ _WORKER_BACKEND: list[Backend] = []
 
 
 def _run_in_worker(
-    index: int,
+    indices: list[int],
     factory: Callable[[], Backend],
     cfg: Config,
     examples: int,
     seed_value: int,
     database: str | None,
     home: str | None = None,
-) -> Result:
+) -> list[Result]:
     # One engine per worker process, built on its first task; Hypothesis's caches go where the
     # parent's go (a temporary folder), never into the current folder.
     if home is not None:
         _hypothesis_configuration.set_hypothesis_home_dir(home)
     if not _WORKER_BACKEND:
         _WORKER_BACKEND.append(factory())
-    return _run_index(index, _WORKER_BACKEND[0], cfg, examples, seed_value, database)
+    return _run_indices(indices, _WORKER_BACKEND[0], cfg, examples, seed_value, database)
 
 
-def _run_index(
-    index: int, backend: Backend, cfg: Config, examples: int, seed_value: int, database: str | None
-) -> Result:
-    name, kind, check = module_checks()[index]
-    return run_check(name, kind, check, backend, cfg, examples, seed_value, database)
+def _run_indices(
+    indices: list[int],
+    backend: Backend,
+    cfg: Config,
+    examples: int,
+    seed_value: int,
+    database: str | None,
+) -> list[Result]:
+    checks = module_checks()
+    return run_together([checks[i] for i in indices], backend, cfg, examples, seed_value, database)

@@ -52,6 +52,7 @@ __all__ = [
     "WrongOutputShape",
     "GradsAsList",
     "WritesIntoInputs",
+    "WritesThroughTorch",
     "MaskEpsilon",
     "ReluEpsilon",
     "MaskEpsilon6",
@@ -491,6 +492,23 @@ class WritesIntoInputs(NumpyMlp):
 
     def grads(self, W1: F64, b1: F64, W2: F64, b2: F64, x: F64, t: F64) -> Any:
         W1 *= 1 - 2.0**-10
+        return super().grads(W1, b1, W2, b2, x, t)
+
+
+class WritesThroughTorch(NumpyMlp):
+    """Scales `W1` in place through a torch tensor sharing its memory, which numpy's read-only
+    flag cannot stop (`torch.from_numpy` ignores it)."""
+
+    name = "writes-through-torch"
+
+    def grads(self, W1: F64, b1: F64, W2: F64, b2: F64, x: F64, t: F64) -> Any:
+        import warnings
+
+        import torch
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns of the non-writable array
+            torch.from_numpy(W1).mul_(1 - 2.0**-10)
         return super().grads(W1, b1, W2, b2, x, t)
 
 

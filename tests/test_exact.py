@@ -445,7 +445,7 @@ def test_cli_exact_run_hands_the_engine_rationals(tmp_path: Path) -> None:
     (some no float holds), the JSON report's counts of rational points are those the note prints
     and are not 0, and the configuration it records is exact."""
     record = tmp_path / "calls.jsonl"
-    # At seed 0, 6 of the 30 points drawn per check are rational, some with non-dyadic entries.
+    # At seed 0, 6 of the 30 points drawn are rational, some with non-dyadic entries.
     proc = _cli(
         [
             "--exact",

@@ -121,22 +121,6 @@ def test_engine_writing_into_its_inputs_is_told_to_copy_them() -> None:
     assert all(np.array_equal(POINT.get(k), before[k]) for k in before), "the point was changed"
 
 
-class _WritesThroughTorch(B.NumpyMlp):
-    """Scales W1 in place through a tensor sharing its memory, which numpy's flag cannot stop."""
-
-    name = "writes-through-torch"
-
-    def grads(self, W1: Any, b1: Any, W2: Any, b2: Any, x: Any, t: Any) -> Any:
-        import warnings
-
-        import torch
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.from_numpy(W1).mul_(1 - 2.0**-10)
-        return super().grads(W1, b1, W2, b2, x, t)
-
-
 def test_engine_writing_through_shared_memory_is_an_error_not_a_verdict() -> None:
     from spec.checks.base import Config
     from spec.checks.point import check_point
@@ -145,11 +129,11 @@ def test_engine_writing_through_shared_memory_is_an_error_not_a_verdict() -> Non
     ex = MlpExample(
         MlpPoint.of({k: v.copy() for k, v in POINT.arrays().items()}), (PROBE,), "mixed"
     )
-    verdicts = check_point(_WritesThroughTorch(), ex, Config(dims=POINT.dims))
+    verdicts = check_point(B.WritesThroughTorch(), ex, Config(dims=POINT.dims))
     assert verdicts and all(v.status is Status.ERROR for v in verdicts)
     assert "wrote into its input arrays" in verdicts[0].message
     name, kind, check = next(c for c in module_checks() if c[0].endswith("grad_W1_mse"))
-    r = run_check(name, kind, check, _WritesThroughTorch(), Config(max_dim=3), 10, 0)
+    r = run_check(name, kind, check, B.WritesThroughTorch(), Config(max_dim=3), 10, 0)
     assert r.status is Status.ERROR and "copy an input before changing it" in r.message
 
 
