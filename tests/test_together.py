@@ -80,12 +80,13 @@ def test_together_the_engine_computes_each_point_once() -> None:
 
 
 def test_together_a_failure_shrinks_for_its_own_check() -> None:
-    """An engine wrong only where the gradient of b1 is concerned fails those checks, each with a
-    counterexample of its own Lean name, and the other checks run beside them still hold."""
+    """An engine whose backward pass forgets the ReLU mask fails the gradient of b1 with a
+    counterexample of that Lean name, the one it finds alone; the checks of the forward pass and
+    of W2's gradient, run beside it, still hold."""
     names = ["grad_b1_mse", "z1", "grad_W2_mse", "hasFDerivAt_mlp_wrt_b1"]
     results = {
         r.lean_name.rsplit(".", 1)[-1]: r
-        for r in run_together(_entries(names), B.HidDimOneNoMask(), SMALL, 200, 11)
+        for r in run_together(_entries(names), B.NoReluMask(), SMALL, EXAMPLES, SEED)
     }
     bad = results["grad_b1_mse"]
     assert bad.status is Status.FAILS
@@ -93,7 +94,7 @@ def test_together_a_failure_shrinks_for_its_own_check() -> None:
     assert bad.failing_part is not None
     assert results["z1"].status is Status.HOLDS
     assert results["grad_W2_mse"].status is Status.HOLDS
-    alone = run_check(*_entries(["grad_b1_mse"])[0], B.HidDimOneNoMask(), SMALL, 200, 11)
+    alone = run_check(*_entries(["grad_b1_mse"])[0], B.NoReluMask(), SMALL, EXAMPLES, SEED)
     assert alone.counterexample is not None
     assert bad.counterexample.witness.keys() == alone.counterexample.witness.keys()
     assert bad.failing_part == alone.failing_part
