@@ -28,7 +28,8 @@ import jaxtyping
 with jaxtyping.install_import_hook(["spec", "impl"], "beartype.beartype"):
     from spec.api import check_engine
 
-for options in ({"examples": 3}, {"examples": 2, "dtype": "exact"}, {"examples": 2, "dims": (3, 2, 1)}):
+runs = ({"examples": 3}, {"examples": 2, "dtype": "exact"}, {"examples": 2, "dims": (3, 2, 1)})
+for options in runs:
     run = check_engine(None, seed=1, **options)
     bad = [r.lean_name for r in run.results if r.status.value in ("fails", "error")]
     assert not bad, (options, bad)
