@@ -1,10 +1,14 @@
 """Every predicate is shown to fail on something, and never to fail on a correct engine.
 
 `MUTANTS` maps each Lean name of `spec.runner.module_checks()` to the wrong engines (or, for the
-spec-only predicates, the wrong mirrors) it must catch; `test_invalid` runs each pair through
-`spec.runner.run_check` with a fixed seed and expects `fails` (or `error`, for engines that
-misbehave). `test_holds` and `test_holds_across_seeds` run the reference engine and every correct
-variant of `tests.backends` on all predicates and expect no `fails` and no `error`.
+spec-only predicates, the wrong mirrors) it must catch; `test_invalid` runs each pair with a fixed
+seed and expects `fails` (or `error`, for engines that misbehave). `test_holds` and
+`test_holds_across_seeds` run the reference engine and every correct variant of `tests.backends`
+on all predicates and expect no `fails` and no `error`.
+
+The checks of one engine run together (`spec.runner.run_all`, which draws each domain's examples
+once for all its checks; `tests/test_together.py` shows each check's result is the one it gets
+alone), once per engine and configuration: each test reads its own Lean name's result.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import spec.mirror.conversion
 from impl import ReferenceBackend
 from spec.checks.base import Check, Config
 from spec.engine import Backend
-from spec.runner import Result, module_checks, run_check
+from spec.runner import Result, module_checks, run_all, run_check
 from spec.types import Mat, Real, Tensor
 from spec.verdict import Status
 from tests import backends as B
@@ -52,6 +56,26 @@ def run(
     """Run the check of the Lean declaration `short` on `backend`."""
     name, kind, check = CHECKS[short]
     return run_check(name, kind, check, backend, cfg, examples, seed_value)
+
+
+_RESULTS: dict[tuple[Any, ...], dict[str, Result]] = {}
+
+
+def run_engine(
+    key: str,
+    shorts: list[str],
+    backend: Callable[[], Backend],
+    cfg: Config = CFG,
+    examples: int = EXAMPLES,
+    seed_value: int = SEED,
+) -> dict[str, Result]:
+    """Run the checks `shorts` on the engine `backend()` together, once per `key` (an engine or
+    mutant id) and configuration in this process; return the results by short Lean name."""
+    memo = (key, tuple(shorts), cfg, examples, seed_value)
+    if memo not in _RESULTS:
+        results = run_all(backend(), cfg, examples, seed_value, [CHECKS[s][0] for s in shorts])
+        _RESULTS[memo] = {r.lean_name.rsplit(".", 1)[-1]: r for r in results}
+    return _RESULTS[memo]
 
 
 # --- Wrong mirrors, for the predicates whose subject is the spec itself ----------------------
@@ -182,6 +206,10 @@ MUTANTS: dict[str, list[str]] = {
 """Short Lean name → the wrong engines or mirrors its predicate must catch."""
 
 PAIRS = [(short, m) for short, ms in MUTANTS.items() for m in ms]
+CAUGHT_BY: dict[str, list[str]] = {
+    m: [short for short, ms in MUTANTS.items() if m in ms] for m in {m for _, m in PAIRS}
+}
+"""Mutant id → the short Lean names that must catch it."""
 
 
 def test_every_predicate_has_a_mutant() -> None:
@@ -206,8 +234,8 @@ def test_invalid(short: str, mutant_id: str, monkeypatch: pytest.MonkeyPatch) ->
     """The predicate of `short` reports the wrong engine (or mirror) `mutant_id`."""
     mutant = ALL_MUTANTS[mutant_id]
     if mutant.patch is not None:
-        mutant.patch(monkeypatch)
-    r = run(short, mutant.engine())
+        mutant.patch(monkeypatch)  # the mutant's results are computed under its patch
+    r = run_engine(mutant_id, sorted(CAUGHT_BY[mutant_id]), mutant.engine)[short]
     assert r.status in mutant.expect, (
         f"{short} on {mutant_id}: {r.status.value} after {r.examples} examples (seed {SEED}); "
         f"expected {'/'.join(s.value for s in mutant.expect)}. {r.message}"
@@ -300,7 +328,7 @@ def test_holds(short: str, engine: str) -> None:
     """The predicate of `short` holds on the correct engine `engine` (max_dim 4, a few examples,
     under the jaxtyping hook; the 20-seed sweep below draws many more). Examples at exact kinks
     leave the `hx` lemmas unmet; every other example is compared, and holds."""
-    r = run(short, CORRECT[engine](), examples=HOLD_EXAMPLES)
+    r = run_engine(engine, list(CHECKS), CORRECT[engine], examples=HOLD_EXAMPLES)[short]
     assert _fault(r, engine, SEED) is None, _fault(r, engine, SEED)
     assert r.status is Status.HOLDS
     assert r.holds > 0 and r.holds + r.unmet == r.examples
@@ -322,8 +350,7 @@ def sweep(engines: list[str]) -> dict[str, Any]:
     for engine in engines:
         backend = CORRECT[engine]()
         for seed_value in SWEEP_SEEDS:
-            for short in CHECKS:
-                r = run(short, backend, SWEEP_CFG, SWEEP_EXAMPLES, seed_value)
+            for r in run_all(backend, SWEEP_CFG, SWEEP_EXAMPLES, seed_value):
                 runs += 1
                 fault = _fault(r, engine, seed_value)
                 if fault is not None:
