@@ -4,13 +4,15 @@ including errors exactly at the bound, zero bounds and NaNs, on sizes that cross
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spec.numerics.blocks import BLOCK
 from spec.numerics.bound import Bound
-from spec.verdict import Quantity, compare
+from spec.verdict import Quantity, compare, compare_exact
 
 
 def _plain(a: np.ndarray, e: np.ndarray, b: np.ndarray, scale: float) -> tuple[int, float, int]:
@@ -58,3 +60,31 @@ def test_block_worst_and_count_are_the_plain_ones(
     assert got.index == (j,) and (
         got.worst_ratio == worst or (np.isinf(worst) and np.isinf(got.worst_ratio))
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.fractions(max_denominator=2**20), min_size=1, max_size=12),
+    st.integers(min_value=-1, max_value=11),
+    st.sampled_from(["fmpq", "Fraction"]),
+)
+def test_compare_exact_is_compare_with_a_zero_bound(
+    values: list[Fraction], change: int, kind: str
+) -> None:
+    """`compare_exact` (which spares the error arrays when every entry is equal) returns what
+    `compare` does with the zero bound, for equal arrays and for arrays differing in one entry."""
+    from spec.numerics.bound import EXACTLY
+    from spec.rational import exact_array, fraction_array, use_flint
+
+    use_flint(kind == "fmpq")
+    try:
+        a = exact_array(np.array(values, dtype=object))
+        if kind == "Fraction":
+            a = fraction_array(a)
+        e = a.copy()
+        if 0 <= change < len(values):
+            e[change] = e[change] + 1
+        what = Quantity("left", "right")
+        assert compare_exact(what, a, e) == compare(what, a, e, Bound.zero(EXACTLY))
+    finally:
+        use_flint(True)

@@ -15,7 +15,7 @@ grouping, which the bounds allow (`SLACK` covers the rounding of every bound com
 formed whole, which at a million entries saves more time than any arithmetic on it costs.
 """
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,20 +179,21 @@ class Products:
     Callers first `want` every vector they will ask for (signed products with `B`, and products
     with `|B|`); the first request then computes all of them in one pass (`products`). A vector
     asked for later costs a pass of its own: a missed `want` costs time, never correctness.
-    Vectors are matched by identity, then by value.
+    Vectors are matched by value.
     """
 
     def __init__(self, B: F64) -> None:
         self.B = B
-        self._want: dict[bool, list[F64]] = {False: [], True: []}
-        self._done: dict[bool, list[tuple[F64, F64]]] = {False: [], True: []}
+        self._want: dict[bool, dict[Hashable, F64]] = {False: {}, True: {}}
+        self._done: dict[bool, dict[Hashable, F64]] = {False: {}, True: {}}
 
     def want(self, signed: Sequence[F64] = (), absolute: Sequence[F64] = ()) -> None:
         """Register vectors for the next pass."""
         for key, vs in ((False, signed), (True, absolute)):
             for v in vs:
-                if self._find(key, v) is None and not any(_same(v, w) for w in self._want[key]):
-                    self._want[key].append(v)
+                k = _value_key(v)
+                if k not in self._done[key]:
+                    self._want[key].setdefault(k, v)
 
     def signed(self, v: F64) -> F64:
         """Return `B v`."""
@@ -202,29 +203,25 @@ class Products:
         """Return `|B| w`."""
         return self._get(True, w)
 
-    def _find(self, key: bool, v: F64) -> F64 | None:
-        for u, out in self._done[key]:
-            if _same(u, v):
-                return out
-        return None
-
     def _get(self, key: bool, v: F64) -> F64:
-        found = self._find(key, v)
+        k = _value_key(v)
+        found = self._done[key].get(k)
         if found is not None:
             return found
-        self.want(**{"absolute" if key else "signed": [v]})
+        self._want[key].setdefault(k, v)
         sv, av = self._want[False], self._want[True]
         n = self.B.shape[1]
-        V = np.stack(sv, axis=1) if sv else np.empty((n, 0))
-        A = np.stack(av, axis=1) if av else np.empty((n, 0))
+        V = np.stack(list(sv.values()), axis=1) if sv else np.empty((n, 0))
+        A = np.stack(list(av.values()), axis=1) if av else np.empty((n, 0))
         pv, pa = products(self.B, V, A)
-        self._done[False] += [(u, pv[:, j]) for j, u in enumerate(sv)]
-        self._done[True] += [(u, pa[:, j]) for j, u in enumerate(av)]
-        self._want = {False: [], True: []}
-        out = self._find(key, v)
-        assert out is not None
-        return out
+        self._done[False].update((u, pv[:, j]) for j, u in enumerate(sv))
+        self._done[True].update((u, pa[:, j]) for j, u in enumerate(av))
+        self._want = {False: {}, True: {}}
+        return self._done[key][k]
 
 
-def _same(u: F64, v: F64) -> bool:
-    return u is v or (u.shape == v.shape and bool(np.array_equal(u, v)))
+def _value_key(v: F64) -> Hashable:
+    # Vectors are matched by value (the same vector is often built anew by each caller): by
+    # their bytes, which tell equal float64 vectors apart only by the sign of a zero (a miss
+    # then costs a pass, never a wrong product).
+    return (v.shape, v.dtype.str, v.tobytes())
