@@ -363,7 +363,8 @@ def run_together(
     code raises is reported as a checker error without stopping the others.
 
     Every check on a domain draws the same examples from the same seed, run together or alone, so
-    their results are those of `run_check` one by one.
+    their verdicts and counts are those of `run_check` one by one (a worst ratio may differ in its
+    last digits: a bound's products are then computed in one pass with other checks' vectors).
     """
     if not entries:
         return []
