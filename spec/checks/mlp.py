@@ -26,7 +26,13 @@ from ..types import Mat, Vec, real_inv
 from ..verdict import Comparison, Quantity, Verdict, combine, compare, compare_exact, unmet
 from .base import against, check, exact
 from .domains import mlp_points, mse_points
-from .network import exact_args, hx_holds_exactly, stated_derivative, why_no_float_check
+from .network import (
+    exact_args,
+    exact_output,
+    hx_holds_exactly,
+    stated_derivative,
+    why_no_float_check,
+)
 
 __all__ = [
     "check_affineMat",
@@ -392,17 +398,16 @@ def check_adjoint_fderiv_comp_apply_one(ex: MlpExample, subject: Subject) -> Ver
     comps: list[Comparison] = []
     rhs: dict[str, Any] = {}
     if subject.exact_reference:
-        E = {k: exact(v) for k, v in p.witness().items()}
-        args = (Mat(E["W1"]), Vec(E["b1"]), Mat(E["W2"]), Vec(E["b2"]), Vec(E["x"]))
-        t = Vec(E["t"])
-        gprime = hasFDerivAt_mse(t, mlpVecMat(*args))
+        args = exact_args(p)
+        t = Vec(exact(p.value("t")))
+        gprime = hasFDerivAt_mse(t, exact_output(p))
         for k in wrt:
             fprime = stated_derivative(k, *args)
             r = adjoint_fderiv_comp_apply_one(fprime, gprime)
             assert isinstance(r, (Vec, Mat))
             rhs[k] = r.data
             for j, dirs in enumerate(ex.directions):
-                h = _wrap(E[k], exact(dirs[k]))
+                h = _wrap(p.value(k), exact(dirs[k]))
                 lhs = gprime.apply(fprime.apply(h))
                 comps.append(
                     compare_exact(

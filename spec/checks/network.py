@@ -10,8 +10,10 @@ import numpy as np
 from ..examples import MlpPoint
 from ..mirror import gradients as G
 from ..mirror.linear_maps import CLM, Elem, FunCLM, Space
+from ..mirror.mlp import mlpVecMat
+from ..numerics.memo import IdentityMemo
 from ..numerics.tolerance import forward_bounds, grad_bounds
-from ..rational import Q, q
+from ..rational import Q, flint_in_use, q
 from ..types import Mat, Vec
 from .base import exact
 
@@ -22,6 +24,7 @@ __all__ = [
     "stated_derivative",
     "right_side",
     "exact_args",
+    "exact_output",
     "hx_holds_exactly",
     "first_kink",
     "why_no_float_check",
@@ -69,9 +72,24 @@ def right_side(k: str, W1: Mat, b1: Vec, W2: Mat, b2: Vec, x: Vec, t: Vec) -> El
 
 
 def exact_args(p: MlpPoint) -> tuple[Mat, Vec, Mat, Vec, Vec]:
-    """Return the point's `(W1, b1, W2, b2, x)` as `Mat`s and `Vec`s of exact rationals."""
-    W1, b1, W2, b2, x = (exact(v) for v in p.values())
-    return Mat(W1), Vec(b1), Mat(W2), Vec(b2), Vec(x)
+    """Return the point's `(W1, b1, W2, b2, x)` as `Mat`s and `Vec`s of exact rationals, converted
+    once per point (every statement at a point reads them; nothing writes into them)."""
+
+    def convert() -> tuple[Mat, Vec, Mat, Vec, Vec]:
+        W1, b1, W2, b2, x = (exact(v) for v in p.values())
+        return Mat(W1), Vec(b1), Mat(W2), Vec(b2), Vec(x)
+
+    return _EXACT_ARGS.get((p,), flint_in_use(), convert)
+
+
+def exact_output(p: MlpPoint) -> Vec:
+    """Return `mlpVecMat` at the point, exactly, computed once per point."""
+    out: Vec = _EXACT_OUTPUT.get((p,), flint_in_use(), lambda: mlpVecMat(*exact_args(p)))
+    return out
+
+
+_EXACT_ARGS: IdentityMemo[tuple[Mat, Vec, Mat, Vec, Vec]] = IdentityMemo(4)
+_EXACT_OUTPUT: IdentityMemo[Vec] = IdentityMemo(4)
 
 
 def why_no_float_check(p: MlpPoint) -> str:

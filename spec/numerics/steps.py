@@ -179,7 +179,17 @@ def step_inside(
     is halved while the moved point could lie across a kink or in its doubt band (a dropped
     inexact entry can move the step, and the moved bounds are a little wider than those at `p`).
     None when no nonzero step is left (every entry inexact, or the step underflowed to 0): then
-    there is nothing to compare."""
+    there is nothing to compare. Computed once per point, probe and step while the context
+    memoizes one point's calls (the remainder and the gradient check take the same first step)."""
+    out: tuple[Step, ForwardBounds, float] | None = ctx.reuse(
+        (p, fb, h), ("inside", k, s), lambda: _step_inside(ctx, k, p, fb, h, s)
+    )
+    return out
+
+
+def _step_inside(
+    ctx: PointMemo, k: str, p: MlpPoint, fb: ForwardBounds, h: F64, s: float
+) -> tuple[Step, ForwardBounds, float] | None:
     for _ in range(HALVINGS):
         if not s > 0:
             return None
