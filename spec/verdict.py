@@ -364,6 +364,10 @@ def _certified_errors(a: Arr, e: Arr, b: Arr) -> tuple[Arr, Arr, Arr]:
 def _as_float(x: Arr) -> Arr:
     if x.dtype != object:
         return x.astype(np.float64)
+    try:  # every entry converts (the common case): one pass, no per-entry bookkeeping
+        return np.fromiter((float(v) for v in x.flat), np.float64, x.size).reshape(x.shape)
+    except (TypeError, ValueError, OverflowError):
+        pass
     out = np.empty(x.shape, dtype=np.float64)
     for idx, v in np.ndenumerate(x):
         try:

@@ -362,3 +362,35 @@ def test_a_step_that_underflows_to_zero_is_skipped_not_a_crash() -> None:
     verdicts = check_point(B.NumpyMlp(), MlpExample(p, (dirs,), "all-on"), Config(dims=p.dims))
     b1 = next(v for v in verdicts if v.lean_name.endswith("hasFDerivAt_mlp_wrt_b1"))
     assert b1.status is Status.HOLDS and "not compared along probe 0" in b1.message
+
+
+def test_steps_in_the_output_layer_are_compared_at_a_kink() -> None:
+    # z1 0 = 0 exactly: the first layer sits on a kink, and W2 and b2 have no `hx`. A step in W2
+    # or b2 leaves z1 as it is, so the engine's remainder and loss difference are compared there
+    # too (no step is too long), where a step in W1, b1 or x is not taken at all.
+    from spec.checks.base import Config
+    from spec.checks.point import check_point
+
+    p = MlpPoint(
+        W1=_arr([1.0, -1.0], [1.0, 1.0]),
+        b1=_arr(0.0, 0.5),
+        W2=_arr([1.0, -2.0]),
+        b2=_arr(0.25),
+        x=_arr(1.0, 1.0),
+        t=_arr(0.5),
+    )
+    assert float(forward_bounds(p).z1[0]) == 0.0
+    ex = MlpExample(p, ({k: np.ones(p.get(k).shape) for k in PARAMS},), "kinked")
+    verdicts = {
+        v.lean_name.rsplit(".", 1)[-1]: v
+        for v in check_point(B.NumpyMlp(), ex, Config(dims=p.dims))
+    }
+    for name, compared in (
+        ("hasFDerivAt_mlp_wrt_W2", "engine remainder"),
+        ("grad_W2_mse", "engine (L(p + s h)"),
+        ("grad_b2_mse", "engine (L(p + s h)"),
+    ):
+        v = verdicts[name]
+        assert v.status is Status.HOLDS and "not compared" not in v.message, (name, v.message)
+        assert any(c.what.left.startswith(compared) for c in v.comparisons), name
+    assert verdicts["grad_W1_mse"].status is Status.UNMET  # hx fails: nothing is compared

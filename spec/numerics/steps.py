@@ -168,6 +168,9 @@ def shared_step(ctx: PointMemo, k: str, p: MlpPoint, fb: ForwardBounds, h: F64) 
     return out
 
 
+OUTPUT_LAYER = ("W2", "b2")
+"""The arguments whose steps leave the first layer, and so every sign of z1, as they are."""
+
 HALVINGS = 30
 """How many times `step_inside` halves a step whose moved point could leave the region."""
 
@@ -197,7 +200,10 @@ def _step_inside(
         if not mv.nonzero:
             return None
         bounds = bounds_at(ctx, k, p, fb, mv)
-        if not crosses(fb, bounds):
+        # A step in W2 or b2 leaves z1 as it is: the segment lies in one piece of the network
+        # whatever the signs at p, a unit in doubt or at a kink included (the engine computes
+        # the same z1 at both ends), so no step is too long; halving could never help there.
+        if k in OUTPUT_LAYER or not crosses(fb, bounds):
             return mv, bounds, s
         s /= 2
     return None
