@@ -196,7 +196,7 @@ def test_empty_output_is_reported_not_a_crash() -> None:
     # departures from Lean (mse = 0 at n = 0), reported as `error` rows.
     e = TorchBackend(compile="aot_eager")
     results = _by_name(
-        run_all(e, EMPTY_OUTPUT, 30, 0, ["mse", "grad_b2_mse", "mseGrad_eq_adjoint_fderiv"])
+        run_all(e, EMPTY_OUTPUT, 6, 0, ["mse", "grad_b2_mse", "mseGrad_eq_adjoint_fderiv"])
     )
     assert results["mse"].status is Status.ERROR
     assert results["mse"].message == (
