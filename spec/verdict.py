@@ -20,7 +20,7 @@ import numpy as np
 
 from .numerics.blocks import BLOCK, OuterSum
 from .numerics.bound import EXACTLY, Bound
-from .rational import is_rational, to_fraction
+from .rational import Q, flint_in_use, is_rational, q, to_fraction
 from .types import Arr
 
 __all__ = [
@@ -327,7 +327,17 @@ def _exact(v: Any) -> Fraction | None:
     return Fraction(f) if math.isfinite(f) else None
 
 
-def _ratio(d: Fraction, bd: Fraction) -> float:
+def _exact_fmpq(v: Any) -> Any:
+    # The same exact value as `_exact`, as python-flint's `fmpq` (only while flint is in use).
+    if is_rational(v):
+        return v  # an `fmpq`: `Fraction`s take the other path
+    if isinstance(v, (int, np.integer)):
+        return q(v)
+    f = float(v)
+    return Q(*f.as_integer_ratio()) if math.isfinite(f) else None
+
+
+def _ratio(d: Any, bd: Any) -> float:
     try:
         return float(d / bd)
     except OverflowError:  # an error beyond 1e308 bounds (a subnormal bound) is infinitely off
@@ -378,17 +388,26 @@ def _as_float(x: Arr) -> Arr:
 
 
 def _exact_errors(a: Arr, e: Arr, b: Arr) -> tuple[Arr, Arr, Arr]:
-    # The error |a − e| in exact rationals; a non-finite entry is an infinite error.
+    # The error |a − e| in exact rationals; a non-finite entry is an infinite error. In
+    # python-flint's `fmpq` (arithmetic in C) unless a side holds `Fraction`s (an exact engine's
+    # values), which do not mix with `fmpq`.
     err = np.empty(a.shape, dtype=np.float64)
     bad = np.zeros(a.shape, dtype=bool)
     ratio = np.zeros(a.shape, dtype=np.float64)
+    flint = flint_in_use() and not any(type(v) is Fraction for v in (*a.flat, *e.flat))
+    convert = _exact_fmpq if flint else _exact
     for idx in np.ndindex(a.shape):
-        x, y = _exact(a[idx]), _exact(e[idx])
+        x, y = convert(a[idx]), convert(e[idx])
         if x is None or y is None:
             err[idx], bad[idx], ratio[idx] = math.inf, True, math.inf
             continue
         d = abs(x - y)
-        bd = Fraction(float(b[idx]))
+        bound = float(b[idx])
+        if not math.isfinite(bound):  # an infinite bound holds anything; a NaN one nothing
+            err[idx], bad[idx] = float(d), math.isnan(bound)
+            ratio[idx] = math.inf if math.isnan(bound) else 0.0
+            continue
+        bd = convert(bound)
         err[idx] = float(d)
         bad[idx] = d > bd
         ratio[idx] = 0.0 if d == 0 else (math.inf if bd == 0 else _ratio(d, bd))

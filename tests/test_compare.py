@@ -4,6 +4,7 @@ including errors exactly at the bound, zero bounds and NaNs, on sizes that cross
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -88,3 +89,44 @@ def test_compare_exact_is_compare_with_a_zero_bound(
         assert compare_exact(what, a, e) == compare(what, a, e, Bound.zero(EXACTLY))
     finally:
         use_flint(True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(-4.0, 4.0, width=64),
+            st.fractions(min_value=-4, max_value=4, max_denominator=2**8),
+            st.sampled_from([0.0, 2.0**-60, 2.0**-52, 1e-3, 1.0, math.inf, math.nan]),
+        ),
+        min_size=1,
+        max_size=10,
+    )
+)
+def test_exact_errors_are_the_same_in_fmpq_and_in_fractions(
+    entries: list[tuple[float, Fraction, float]],
+) -> None:
+    """The certified comparison decides the entries close to their bound in rationals:
+    python-flint's `fmpq` when in use, `Fraction` otherwise (and always where an engine returned
+    `Fraction`s). Both give the same errors, verdicts and ratios: at the bound, near it (the
+    spec's value a few units of 2^-52 off the engine's), past it, and for infinite and NaN
+    bounds."""
+    from spec.rational import exact_array, fraction_array, use_flint
+    from spec.verdict import _exact_errors
+
+    actual = np.array([a for a, _, _ in entries])
+    offsets = np.array([o * Fraction(1, 2**52) for _, o, _ in entries], dtype=object)
+    bound = np.array([b for _, _, b in entries])
+    seen = []
+    for flint in (True, False):
+        use_flint(flint)
+        try:
+            expected = exact_array(offsets) + exact_array(actual)
+            seen.append(_exact_errors(actual, expected, bound))
+            # An exact engine's Fractions against the spec's values take the Fraction path.
+            seen.append(_exact_errors(fraction_array(exact_array(actual)), expected, bound))
+        finally:
+            use_flint(True)
+    for got in seen[1:]:
+        for x, y in zip(seen[0], got, strict=True):
+            assert np.array_equal(x, y), (seen[0], got)
