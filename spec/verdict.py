@@ -350,7 +350,52 @@ def _certified_errors(a: Arr, e: Arr, b: Arr) -> tuple[Arr, Arr, Arr]:
     Rounded to float64, the error is off by at most `2u(|a| + |e|)` (one rounding of `e`, one of the
     difference): entries whose float error clears the bound, or exceeds it, by more than that are
     decided in float64; the rest (and every entry with a zero bound) are decided in rationals.
+    Arrays of at most `SMALL` entries (most comparisons: scalars and vectors of a small network)
+    are decided entry by entry (`_certified_entry`), where numpy's per-call cost would dominate;
+    larger ones a whole array at a time (`_certified_arrays`), with the same result.
     """
+    if a.size > SMALL:
+        return _certified_arrays(a, e, b)
+    shape = a.shape
+    bounds = np.broadcast_to(np.asarray(b, dtype=np.float64), shape)
+    decided = [
+        _certified_entry(x, y, float(w))
+        for x, y, w in zip(a.flat, e.flat, bounds.flat, strict=True)
+    ]
+    err = np.array([d[0] for d in decided], dtype=np.float64).reshape(shape)
+    bad = np.array([d[1] for d in decided], dtype=bool).reshape(shape)
+    ratio = np.array([d[2] for d in decided], dtype=np.float64).reshape(shape)
+    return err, bad, ratio
+
+
+SMALL = 8
+"""Arrays of at most this many entries are compared entry by entry (`_certified_entry`)."""
+
+
+def _certified_entry(x: Any, y: Any, bound: float) -> tuple[float, bool, float]:
+    # One entry of `_certified_arrays`, in Python floats: the same operations, in the same order,
+    # so the same roundings (Python's floats are IEEE binary64, as numpy's float64).
+    af, ef = _float_or_nan(x), _float_or_nan(y)
+    err = abs(af - ef)
+    slack = 4 * 2.0**-53 * (abs(af) + abs(ef)) + 2.0**-1073
+    if err + slack <= bound and bound > 0:
+        ratio = 0.0 if err == 0 else err / bound
+        return err, False, math.inf if math.isnan(ratio) else ratio
+    if err - slack > bound and math.isfinite(err):
+        ratio = math.inf if bound == 0 else err / (bound if bound > 0 else 1.0)
+        return err, True, math.inf if math.isnan(ratio) else ratio
+    return _exact_entry(x, y, bound)
+
+
+def _float_or_nan(v: Any) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
+
+
+def _certified_arrays(a: Arr, e: Arr, b: Arr) -> tuple[Arr, Arr, Arr]:
+    # `_certified_errors` a whole array at a time.
     shape = a.shape
     a, e, b = a.reshape(-1), e.reshape(-1), np.asarray(b, dtype=np.float64).reshape(-1)
     af = _as_float(a)
@@ -388,30 +433,33 @@ def _as_float(x: Arr) -> Arr:
 
 
 def _exact_errors(a: Arr, e: Arr, b: Arr) -> tuple[Arr, Arr, Arr]:
-    # The error |a − e| in exact rationals; a non-finite entry is an infinite error. In
-    # python-flint's `fmpq` (arithmetic in C) unless a side holds `Fraction`s (an exact engine's
-    # values), which do not mix with `fmpq`.
+    # The error |a − e| in exact rationals, entry by entry (`_exact_entry`).
     err = np.empty(a.shape, dtype=np.float64)
     bad = np.zeros(a.shape, dtype=bool)
     ratio = np.zeros(a.shape, dtype=np.float64)
-    flint = flint_in_use() and not any(type(v) is Fraction for v in (*a.flat, *e.flat))
-    convert = _exact_fmpq if flint else _exact
     for idx in np.ndindex(a.shape):
-        x, y = convert(a[idx]), convert(e[idx])
-        if x is None or y is None:
-            err[idx], bad[idx], ratio[idx] = math.inf, True, math.inf
-            continue
-        d = abs(x - y)
-        bound = float(b[idx])
-        if not math.isfinite(bound):  # an infinite bound holds anything; a NaN one nothing
-            err[idx], bad[idx] = float(d), math.isnan(bound)
-            ratio[idx] = math.inf if math.isnan(bound) else 0.0
-            continue
-        bd = convert(bound)
-        err[idx] = float(d)
-        bad[idx] = d > bd
-        ratio[idx] = 0.0 if d == 0 else (math.inf if bd == 0 else _ratio(d, bd))
+        err[idx], bad[idx], ratio[idx] = _exact_entry(a[idx], e[idx], float(b[idx]))
     return err, bad, ratio
+
+
+def _exact_entry(x: Any, y: Any, bound: float) -> tuple[float, bool, float]:
+    # The error |x − y| in exact rationals against `bound`; a non-finite entry is an infinite
+    # error. In python-flint's `fmpq` (arithmetic in C) unless a side is a `Fraction` (an exact
+    # engine's value), which does not mix with `fmpq`; both convert to floats correctly rounded.
+    convert = (
+        _exact_fmpq
+        if flint_in_use() and type(x) is not Fraction and type(y) is not Fraction
+        else _exact
+    )
+    xr, yr = convert(x), convert(y)
+    if xr is None or yr is None:
+        return math.inf, True, math.inf
+    d = abs(xr - yr)
+    if not math.isfinite(bound):  # an infinite bound holds anything; a NaN one nothing
+        return float(d), math.isnan(bound), math.inf if math.isnan(bound) else 0.0
+    bd = convert(bound)
+    ratio = 0.0 if d == 0 else (math.inf if bd == 0 else _ratio(d, bd))
+    return float(d), bool(d > bd), ratio
 
 
 def combine(lean_name: str, subject: str, comparisons: list[Comparison], **witness: Any) -> Verdict:

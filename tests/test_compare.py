@@ -130,3 +130,46 @@ def test_exact_errors_are_the_same_in_fmpq_and_in_fractions(
     for got in seen[1:]:
         for x, y in zip(seen[0], got, strict=True):
             assert np.array_equal(x, y), (seen[0], got)
+
+
+_ENTRY = st.tuples(
+    st.one_of(
+        st.floats(-4.0, 4.0, width=64),
+        st.sampled_from([math.nan, math.inf, -math.inf, 0.0, -0.0, 2.0**-1074]),
+    ),
+    st.fractions(min_value=-4, max_value=4, max_denominator=2**8),
+    st.sampled_from([0.0, 2.0**-60, 2.0**-52, 1e-3, 1.0, math.inf, math.nan]),
+    st.sampled_from(["float", "fmpq", "Fraction"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_ENTRY, min_size=1, max_size=8))
+def test_small_comparisons_entry_by_entry_equal_the_array_path(
+    entries: list[tuple[float, Fraction, float, str]],
+) -> None:
+    """`_certified_errors` decides arrays of at most `SMALL` entries one entry at a time, in
+    Python floats; the array path (`_certified_arrays`) gives the same errors, verdicts and
+    ratios on them: floats, NaN and infinities on the engine's side, an exact engine's
+    `Fraction`s or `fmpq`s, the spec's value near the engine's or far from it, and zero, tiny,
+    infinite and NaN bounds."""
+    from spec.rational import q
+    from spec.verdict import SMALL, _certified_arrays, _certified_errors
+
+    assert len(entries) <= SMALL
+    actual = np.empty(len(entries), dtype=object)
+    expected = np.empty(len(entries), dtype=object)
+    for i, (a, offset, _, kind) in enumerate(entries):
+        near = offset * Fraction(1, 2**52) + (Fraction(a) if math.isfinite(a) else 0)
+        expected[i] = q(near)
+        if kind == "float" or not math.isfinite(a):
+            actual[i] = a
+        else:
+            actual[i] = Fraction(a) if kind == "Fraction" else q(a)
+    if all(isinstance(v, float) for v in actual):
+        actual = actual.astype(np.float64)
+    bound = np.array([b for _, _, b, _ in entries])
+    small = _certified_errors(actual, expected, bound)
+    arrays = _certified_arrays(actual, expected, bound)
+    for x, y in zip(small, arrays, strict=True):
+        assert x.dtype == y.dtype and np.array_equal(x, y, equal_nan=True), (small, arrays)
