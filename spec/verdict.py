@@ -211,16 +211,18 @@ def compare(
         return Comparison(what, True, 0.0, None, None, None, None, None, 0, 0, derivation)
     if exact_side:
         e = np.asarray(e)
-        b = np.broadcast_to(scale * bnd, a.shape)
+        b = scale * bnd if scale != 1.0 else bnd
+        if b.shape != a.shape:
+            b = np.broadcast_to(b, a.shape)
         err, bad, ratio = _certified_errors(a, e, b)
-        idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(ratio)), a.shape))
+        idx = _unravel(int(np.argmax(ratio)), a.shape)
         worst, error, failing = float(ratio[idx]), float(err[idx]), int(bad.sum())
     else:
         a = a.astype(np.float64, copy=False)
         if not isinstance(e, OuterSum):
             e = e.astype(np.float64, copy=False)
         flat, worst, error, failing = _float_worst(a, e, bnd, scale)
-        idx = tuple(int(i) for i in np.unravel_index(flat, a.shape))
+        idx = _unravel(flat, a.shape)
     bound_at = scale * _entry(bnd, idx, a.shape)
     expected_at = _entry(e, idx, a.shape)
     ulps = None
@@ -246,7 +248,16 @@ def _entry(x: Any, idx: tuple[int, ...], shape: tuple[int, ...]) -> float:
     # One entry of an array, a scalar broadcast to `shape`, or an `OuterSum`.
     if isinstance(x, OuterSum):
         return float(x[idx])
+    if isinstance(x, np.ndarray) and x.shape == shape:
+        return float(x[idx])
     return float(np.broadcast_to(x, shape)[idx])
+
+
+def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    # `np.unravel_index` as a tuple of ints; a vector's index directly.
+    if len(shape) == 1:
+        return (flat,)
+    return tuple(int(i) for i in np.unravel_index(flat, shape))
 
 
 def _float_worst(a: Arr, e: Any, bound: Any, factor: float) -> tuple[int, float, float, int]:
