@@ -178,12 +178,13 @@ HALVINGS = 30
 def step_inside(
     ctx: PointMemo, k: str, p: MlpPoint, fb: ForwardBounds, h: F64, s: float
 ) -> tuple[Step, ForwardBounds, float] | None:
-    """Return the move by `s·h` (`take_step`), the bounds at `p + d`, and the step taken; the step
-    is halved while the moved point could lie across a kink or in its doubt band (a dropped
-    inexact entry can move the step, and the moved bounds are a little wider than those at `p`).
-    None when no nonzero step is left (every entry inexact, or the step underflowed to 0): then
-    there is nothing to compare. Computed once per point, probe and step while the context
-    memoizes one point's calls (the remainder and the gradient check take the same first step)."""
+    """Return the move by `s·h` (`take_step`), the bounds at `p + d`, and the step taken; a step in
+    `W1`, `b1` or `x` is halved while the moved point could lie across a kink or in its doubt
+    band (a dropped inexact entry can move the step, and the moved bounds are a little wider than
+    those at `p`). None when no nonzero step is left (every entry inexact, or the step
+    underflowed to 0): then there is nothing to compare. Computed once per point, probe and step
+    while the context memoizes one point's calls (the remainder and the gradient check take the
+    same first step)."""
     out: tuple[Step, ForwardBounds, float] | None = ctx.reuse(
         (p, fb, h), ("inside", k, s), lambda: _step_inside(ctx, k, p, fb, h, s)
     )
