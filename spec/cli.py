@@ -144,7 +144,7 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         metavar="N",
-        help="run the predicates in N processes (default 1)",
+        help="run the predicates in N processes: this one and N - 1 more (default 1)",
     )
     c.add_argument(
         "--shard",

@@ -6,8 +6,9 @@ import os
 import sys
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
@@ -28,7 +29,15 @@ from .registry import manifest, registered
 from .subject import Subject, fingerprint, same_fingerprint
 from .verdict import Comparison, Status, Verdict, error
 
-__all__ = ["Result", "run_check", "run_together", "run_all", "module_checks", "hypothesis_home"]
+__all__ = [
+    "Result",
+    "run_check",
+    "run_together",
+    "survey_share",
+    "run_all",
+    "module_checks",
+    "hypothesis_home",
+]
 
 
 def _current_home() -> Path | None:
@@ -67,6 +76,8 @@ class PartResult:
     worst_ratio: float = 0.0
     first: Verdict | None = None
     """The first failing (else erroring) verdict seen in this part, as drawn (not shrunk)."""
+    first_at: int = -1
+    """The index of `first`'s example in the run, to merge parts surveyed apart (`merged`)."""
 
     @property
     def status(self) -> Status | None:
@@ -80,8 +91,8 @@ class PartResult:
             return Status.HOLDS
         return Status.UNMET if self.unmet else None
 
-    def record(self, v: Verdict) -> None:
-        """Count the verdict of one example of this part."""
+    def record(self, v: Verdict, at: int = -1) -> None:
+        """Count the verdict of one example of this part (the run's `at`-th example)."""
         self.examples += 1
         if v.status is Status.UNMET:
             self.unmet += 1
@@ -91,13 +102,31 @@ class PartResult:
         elif v.status is Status.FAILS:
             self.fails += 1
             if self.first is None or self.first.status is Status.ERROR:
-                self.first = v
+                self.first, self.first_at = v, at
         else:
             self.errors += 1
             if self.first is None:
-                self.first = v
+                self.first, self.first_at = v, at
         if np.isfinite(v.worst_ratio) or v.status is Status.FAILS:
             self.worst_ratio = max(self.worst_ratio, v.worst_ratio)
+
+    def merged(self, other: "PartResult") -> "PartResult":
+        """Return the outcome over the examples of both, as `record` would have counted them in
+        the order drawn: `first` is the earliest failing verdict, else the earliest erring one."""
+        out = PartResult(
+            self.examples + other.examples,
+            self.holds + other.holds,
+            self.unmet + other.unmet,
+            self.fails + other.fails,
+            self.errors + other.errors,
+            max(self.worst_ratio, other.worst_ratio),
+        )
+        seen = [p for p in (self, other) if p.first is not None]
+        failing = [p for p in seen if p.first is not None and p.first.status is Status.FAILS]
+        if seen:
+            pick = min(failing or seen, key=lambda p: p.first_at)
+            out.first, out.first_at = pick.first, pick.first_at
+        return out
 
     def as_json(self) -> dict[str, Any]:
         status = self.status
@@ -221,6 +250,8 @@ class _Survey:
         self.seed_value = seed_value
         self.broken = False
         """Whether the check itself raised (a checker bug): it is then run on no later example."""
+        self.first_hold_at = -1
+        """The index of the first example that held (whose subject the result names)."""
         # The database keys each saved example by the test function; every check runs the same
         # body, so the key is made from the Lean name and what shapes its examples (not the
         # example count).
@@ -246,14 +277,14 @@ class _Survey:
             v = replace(v, witness=witness_of(rounded))
         return explained(v, rounded, self.check)
 
-    def record(self, ex: Any, v: Verdict) -> None:
-        """Count the verdict `v` of the drawn example `ex`, in its part of the domain."""
+    def record(self, ex: Any, v: Verdict, at: int = -1) -> None:
+        """Count the verdict `v` of the drawn example `ex` (the run's `at`-th), in its part."""
         res = self.res
         res.examples += 1
         part = str(ex.part)
         if part not in res.parts:
             res.parts[part] = PartResult()
-        res.parts[part].record(v)
+        res.parts[part].record(v, at)
         pattern = getattr(ex, "pattern", None)
         if pattern is not None:  # a domain whose examples tally a pattern (the MLP's activations)
             res.patterns[pattern] = res.patterns.get(pattern, 0) + 1
@@ -265,9 +296,31 @@ class _Survey:
             if res.holds == 0:
                 # What this engine was actually checked on: an optional method it lacks moves a
                 # comparison to the spec alone (`python -m spec explain NAME` tells the design).
-                res.subject = v.subject
+                res.subject, self.first_hold_at = v.subject, at
             res.holds += 1
             res.worst_ratio = max(res.worst_ratio, v.worst_ratio)
+
+    def merge(self, other: "Surveyed") -> None:
+        """Add the outcome of the same check on other examples of the run (another process's
+        share, `survey_share`), as if this survey had recorded them in the order drawn."""
+        res, more = self.res, other.result
+        for name, part in more.parts.items():
+            res.parts[name] = res.parts[name].merged(part) if name in res.parts else part
+        if more.holds and (res.holds == 0 or other.first_hold_at < self.first_hold_at):
+            res.subject, self.first_hold_at = more.subject, other.first_hold_at
+        res.examples += more.examples
+        res.holds += more.holds
+        res.unmet += more.unmet
+        res.worst_ratio = max(res.worst_ratio, more.worst_ratio)
+        res.seconds += more.seconds
+        for pattern, count in more.patterns.items():
+            res.patterns[pattern] = res.patterns.get(pattern, 0) + count
+        if more.active_examples is not None:
+            res.active_examples = (res.active_examples or 0) + more.active_examples
+        res.rational_examples += more.rational_examples
+        if other.broken and not self.broken:
+            self.broken, res.status, res.message = True, more.status, more.message
+        self.subject.returned |= other.returned
 
     def checker_error(self, exc: BaseException) -> None:
         """Report a bug of the checker (an exception no predicate should raise), never a crash."""
@@ -366,24 +419,80 @@ def run_together(
     their verdicts and counts are those of `run_check` one by one (a worst ratio may differ in its
     last digits: a bound's products are then computed in one pass with other checks' vectors).
     """
+    subject = _subject(backend, cfg)
+    surveys = _survey(entries, subject, cfg, examples, seed_value, (0, 1))
+    return [s.finish(database) for s in surveys]
+
+
+@dataclass
+class Surveyed:
+    """One check's outcome on a share of a run's examples, before any shrinking: what a worker
+    process of a parallel run sends back (`survey_share`), merged by `_Survey.merge`."""
+
+    result: Result
+    broken: bool
+    first_hold_at: int
+    returned: set[str]
+
+
+def survey_share(
+    entries: Sequence[tuple[str, str, Check]],
+    backend: Backend,
+    cfg: Config,
+    examples: int,
+    seed_value: int,
+    share: tuple[int, int],
+) -> list[Surveyed]:
+    """Survey the checks of one domain as `run_together` does, on the examples whose index in
+    the run is `k` modulo `n` (`share = (k, n)`), without shrinking.
+
+    Hypothesis draws the same examples from the same seed whatever the test body does with them,
+    so the `n` shares of a run, merged, are the run: every example is checked once, in one of
+    them, at the same point as in a serial run.
+    """
+    subject = _subject(backend, cfg)
+    return [
+        Surveyed(s.res, s.broken, s.first_hold_at, subject.returned)
+        for s in _survey(entries, subject, cfg, examples, seed_value, share)
+    ]
+
+
+def _subject(backend: Backend, cfg: Config) -> Subject:
+    return Subject(backend, PRECISIONS[cfg.dtype], exact_reference=cfg.use_exact_reference())
+
+
+def _survey(
+    entries: Sequence[tuple[str, str, Check]],
+    subject: Subject,
+    cfg: Config,
+    examples: int,
+    seed_value: int,
+    share: tuple[int, int],
+) -> list[_Survey]:
+    # The survey of `run_together` (every example) or of one share of it (`survey_share`).
     if not entries:
         return []
     strategy = entries[0][2].strategy
     if any(check.strategy is not strategy for _, _, check in entries):
         raise ValueError("run_together: the checks draw from different domains; run each alone")
-    prec = PRECISIONS[cfg.dtype]
-    subject = Subject(backend, prec, exact_reference=cfg.use_exact_reference())
+    prec = subject.prec
     surveys = [
         _Survey(name, kind, check, subject, cfg, examples, seed_value)
         for name, kind, check in entries
     ]
-    share = bool(getattr(strategy, "shared", False)) and len(surveys) > 1
+    together = bool(getattr(strategy, "shared", False)) and len(surveys) > 1
+    k, n = share
+    drawn = [0]
     start = time.perf_counter()
 
     def survey(ex: Any) -> None:
+        at = drawn[0]
+        drawn[0] += 1
+        if at % n != k:
+            return  # another share's example
         rounded = round_example(ex, prec)
         before = snapshot(rounded)
-        if share:
+        if together:
             subject.memo, subject.outputs = {}, []
         seen: list[tuple[_Survey, Verdict]] = []
         try:
@@ -405,7 +514,7 @@ def run_together(
                 v = written_into(s.lean_name, subject.name)
             elif not kept:
                 v = outputs_changed(s.lean_name, subject.name)
-            s.record(ex, s.finished(v, rounded))
+            s.record(ex, s.finished(v, rounded), at)
 
     try:
         surveys[0].hypothesis_run(survey, (Phase.explicit, Phase.generate), None)
@@ -417,7 +526,7 @@ def run_together(
     drawing = time.perf_counter() - start - sum(s.res.seconds for s in surveys)
     for s in surveys:
         s.res.seconds += max(drawing, 0.0) / len(surveys)
-    return [s.finish(database) for s in surveys]
+    return surveys
 
 
 def _worst_part(res: Result) -> tuple[str, Status] | None:
@@ -626,22 +735,14 @@ def select(only: list[str] | None = None, shard: tuple[int, int] | None = None) 
     return chosen
 
 
-def runs(indices: list[int], pieces: int = 1) -> list[list[int]]:
+def runs(indices: list[int]) -> list[list[int]]:
     """Return the checks `indices` (into `module_checks()`) as runs of `run_together`: the checks
-    on one domain together, since they draw the same examples, in the Lean file's order; with
-    `pieces > 1` (parallel workers), each domain's checks split into up to that many runs (every
-    `pieces`-th check), largest runs first, so the workers share the large domain's work."""
+    on one domain together, since they draw the same examples, in the Lean file's order."""
     checks = module_checks()
     by_domain: dict[int, list[int]] = {}
     for i in indices:
         by_domain.setdefault(id(checks[i][2].strategy), []).append(i)
-    out: list[list[int]] = []
-    for group in by_domain.values():
-        n = max(1, min(pieces, len(group)))
-        out.extend(group[k::n] for k in range(n))
-    if pieces > 1:
-        out.sort(key=len, reverse=True)
-    return out
+    return list(by_domain.values())
 
 
 def run_all(
@@ -661,14 +762,17 @@ def run_all(
     in the Lean file's order.
 
     The checks on one domain run together (`run_together`): each example is drawn and built once
-    for all of them. With `workers > 1` the runs go to that many processes, each building its own
-    engine with `backend_factory` (an engine object need not be picklable), and each domain's
-    checks are split between them. With `database`, Hypothesis keeps the failing examples in that
-    directory and replays them first in every later run.
+    for all of them. With `workers > 1`, this process and `workers − 1` more share the work: the
+    examples of a domain whose checks share a point (`Domain.shared`) are dealt out, every
+    `workers`-th to each (`survey_share`), and each other domain goes to one process whole. Each
+    other process builds its own engine with `backend_factory` (an engine object need not be
+    picklable). The outcomes are merged and any failure is shrunk here, so the results are those
+    of the serial run. With `database`, Hypothesis keeps the failing examples in that directory
+    and replays them first in every later run.
     """
     indices = select(only, shard)
     results: dict[int, Result] = {}
-    if workers <= 1 or len(indices) <= 1:
+    if workers <= 1:
         for run in runs(indices):
             for i, r in zip(
                 run, _run_indices(run, backend, cfg, examples, seed_value, database), strict=True
@@ -682,50 +786,103 @@ def run_all(
             "run_all: workers > 1 needs a backend_factory to build the engine in each process"
         )
     home = _current_home()
+    checks = module_checks()
+    groups = runs(indices)
+    # A domain whose statements share a point (the MLP's: most of a run's work) is shared out by
+    # examples; a small one is surveyed whole in one process, since every share would draw all
+    # its examples, and drawing is most of what a small domain costs.
+    split = [workers if getattr(checks[g[0]][2].strategy, "shared", False) else 1 for g in groups]
+    shares: dict[int, dict[int, list[Surveyed]]] = {g: {} for g in range(len(groups))}
+
+    def arrived(g: int, k: int, surveyed: list[Surveyed]) -> None:
+        # Keep one share; once a domain has all of them, merge and settle its results here.
+        shares[g][k] = surveyed
+        if len(shares[g]) < split[g]:
+            return
+        subject = _subject(backend, cfg)
+        surveys = [
+            _Survey(name, kind, check, subject, cfg, examples, seed_value)
+            for name, kind, check in (checks[i] for i in groups[g])
+        ]
+        for part in range(split[g]):
+            for s, one in zip(surveys, shares[g][part], strict=True):
+                s.merge(one)
+        for i, s in zip(groups[g], surveys, strict=True):
+            results[i] = s.finish(database)
+            if on_result is not None:
+                on_result(results[i])
+
+    def here(g: int, k: int) -> None:
+        # A share surveyed in this process, with its engine.
+        entries = [checks[i] for i in groups[g]]
+        arrived(g, k, survey_share(entries, backend, cfg, examples, seed_value, (k, split[g])))
+
+    # The shared domain's shares first, so that the small domains fill in at the end.
+    order = sorted(range(len(groups)), key=lambda g: -split[g])
+    tasks = [(g, k) for g in order for k in range(split[g])]
     # Not "fork": a parent that has loaded a multithreaded engine (JAX, PyTorch) can deadlock a
     # forked child. A fork server starts from a clean process.
     ctx = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = {
-            pool.submit(
-                _run_in_worker,
-                run,
-                backend_factory,
-                cfg,
-                examples,
-                seed_value,
-                database,
-                None if home is None else str(home),
-            ): run
-            for run in runs(indices, workers)
-        }
-        for fut in as_completed(futures):
-            for i, r in zip(futures[fut], fut.result(), strict=True):
-                results[i] = r
-                if on_result is not None:
-                    on_result(r)
+    # This process is one of the `workers`: it surveys the first share itself while the others
+    # start (about a third of a second each), then takes tasks from the back of the queue (the
+    # small domains) while they take them from the front. Each of them has at most two tasks
+    # handed to it at a time, so that what is left stays here to be taken.
+    pending = deque(tasks)
+    mine = pending.popleft()
+    running: dict[Future[list[Surveyed]], tuple[int, int]] = {}
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=ctx) as pool:
+
+        def feed() -> None:
+            while pending and len(running) < 2 * (workers - 1):
+                g, k = pending.popleft()
+                running[
+                    pool.submit(
+                        _survey_in_worker,
+                        groups[g],
+                        backend_factory,
+                        cfg,
+                        examples,
+                        seed_value,
+                        (k, split[g]),
+                        None if home is None else str(home),
+                    )
+                ] = (g, k)
+
+        feed()
+        here(*mine)
+        while pending or running:
+            for fut in [f for f in running if f.done()]:
+                arrived(*running.pop(fut), fut.result())
+            feed()
+            if pending:
+                here(*pending.pop())
+            elif running:
+                wait(running, return_when=FIRST_COMPLETED)
     return [results[i] for i in indices]
 
 
 _WORKER_BACKEND: list[Backend] = []
 
 
-def _run_in_worker(
+def _survey_in_worker(
     indices: list[int],
     factory: Callable[[], Backend],
     cfg: Config,
     examples: int,
     seed_value: int,
-    database: str | None,
+    share: tuple[int, int],
     home: str | None = None,
-) -> list[Result]:
+) -> list[Surveyed]:
     # One engine per worker process, built on its first task; Hypothesis's caches go where the
     # parent's go (a temporary folder), never into the current folder.
     if home is not None:
         _hypothesis_configuration.set_hypothesis_home_dir(home)
     if not _WORKER_BACKEND:
         _WORKER_BACKEND.append(factory())
-    return _run_indices(indices, _WORKER_BACKEND[0], cfg, examples, seed_value, database)
+    checks = module_checks()
+    return survey_share(
+        [checks[i] for i in indices], _WORKER_BACKEND[0], cfg, examples, seed_value, share
+    )
 
 
 def _run_indices(

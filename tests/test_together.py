@@ -131,18 +131,14 @@ def test_together_refuses_checks_of_different_domains() -> None:
         )
 
 
-@pytest.mark.parametrize("pieces", [1, 2, 3, 30])
-def test_runs_keep_each_domain_together_and_cover_every_check(pieces: int) -> None:
-    """`runs` splits the checks into runs of one domain each, every check in exactly one; one
-    run per domain for a serial run, and up to `pieces` per domain for parallel workers."""
+def test_runs_keep_each_domain_together_and_cover_every_check() -> None:
+    """`runs` groups the checks by domain, one run each, every check in exactly one, in the Lean
+    file's order within a run."""
     indices = select()
-    out = runs(indices, pieces)
+    out = runs(indices)
     assert sorted(i for run in out for i in run) == indices
     checks = module_checks()
     for run in out:
         assert len({id(checks[i][2].strategy) for i in run}) == 1
-    domains = {id(checks[i][2].strategy) for i in indices}
-    if pieces == 1:
-        assert len(out) == len(domains)
-    else:
-        assert len(domains) < len(out) <= pieces * len(domains)
+        assert run == sorted(run)
+    assert len(out) == len({id(checks[i][2].strategy) for i in indices})
