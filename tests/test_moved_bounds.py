@@ -4,9 +4,10 @@ close to the bounds computed at `p ± d` itself.
 
 Sound: the exact `z1`, `y` and loss at the moved point (in `Fraction`s) and a correct engine's
 values there lie within `Δ` of the spec's values. Close: the checks add the bounds at `p` and at
-`p ± d`, and that sum of `Δy` is at most 4 times the one with `forward_bounds` at the moved point
-(derived at the assertion; typically 1.1 to 1.25 times), so the checks lose little detection
-power to them.
+`p ± d`, and for a step in `W2` or `b2` that sum of `Δy` is at most 4 times the one with
+`forward_bounds` at the moved point (derived at the assertion; typically 1.1 to 1.25 times), so
+the checks lose little detection power to them; for a step in the first layer no constant holds
+(said at the assertion).
 Tight: on a family of 1×1×1 points, the worst error seen is within a derived factor of each
 moved bound (`FACTOR`), so bounds far wider than they need be fail. Both tests assert that they
 compared: at most a quarter of the moved points may be skipped.
@@ -76,17 +77,20 @@ def _check_moved(ex: MlpExample) -> int:
             assert _within(engine.forward(q.W1, q.b1, q.W2, q.b2, q.x), y_exact.data, mb.d_y), k
             loss = engine.loss(q.W1, q.b1, q.W2, q.b2, q.x, q.t)
             assert _within(loss, mse(t, y_exact), mb.d_loss), k
-            # The checks add the bounds at p and at p ± d; with the derived Δy the sum is at most
-            # 4 times the one with Δy computed at p ± d. For a step d in W2 (weights w):
-            # |d| w ≤ |W2 + d| w + |W2| w, and Δf'(d) ≤ |d| w likewise, so the derived
-            # Δy(p ± d) ≤ 3 Δy(p) + 2 Δy_direct(p ± d), and the sum ≤ 4 (Δy(p) + Δy_direct);
-            # d = −W2 attains it. For b2 the same with γ|d|; for W1, b1 and x the step stays
-            # within half the no-kink radius, so |ż| ≤ |ẑ1|/2 and each added term is at most
-            # the matching term of Δy_direct. The derived value's one extra rounding adds
-            # u|y| + η (`moved_bounds`), and SLACK the rounding of the bounds' own arithmetic.
-            direct = _forward_bounds(q, FLOAT64)
-            extra = FLOAT64.u * np.abs(mb.y) + FLOAT64.eta
-            assert np.all(mb.d_y + fb.d_y <= SLACK * (4 * (direct.d_y + fb.d_y) + extra)), k
+            # The checks add the bounds at p and at p ± d; for a step in the output layer, the
+            # sum with the derived Δy is at most 4 times the one with Δy computed at p ± d. For
+            # a step d in W2 (weights w): |d| w ≤ |W2 + d| w + |W2| w, and Δf'(d) ≤ |d| w
+            # likewise, so the derived Δy(p ± d) ≤ 3 Δy(p) + 2 Δy_direct(p ± d), and the sum
+            # ≤ 4 (Δy(p) + Δy_direct); d = −W2 attains it. For b2 the same with γ|d|. The
+            # derived value's one extra rounding adds u|y| + η (`moved_bounds`), and SLACK the
+            # rounding of the bounds' own arithmetic. For a step in W1, b1 or x no constant
+            # holds: the no-kink radius limits |W1 d|, not the |W1||d| the derived Δz1 grows
+            # by, which exceeds |W1||x + d| + |W1||x| by any factor where W1 d cancels (over
+            # 30,000 moved points the ratio reached 3.6; one draw reached 4.33, along x).
+            if k in ("W2", "b2"):
+                direct = _forward_bounds(q, FLOAT64)
+                extra = FLOAT64.u * np.abs(mb.y) + FLOAT64.eta
+                assert np.all(mb.d_y + fb.d_y <= SLACK * (4 * (direct.d_y + fb.d_y) + extra)), k
             compared += 1
     return compared
 
