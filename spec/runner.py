@@ -9,6 +9,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
@@ -831,12 +832,13 @@ def run_all(
     mine = pending.popleft()
     running: dict[Future[list[Surveyed]], tuple[int, int]] = {}
     with ProcessPoolExecutor(max_workers=workers - 1, mp_context=ctx) as pool:
+        broken: list[str] = []
 
         def feed() -> None:
-            while pending and len(running) < 2 * (workers - 1):
-                g, k = pending.popleft()
-                running[
-                    pool.submit(
+            while pending and len(running) < 2 * (workers - 1) and not broken:
+                g, k = pending[0]
+                try:
+                    fut = pool.submit(
                         _survey_in_worker,
                         groups[g],
                         backend_factory,
@@ -846,19 +848,51 @@ def run_all(
                         (k, split[g]),
                         None if home is None else str(home),
                     )
-                ] = (g, k)
+                except BrokenProcessPool as exc:
+                    broken.append(str(exc))  # what is left is surveyed here
+                    return
+                running[fut] = pending.popleft()
 
         feed()
         here(*mine)
         while pending or running:
             for fut in [f for f in running if f.done()]:
-                arrived(*running.pop(fut), fut.result())
+                g, k = running.pop(fut)
+                try:
+                    surveyed = fut.result()
+                except BrokenProcessPool as exc:
+                    broken.append(str(exc))
+                    surveyed = _lost([checks[i] for i in groups[g]], (k, split[g]), workers)
+                arrived(g, k, surveyed)
             feed()
             if pending:
                 here(*pending.pop())
             elif running:
                 wait(running, return_when=FIRST_COMPLETED)
     return [results[i] for i in indices]
+
+
+def _lost(
+    entries: Sequence[tuple[str, str, Check]], share: tuple[int, int], workers: int
+) -> list[Surveyed]:
+    """Return the outcome of a share whose worker process ended abruptly: an error for each
+    check, saying what to do."""
+    k, n = share
+    which = "the examples" if n == 1 else f"every {n}-th example (from the {k + 1}-th)"
+    message = (
+        f"a worker process ended abruptly while checking {which} (the engine may have crashed "
+        f"it: an exit, a fatal signal, memory): nothing is known of them; rerun with --workers 1 "
+        f"(not {workers}) to see the failure in this process"
+    )
+    return [
+        Surveyed(
+            Result(name, kind, Status.ERROR, 0, 0.0, check.subject, message=message),
+            True,
+            -1,
+            set(),
+        )
+        for name, kind, check in entries
+    ]
 
 
 _WORKER_BACKEND: list[Backend] = []

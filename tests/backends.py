@@ -53,6 +53,7 @@ __all__ = [
     "GradsAsList",
     "WritesIntoInputs",
     "WritesThroughTorch",
+    "ExitsInWorkers",
     "MaskEpsilon",
     "ReluEpsilon",
     "MaskEpsilon6",
@@ -509,6 +510,21 @@ class WritesThroughTorch(NumpyMlp):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch warns of the non-writable array
             torch.from_numpy(W1).mul_(1 - 2.0**-10)
+        return super().grads(W1, b1, W2, b2, x, t)
+
+
+class ExitsInWorkers(NumpyMlp):
+    """An engine whose backward pass ends the process it runs in, except in the main process: a
+    crash (a fatal signal, running out of memory) in the worker processes of `--workers N`."""
+
+    name = "exits-in-workers"
+
+    def grads(self, W1: F64, b1: F64, W2: F64, b2: F64, x: F64, t: F64) -> Any:
+        import multiprocessing
+        import os
+
+        if multiprocessing.current_process().name != "MainProcess":
+            os._exit(3)
         return super().grads(W1, b1, W2, b2, x, t)
 
 

@@ -95,3 +95,22 @@ def test_database_replays_a_failure_under_another_seed(tmp_path: Path) -> None:
     assert saved.keys() == again.keys()
     assert all(np.array_equal(saved[k], again[k]) for k in saved)
     assert replay.examples == 2 == sum(p.examples for p in replay.parts.values())
+
+
+def test_a_worker_process_that_dies_is_reported_not_a_crash() -> None:
+    """An engine that ends its worker process (a crash, as a fatal signal or running out of memory
+    would) leaves the checks of that worker's examples erring with what to do, and the run still
+    reports every check: those surveyed in this process are counted as usual."""
+    names = ["grad_W1_mse", "z1", "reluDerivCLM_apply"]
+    results = run_all(
+        B.ExitsInWorkers(), SMALL, 10, 0, names, workers=2, backend_factory=B.ExitsInWorkers
+    )
+    by_name = {r.lean_name.rsplit(".", 1)[-1]: r for r in results}
+    assert sorted(by_name) == sorted(names)
+    lost = [r for r in results if r.status is Status.ERROR]
+    assert lost, "no check lost its worker"
+    for r in lost:
+        assert "a worker process ended abruptly" in r.message
+        assert "rerun with --workers 1" in r.message
+    # This process surveyed its own share of the MLP's points: those examples were counted.
+    assert 0 < by_name["z1"].examples < 10
