@@ -45,7 +45,7 @@ and made a hard error for the engine's calls, so no call runs eagerly behind the
 import contextlib
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar, cast, no_type_check
 
 import numpy as np
@@ -257,6 +257,7 @@ class TorchBackend:
         self.compile_log: CompileLog | None = None
         """Compilations and compiled calls per method (compiled engines only)."""
         self._fns: dict[str, Callable[..., Any]] = {}
+        self._networks: dict[tuple[int, int, int], TorchMlp] = {}
         if compile is not None:
             self.compile_log = CompileLog(
                 f"torch.compile (backend {compile!r}, dynamic={dynamic}, fullgraph=True)"
@@ -322,14 +323,30 @@ class TorchBackend:
         out: F64 = t.detach().cpu().numpy().astype(np.float64, copy=False)
         return out
 
-    def _net(self, W1: Tensor, b1: Tensor, W2: Tensor, b2: Tensor) -> TorchMlp:
-        """Return the network with its layers' `.weight`/`.bias` set to `W1 b1 W2 b2`."""
+    @contextlib.contextmanager
+    def _net(self, W1: Tensor, b1: Tensor, W2: Tensor, b2: Tensor) -> Iterator[TorchMlp]:
+        """Yield the network with its layers' `.weight`/`.bias` set to `W1 b1 W2 b2`, and give
+        them back afterwards: the network is kept (`_module`), never the point's tensors, which
+        may share memory with the checker's arrays."""
         net = self._module(W1.shape[1], W1.shape[0], W2.shape[0])
+        rest = (net.l1.weight, net.l1.bias, net.l2.weight, net.l2.bias)
         _set(net.l1, W1, b1)
         _set(net.l2, W2, b2)
-        return net
+        try:
+            yield net
+        finally:
+            net.l1.weight, net.l1.bias, net.l2.weight, net.l2.bias = rest
 
     def _module(self, in_dim: int, hid_dim: int, out_dim: int) -> TorchMlp:
+        """Return the network of these sizes on the meta device, built once per sizes (building
+        an `nn.Module` costs about half a forward pass at small sizes)."""
+        key = (in_dim, hid_dim, out_dim)
+        net = self._networks.get(key)
+        if net is None:
+            net = self._networks[key] = self._build(in_dim, hid_dim, out_dim)
+        return net
+
+    def _build(self, in_dim: int, hid_dim: int, out_dim: int) -> TorchMlp:
         relu = type(self).relu  # the plain function, not bound to the instance
         return TorchMlp(in_dim, hid_dim, out_dim, self.torch_dtype, self.linear, relu)
 
@@ -351,7 +368,7 @@ class TorchBackend:
         call, and the engine's building blocks (`linear`, `relu`, `make_loss`) are the ones
         traced.
         """
-        net = self._module(1, 1, 1)
+        net = self._build(1, 1, 1)
         layer = _linear(1, 1, self.torch_dtype, self.linear, bias=False)
         relu = type(self).relu
         mse = self._mse
@@ -497,8 +514,7 @@ class TorchBackend:
         """`Proofs.Autograd.mlpVecMat` (def): Return `y = W2 · relu(W1 x + b1) + b2`."""
         if self._fns:
             return self._np(self._value_of("forward", "forward", self._ts(W1, b1, W2, b2, x)))
-        with torch.no_grad():
-            net = self._net(self._t(W1), self._t(b1), self._t(W2), self._t(b2))
+        with torch.no_grad(), self._net(*self._ts(W1, b1, W2, b2)) as net:
             return self._np(net(self._t(x)))
 
     def loss(
@@ -513,8 +529,7 @@ class TorchBackend:
         """Return `MSELoss(reduction="mean")(net(x), t)`; NaN when `outDim = 0` (Lean: 0)."""
         if self._fns:
             return float(self._value_of("loss", "loss", self._ts(W1, b1, W2, b2, x, t)).item())
-        with torch.no_grad():
-            net = self._net(self._t(W1), self._t(b1), self._t(W2), self._t(b2))
+        with torch.no_grad(), self._net(*self._ts(W1, b1, W2, b2)) as net:
             return float(self._mse(net(self._t(x)), self._t(t)).item())
 
     def grads(
@@ -536,8 +551,7 @@ class TorchBackend:
         if self._fns:
             gs = self._grad_of("grads", "loss", self._ts(W1, b1, W2, b2, x, t), [0, 1, 2, 3, 4])
             return {k: self._np(g) for k, g in zip(PARAMS, gs, strict=True)}
-        with torch.enable_grad():
-            net = self._net(self._t(W1), self._t(b1), self._t(W2), self._t(b2))
+        with torch.enable_grad(), self._net(*self._ts(W1, b1, W2, b2)) as net:
             xt = self._t(x).requires_grad_(True)
             loss = self._mse(net(xt), self._t(t))
             loss.backward()
