@@ -35,6 +35,7 @@ __all__ = [
     "run_check",
     "run_together",
     "survey_share",
+    "Surveyed",
     "run_all",
     "module_checks",
     "hypothesis_home",
