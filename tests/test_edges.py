@@ -72,8 +72,8 @@ def _edge_child() -> None:
 
 @pytest.fixture(scope="module")
 def edge_outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, int], Any]:
-    """Run every edge engine under every seed, in two child interpreters without pytest's
-    jaxtyping hook (it slows a predicate about 8 times; the shapes are checked elsewhere)."""
+    """Run every edge engine under every seed, in two child interpreters, in parallel and without
+    pytest's jaxtyping hook (the shapes are checked elsewhere: tests/test_typing.py)."""
     names = sorted(EDGE_CASES)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     code = "from tests.test_edges import _edge_child; _edge_child()"

@@ -326,7 +326,7 @@ def _fault(r: Result, engine: str, seed_value: int) -> str | None:
 @pytest.mark.parametrize(("short", "engine"), HOLD_PAIRS, ids=[f"{s}-{e}" for s, e in HOLD_PAIRS])
 def test_holds(short: str, engine: str) -> None:
     """The predicate of `short` holds on the correct engine `engine` (max_dim 4, a few examples,
-    under the jaxtyping hook; the 20-seed sweep below draws many more). Examples at exact kinks
+    under the suite's shape hook; the 20-seed sweep below draws many more). Examples at exact kinks
     leave the `hx` lemmas unmet; every other example is compared, and holds."""
     r = run_engine(engine, list(CHECKS), CORRECT[engine], examples=HOLD_EXAMPLES)[short]
     assert _fault(r, engine, SEED) is None, _fault(r, engine, SEED)
@@ -368,9 +368,8 @@ def test_holds_across_seeds(tmp_path: Path) -> None:
     (3 examples each, max_dim 6): 9 engines × 25 predicates × 20 seeds = 4500 runs.
 
     The sweep runs in two child interpreters, in parallel, without pytest's jaxtyping import hook:
-    the hook multiplies the cost of a predicate by about 8 (it re-decorates the closures the
-    predicates build on every call), and the sweep tests the error bounds against engines, not
-    the spec's shapes, which the in-process tests above check under the hook.
+    it tests the error bounds against engines, not shapes, which the suite checks under the hook
+    (tests/test_typing.py runs a whole check with it on every module).
     """
     names = [e for e in CORRECT if e not in SWEEP_SKIP]
     halves = [names[0::2], names[1::2]]

@@ -85,9 +85,8 @@ def check_affineMat(ex: MlpExample, subject: Subject) -> Verdict:
     p = ex.point
 
     def truth() -> Any:
-        return affineMat(
-            Mat(exact(p.value("W1"))), Vec(exact(p.value("b1"))), Vec(exact(p.value("x")))
-        ).data
+        W1, b1, _, _, x = exact_args(p)
+        return affineMat(W1, b1, x).data
 
     comps: list[Comparison] = []
     subj = "spec (float64 vs exact)"
@@ -167,11 +166,8 @@ def check_mse(ex: MlpExample, subject: Subject) -> Verdict:
     fb = forward_bounds(p, subject.prec)
     t = Vec(exact(p.value("t")))
 
-    def truth_y() -> Vec:
-        return mlpVecMat(*exact_args(p))
-
     def truth() -> Any:
-        return np.array(mse(t, truth_y()), dtype=object)
+        return np.array(mse(t, exact_output(p)), dtype=object)
 
     comps = [
         against(
@@ -185,7 +181,7 @@ def check_mse(ex: MlpExample, subject: Subject) -> Verdict:
     ]
     if subject.has("mse"):
         if subject.prec is EXACT:  # the exact output and target, rational or not
-            q = mse_point(fraction_array(truth_y().data), fraction_array(p.value("t")))
+            q = mse_point(fraction_array(exact_output(p).data), fraction_array(p.value("t")))
         else:
             q = mse_point(subject.prec.round(fb.y), p.t)  # inputs the engine's format holds exactly
         fq = forward_bounds(q, subject.prec)
