@@ -17,13 +17,21 @@ converted to float32 arrays, and JAX keeps the dtype of array operands.
 
 Speed: JAX compiles a jitted function for every new input shape; the checker draws
 `inDim, hidDim, outDim` up to 8, a few hundred shapes. `jit=True` (the default) compiles each
-method's whole computation, derivative included, once per shape and reuses it; `jit=False` runs
-op by op. On the default run (100 examples per predicate), jit was faster; docs/engines.md gives
-the figures. Every method is one jitted function, `a1` included (before, `a1` was the jitted `z1`
-followed by a separate call of `jax.nn.relu`, itself a jitted function: two executables, not one
-program). The compilations go through JAX's ahead-of-time API (`jax.jit(f).lower(*args)
-.compile()`, cached per method and input shapes), so they are counted and timed per method
-(`compile_log`, printed by `report_notes()`), apart from the time the compiled code runs.
+computation, derivative included, once per shape and reuses it; `jit=False` runs op by op. On the
+default run (100 examples per predicate), jit was faster; docs/engines.md gives the figures. XLA's
+compile costs about as much for a whole training step as for its forward pass alone (on a 2-core
+machine, 115 to 146 ms for forward, loss, gradients and JVP in one program, 244 to 357 ms for the
+four apart), so what is computed at the same inputs is one program:
+- up to `FUSED_UP_TO` parameters, `forward`, `loss`, `grads` and `jvp` run one program that returns
+  all four (`jax.value_and_grad` of the loss, with the output as its auxiliary value, and
+  `jax.jvp` of the network); each method runs it and keeps its part (`forward` with a zero target
+  and zero tangents). A larger network gives each method its own program, so that a forward pass
+  does not pay for a backward one;
+- `z1` and `a1` are one program (`a1` is `jax.nn.relu` of `z1`, in the same program), and so are
+  `mse` and `mse_grad` (`jax.value_and_grad`).
+The compilations go through JAX's ahead-of-time API (`jax.jit(f).lower(*args).compile()`, cached
+per program and input shapes), so they are counted and timed per program (`compile_log`, printed
+by `report_notes()`), apart from the time the compiled code runs.
 """
 
 import time
@@ -50,6 +58,12 @@ In = NDArray[Any]
 """An input array: float64 by the protocol (shapes are checked at run time in the tests)."""
 
 _DTYPES: tuple[str, ...] = ("float64", "float32", "float16")
+
+FUSED_UP_TO = 1 << 16
+"""The most parameters (`W1 b1 W2 b2 x` together) of a network whose `forward`, `loss`, `grads`
+and `jvp` run one jitted program. Such a program costs a forward call about four times the
+forward's arithmetic: at 2^16 parameters a few tens of microseconds, the order of one call's
+dispatch, while the drawn sizes, where compilations dominate, stay far below it."""
 
 Fn = Callable[..., Any]
 
@@ -171,6 +185,26 @@ class JaxBackend:
             _, dy = jax.jvp(forward, primals, tangents)
             return cast(jax.Array, dy)
 
+        def point(
+            W1: jax.Array,
+            b1: jax.Array,
+            W2: jax.Array,
+            b2: jax.Array,
+            x: jax.Array,
+            t: jax.Array,
+            tangents: tuple[jax.Array, ...],
+        ) -> tuple[jax.Array, jax.Array, tuple[jax.Array, ...], jax.Array]:
+            # Forward, loss, gradients and JVP at one point, as one program (see the module's
+            # docstring): the output is the loss's auxiliary value.
+            def loss_and_y(*p: jax.Array) -> tuple[jax.Array, jax.Array]:
+                y = forward(*p)
+                return mse(y, t), y
+
+            (value, y), g = jax.value_and_grad(loss_and_y, argnums=(0, 1, 2, 3, 4), has_aux=True)(
+                W1, b1, W2, b2, x
+            )
+            return y, value, g, jvp((W1, b1, W2, b2, x), tangents)
+
         def relu_vjp(z: jax.Array, delta: jax.Array) -> jax.Array:
             _, pullback = jax.vjp(relu, z)
             return cast(jax.Array, pullback(delta)[0])
@@ -180,30 +214,30 @@ class JaxBackend:
             _, pullback = jax.vjp(lambda x: W @ x, jnp.zeros(W.shape[1], W.dtype))
             return cast(jax.Array, pullback(delta)[0])
 
-        def z1(W1: jax.Array, b1: jax.Array, x: jax.Array) -> jax.Array:
-            return W1 @ x + b1
-
-        def a1(W1: jax.Array, b1: jax.Array, x: jax.Array) -> jax.Array:
-            return relu(z1(W1, b1, x))
+        def layer(W1: jax.Array, b1: jax.Array, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+            z = W1 @ x + b1
+            return z, relu(z)
 
         self.compile_log: CompileLog | None = (
-            CompileLog("jax.jit (ahead of time, once per method and input shapes)") if jit else None
+            CompileLog("jax.jit (ahead of time, once per program and input shapes)")
+            if jit
+            else None
         )
         log = self.compile_log
 
-        def wrap(method: str, f: Fn) -> Fn:
-            return f if log is None else _Compiled(method, f, log)
+        def wrap(program: str, f: Fn) -> Fn:
+            return f if log is None else _Compiled(program, f, log)
 
         self._forward = wrap("forward", forward)
         self._loss = wrap("loss", loss)
         self._grads = wrap("grads", jax.grad(loss, argnums=(0, 1, 2, 3, 4)))
         self._jvp = wrap("jvp", jvp)
-        self._z1 = wrap("z1", z1)
-        self._a1 = wrap("a1", a1)
-        self._mse = wrap("mse", mse)
-        self._mse_grad = wrap("mse_grad", jax.grad(mse))
+        self._point = wrap("forward+loss+grads+jvp", point)
+        self._layer = wrap("z1+a1", layer)
+        self._mse = wrap("mse+mse_grad", jax.value_and_grad(mse))
         self._relu_vjp = wrap("relu_vjp", relu_vjp)
         self._linear_input_vjp = wrap("linear_input_vjp", linear_input_vjp)
+        self._zeros: dict[tuple[int, ...], jax.Array] = {}
 
     def __repr__(self) -> str:
         dev = "" if self.device is None else f", device={str(self.device)!r}"
@@ -215,16 +249,45 @@ class JaxBackend:
 
     # Conversions.
 
-    def _j(self, a: In) -> jax.Array:
-        """Return the numpy array as a JAX array of the backend's dtype, on its device."""
-        # Rounded to the dtype by numpy (to nearest), then handed to JAX.
-        out: jax.Array = jax.device_put(float_input(a, self.name).astype(self.dtype), self.device)
+    def _j(self, *arrays: In) -> tuple[jax.Array, ...]:
+        """Return the numpy arrays as JAX arrays of the backend's dtype, on its device."""
+        # Rounded to the dtype by numpy (to nearest), then handed to JAX in one transfer (one
+        # `device_put` per array cost a run about a second).
+        out: tuple[jax.Array, ...] = jax.device_put(
+            tuple(float_input(a, self.name).astype(self.dtype) for a in arrays), self.device
+        )
         return out
 
     @staticmethod
     def _np(a: jax.Array) -> F64:
         out: F64 = np.asarray(jax.device_get(a)).astype(np.float64)
         return out
+
+    def _zero(self, shape: tuple[int, ...]) -> jax.Array:
+        """Return zeros of `shape` in the engine's dtype, on its device (made once per shape:
+        `jnp.zeros_like` would be one more compiled program per shape)."""
+        z = self._zeros.get(shape)
+        if z is None:
+            (z,) = self._j(np.zeros(shape))
+            self._zeros[shape] = z
+        return z
+
+    def _fuses(self, params: tuple[jax.Array, ...]) -> bool:
+        """Whether the network at `params` (`W1 b1 W2 b2 x`) runs the one program `point`."""
+        return self.jit and sum(p.size for p in params) <= FUSED_UP_TO
+
+    def _at(
+        self, params: tuple[jax.Array, ...], t: jax.Array | None, tangents: tuple[jax.Array, ...]
+    ) -> tuple[jax.Array, jax.Array, tuple[jax.Array, ...], jax.Array]:
+        """Run the one program at `params`, with zeros for a missing target."""
+        target = self._zero(tuple(params[3].shape)) if t is None else t
+        out: tuple[jax.Array, jax.Array, tuple[jax.Array, ...], jax.Array] = self._point(
+            *params, target, tangents
+        )
+        return out
+
+    def _no_tangents(self, params: tuple[jax.Array, ...]) -> tuple[jax.Array, ...]:
+        return tuple(self._zero(tuple(p.shape)) for p in params)
 
     # The protocol.
 
@@ -237,7 +300,10 @@ class JaxBackend:
         x: Float[In, " inDim"],
     ) -> Float[F64, " outDim"]:
         """`Proofs.Autograd.mlpVecMat` (def): Return `y = W2 @ relu(W1 @ x + b1) + b2`."""
-        return self._np(self._forward(*map(self._j, (W1, b1, W2, b2, x))))
+        params = self._j(W1, b1, W2, b2, x)
+        if self._fuses(params):
+            return self._np(self._at(params, None, self._no_tangents(params))[0])
+        return self._np(self._forward(*params))
 
     def loss(
         self,
@@ -249,7 +315,11 @@ class JaxBackend:
         t: Float[In, " outDim"],
     ) -> float:
         """Return `jnp.mean(jnp.square(y - t))`; NaN when `outDim = 0` (Lean: 0)."""
-        return float(self._loss(*map(self._j, (W1, b1, W2, b2, x, t))))
+        *params, target = self._j(W1, b1, W2, b2, x, t)
+        p = tuple(params)
+        if self._fuses(p):
+            return float(self._at(p, target, self._no_tangents(p))[1])
+        return float(self._loss(*p, target))
 
     def grads(
         self,
@@ -261,7 +331,12 @@ class JaxBackend:
         t: Float[In, " outDim"],
     ) -> dict[str, F64]:
         """Return `jax.grad` of the loss in each of `W1 b1 W2 b2 x`."""
-        out = self._grads(*map(self._j, (W1, b1, W2, b2, x, t)))
+        *params, target = self._j(W1, b1, W2, b2, x, t)
+        p = tuple(params)
+        if self._fuses(p):
+            out = self._at(p, target, self._no_tangents(p))[2]
+        else:
+            out = self._grads(*p, target)
         return {k: self._np(v) for k, v in zip(PARAMS, out, strict=True)}
 
     # The optional methods.
@@ -270,32 +345,32 @@ class JaxBackend:
         self, W1: Float[In, "hidDim inDim"], b1: Float[In, " hidDim"], x: Float[In, " inDim"]
     ) -> Float[F64, " hidDim"]:
         """`Proofs.Autograd.z1` (def): Return `W1 @ x + b1`."""
-        return self._np(self._z1(self._j(W1), self._j(b1), self._j(x)))
+        return self._np(self._layer(*self._j(W1, b1, x))[0])
 
     def a1(
         self, W1: Float[In, "hidDim inDim"], b1: Float[In, " hidDim"], x: Float[In, " inDim"]
     ) -> Float[F64, " hidDim"]:
         """`Proofs.Autograd.a1` (def): Return `jax.nn.relu(W1 @ x + b1)`."""
-        return self._np(self._a1(self._j(W1), self._j(b1), self._j(x)))
+        return self._np(self._layer(*self._j(W1, b1, x))[1])
 
     def mse(self, y: Float[In, " n"], t: Float[In, " n"]) -> float:
         """`Proofs.Autograd.mse` (def): Return `jnp.mean(jnp.square(y - t))` (NaN if n = 0)."""
-        return float(self._mse(self._j(y), self._j(t)))
+        return float(self._mse(*self._j(y, t))[0])
 
     def mse_grad(self, y: Float[In, " n"], t: Float[In, " n"]) -> Float[F64, " n"]:
         """`Proofs.Autograd.mseGrad` (def): Return `jax.grad` of the loss in `y`."""
-        return self._np(self._mse_grad(self._j(y), self._j(t)))
+        return self._np(self._mse(*self._j(y, t))[1])
 
     def relu_vjp(self, z: Float[In, " n"], delta: Float[In, " n"]) -> Float[F64, " n"]:
         """`Proofs.Autograd.reluDerivCLM` (def): Return `jax.vjp` of the activation at `z` on
         `δ`."""
-        return self._np(self._relu_vjp(self._j(z), self._j(delta)))
+        return self._np(self._relu_vjp(*self._j(z, delta)))
 
     def linear_input_vjp(
         self, W: Float[In, "outDim inDim"], delta: Float[In, " outDim"]
     ) -> Float[F64, " inDim"]:
         """`Spec.linearInputDerivSpec` (def): Return `jax.vjp` of `x ↦ W @ x` on `δ`."""
-        return self._np(self._linear_input_vjp(self._j(W), self._j(delta)))
+        return self._np(self._linear_input_vjp(*self._j(W, delta)))
 
     def jvp(
         self,
@@ -310,10 +385,17 @@ class JaxBackend:
 
         A key missing from `tangents` means a zero tangent; an unknown key is a `ValueError`.
         """
-        primals = tuple(self._j(a) for a in (W1, b1, W2, b2, x))
-        check_tangents(tangents, {k: tuple(p.shape) for k, p in zip(PARAMS, primals, strict=True)})
+        check_tangents(
+            tangents, {k: tuple(p.shape) for k, p in zip(PARAMS, (W1, b1, W2, b2, x), strict=True)}
+        )
+        given = [k for k in PARAMS if k in tangents]
+        arrays = self._j(W1, b1, W2, b2, x, *(tangents[k] for k in given))
+        primals = arrays[:5]
+        along = dict(zip(given, arrays[5:], strict=True))
         tans = tuple(
-            self._j(tangents[k]) if k in tangents else jnp.zeros_like(p)
+            along[k] if k in along else self._zero(tuple(p.shape))
             for k, p in zip(PARAMS, primals, strict=True)
         )
+        if self._fuses(primals):
+            return self._np(self._at(primals, None, tans)[3])
         return self._np(self._jvp(primals, tans))

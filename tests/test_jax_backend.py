@@ -18,7 +18,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from impl import jax_backend
 from impl.jax_backend import JaxBackend
+from impl.model import PARAMS
 from spec.checks.base import Config
 from spec.engine import OPTIONAL_METHODS, load_backend
 from spec.runner import Result, module_checks, run_all
@@ -115,9 +117,10 @@ def test_jit_and_eager_agree() -> None:
     )
 
 
-def test_every_method_is_one_compilation_per_shape() -> None:
-    # One jitted function per method, `a1` included, compiled ahead of time once per input shapes
-    # and reused: the compile log counts exactly that.
+def test_each_program_compiles_once_per_shape() -> None:
+    # A small network's forward, loss, grads and jvp are one jitted program, z1 and a1 another,
+    # each compiled ahead of time once per input shapes and reused: the compile log counts exactly
+    # that.
     e = JaxBackend()
     rng = np.random.default_rng(5)
     W1, b1, W2, b2, x, t = (
@@ -127,21 +130,50 @@ def test_every_method_is_one_compilation_per_shape() -> None:
         e.forward(W1, b1, W2, b2, x)
         e.grads(W1, b1, W2, b2, x, t)
         e.a1(W1, b1, x)
+        e.z1(W1, b1, x)
         e.jvp(W1, b1, W2, b2, x, {"x": np.ones(2)})
-    e.grads(W1[:, :1], b1, W2, b2, x[:1], t)  # a new shape: one more compilation of grads
+    e.loss(W1[:, :1], b1, W2, b2, x[:1], t)  # a new shape: one more compilation
     log = e.compile_log
     assert log is not None
     assert {k: (m.compilations, m.calls) for k, m in log.methods.items()} == {
-        "forward": (1, 1),
-        "grads": (2, 1),
-        "a1": (1, 1),
-        "jvp": (1, 1),
+        "forward+loss+grads+jvp": (2, 5),
+        "z1+a1": (1, 3),
     }
     assert e.report_notes() == [log.summary()]
     assert log.summary().startswith(
-        "jax.jit (ahead of time, once per method and input shapes): 5 compilation(s) in "
+        "jax.jit (ahead of time, once per program and input shapes): 3 compilation(s) in "
     )
     assert JaxBackend(jit=False).report_notes() == []
+
+
+def test_a_large_network_compiles_each_method_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Above FUSED_UP_TO parameters a forward call must not pay for a backward pass: each method
+    # has its own program, and its values are those of the one program.
+    rng = np.random.default_rng(6)
+    W1, b1, W2, b2, x, t = (
+        rng.standard_normal(s) for s in ((3, 2), (3,), (2, 3), (2,), (2,), (2,))
+    )
+    fused = JaxBackend()
+    monkeypatch.setattr(jax_backend, "FUSED_UP_TO", 18)  # this network has 19 parameters
+    apart = JaxBackend()
+    tangents = {"W2": np.ones((2, 3)), "b1": rng.standard_normal(3)}
+    for e in (fused, apart):
+        e.forward(W1, b1, W2, b2, x)
+    assert np.array_equal(fused.forward(W1, b1, W2, b2, x), apart.forward(W1, b1, W2, b2, x))
+    assert fused.loss(W1, b1, W2, b2, x, t) == apart.loss(W1, b1, W2, b2, x, t)
+    g, h = fused.grads(W1, b1, W2, b2, x, t), apart.grads(W1, b1, W2, b2, x, t)
+    assert all(np.array_equal(g[k], h[k]) for k in PARAMS)
+    assert np.array_equal(
+        fused.jvp(W1, b1, W2, b2, x, tangents), apart.jvp(W1, b1, W2, b2, x, tangents)
+    )
+    log = apart.compile_log
+    assert log is not None
+    assert {k: (m.compilations, m.calls) for k, m in log.methods.items()} == {
+        "forward": (1, 1),
+        "loss": (1, 0),
+        "grads": (1, 0),
+        "jvp": (1, 0),
+    }
 
 
 def test_compile_option() -> None:
