@@ -1,13 +1,13 @@
 """The conformance run: every registered check, driven by Hypothesis, one result per Lean name."""
 
 import hashlib
+import itertools
 import multiprocessing
 import os
 import sys
 import tempfile
 import time
-from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -34,7 +34,7 @@ __all__ = [
     "Result",
     "run_check",
     "run_together",
-    "survey_share",
+    "survey_examples",
     "Surveyed",
     "run_all",
     "module_checks",
@@ -303,8 +303,9 @@ class _Survey:
             res.worst_ratio = max(res.worst_ratio, v.worst_ratio)
 
     def merge(self, other: "Surveyed") -> None:
-        """Add the outcome of the same check on other examples of the run (another process's
-        share, `survey_share`), as if this survey had recorded them in the order drawn."""
+        """Add the outcome of the same check on other examples of the run (a batch checked in
+        another process, `survey_examples`), as if this survey had recorded them in the order
+        drawn."""
         res, more = self.res, other.result
         for name, part in more.parts.items():
             res.parts[name] = res.parts[name].merged(part) if name in res.parts else part
@@ -422,14 +423,14 @@ def run_together(
     last digits: a bound's products are then computed in one pass with other checks' vectors).
     """
     subject = _subject(backend, cfg)
-    surveys = _survey(entries, subject, cfg, examples, seed_value, (0, 1))
+    surveys = _survey(entries, subject, cfg, examples, seed_value)
     return [s.finish(database) for s in surveys]
 
 
 @dataclass
 class Surveyed:
-    """One check's outcome on a share of a run's examples, before any shrinking: what a worker
-    process of a parallel run sends back (`survey_share`), merged by `_Survey.merge`."""
+    """One check's outcome on a batch of a run's examples, before any shrinking: what a worker
+    process of a parallel run sends back (`survey_examples`), merged by `_Survey.merge`."""
 
     result: Result
     broken: bool
@@ -437,30 +438,41 @@ class Surveyed:
     returned: set[str]
 
 
-def survey_share(
+def survey_examples(
     entries: Sequence[tuple[str, str, Check]],
     backend: Backend,
     cfg: Config,
-    examples: int,
-    seed_value: int,
-    share: tuple[int, int],
+    drawn: Sequence[tuple[int, Any]],
 ) -> list[Surveyed]:
-    """Survey the checks of one domain as `run_together` does, on the examples whose index in
-    the run is `k` modulo `n` (`share = (k, n)`), without shrinking.
-
-    Hypothesis draws the same examples from the same seed whatever the test body does with them,
-    so the `n` shares of a run, merged, are the run: every example is checked once, in one of
-    them, at the same point as in a serial run.
-    """
+    """Survey the checks of one domain as `run_together` does, on examples drawn elsewhere, each
+    with its index in the run (`drawn`), without shrinking: what another process of a parallel
+    run does with the examples `run_all` draws and hands it."""
     subject = _subject(backend, cfg)
     return [
         Surveyed(s.res, s.broken, s.first_hold_at, subject.returned)
-        for s in _survey(entries, subject, cfg, examples, seed_value, share)
+        for s in _survey(entries, subject, cfg, len(drawn), 0, drawn)
     ]
 
 
 def _subject(backend: Backend, cfg: Config) -> Subject:
     return Subject(backend, PRECISIONS[cfg.dtype], exact_reference=cfg.use_exact_reference())
+
+
+def _surveys(
+    entries: Sequence[tuple[str, str, Check]],
+    subject: Subject,
+    cfg: Config,
+    examples: int,
+    seed_value: int,
+) -> list[_Survey]:
+    # One `_Survey` per check of one domain.
+    strategy = entries[0][2].strategy
+    if any(check.strategy is not strategy for _, _, check in entries):
+        raise ValueError("run_together: the checks draw from different domains; run each alone")
+    return [
+        _Survey(name, kind, check, subject, cfg, examples, seed_value)
+        for name, kind, check in entries
+    ]
 
 
 def _survey(
@@ -469,29 +481,18 @@ def _survey(
     cfg: Config,
     examples: int,
     seed_value: int,
-    share: tuple[int, int],
+    drawn: Sequence[tuple[int, Any]] | None = None,
 ) -> list[_Survey]:
-    # The survey of `run_together` (every example) or of one share of it (`survey_share`).
+    # The survey of `run_together` (the examples drawn here by Hypothesis) or of examples drawn
+    # in another process (`survey_examples`).
     if not entries:
         return []
-    strategy = entries[0][2].strategy
-    if any(check.strategy is not strategy for _, _, check in entries):
-        raise ValueError("run_together: the checks draw from different domains; run each alone")
+    surveys = _surveys(entries, subject, cfg, examples, seed_value)
     prec = subject.prec
-    surveys = [
-        _Survey(name, kind, check, subject, cfg, examples, seed_value)
-        for name, kind, check in entries
-    ]
-    together = bool(getattr(strategy, "shared", False)) and len(surveys) > 1
-    k, n = share
-    drawn = [0]
+    together = bool(getattr(entries[0][2].strategy, "shared", False)) and len(surveys) > 1
     start = time.perf_counter()
 
-    def survey(ex: Any) -> None:
-        at = drawn[0]
-        drawn[0] += 1
-        if at % n != k:
-            return  # another share's example
+    def survey(ex: Any, at: int) -> None:
         rounded = round_example(ex, prec)
         before = snapshot(rounded)
         if together:
@@ -519,16 +520,27 @@ def _survey(
             s.record(ex, s.finished(v, rounded), at)
 
     try:
-        surveys[0].hypothesis_run(survey, (Phase.explicit, Phase.generate), None)
+        if drawn is None:
+            count = itertools.count()
+            surveys[0].hypothesis_run(
+                lambda ex: survey(ex, next(count)), (Phase.explicit, Phase.generate), None
+            )
+        else:
+            for at, ex in drawn:
+                survey(ex, at)
     except Exception as exc:  # noqa: BLE001 - a checker bug is reported, never a crash
         for s in surveys:
             if not s.broken:
                 s.checker_error(exc)
     # What no single check spent (drawing and building the examples) is shared out equally.
-    drawing = time.perf_counter() - start - sum(s.res.seconds for s in surveys)
-    for s in surveys:
-        s.res.seconds += max(drawing, 0.0) / len(surveys)
+    _share_out(surveys, time.perf_counter() - start - sum(s.res.seconds for s in surveys))
     return surveys
+
+
+def _share_out(surveys: Sequence[_Survey], seconds: float) -> None:
+    # Time that no single check spent (drawing the examples) shared out equally among them.
+    for s in surveys:
+        s.res.seconds += max(seconds, 0.0) / len(surveys)
 
 
 def _worst_part(res: Result) -> tuple[str, Status] | None:
@@ -764,13 +776,13 @@ def run_all(
     in the Lean file's order.
 
     The checks on one domain run together (`run_together`): each example is drawn and built once
-    for all of them. With `workers > 1`, this process and `workers − 1` more share the work: the
-    examples of a domain whose checks share a point (`Domain.shared`) are dealt out, every
-    `workers`-th to each (`survey_share`), and each other domain goes to one process whole. Each
-    other process builds its own engine with `backend_factory` (an engine object need not be
-    picklable). The outcomes are merged and any failure is shrunk here, so the results are those
-    of the serial run. With `database`, Hypothesis keeps the failing examples in that directory
-    and replays them first in every later run.
+    for all of them. With `workers > 1`, this process and `workers − 1` more share the work
+    (`_run_parallel`): every example is drawn here, as the serial run draws it, and batches of them
+    are checked here or in another process. Each other process builds its own engine with
+    `backend_factory` (an engine object need not be picklable). The outcomes are merged and any
+    failure is shrunk here, so the results are those of the serial run. With `database`,
+    Hypothesis keeps the failing examples in that directory and replays them first in every
+    later run.
     """
     indices = select(only, shard)
     results: dict[int, Result] = {}
@@ -787,103 +799,181 @@ def run_all(
         raise ValueError(
             "run_all: workers > 1 needs a backend_factory to build the engine in each process"
         )
+    _run_parallel(
+        runs(indices),
+        backend,
+        backend_factory,
+        cfg,
+        examples,
+        seed_value,
+        workers,
+        database,
+        results,
+        on_result,
+    )
+    return [results[i] for i in indices]
+
+
+BATCHES_PER_PROCESS = 8
+"""Into how many batches per process a domain's examples are cut in a parallel run: small enough
+that the processes end close together, large enough that handing a batch over costs little."""
+
+SWITCH_INTERVAL = 0.0005
+"""Python's thread switch interval (seconds) during a parallel run. The pool's threads, which pass
+the batches and their outcomes between the processes, wait for the interpreter lock while this
+process checks: at the default 5 ms a batch took 0.1 to 0.7 s to come back, at 0.5 ms a few
+milliseconds (`sys.setswitchinterval`)."""
+
+
+def _run_parallel(
+    groups: list[list[int]],
+    backend: Backend,
+    factory: Callable[[], Backend],
+    cfg: Config,
+    examples: int,
+    seed_value: int,
+    workers: int,
+    database: str | None,
+    results: dict[int, Result],
+    on_result: Callable[[Result], None] | None,
+) -> None:
+    # The examples are drawn in this process only. Hypothesis mixes the literals of the loaded
+    # local modules into its draws, and another process has loaded other modules (this one runs
+    # the command line, reports, ...): drawing there met other examples than the serial run.
     home = _current_home()
     checks = module_checks()
-    groups = runs(indices)
-    # A domain whose statements share a point (the MLP's: most of a run's work) is shared out by
-    # examples; a small one is surveyed whole in one process, since every share would draw all
-    # its examples, and drawing is most of what a small domain costs.
-    split = [workers if getattr(checks[g[0]][2].strategy, "shared", False) else 1 for g in groups]
-    shares: dict[int, dict[int, list[Surveyed]]] = {g: {} for g in range(len(groups))}
-
-    def arrived(g: int, k: int, surveyed: list[Surveyed]) -> None:
-        # Keep one share; once a domain has all of them, merge and settle its results here.
-        shares[g][k] = surveyed
-        if len(shares[g]) < split[g]:
-            return
-        subject = _subject(backend, cfg)
-        surveys = [
-            _Survey(name, kind, check, subject, cfg, examples, seed_value)
-            for name, kind, check in (checks[i] for i in groups[g])
-        ]
-        for part in range(split[g]):
-            for s, one in zip(surveys, shares[g][part], strict=True):
-                s.merge(one)
-        for i, s in zip(groups[g], surveys, strict=True):
-            results[i] = s.finish(database)
-            if on_result is not None:
-                on_result(results[i])
-
-    def here(g: int, k: int) -> None:
-        # A share surveyed in this process, with its engine.
-        entries = [checks[i] for i in groups[g]]
-        arrived(g, k, survey_share(entries, backend, cfg, examples, seed_value, (k, split[g])))
-
-    # The shared domain's shares first, so that the small domains fill in at the end.
-    order = sorted(range(len(groups)), key=lambda g: -split[g])
-    tasks = [(g, k) for g in order for k in range(split[g])]
+    entries = [[checks[i] for i in g] for g in groups]
+    surveys = [_surveys(e, _subject(backend, cfg), cfg, examples, seed_value) for e in entries]
+    batch_size = max(1, -(-examples // (BATCHES_PER_PROCESS * workers)))
+    outcomes: list[list[list[Surveyed]]] = [[] for _ in groups]
+    drawing: dict[int, float] = {}  # the domains drawn, with the time their drawing took
+    finished: set[int] = set()
+    checking_here = [0.0]
     # Not "fork": a parent that has loaded a multithreaded engine (JAX, PyTorch) can deadlock a
     # forked child. A fork server starts from a clean process.
     ctx = multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
-    # This process is one of the `workers`: it surveys the first share itself while the others
-    # start (about a third of a second each), then takes tasks from the back of the queue (the
-    # small domains) while they take them from the front. Each of them has at most two tasks
-    # handed to it at a time, so that what is left stays here to be taken.
-    pending = deque(tasks)
-    mine = pending.popleft()
-    running: dict[Future[list[Surveyed]], tuple[int, int]] = {}
-    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=ctx) as pool:
+    with _switch_interval(SWITCH_INTERVAL), ProcessPoolExecutor(workers - 1, ctx) as pool:
+        running: dict[Future[list[Surveyed]], tuple[int, list[tuple[int, Any]]]] = {}
         broken: list[str] = []
 
-        def feed() -> None:
-            while pending and len(running) < 2 * (workers - 1) and not broken:
-                g, k = pending[0]
+        def here(g: int, batch: list[tuple[int, Any]]) -> None:
+            start = time.perf_counter()
+            outcomes[g].append(survey_examples(entries[g], backend, cfg, batch))
+            checking_here[0] += time.perf_counter() - start
+
+        def reap(futures: Iterable[Future[list[Surveyed]]]) -> None:
+            for fut in futures:
+                g, batch = running.pop(fut)
+                try:
+                    outcomes[g].append(fut.result())
+                except BrokenProcessPool as exc:
+                    broken.append(str(exc))
+                    outcomes[g].append(_lost(entries[g], batch, workers))
+                except Exception:  # noqa: BLE001 - e.g. an example that does not pickle
+                    here(g, batch)  # checked here instead, where any error is reported
+
+        def hand_out(g: int, batch: list[tuple[int, Any]]) -> None:
+            # To an idle process if there is one (one batch in flight each, so that none waits
+            # while this process checks a batch of its own), else here.
+            reap([f for f in running if f.done()])
+            if not broken and len(running) < workers - 1:
                 try:
                     fut = pool.submit(
                         _survey_in_worker,
                         groups[g],
-                        backend_factory,
+                        factory,
                         cfg,
-                        examples,
-                        seed_value,
-                        (k, split[g]),
+                        batch,
                         None if home is None else str(home),
                     )
                 except BrokenProcessPool as exc:
-                    broken.append(str(exc))  # what is left is surveyed here
+                    broken.append(str(exc))  # what is left is checked here
+                except Exception:  # noqa: BLE001 - the drawing body must never raise
+                    pass  # (Hypothesis would shrink, and draw other examples): checked here
+                else:
+                    running[fut] = (g, batch)
                     return
-                running[fut] = pending.popleft()
+            here(g, batch)
 
-        feed()
-        here(*mine)
-        while pending or running:
-            for fut in [f for f in running if f.done()]:
-                g, k = running.pop(fut)
-                try:
-                    surveyed = fut.result()
-                except BrokenProcessPool as exc:
-                    broken.append(str(exc))
-                    surveyed = _lost([checks[i] for i in groups[g]], (k, split[g]), workers)
-                arrived(g, k, surveyed)
-            feed()
-            if pending:
-                here(*pending.pop())
-            elif running:
-                wait(running, return_when=FIRST_COMPLETED)
-    return [results[i] for i in indices]
+        def settle() -> None:
+            # Merge and finish (shrink) each domain drawn whose batches have all come back.
+            pending = {g for g, _ in running.values()}
+            for g in sorted(set(drawing) - finished - pending):
+                for one in outcomes[g]:
+                    for s, part in zip(surveys[g], one, strict=True):
+                        s.merge(part)
+                _share_out(surveys[g], drawing[g])
+                for i, s in zip(groups[g], surveys[g], strict=True):
+                    results[i] = s.finish(database)
+                    if on_result is not None:
+                        on_result(results[i])
+                finished.add(g)
+
+        # The domains whose checks share a point (most of the work) first, so that the small
+        # ones fill in at the end.
+        order = sorted(
+            range(len(groups)),
+            key=lambda g: not getattr(entries[g][0][2].strategy, "shared", False),
+        )
+        for g in order:
+            draw, batch = _dealer(g, batch_size, hand_out)
+            start, before = time.perf_counter(), checking_here[0]
+            try:
+                surveys[g][0].hypothesis_run(draw, (Phase.explicit, Phase.generate), None)
+            except Exception as exc:  # noqa: BLE001 - a checker bug is reported, never a crash
+                for s in surveys[g]:
+                    s.checker_error(exc)
+            if batch:
+                hand_out(g, batch)
+            spent = time.perf_counter() - start - (checking_here[0] - before)
+            drawing[g] = spent
+            settle()
+        while running:
+            reap(wait(running, return_when=FIRST_COMPLETED).done)
+            settle()
+
+
+@contextmanager
+def _switch_interval(seconds: float) -> Iterator[None]:
+    # Python's thread switch interval set to `seconds` for the duration.
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(seconds)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
+
+
+def _dealer(
+    g: int, size: int, hand_out: Callable[[int, list[tuple[int, Any]]], None]
+) -> tuple[Callable[[Any], None], list[tuple[int, Any]]]:
+    """Return the body Hypothesis runs to draw domain `g`'s examples for a parallel run, which
+    hands them out in batches of `size` with their indices, and the batch it fills (handed out
+    when full; what is left at the end is the caller's). The body never fails, so the examples
+    drawn are the serial run's, whatever is done with them."""
+    batch: list[tuple[int, Any]] = []
+    count = itertools.count()
+
+    def draw(ex: Any) -> None:
+        batch.append((next(count), ex))
+        if len(batch) == size:
+            hand_out(g, batch.copy())
+            batch.clear()
+
+    return draw, batch
 
 
 def _lost(
-    entries: Sequence[tuple[str, str, Check]], share: tuple[int, int], workers: int
+    entries: Sequence[tuple[str, str, Check]], batch: list[tuple[int, Any]], workers: int
 ) -> list[Surveyed]:
-    """Return the outcome of a share whose worker process ended abruptly: an error for each
+    """Return the outcome of a batch whose worker process ended abruptly: an error for each
     check, saying what to do."""
-    k, n = share
-    which = "the examples" if n == 1 else f"every {n}-th example (from the {k + 1}-th)"
+    first, last = batch[0][0] + 1, batch[-1][0] + 1
+    which = f"example {first}" if first == last else f"examples {first} to {last}"
     message = (
-        f"a worker process ended abruptly while checking {which} (the engine may have crashed "
-        f"it: an exit, a fatal signal, memory): nothing is known of them; rerun with --workers 1 "
-        f"(not {workers}) to see the failure in this process"
+        f"a worker process ended abruptly while checking {which} of the run (the engine may "
+        f"have crashed it: an exit, a fatal signal, memory): nothing is known of them; rerun "
+        f"with --workers 1 (not {workers}) to see the failure in this process"
     )
     return [
         Surveyed(
@@ -903,21 +993,17 @@ def _survey_in_worker(
     indices: list[int],
     factory: Callable[[], Backend],
     cfg: Config,
-    examples: int,
-    seed_value: int,
-    share: tuple[int, int],
+    drawn: list[tuple[int, Any]],
     home: str | None = None,
 ) -> list[Surveyed]:
-    # One engine per worker process, built on its first task; Hypothesis's caches go where the
+    # One engine per worker process, built on its first batch; Hypothesis's caches go where the
     # parent's go (a temporary folder), never into the current folder.
     if home is not None:
         _hypothesis_configuration.set_hypothesis_home_dir(home)
     if not _WORKER_BACKEND:
         _WORKER_BACKEND.append(factory())
     checks = module_checks()
-    return survey_share(
-        [checks[i] for i in indices], _WORKER_BACKEND[0], cfg, examples, seed_value, share
-    )
+    return survey_examples([checks[i] for i in indices], _WORKER_BACKEND[0], cfg, drawn)
 
 
 def _run_indices(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from spec.checks.base import Config
 from spec.runner import Result, module_checks, run_all, select
 from spec.verdict import Status
 from tests import backends as B
+from tests.test_cli import cli
 
 SMALL = Config(max_dim=4)
 
@@ -44,9 +46,10 @@ def _outcome(r: Result) -> dict[str, Any]:
 
 @pytest.mark.parametrize("workers", [2, 3])
 def test_workers_give_the_serial_results(workers: int) -> None:
-    """The processes share out each domain's examples, each building its own engine; merged, their
-    outcomes are the serial run's: the same counts in every part, the same worst ratios, the same
-    first failure of each part and the same shrunk counterexample."""
+    """This process draws the examples and checks batches of them here or in the other processes,
+    each with its own engine; merged, their outcomes are the serial run's: the same counts in
+    every part, the same worst ratios, the same first failure of each part and the same shrunk
+    counterexample."""
     names = [
         "grad_W1_mse",
         "hasFDerivAt_mlp_wrt_x",
@@ -112,5 +115,28 @@ def test_a_worker_process_that_dies_is_reported_not_a_crash() -> None:
     for r in lost:
         assert "a worker process ended abruptly" in r.message
         assert "rerun with --workers 1" in r.message
-    # This process surveyed its own share of the MLP's points: those examples were counted.
+    # This process checked batches of the MLP's points itself (those the worker process was not
+    # handed, and every one after it died): those examples were counted.
     assert 0 < by_name["z1"].examples < 10
+
+
+@pytest.mark.parametrize("seed", ["4", "5"])
+def test_cli_workers_check_the_examples_the_serial_run_checks(tmp_path: Path, seed: str) -> None:
+    """Run as a user runs it. The command line imports more of this project's modules than a
+    worker process does, and Hypothesis mixes the literals of the loaded local modules into its
+    draws: a worker that drew its own examples met others than the serial run (at these seeds,
+    points of other activation patterns). Every example is drawn in the process that runs the
+    command and only checked elsewhere: the reports are equal but for their timings."""
+    reports = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"w{workers}.json"
+        args = ["check", "--seed", seed, "--workers", workers, "--json", str(out)]
+        r = cli(args, tmp_path)
+        assert r.returncode == 0, r.stdout + r.stderr
+        results = json.loads(out.read_text())["results"]
+        for res in results:
+            del res["seconds"]
+        reports.append(results)
+    serial, parallel = reports
+    assert [r["examples"] for r in serial] == [100] * len(serial)
+    assert parallel == serial
