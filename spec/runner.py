@@ -7,6 +7,7 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -855,6 +856,7 @@ def _run_parallel(
     with _switch_interval(SWITCH_INTERVAL), ProcessPoolExecutor(workers - 1, ctx) as pool:
         running: dict[Future[list[Surveyed]], tuple[int, list[tuple[int, Any]]]] = {}
         broken: list[str] = []
+        failed: list[str] = []
 
         def here(g: int, batch: list[tuple[int, Any]]) -> None:
             start = time.perf_counter()
@@ -869,7 +871,16 @@ def _run_parallel(
                 except BrokenProcessPool as exc:
                     broken.append(str(exc))
                     outcomes[g].append(_lost(entries[g], batch, workers))
-                except Exception:  # noqa: BLE001 - e.g. an example that does not pickle
+                except Exception as exc:  # noqa: BLE001 - e.g. an engine a worker cannot build
+                    if not failed:
+                        failed.append(f"{type(exc).__name__}: {exc}")
+                        warnings.warn(
+                            f"a worker process could not check a batch of examples ({failed[0]}); "
+                            "this process checks such batches itself, so the run is slower but "
+                            "complete",
+                            RuntimeWarning,
+                            stacklevel=2,
+                        )
                     here(g, batch)  # checked here instead, where any error is reported
 
         def hand_out(g: int, batch: list[tuple[int, Any]]) -> None:

@@ -528,6 +528,19 @@ class ExitsInWorkers(NumpyMlp):
         return super().grads(W1, b1, W2, b2, x, t)
 
 
+class UnbuildableInWorkers(NumpyMlp):
+    """A correct engine that cannot be built in the worker processes of `--workers N` (a factory
+    that needs what only the main process has: a device, a licence, an open file)."""
+
+    name = "unbuildable-in-workers"
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        if multiprocessing.current_process().name != "MainProcess":
+            raise RuntimeError("this engine is built in the main process only")
+
+
 WRONG: tuple[type[MinimalMlp], ...] = (
     MissingFactor2,
     SumNotMean,

@@ -100,6 +100,28 @@ def test_database_replays_a_failure_under_another_seed(tmp_path: Path) -> None:
     assert replay.examples == 2 == sum(p.examples for p in replay.parts.values())
 
 
+def test_an_engine_a_worker_cannot_build_is_checked_here_with_a_warning() -> None:
+    """A worker process that raises instead of checking its batch (here: building the engine)
+    leaves the batch to this process, with one warning saying so: the run is complete, and its
+    results are the serial run's."""
+    names = ["grad_W1_mse", "z1", "reluDerivCLM_apply"]
+    serial = run_all(B.UnbuildableInWorkers(), SMALL, 12, 0, names)
+    with pytest.warns(RuntimeWarning, match="a worker process could not check a batch") as seen:
+        parallel = run_all(
+            B.UnbuildableInWorkers(),
+            SMALL,
+            12,
+            0,
+            names,
+            workers=2,
+            backend_factory=B.UnbuildableInWorkers,
+        )
+    assert len(seen) == 1
+    assert "RuntimeError: this engine is built in the main process only" in str(seen[0].message)
+    assert [_outcome(r) for r in parallel] == [_outcome(r) for r in serial]
+    assert all(r.status is Status.HOLDS and r.examples == 12 for r in parallel)
+
+
 def test_a_worker_process_that_dies_is_reported_not_a_crash() -> None:
     """An engine that ends its worker process (a crash, as a fatal signal or running out of memory
     would) leaves the checks of that worker's examples erring with what to do, and the run still
