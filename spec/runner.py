@@ -846,7 +846,6 @@ def _run_parallel(
     entries = [[checks[i] for i in g] for g in groups]
     surveys = [_surveys(e, _subject(backend, cfg), cfg, examples, seed_value) for e in entries]
     batch_size = max(1, -(-examples // (BATCHES_PER_PROCESS * workers)))
-    outcomes: list[list[list[Surveyed]]] = [[] for _ in groups]
     drawing: dict[int, float] = {}  # the domains drawn, with the time their drawing took
     finished: set[int] = set()
     checking_here = [0.0]
@@ -858,19 +857,25 @@ def _run_parallel(
         broken: list[str] = []
         failed: list[str] = []
 
+        def merge(g: int, outcome: list[Surveyed]) -> None:
+            # Merged as each batch comes back (any order: each keeps its examples' indices), so
+            # that no batch's verdicts, witnesses included, wait in memory for the others.
+            for s, part in zip(surveys[g], outcome, strict=True):
+                s.merge(part)
+
         def here(g: int, batch: list[tuple[int, Any]]) -> None:
             start = time.perf_counter()
-            outcomes[g].append(survey_examples(entries[g], backend, cfg, batch))
+            merge(g, survey_examples(entries[g], backend, cfg, batch))
             checking_here[0] += time.perf_counter() - start
 
         def reap(futures: Iterable[Future[list[Surveyed]]]) -> None:
             for fut in futures:
                 g, batch = running.pop(fut)
                 try:
-                    outcomes[g].append(fut.result())
+                    merge(g, fut.result())
                 except BrokenProcessPool as exc:
                     broken.append(str(exc))
-                    outcomes[g].append(_lost(entries[g], batch, workers))
+                    merge(g, _lost(entries[g], batch, workers))
                 except Exception as exc:  # noqa: BLE001 - e.g. an engine a worker cannot build
                     if not failed:
                         failed.append(f"{type(exc).__name__}: {exc}")
@@ -907,12 +912,9 @@ def _run_parallel(
             here(g, batch)
 
         def settle() -> None:
-            # Merge and finish (shrink) each domain drawn whose batches have all come back.
+            # Finish (shrink) each domain drawn whose batches have all come back.
             pending = {g for g, _ in running.values()}
             for g in sorted(set(drawing) - finished - pending):
-                for one in outcomes[g]:
-                    for s, part in zip(surveys[g], one, strict=True):
-                        s.merge(part)
                 _share_out(surveys[g], drawing[g])
                 for i, s in zip(groups[g], surveys[g], strict=True):
                     results[i] = s.finish(database)
