@@ -449,6 +449,7 @@ def survey_examples(
     with its index in the run (`drawn`), without shrinking: what another process of a parallel
     run does with the examples `run_all` draws and hands it."""
     subject = _subject(backend, cfg)
+    # No Hypothesis run here: the example count and seed only serve shrinking, done elsewhere.
     return [
         Surveyed(s.res, s.broken, s.first_hold_at, subject.returned)
         for s in _survey(entries, subject, cfg, len(drawn), 0, drawn)
